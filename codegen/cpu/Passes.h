@@ -1,0 +1,41 @@
+//===- Passes.h - CPU code generation passes --------------------*- C++ -*-===//
+//
+// Declares the CPU lowering passes and the pipelines built from them.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_CODEGEN_CPU_PASSES_H
+#define DLC_CODEGEN_CPU_PASSES_H
+
+#include "mlir/Pass/Pass.h"
+
+namespace mlir {
+class DialectRegistry;
+class OpPassManager;
+} // namespace mlir
+
+namespace dlc {
+
+#define GEN_PASS_DECL
+#include "codegen/cpu/Passes.h.inc"
+
+/// Appends the passes that take a module from dlc ops on tensors to the LLVM
+/// dialect: lower to linalg, bufferize (results become out-parameters), lower
+/// loops, and convert everything to LLVM with the bare-pointer calling
+/// convention that the runtime calls.
+void buildCpuLoweringPipeline(mlir::OpPassManager &pm);
+
+/// Registers the CPU passes and the `dlc-lower-to-llvm` pipeline with the
+/// global pass registry (for dlc-opt).
+void registerCpuPasses();
+
+/// Registers every dialect, interface and LLVM translation the CPU lowering
+/// needs in `registry`.
+void registerCpuCodegenDialects(mlir::DialectRegistry &registry);
+
+#define GEN_PASS_REGISTRATION
+#include "codegen/cpu/Passes.h.inc"
+
+} // namespace dlc
+
+#endif // DLC_CODEGEN_CPU_PASSES_H

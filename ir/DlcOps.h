@@ -1,0 +1,23 @@
+//===- DlcOps.h - the dlc operations ----------------------------*- C++ -*-===//
+//
+// Declares the op classes generated from DlcOps.td.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_IR_DLCOPS_H
+#define DLC_IR_DLCOPS_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "ir/DlcDialect.h"
+#include "ir/DlcEnums.h.inc"
+
+#define GET_OP_CLASSES
+#include "ir/DlcOps.h.inc"
+
+#endif // DLC_IR_DLCOPS_H
