@@ -8,9 +8,11 @@
 #define DLC_CODEGEN_CPU_PASSES_H
 
 #include "mlir/Pass/Pass.h"
+#include "llvm/Support/Error.h"
 
 namespace mlir {
 class DialectRegistry;
+class ModuleOp;
 class OpPassManager;
 } // namespace mlir
 
@@ -24,6 +26,16 @@ namespace dlc {
 /// loops, and convert everything to LLVM with the bare-pointer calling
 /// convention that the runtime calls.
 void buildCpuLoweringPipeline(mlir::OpPassManager &pm);
+
+/// How far lowerForCpu takes a module.
+enum class CpuStage {
+  Linalg,      ///< linalg, tensor and arith on tensors
+  LLVMDialect, ///< the LLVM dialect, ready for translation and the JIT
+};
+
+/// Lowers `module` (dlc ops on tensors) in place up to `stage`. Fails with
+/// the diagnostics of the pass that failed.
+llvm::Error lowerForCpu(mlir::ModuleOp module, CpuStage stage);
 
 /// Registers the CPU passes and the `dlc-lower-to-llvm` pipeline with the
 /// global pass registry (for dlc-opt).

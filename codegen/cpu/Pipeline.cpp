@@ -7,6 +7,7 @@
 
 #include "codegen/cpu/Passes.h"
 #include "ir/DlcDialect.h"
+#include "ir/Diagnostics.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -30,6 +31,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tensor/Transforms/BufferizableOpInterfaceImpl.h"
 #include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
@@ -73,6 +75,25 @@ void dlc::buildCpuLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
+}
+
+llvm::Error dlc::lowerForCpu(ModuleOp module, CpuStage stage) {
+  MLIRContext *context = module.getContext();
+  DialectRegistry registry;
+  registerCpuCodegenDialects(registry);
+  context->appendDialectRegistry(registry);
+
+  DiagnosticCapture diagnostics(context);
+  PassManager pm(context);
+  if (stage == CpuStage::Linalg) {
+    pm.addPass(createDlcLowerToLinalg());
+    pm.addPass(createCanonicalizerPass());
+  } else {
+    buildCpuLoweringPipeline(pm);
+  }
+  if (failed(pm.run(module)))
+    return diagnostics.takeError("CPU code generation failed");
+  return llvm::Error::success();
 }
 
 void dlc::registerCpuPasses() {

@@ -1,0 +1,156 @@
+//===- GraphBuilder.h - the C++ API that builds dlc models ------*- C++ -*-===//
+//
+// GraphBuilder builds a dlc model op by op, NumPy style: binary ops broadcast
+// their operands, matmul follows numpy.matmul, and composite layers (relu,
+// linear) are emitted as dlc primitives. Shape errors do not abort: the first
+// one is kept, later ops on its result are skipped, and finish() returns it.
+//
+//   mlir::MLIRContext context;
+//   dlc::GraphBuilder g(context);
+//   dlc::Tensor x = g.input("x", {32, 784});
+//   dlc::Tensor h = g.relu(g.linear(x, g.parameter("w1", w1), g.parameter("b1", b1)));
+//   g.output("y", h);
+//   llvm::Expected<dlc::Model> model = g.finish();
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_FRONTEND_BUILDER_GRAPHBUILDER_H
+#define DLC_FRONTEND_BUILDER_GRAPHBUILDER_H
+
+#include "ir/DlcOps.h"
+#include "ir/Model.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+#include <optional>
+#include <string>
+
+namespace dlc {
+
+/// A tensor of the graph being built: a handle to an SSA value. A
+/// default-constructed Tensor is invalid; ops on it yield invalid tensors.
+class Tensor {
+public:
+  Tensor() = default;
+  explicit Tensor(mlir::Value value) : val(value) {}
+
+  bool valid() const { return static_cast<bool>(val); }
+  explicit operator bool() const { return valid(); }
+  mlir::Value value() const { return val; }
+  mlir::RankedTensorType type() const {
+    return mlir::cast<mlir::RankedTensorType>(val.getType());
+  }
+  llvm::ArrayRef<int64_t> shape() const { return type().getShape(); }
+  int64_t rank() const { return type().getRank(); }
+  mlir::Type elementType() const { return type().getElementType(); }
+
+private:
+  mlir::Value val;
+};
+
+class GraphBuilder {
+public:
+  explicit GraphBuilder(mlir::MLIRContext &context);
+
+  mlir::MLIRContext &context() { return *builder.getContext(); }
+
+  /// Names the ops built from now on (an ONNX node name, a layer name), so
+  /// diagnostics point at it. An empty name restores the default.
+  void setLocation(llvm::StringRef name);
+
+  //===--- The graph's interface ------------------------------------------===//
+
+  Tensor input(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
+               DType dtype = DType::f32);
+  /// A trainable weight with its initial value.
+  Tensor parameter(llvm::StringRef name, HostTensor initialValue);
+  void output(llvm::StringRef name, Tensor value);
+
+  /// Completes and verifies the module. Returns the first error met while
+  /// building, if any. The builder cannot be used afterwards.
+  llvm::Expected<Model> finish();
+
+  /// Records an error at the current location (frontends use this for their
+  /// own checks); the first one recorded is the one finish() returns.
+  void fail(const llvm::Twine &message);
+  bool failed() const { return firstError.has_value(); }
+
+  //===--- Constants -------------------------------------------------------===//
+
+  Tensor constant(const HostTensor &value);
+  /// A rank-0 constant of `elementType` (float or integer).
+  Tensor scalar(double value, mlir::Type elementType);
+  Tensor scalar(double value) { return scalar(value, builder.getF32Type()); }
+
+  //===--- Elementwise ops (NumPy broadcasting) ---------------------------===//
+
+  Tensor add(Tensor lhs, Tensor rhs);
+  Tensor sub(Tensor lhs, Tensor rhs);
+  Tensor mul(Tensor lhs, Tensor rhs);
+  Tensor div(Tensor lhs, Tensor rhs);
+  Tensor max(Tensor lhs, Tensor rhs);
+  Tensor min(Tensor lhs, Tensor rhs);
+  Tensor exp(Tensor operand);
+  Tensor neg(Tensor operand);
+
+  //===--- Shapes ----------------------------------------------------------===//
+
+  /// Broadcasts `operand` to `shape` with NumPy's rules.
+  Tensor broadcastTo(Tensor operand, llvm::ArrayRef<int64_t> shape);
+  /// `shape` may hold one -1, inferred from the element count.
+  Tensor reshape(Tensor operand, llvm::ArrayRef<int64_t> shape);
+  Tensor transpose(Tensor operand, llvm::ArrayRef<int64_t> perm);
+
+  //===--- Reductions and products -----------------------------------------===//
+
+  /// `dims` may be negative (counted from the end) and in any order.
+  Tensor reduce(ReduceKind kind, Tensor operand, llvm::ArrayRef<int64_t> dims,
+                bool keepDims = false);
+  Tensor reduceSum(Tensor operand, llvm::ArrayRef<int64_t> dims,
+                   bool keepDims = false) {
+    return reduce(ReduceKind::sum, operand, dims, keepDims);
+  }
+  Tensor reduceMax(Tensor operand, llvm::ArrayRef<int64_t> dims,
+                   bool keepDims = false) {
+    return reduce(ReduceKind::max, operand, dims, keepDims);
+  }
+  Tensor reduceMean(Tensor operand, llvm::ArrayRef<int64_t> dims,
+                    bool keepDims = false);
+  /// numpy.matmul: 1-D operands are promoted and the added dimension
+  /// removed, batch dimensions broadcast.
+  Tensor matmul(Tensor lhs, Tensor rhs);
+
+  //===--- Layers ----------------------------------------------------------===//
+
+  Tensor relu(Tensor operand);
+  /// x · weight + bias, with weight of shape [in, out] and bias [out]
+  /// (bias may be an invalid Tensor for none).
+  Tensor linear(Tensor x, Tensor weight, Tensor bias);
+
+private:
+  mlir::Location loc() const { return location; }
+  bool usable(std::initializer_list<Tensor> tensors);
+  /// The NumPy broadcast of two shapes, or nothing (after fail()) if they
+  /// do not broadcast.
+  std::optional<llvm::SmallVector<int64_t>>
+  broadcastShape(llvm::StringRef op, llvm::ArrayRef<int64_t> a,
+                 llvm::ArrayRef<int64_t> b);
+  template <typename OpTy> Tensor binary(llvm::StringRef name, Tensor lhs, Tensor rhs);
+  std::optional<llvm::SmallVector<int64_t>>
+  normalizeDims(llvm::StringRef op, llvm::ArrayRef<int64_t> dims, int64_t rank);
+
+  mlir::OpBuilder builder;
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  mlir::func::FuncOp function;
+  mlir::Location location;
+  unsigned numInputs = 0;
+  llvm::SmallVector<std::string> inputNames;
+  std::vector<std::pair<std::string, HostTensor>> weights;
+  llvm::SmallVector<std::pair<std::string, mlir::Value>> outputs;
+  std::optional<std::string> firstError;
+};
+
+} // namespace dlc
+
+#endif // DLC_FRONTEND_BUILDER_GRAPHBUILDER_H

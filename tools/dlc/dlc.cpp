@@ -1,0 +1,43 @@
+//===- dlc.cpp - the dlc command --------------------------------*- C++ -*-===//
+//
+// Entry point of `dlc`: parses the command line and runs a subcommand.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/dlc/Commands.h"
+#include "codegen/cpu/Jit.h"
+
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+static void printVersion(raw_ostream &os) {
+  os << "dlc " << DLC_VERSION << "\n"
+     << "  built with LLVM/MLIR " << LLVM_VERSION_STRING << "\n"
+     << "  host CPU: " << dlc::hostCpuDescription() << "\n";
+}
+
+cl::OptionCategory dlc::tool::dlcCategory("dlc options");
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::SetVersionPrinter(printVersion);
+  for (cl::SubCommand *sub : {&cl::SubCommand::getTopLevel(),
+                              &dlc::tool::exampleCommand})
+    cl::HideUnrelatedOptions(dlc::tool::dlcCategory, *sub);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "dlc: a deep-learning compiler and runtime\n\n"
+      "  dlc example mlp     build, compile and run the bundled MLP example\n\n"
+      "Run 'dlc SUBCOMMAND --help' for the options of a subcommand.\n");
+
+  if (dlc::tool::exampleCommand)
+    return dlc::tool::runExampleCommand();
+
+  WithColor::error(errs(), "dlc") << "no subcommand given; run 'dlc --help' "
+                                     "to see them\n";
+  return 2;
+}
