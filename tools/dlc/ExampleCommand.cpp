@@ -46,10 +46,15 @@ cl::opt<unsigned> repeat("repeat", cl::desc("Timed runs (default 20)"),
 cl::opt<EmitStage> emit(
     "emit", cl::desc("Stop after a stage and print it"), cl::init(EmitStage::Run),
     cl::values(clEnumValN(EmitStage::Run, "run", "compile and run (default)"),
-               clEnumValN(EmitStage::Dlc, "dlc", "the dlc dialect"),
+               clEnumValN(EmitStage::Dlc, "mlir", "the dlc dialect, as built"),
                clEnumValN(EmitStage::Linalg, "linalg", "linalg on tensors"),
                clEnumValN(EmitStage::LLVMDialect, "llvm", "the LLVM dialect"),
                clEnumValN(EmitStage::LLVMIR, "llvm-ir", "optimized LLVM IR")),
+    cl::sub(dlc::tool::exampleCommand), cl::cat(dlc::tool::dlcCategory));
+
+cl::opt<bool> printLocations(
+    "print-locations",
+    cl::desc("With --emit, print each op's location (its node name)"),
     cl::sub(dlc::tool::exampleCommand), cl::cat(dlc::tool::dlcCategory));
 
 int fail(Error error) {
@@ -114,7 +119,10 @@ int dlc::tool::runExampleCommand() {
         return fail(ir.takeError());
       outs() << *ir;
     } else {
-      model->module->print(outs());
+      mlir::OpPrintingFlags flags;
+      if (printLocations)
+        flags.enableDebugInfo();
+      model->module->print(outs(), flags);
       outs() << "\n";
     }
     return 0;

@@ -1,0 +1,108 @@
+// RUN: dlc-opt %s --dlc-lower-to-linalg --split-input-file | FileCheck %s
+// Each dlc op becomes the structured op that computes it.
+
+// CHECK-DAG: #[[ID:.*]] = affine_map<(d0, d1) -> (d0, d1)>
+// CHECK-LABEL: func.func @elementwise
+func.func @elementwise(%a: tensor<4x8xf32>, %b: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  // CHECK: linalg.generic {indexing_maps = [#[[ID]], #[[ID]], #[[ID]]], iterator_types = ["parallel", "parallel"]}
+  // CHECK: arith.addf
+  %0 = dlc.add %a, %b : tensor<4x8xf32>
+  // CHECK: arith.maximumf
+  %1 = dlc.max %0, %b : tensor<4x8xf32>
+  // CHECK: math.exp
+  %2 = dlc.exp %1 : tensor<4x8xf32>
+  // CHECK: arith.negf
+  %3 = dlc.neg %2 : tensor<4x8xf32>
+  // CHECK-NOT: dlc.
+  return %3 : tensor<4x8xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @integer_ops
+func.func @integer_ops(%a: tensor<4xi32>) -> tensor<4xi32> {
+  // CHECK: arith.divsi
+  %0 = dlc.div %a, %a : tensor<4xi32>
+  // CHECK: arith.maxsi
+  %1 = dlc.max %0, %a : tensor<4xi32>
+  // CHECK: %[[ZERO:.*]] = arith.constant 0 : i32
+  // CHECK: arith.subi %[[ZERO]]
+  %2 = dlc.neg %1 : tensor<4xi32>
+  return %2 : tensor<4xi32>
+}
+
+// -----
+
+// A growing size-1 dimension reads index 0.
+// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1, d2) -> (d1, 0)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-LABEL: func.func @broadcast
+func.func @broadcast(%a: tensor<4x1xf32>) -> tensor<2x4x3xf32> {
+  // CHECK: linalg.generic {indexing_maps = [#[[IN]], #[[OUT]]]
+  // CHECK-NEXT: ^bb0(%[[IN_ARG:.*]]: f32, %{{.*}}: f32):
+  // CHECK-NEXT: linalg.yield %[[IN_ARG]]
+  %0 = dlc.broadcast %a, dims = [1, 2] : tensor<4x1xf32> -> tensor<2x4x3xf32>
+  return %0 : tensor<2x4x3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @reshape
+func.func @reshape(%a: tensor<2x3x4xf32>) -> tensor<4x6xf32> {
+  // CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2]] : tensor<2x3x4xf32> into tensor<24xf32>
+  // CHECK: tensor.expand_shape %[[FLAT]] {{\[\[}}0, 1]] output_shape [4, 6] : tensor<24xf32> into tensor<4x6xf32>
+  %0 = dlc.reshape %a : tensor<2x3x4xf32> -> tensor<4x6xf32>
+  return %0 : tensor<4x6xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @transpose
+func.func @transpose(%a: tensor<2x3xf32>) -> tensor<3x2xf32> {
+  // CHECK: linalg.transpose ins(%{{.*}} : tensor<2x3xf32>) outs(%{{.*}} : tensor<3x2xf32>) permutation = [1, 0]
+  %0 = dlc.transpose %a, perm = [1, 0] : tensor<2x3xf32> -> tensor<3x2xf32>
+  return %0 : tensor<3x2xf32>
+}
+
+// -----
+
+// Reductions start from the identity of their combiner.
+// CHECK-LABEL: func.func @reduce
+func.func @reduce(%a: tensor<2x3xf32>) -> (tensor<2xf32>, tensor<3xf32>) {
+  // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+  // CHECK: %[[INIT:.*]] = linalg.fill ins(%[[ZERO]] : f32)
+  // CHECK: linalg.reduce ins(%{{.*}} : tensor<2x3xf32>) outs(%[[INIT]] : tensor<2xf32>) dimensions = [1]
+  // CHECK: arith.addf
+  %0 = dlc.reduce sum %a, dims = [1] : tensor<2x3xf32> -> tensor<2xf32>
+  // CHECK: %[[NEG_INF:.*]] = arith.constant 0xFF800000 : f32
+  // CHECK: linalg.fill ins(%[[NEG_INF]] : f32)
+  // CHECK: arith.maximumf
+  %1 = dlc.reduce max %a, dims = [0] : tensor<2x3xf32> -> tensor<3xf32>
+  return %0, %1 : tensor<2xf32>, tensor<3xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @dot
+func.func @dot(%a: tensor<4x16xf32>, %b: tensor<16x8xf32>,
+               %c: tensor<2x3x4x5xf32>, %d: tensor<2x3x5x6xf32>)
+    -> (tensor<4x8xf32>, tensor<2x3x4x6xf32>) {
+  // CHECK: linalg.matmul ins(%{{.*}}, %{{.*}} : tensor<4x16xf32>, tensor<16x8xf32>)
+  %0 = dlc.dot %a, %b : tensor<4x16xf32>, tensor<16x8xf32> -> tensor<4x8xf32>
+  // Batch dimensions fold into one around a batch_matmul.
+  // CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2], [3]] : tensor<2x3x4x5xf32> into tensor<6x4x5xf32>
+  // CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1], [2], [3]] : tensor<2x3x5x6xf32> into tensor<6x5x6xf32>
+  // CHECK: %[[P:.*]] = linalg.batch_matmul ins(%{{.*}}, %{{.*}} : tensor<6x4x5xf32>, tensor<6x5x6xf32>)
+  // CHECK: tensor.expand_shape %[[P]] {{\[\[}}0, 1], [2], [3]] output_shape [2, 3, 4, 6]
+  %1 = dlc.dot %c, %d : tensor<2x3x4x5xf32>, tensor<2x3x5x6xf32> -> tensor<2x3x4x6xf32>
+  return %0, %1 : tensor<4x8xf32>, tensor<2x3x4x6xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @constant
+func.func @constant() -> tensor<2xf32> {
+  // CHECK: arith.constant dense<[1.000000e+00, 2.000000e+00]> : tensor<2xf32>
+  %0 = dlc.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  return %0 : tensor<2xf32>
+}
