@@ -26,11 +26,14 @@ def Dlc_Dialect : Dialect {
   let hasConstantMaterializer = 1;
 }
 
-// The element types dlc computes with. Indices, masks and shapes arrive with
-// the importer; arithmetic here is float and signless integer.
-def Dlc_Element : AnyTypeOf<[AnyFloat, AnySignlessInteger]>;
-def Dlc_Tensor : StaticShapeTensorOf<[AnyFloat, AnySignlessInteger]>;
+// The element types dlc computes with: floats, and integers for indices,
+// masks (i1) and shapes.
+// Unsigned ONNX types keep their signedness (ui8...) so that division,
+// comparison and conversion know it.
+def Dlc_Tensor : StaticShapeTensorOf<[AnyFloat, AnySignlessInteger, AnyUnsignedInteger]>;
 def Dlc_FloatTensor : StaticShapeTensorOf<[AnyFloat]>;
+def Dlc_IntTensor : StaticShapeTensorOf<[AnySignlessInteger, AnyUnsignedInteger]>;
+def Dlc_BoolTensor : StaticShapeTensorOf<[I1]>;
 
 class Dlc_Op<string mnemonic, list<Trait> traits = []>
     : Op<Dlc_Dialect, mnemonic, traits>;
@@ -40,6 +43,29 @@ def Dlc_ReduceKind : I32EnumAttr<"ReduceKind", "how dlc.reduce combines elements
     I32EnumAttrCase<"prod", 1>,
     I32EnumAttrCase<"max", 2>,
     I32EnumAttrCase<"min", 3>,
+  ]> {
+  let cppNamespace = "::dlc";
+}
+
+def Dlc_CompareDirection : I32EnumAttr<"CompareDirection",
+    "how dlc.compare compares", [
+    I32EnumAttrCase<"eq", 0>,
+    I32EnumAttrCase<"ne", 1>,
+    I32EnumAttrCase<"lt", 2>,
+    I32EnumAttrCase<"le", 3>,
+    I32EnumAttrCase<"gt", 4>,
+    I32EnumAttrCase<"ge", 5>,
+  ]> {
+  let cppNamespace = "::dlc";
+}
+
+def Dlc_ScatterKind : I32EnumAttr<"ScatterKind",
+    "how dlc.scatter combines an update with the element it lands on", [
+    I32EnumAttrCase<"none", 0>,
+    I32EnumAttrCase<"add", 1>,
+    I32EnumAttrCase<"mul", 2>,
+    I32EnumAttrCase<"max", 3>,
+    I32EnumAttrCase<"min", 4>,
   ]> {
   let cppNamespace = "::dlc";
 }

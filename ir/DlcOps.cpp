@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "ir/DlcOps.h"
+#include "ir/ConstantFolding.h"
 #include "ir/HostTensor.h"
 
 #include "mlir/Dialect/CommonFolders.h"
@@ -185,7 +186,18 @@ OpFoldResult BroadcastOp::fold(FoldAdaptor adaptor) {
     return getOperand();
   if (auto splat = dyn_cast_or_null<SplatElementsAttr>(adaptor.getOperand()))
     return SplatElementsAttr::get(getType(), splat.getSplatValue<Attribute>());
-  return {};
+  auto elements = constantElements(adaptor.getOperand());
+  if (!elements)
+    return {};
+  ArrayRef<int64_t> inShape = getOperand().getType().getShape();
+  ArrayRef<int64_t> outShape = getType().getShape();
+  return buildElements(getType(), [&](int64_t i) {
+    SmallVector<int64_t> outIndex = delinearize(i, outShape);
+    SmallVector<int64_t> inIndex;
+    for (auto [d, dim] : llvm::enumerate(getDims()))
+      inIndex.push_back(inShape[d] == 1 ? 0 : outIndex[dim]);
+    return (*elements)[linearize(inIndex, inShape)];
+  });
 }
 
 //===----------------------------------------------------------------------===//
@@ -243,9 +255,22 @@ LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-OpFoldResult TransposeOp::fold(FoldAdaptor) {
+OpFoldResult TransposeOp::fold(FoldAdaptor adaptor) {
   if (llvm::equal(getPerm(), llvm::seq<int64_t>(0, getPerm().size())))
     return getOperand();
+  if (auto splat = dyn_cast_or_null<SplatElementsAttr>(adaptor.getOperand()))
+    return SplatElementsAttr::get(getType(), splat.getSplatValue<Attribute>());
+  if (auto elements = constantElements(adaptor.getOperand())) {
+    ArrayRef<int64_t> inShape = getOperand().getType().getShape();
+    ArrayRef<int64_t> outShape = getType().getShape();
+    return buildElements(getType(), [&](int64_t i) {
+      SmallVector<int64_t> outIndex = delinearize(i, outShape);
+      SmallVector<int64_t> inIndex(outIndex.size());
+      for (auto [d, p] : llvm::enumerate(getPerm()))
+        inIndex[p] = outIndex[d];
+      return (*elements)[linearize(inIndex, inShape)];
+    });
+  }
   // transpose(transpose(x, p), q) = transpose(x, p∘q).
   if (auto inner = getOperand().getDefiningOp<TransposeOp>()) {
     SmallVector<int64_t> composed;
@@ -320,4 +345,52 @@ LogicalResult DotOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc
   shape.push_back(rhsShape[rank - 1]);
   results.push_back(RankedTensorType::get(shape, lhs.getElementType()));
   return success();
+}
+
+OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
+  if (getDims().empty())
+    return getOperand();
+  auto elements = constantElements(adaptor.getOperand());
+  if (!elements)
+    return {};
+  auto inType = getOperand().getType();
+  ArrayRef<int64_t> inShape = inType.getShape();
+  ArrayRef<int64_t> outShape = cast<RankedTensorType>(getType()).getShape();
+  bool isUnsigned = isUnsignedType(inType.getElementType());
+  ReduceKind kind = getKind();
+  SmallVector<Attribute> accumulators(
+      cast<RankedTensorType>(getType()).getNumElements());
+  for (int64_t i = 0; i < static_cast<int64_t>(elements->size()); ++i) {
+    SmallVector<int64_t> inIndex = delinearize(i, inShape);
+    SmallVector<int64_t> outIndex;
+    for (int64_t d = 0; d < static_cast<int64_t>(inShape.size()); ++d)
+      if (!llvm::is_contained(getDims(), d))
+        outIndex.push_back(inIndex[d]);
+    Attribute &acc = accumulators[linearize(outIndex, outShape)];
+    Attribute value = (*elements)[i];
+    if (!acc) {
+      acc = value;
+      continue;
+    }
+    if (auto a = dyn_cast<FloatAttr>(acc)) {
+      APFloat x = a.getValue(), y = cast<FloatAttr>(value).getValue();
+      APFloat r = kind == ReduceKind::sum    ? x + y
+                  : kind == ReduceKind::prod ? x * y
+                  : kind == ReduceKind::max  ? llvm::maximum(x, y)
+                                             : llvm::minimum(x, y);
+      acc = FloatAttr::get(a.getType(), r);
+    } else {
+      auto integer = cast<IntegerAttr>(acc);
+      APInt x = integer.getValue(), y = cast<IntegerAttr>(value).getValue();
+      bool yLess = isUnsigned ? y.ult(x) : y.slt(x);
+      APInt r = kind == ReduceKind::sum    ? x + y
+                : kind == ReduceKind::prod ? x * y
+                : kind == ReduceKind::max  ? (yLess ? x : y)
+                                           : (yLess ? y : x);
+      acc = IntegerAttr::get(integer.getType(), r);
+    }
+  }
+  if (llvm::any_of(accumulators, [](Attribute a) { return !a; }))
+    return {}; // Reducing an empty dimension.
+  return DenseElementsAttr::get(cast<ShapedType>(getType()), accumulators);
 }

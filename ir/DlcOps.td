@@ -49,6 +49,31 @@ class Dlc_UnaryOp<string mnemonic, Type operandType, string doc>
 
 def Dlc_ExpOp : Dlc_UnaryOp<"exp", Dlc_FloatTensor, "the exponential">;
 def Dlc_NegOp : Dlc_UnaryOp<"neg", Dlc_Tensor, "the negation">;
+def Dlc_AbsOp : Dlc_UnaryOp<"abs", Dlc_Tensor, "the absolute value">;
+def Dlc_SignOp : Dlc_UnaryOp<"sign", Dlc_Tensor, "the sign (-1, 0 or 1)">;
+def Dlc_NotOp : Dlc_UnaryOp<"not", Dlc_IntTensor, "the bitwise complement (logical not of i1)">;
+
+// Float-only math, one op per function; the folder evaluates in double.
+class Dlc_MathOp<string mnemonic, string doc>
+    : Dlc_UnaryOp<mnemonic, Dlc_FloatTensor, doc>;
+def Dlc_LogOp : Dlc_MathOp<"log", "the natural logarithm">;
+def Dlc_SqrtOp : Dlc_MathOp<"sqrt", "the square root">;
+def Dlc_TanhOp : Dlc_MathOp<"tanh", "the hyperbolic tangent">;
+def Dlc_ErfOp : Dlc_MathOp<"erf", "the error function">;
+def Dlc_FloorOp : Dlc_MathOp<"floor", "the largest integer not above">;
+def Dlc_CeilOp : Dlc_MathOp<"ceil", "the smallest integer not below">;
+def Dlc_RoundOp : Dlc_MathOp<"round", "the nearest integer, ties to even">;
+def Dlc_SinOp : Dlc_MathOp<"sin", "the sine">;
+def Dlc_CosOp : Dlc_MathOp<"cos", "the cosine">;
+def Dlc_TanOp : Dlc_MathOp<"tan", "the tangent">;
+def Dlc_AsinOp : Dlc_MathOp<"asin", "the arcsine">;
+def Dlc_AcosOp : Dlc_MathOp<"acos", "the arccosine">;
+def Dlc_AtanOp : Dlc_MathOp<"atan", "the arctangent">;
+def Dlc_SinhOp : Dlc_MathOp<"sinh", "the hyperbolic sine">;
+def Dlc_CoshOp : Dlc_MathOp<"cosh", "the hyperbolic cosine">;
+def Dlc_AsinhOp : Dlc_MathOp<"asinh", "the inverse hyperbolic sine">;
+def Dlc_AcoshOp : Dlc_MathOp<"acosh", "the inverse hyperbolic cosine">;
+def Dlc_AtanhOp : Dlc_MathOp<"atanh", "the inverse hyperbolic tangent">;
 
 class Dlc_BinaryOp<string mnemonic, string doc, list<Trait> traits = []>
     : Dlc_Op<mnemonic, !listconcat([Pure, Elementwise,
@@ -70,6 +95,69 @@ def Dlc_MulOp : Dlc_BinaryOp<"mul", "the product", [Commutative]>;
 def Dlc_DivOp : Dlc_BinaryOp<"div", "the quotient (integers round toward zero)">;
 def Dlc_MaxOp : Dlc_BinaryOp<"max", "the maximum (NaN if either is NaN)", [Commutative]>;
 def Dlc_MinOp : Dlc_BinaryOp<"min", "the minimum (NaN if either is NaN)", [Commutative]>;
+def Dlc_RemOp : Dlc_BinaryOp<"rem", "the remainder with the sign of the dividend (C fmod)">;
+def Dlc_PowOp : Dlc_BinaryOp<"pow", "the power">;
+def Dlc_AndOp : Dlc_BinaryOp<"and", "the bitwise and (logical and of i1)", [Commutative]>;
+def Dlc_OrOp : Dlc_BinaryOp<"or", "the bitwise or (logical or of i1)", [Commutative]>;
+def Dlc_XorOp : Dlc_BinaryOp<"xor", "the bitwise exclusive or", [Commutative]>;
+
+def Dlc_CompareOp : Dlc_Op<"compare", [Pure, Elementwise, InferTypeOpAdaptor,
+    AllTypesMatch<["lhs", "rhs"]>]> {
+  let summary = "compares two tensors element by element";
+  let description = [{
+    Yields an `i1` tensor of the operands' shape. Float comparisons are
+    ordered (false when either is NaN) except `ne`, which is true then.
+
+    ```mlir
+    %2 = dlc.compare lt %0, %1 : tensor<4xf32> -> tensor<4xi1>
+    ```
+  }];
+  let arguments = (ins Dlc_CompareDirection:$direction, Dlc_Tensor:$lhs,
+                       Dlc_Tensor:$rhs);
+  let results = (outs Dlc_BoolTensor:$result);
+  let assemblyFormat = [{
+    $direction $lhs `,` $rhs attr-dict `:` type($lhs) `->` type($result)
+  }];
+  let hasFolder = 1;
+}
+
+def Dlc_SelectOp : Dlc_Op<"select", [Pure, Elementwise,
+    AllTypesMatch<["on_true", "on_false", "result"]>]> {
+  let summary = "picks elements from two tensors by a condition";
+  let description = [{
+    `result[i] = condition[i] ? on_true[i] : on_false[i]`; all three have one
+    shape.
+
+    ```mlir
+    %3 = dlc.select %c, %a, %b : tensor<4xi1>, tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins Dlc_BoolTensor:$condition, Dlc_Tensor:$on_true,
+                       Dlc_Tensor:$on_false);
+  let results = (outs Dlc_Tensor:$result);
+  let assemblyFormat = [{
+    $condition `,` $on_true `,` $on_false attr-dict `:` type($condition) `,` type($result)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Dlc_ConvertOp : Dlc_Op<"convert", [Pure, Elementwise]> {
+  let summary = "converts elements to another type";
+  let description = [{
+    Float to integer rounds toward zero; integer to float rounds to nearest;
+    to `i1` means "not zero".
+
+    ```mlir
+    %1 = dlc.convert %0 : tensor<4xf32> -> tensor<4xi64>
+    ```
+  }];
+  let arguments = (ins Dlc_Tensor:$operand);
+  let results = (outs Dlc_Tensor:$result);
+  let assemblyFormat = "$operand attr-dict `:` type($operand) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
 
 //===----------------------------------------------------------------------===//
 // Shape operations
@@ -131,6 +219,131 @@ def Dlc_TransposeOp : Dlc_Op<"transpose", [Pure,
   let hasFolder = 1;
 }
 
+def Dlc_IotaOp : Dlc_Op<"iota", [Pure]> {
+  let summary = "counts along one dimension";
+  let description = [{
+    `result[i0, ..., in] = i_dim`, converted to the element type.
+
+    ```mlir
+    %0 = dlc.iota dim = 1 : tensor<2x3xi64>
+    ```
+  }];
+  let arguments = (ins I64Attr:$dim);
+  let results = (outs Dlc_Tensor:$result);
+  let assemblyFormat = "`dim` `=` $dim attr-dict `:` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Dlc_SliceOp : Dlc_Op<"slice", [Pure, InferTypeOpAdaptor]> {
+  let summary = "takes a strided box out of a tensor";
+  let description = [{
+    Dimension `i` keeps indices `start[i], start[i] + strides[i], ...` below
+    `limit[i]`. Strides are positive; `dlc.reverse` turns a tensor around.
+
+    ```mlir
+    %1 = dlc.slice %0, start = [0, 1], limit = [4, 8], strides = [2, 3] : tensor<4x8xf32> -> tensor<2x3xf32>
+    ```
+  }];
+  let arguments = (ins Dlc_Tensor:$operand, DenseI64ArrayAttr:$start,
+                       DenseI64ArrayAttr:$limit, DenseI64ArrayAttr:$strides);
+  let results = (outs Dlc_Tensor:$result);
+  let assemblyFormat = [{
+    $operand `,` `start` `=` $start `,` `limit` `=` $limit `,` `strides` `=` $strides
+    attr-dict `:` type($operand) `->` type($result)
+  }];
+  let hasFolder = 1;
+}
+
+def Dlc_ReverseOp : Dlc_Op<"reverse", [Pure, SameOperandsAndResultType]> {
+  let summary = "reverses the order of elements along some dimensions";
+  let description = [{
+    ```mlir
+    %1 = dlc.reverse %0, dims = [1] : tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins Dlc_Tensor:$operand, DenseI64ArrayAttr:$dims);
+  let results = (outs Dlc_Tensor:$result);
+  let assemblyFormat = "$operand `,` `dims` `=` $dims attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def Dlc_ConcatOp : Dlc_Op<"concat", [Pure, InferTypeOpAdaptor]> {
+  let summary = "joins tensors along one dimension";
+  let description = [{
+    The operands agree in every dimension but `dim` and in element type.
+
+    ```mlir
+    %2 = dlc.concat %0, %1, dim = 0 : tensor<2x3xf32>, tensor<4x3xf32> -> tensor<6x3xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Dlc_Tensor>:$inputs, I64Attr:$dim);
+  let results = (outs Dlc_Tensor:$result);
+  let assemblyFormat = [{
+    $inputs `,` `dim` `=` $dim attr-dict `:` type($inputs) `->` type($result)
+  }];
+  let hasFolder = 1;
+}
+
+def Dlc_PadOp : Dlc_Op<"pad", [Pure, InferTypeOpAdaptor]> {
+  let summary = "surrounds a tensor with a constant";
+  let description = [{
+    Adds `low[i]` elements before and `high[i]` after dimension `i`, all
+    equal to the rank-0 `value`. Pads are not negative; slice to crop.
+
+    ```mlir
+    %2 = dlc.pad %0, %zero, low = [0, 1], high = [2, 1] : tensor<2x3xf32>, tensor<f32> -> tensor<4x5xf32>
+    ```
+  }];
+  let arguments = (ins Dlc_Tensor:$operand, Dlc_Tensor:$value,
+                       DenseI64ArrayAttr:$low, DenseI64ArrayAttr:$high);
+  let results = (outs Dlc_Tensor:$result);
+  let assemblyFormat = [{
+    $operand `,` $value `,` `low` `=` $low `,` `high` `=` $high attr-dict
+    `:` type($operand) `,` type($value) `->` type($result)
+  }];
+  let hasFolder = 1;
+}
+
+def Dlc_GatherOp : Dlc_Op<"gather", [Pure, InferTypeOpAdaptor]> {
+  let summary = "picks slices of a tensor by index along one axis";
+  let description = [{
+    `result[a..., i..., b...] = data[a..., indices[i...], b...]` where the
+    `a` dimensions precede `axis`. Indices are in `[0, dim)`; the builder
+    wraps negative ones first. This is ONNX's Gather; the other gathers are
+    built from it on flattened data.
+
+    ```mlir
+    %2 = dlc.gather %0, %1, axis = 0 : tensor<5x3xf32>, tensor<2xi64> -> tensor<2x3xf32>
+    ```
+  }];
+  let arguments = (ins Dlc_Tensor:$data, Dlc_IntTensor:$indices, I64Attr:$axis);
+  let results = (outs Dlc_Tensor:$result);
+  let assemblyFormat = [{
+    $data `,` $indices `,` `axis` `=` $axis attr-dict `:` type($data) `,` type($indices) `->` type($result)
+  }];
+  let hasFolder = 1;
+}
+
+def Dlc_ScatterOp : Dlc_Op<"scatter", [Pure, InferTypeOpAdaptor]> {
+  let summary = "writes values into a flat tensor at given positions";
+  let description = [{
+    Starts from `data` (rank 1) and, for each `i` in order, combines
+    `updates[i]` into position `indices[i]`: `none` overwrites, the other
+    kinds accumulate. Every scatter of ONNX flattens to this.
+
+    ```mlir
+    %3 = dlc.scatter none %0, %1, %2 : tensor<10xf32>, tensor<3xi64>, tensor<3xf32>
+    ```
+  }];
+  let arguments = (ins Dlc_ScatterKind:$kind, Dlc_Tensor:$data,
+                       Dlc_IntTensor:$indices, Dlc_Tensor:$updates);
+  let results = (outs Dlc_Tensor:$result);
+  let assemblyFormat = [{
+    $kind $data `,` $indices `,` $updates attr-dict `:` type($data) `,` type($indices) `,` type($updates)
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Reductions and contractions
 //===----------------------------------------------------------------------===//
@@ -153,6 +366,7 @@ def Dlc_ReduceOp : Dlc_Op<"reduce", [Pure,
   let assemblyFormat = [{
     $kind $operand `,` `dims` `=` $dims attr-dict `:` type($operand) `->` type($result)
   }];
+  let hasFolder = 1;
 }
 
 def Dlc_DotOp : Dlc_Op<"dot", [Pure,
@@ -171,6 +385,78 @@ def Dlc_DotOp : Dlc_Op<"dot", [Pure,
   let results = (outs Dlc_Tensor:$result);
   let assemblyFormat = [{
     $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)
+  }];
+}
+
+def Dlc_ConvOp : Dlc_Op<"conv", [Pure, InferTypeOpAdaptor]> {
+  let summary = "N-dimensional convolution, channels first";
+  let description = [{
+    Input `[N, C, D1...]`, filter `[O, C / groups, K1...]`, result
+    `[N, O, E1...]` with
+    `Ei = (dilate(Di, lhs_dilation) + pad_low + pad_high - dilate(Ki, dilations)) / strides + 1`.
+    `lhs_dilation` greater than 1 inserts zeros between input elements, which
+    is how transposed convolutions are expressed.
+
+    ```mlir
+    %2 = dlc.conv %x, %w, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1],
+         pad_low = [1, 1], pad_high = [1, 1], groups = 1
+         : tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32> -> tensor<1x16x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Dlc_Tensor:$input, Dlc_Tensor:$filter,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$dilations,
+                       DenseI64ArrayAttr:$lhs_dilation,
+                       DenseI64ArrayAttr:$pad_low, DenseI64ArrayAttr:$pad_high,
+                       I64Attr:$groups);
+  let results = (outs Dlc_Tensor:$result);
+  let assemblyFormat = [{
+    $input `,` $filter `,` `strides` `=` $strides `,` `dilations` `=` $dilations `,`
+    `lhs_dilation` `=` $lhs_dilation `,` `pad_low` `=` $pad_low `,` `pad_high` `=` $pad_high `,`
+    `groups` `=` $groups attr-dict `:` type($input) `,` type($filter) `->` type($result)
+  }];
+}
+
+def Dlc_ReduceWindowOp : Dlc_Op<"reduce_window", [Pure, InferTypeOpAdaptor]> {
+  let summary = "reduces sliding windows (pooling)";
+  let description = [{
+    Each result element combines, with `kind`, the window of operand
+    elements it covers; one entry per operand dimension in `window`,
+    `strides`, `dilations`, `pad_low` and `pad_high`. Padding holds the
+    kind's identity (0 for sum, -inf for max...), so it never wins.
+
+    ```mlir
+    %1 = dlc.reduce_window max %0, window = [1, 1, 3, 3], strides = [1, 1, 2, 2],
+         dilations = [1, 1, 1, 1], pad_low = [0, 0, 1, 1], pad_high = [0, 0, 1, 1]
+         : tensor<1x4x8x8xf32> -> tensor<1x4x4x4xf32>
+    ```
+  }];
+  let arguments = (ins Dlc_ReduceKind:$kind, Dlc_Tensor:$operand,
+                       DenseI64ArrayAttr:$window, DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$dilations,
+                       DenseI64ArrayAttr:$pad_low, DenseI64ArrayAttr:$pad_high);
+  let results = (outs Dlc_Tensor:$result);
+  let assemblyFormat = [{
+    $kind $operand `,` `window` `=` $window `,` `strides` `=` $strides `,`
+    `dilations` `=` $dilations `,` `pad_low` `=` $pad_low `,` `pad_high` `=` $pad_high
+    attr-dict `:` type($operand) `->` type($result)
+  }];
+}
+
+def Dlc_TopKOp : Dlc_Op<"top_k", [Pure, InferTypeOpAdaptor]> {
+  let summary = "the k largest or smallest elements along a dimension";
+  let description = [{
+    Sorted values and their `i64` indices; equal values keep index order.
+
+    ```mlir
+    %v, %i = dlc.top_k %0, k = 2, dim = 1, largest = true : tensor<3x4xf32> -> tensor<3x2xf32>, tensor<3x2xi64>
+    ```
+  }];
+  let arguments = (ins Dlc_Tensor:$operand, I64Attr:$k, I64Attr:$dim,
+                       BoolAttr:$largest);
+  let results = (outs Dlc_Tensor:$values, Dlc_IntTensor:$indices);
+  let assemblyFormat = [{
+    $operand `,` `k` `=` $k `,` `dim` `=` $dim `,` `largest` `=` $largest attr-dict
+    `:` type($operand) `->` type($values) `,` type($indices)
   }];
 }
 
