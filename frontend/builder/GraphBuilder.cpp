@@ -184,7 +184,7 @@ Tensor GraphBuilder::binary(llvm::StringRef name, Tensor lhs, Tensor rhs) {
     return {};
   lhs = broadcastTo(lhs, *shape);
   rhs = broadcastTo(rhs, *shape);
-  return Tensor(OpTy::create(builder, location, lhs.value(), rhs.value()));
+  return Tensor(builder.createOrFold<OpTy>(location, lhs.value(), rhs.value()));
 }
 
 Tensor GraphBuilder::add(Tensor lhs, Tensor rhs) { return binary<AddOp>("add", lhs, rhs); }
@@ -194,6 +194,30 @@ Tensor GraphBuilder::div(Tensor lhs, Tensor rhs) { return binary<DivOp>("div", l
 Tensor GraphBuilder::max(Tensor lhs, Tensor rhs) { return binary<MaxOp>("max", lhs, rhs); }
 Tensor GraphBuilder::min(Tensor lhs, Tensor rhs) { return binary<MinOp>("min", lhs, rhs); }
 
+Tensor GraphBuilder::rem(Tensor lhs, Tensor rhs) { return binary<RemOp>("rem", lhs, rhs); }
+Tensor GraphBuilder::pow(Tensor lhs, Tensor rhs) { return binary<PowOp>("pow", lhs, rhs); }
+
+Tensor GraphBuilder::bitAnd(Tensor lhs, Tensor rhs) {
+  if (usable({lhs, rhs}) && isa<FloatType>(lhs.elementType())) {
+    fail("and: needs integer or boolean tensors");
+    return {};
+  }
+  return binary<AndOp>("and", lhs, rhs);
+}
+Tensor GraphBuilder::bitOr(Tensor lhs, Tensor rhs) {
+  if (usable({lhs, rhs}) && isa<FloatType>(lhs.elementType())) {
+    fail("or: needs integer or boolean tensors");
+    return {};
+  }
+  return binary<OrOp>("or", lhs, rhs);
+}
+Tensor GraphBuilder::bitXor(Tensor lhs, Tensor rhs) {
+  if (usable({lhs, rhs}) && isa<FloatType>(lhs.elementType())) {
+    fail("xor: needs integer or boolean tensors");
+    return {};
+  }
+  return binary<XorOp>("xor", lhs, rhs);
+}
 Tensor GraphBuilder::exp(Tensor operand) {
   if (!usable({operand}))
     return {};
@@ -201,13 +225,13 @@ Tensor GraphBuilder::exp(Tensor operand) {
     fail("exp: needs a floating-point tensor");
     return {};
   }
-  return Tensor(ExpOp::create(builder, location, operand.value()));
+  return Tensor(builder.createOrFold<ExpOp>(location, operand.value()));
 }
 
 Tensor GraphBuilder::neg(Tensor operand) {
   if (!usable({operand}))
     return {};
-  return Tensor(NegOp::create(builder, location, operand.value()));
+  return Tensor(builder.createOrFold<NegOp>(location, operand.value()));
 }
 
 //===----------------------------------------------------------------------===//
@@ -234,7 +258,7 @@ Tensor GraphBuilder::broadcastTo(Tensor operand, llvm::ArrayRef<int64_t> shape) 
     return {};
   }
   auto type = RankedTensorType::get(shape, operand.elementType());
-  return Tensor(BroadcastOp::create(builder, location, type, operand.value(),
+  return Tensor(builder.createOrFold<BroadcastOp>(location, type, operand.value(),
                                     builder.getDenseI64ArrayAttr(dims)));
 }
 
@@ -273,7 +297,7 @@ Tensor GraphBuilder::reshape(Tensor operand, llvm::ArrayRef<int64_t> shape) {
   if (operand.shape() == ArrayRef<int64_t>(target))
     return operand;
   auto type = RankedTensorType::get(target, operand.elementType());
-  return Tensor(ReshapeOp::create(builder, location, type, operand.value()));
+  return Tensor(builder.createOrFold<ReshapeOp>(location, type, operand.value()));
 }
 
 Tensor GraphBuilder::transpose(Tensor operand, llvm::ArrayRef<int64_t> perm) {
@@ -294,7 +318,7 @@ Tensor GraphBuilder::transpose(Tensor operand, llvm::ArrayRef<int64_t> perm) {
          std::to_string(operand.rank()) + " dimensions");
     return {};
   }
-  return Tensor(TransposeOp::create(builder, location, operand.value(),
+  return Tensor(builder.createOrFold<TransposeOp>(location, operand.value(),
                                     builder.getDenseI64ArrayAttr(perm)));
 }
 
@@ -331,8 +355,8 @@ Tensor GraphBuilder::reduce(ReduceKind kind, Tensor operand,
   auto normalized = normalizeDims("reduce", dims, operand.rank());
   if (!normalized)
     return {};
-  Tensor reduced(ReduceOp::create(builder, location, kind, operand.value(),
-                                  builder.getDenseI64ArrayAttr(*normalized)));
+  Tensor reduced(builder.createOrFold<ReduceOp>(
+      location, kind, operand.value(), builder.getDenseI64ArrayAttr(*normalized)));
   if (!keepDims)
     return reduced;
   SmallVector<int64_t> kept(operand.shape());
@@ -382,7 +406,7 @@ Tensor GraphBuilder::matmul(Tensor lhs, Tensor rhs) {
   rhsShape.append({k, rhs.shape().back()});
   lhs = broadcastTo(lhs, lhsShape);
   rhs = broadcastTo(rhs, rhsShape);
-  Tensor product(DotOp::create(builder, location, lhs.value(), rhs.value()));
+  Tensor product(builder.createOrFold<DotOp>(location, lhs.value(), rhs.value()));
   if (!lhsVector && !rhsVector)
     return product;
   SmallVector<int64_t> shape(*batch);
@@ -393,17 +417,3 @@ Tensor GraphBuilder::matmul(Tensor lhs, Tensor rhs) {
   return reshape(product, shape);
 }
 
-//===----------------------------------------------------------------------===//
-// Layers
-//===----------------------------------------------------------------------===//
-
-Tensor GraphBuilder::relu(Tensor operand) {
-  if (!usable({operand}))
-    return {};
-  return max(operand, scalar(0.0, operand.elementType()));
-}
-
-Tensor GraphBuilder::linear(Tensor x, Tensor weight, Tensor bias) {
-  Tensor y = matmul(x, weight);
-  return bias.valid() ? add(y, bias) : y;
-}

@@ -93,6 +93,26 @@ public:
   Tensor min(Tensor lhs, Tensor rhs);
   Tensor exp(Tensor operand);
   Tensor neg(Tensor operand);
+  Tensor rem(Tensor lhs, Tensor rhs);
+  Tensor pow(Tensor lhs, Tensor rhs);
+  Tensor bitAnd(Tensor lhs, Tensor rhs);
+  Tensor bitOr(Tensor lhs, Tensor rhs);
+  Tensor bitXor(Tensor lhs, Tensor rhs);
+  Tensor bitNot(Tensor operand);
+  Tensor abs(Tensor operand);
+  Tensor sign(Tensor operand);
+
+  /// The float functions of the dialect, one entry point.
+  enum class MathFn {
+    log, sqrt, tanh, erf, floor, ceil, round, sin, cos, tan, asin, acos,
+    atan, sinh, cosh, asinh, acosh, atanh
+  };
+  Tensor math(MathFn fn, Tensor operand);
+
+  Tensor compare(CompareDirection direction, Tensor lhs, Tensor rhs);
+  /// condition ? onTrue : onFalse, all three broadcast to one shape.
+  Tensor select(Tensor condition, Tensor onTrue, Tensor onFalse);
+  Tensor convert(Tensor operand, mlir::Type elementType);
 
   //===--- Shapes ----------------------------------------------------------===//
 
@@ -101,6 +121,21 @@ public:
   /// `shape` may hold one -1, inferred from the element count.
   Tensor reshape(Tensor operand, llvm::ArrayRef<int64_t> shape);
   Tensor transpose(Tensor operand, llvm::ArrayRef<int64_t> perm);
+  /// A tensor of `shape` counting along `dim`.
+  Tensor iota(llvm::ArrayRef<int64_t> shape, int64_t dim, mlir::Type elementType);
+  Tensor slice(Tensor operand, llvm::ArrayRef<int64_t> start,
+               llvm::ArrayRef<int64_t> limit, llvm::ArrayRef<int64_t> strides);
+  Tensor reverse(Tensor operand, llvm::ArrayRef<int64_t> dims);
+  Tensor concat(llvm::ArrayRef<Tensor> tensors, int64_t dim);
+  /// Pads with the rank-0 `value`; negative pads crop.
+  Tensor pad(Tensor operand, llvm::ArrayRef<int64_t> low,
+             llvm::ArrayRef<int64_t> high, Tensor value);
+  /// ONNX Gather: negative indices count from the end of `axis`.
+  Tensor gather(Tensor data, Tensor indices, int64_t axis);
+  /// Writes `updates` into the flattened `data` at flat `indices` (both
+  /// rank 1), combining with `kind`; returns data's shape.
+  Tensor scatterFlat(ScatterKind kind, Tensor data, Tensor indices,
+                     Tensor updates);
 
   //===--- Reductions and products -----------------------------------------===//
 
@@ -121,12 +156,53 @@ public:
   /// removed, batch dimensions broadcast.
   Tensor matmul(Tensor lhs, Tensor rhs);
 
+  /// Convolution options; empty vectors mean 1 (strides, dilations) or 0
+  /// (pads) for every spatial dimension.
+  struct ConvOptions {
+    llvm::SmallVector<int64_t> strides, dilations, lhsDilation, padLow, padHigh;
+    int64_t groups = 1;
+  };
+  /// input [N, C, D...] * filter [O, C/groups, K...] (+ bias [O]).
+  Tensor conv(Tensor input, Tensor filter, Tensor bias,
+              const ConvOptions &options);
+
+  struct WindowOptions {
+    llvm::SmallVector<int64_t> window, strides, dilations, padLow, padHigh;
+  };
+  /// Reduces windows over every dimension of `operand` (pooling).
+  Tensor reduceWindow(ReduceKind kind, Tensor operand,
+                      const WindowOptions &options);
+  /// The k largest (or smallest) along `dim`: values and i64 indices.
+  std::pair<Tensor, Tensor> topK(Tensor operand, int64_t k, int64_t dim,
+                                 bool largest);
+  /// Index of the largest (smallest) element along `dim`, as i64.
+  Tensor argMax(Tensor operand, int64_t dim, bool keepDims, bool lastIndex);
+  Tensor argMin(Tensor operand, int64_t dim, bool keepDims, bool lastIndex);
+
   //===--- Layers ----------------------------------------------------------===//
 
   Tensor relu(Tensor operand);
   /// x · weight + bias, with weight of shape [in, out] and bias [out]
   /// (bias may be an invalid Tensor for none).
   Tensor linear(Tensor x, Tensor weight, Tensor bias);
+  Tensor sigmoid(Tensor x);
+  /// Exact (erf) GELU, or the tanh approximation.
+  Tensor gelu(Tensor x, bool tanhApproximation = false);
+  Tensor softmax(Tensor x, int64_t axis);
+  Tensor logSoftmax(Tensor x, int64_t axis);
+  /// Normalizes over the dimensions from `axis` on, then scales and shifts
+  /// (scale and bias may be invalid for none).
+  Tensor layerNorm(Tensor x, Tensor scale, Tensor bias, int64_t axis,
+                   double epsilon);
+  /// Inference-mode batch normalization over dimension 1.
+  Tensor batchNorm(Tensor x, Tensor scale, Tensor bias, Tensor mean,
+                   Tensor variance, double epsilon);
+  /// 2-D convolution with bias, square stride and symmetric padding.
+  Tensor conv2d(Tensor input, Tensor filter, Tensor bias, int64_t stride,
+                int64_t padding);
+  /// Scaled dot-product attention softmax(q kᵀ / sqrt(d)) v over the last two
+  /// dimensions; `mask` (invalid for none) is added to the scores.
+  Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask);
 
 private:
   mlir::Location loc() const { return location; }
@@ -137,6 +213,11 @@ private:
   broadcastShape(llvm::StringRef op, llvm::ArrayRef<int64_t> a,
                  llvm::ArrayRef<int64_t> b);
   template <typename OpTy> Tensor binary(llvm::StringRef name, Tensor lhs, Tensor rhs);
+  template <typename OpTy> Tensor unary(llvm::StringRef name, Tensor operand);
+  /// Broadcasts all of `tensors` to their common NumPy shape in place.
+  bool broadcastAll(llvm::StringRef op, llvm::MutableArrayRef<Tensor> tensors);
+  Tensor argExtreme(bool max, Tensor operand, int64_t dim, bool keepDims,
+                    bool lastIndex);
   std::optional<llvm::SmallVector<int64_t>>
   normalizeDims(llvm::StringRef op, llvm::ArrayRef<int64_t> dims, int64_t rank);
 

@@ -1,0 +1,120 @@
+//===- Layers.cpp - composite layers of GraphBuilder ------------*- C++ -*-===//
+//
+// Layers that frameworks treat as single ops, written as dlc primitives so
+// that fusion, autodiff and both code generators see only primitives.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/builder/GraphBuilder.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace dlc;
+
+Tensor GraphBuilder::relu(Tensor operand) {
+  if (!usable({operand}))
+    return {};
+  return max(operand, scalar(0.0, operand.elementType()));
+}
+
+Tensor GraphBuilder::linear(Tensor x, Tensor weight, Tensor bias) {
+  Tensor y = matmul(x, weight);
+  return bias.valid() ? add(y, bias) : y;
+}
+
+Tensor GraphBuilder::sigmoid(Tensor x) {
+  if (!usable({x}))
+    return {};
+  Tensor one = scalar(1.0, x.elementType());
+  return div(one, add(one, exp(neg(x))));
+}
+
+Tensor GraphBuilder::gelu(Tensor x, bool tanhApproximation) {
+  if (!usable({x}))
+    return {};
+  Type t = x.elementType();
+  Tensor half = mul(scalar(0.5, t), x);
+  Tensor one = scalar(1.0, t);
+  if (tanhApproximation) {
+    Tensor cube = mul(mul(x, x), x);
+    Tensor inner = mul(scalar(std::sqrt(2.0 / M_PI), t),
+                       add(x, mul(scalar(0.044715, t), cube)));
+    return mul(half, add(one, math(MathFn::tanh, inner)));
+  }
+  return mul(half, add(one, math(MathFn::erf, mul(x, scalar(M_SQRT1_2, t)))));
+}
+
+Tensor GraphBuilder::softmax(Tensor x, int64_t axis) {
+  Tensor shifted = sub(x, reduceMax(x, {axis}, true));
+  Tensor e = exp(shifted);
+  return div(e, reduceSum(e, {axis}, true));
+}
+
+Tensor GraphBuilder::logSoftmax(Tensor x, int64_t axis) {
+  Tensor shifted = sub(x, reduceMax(x, {axis}, true));
+  return sub(shifted, math(MathFn::log, reduceSum(exp(shifted), {axis}, true)));
+}
+
+Tensor GraphBuilder::layerNorm(Tensor x, Tensor scale, Tensor bias,
+                               int64_t axis, double epsilon) {
+  if (!usable({x}))
+    return {};
+  if (axis < 0)
+    axis += x.rank();
+  SmallVector<int64_t> dims;
+  for (int64_t d = axis; d < x.rank(); ++d)
+    dims.push_back(d);
+  Tensor centered = sub(x, reduceMean(x, dims, true));
+  Tensor variance = reduceMean(mul(centered, centered), dims, true);
+  Tensor y = div(centered, math(MathFn::sqrt, add(variance, scalar(epsilon, x.elementType()))));
+  if (scale.valid())
+    y = mul(y, scale);
+  if (bias.valid())
+    y = add(y, bias);
+  return y;
+}
+
+Tensor GraphBuilder::batchNorm(Tensor x, Tensor scale, Tensor bias, Tensor mean,
+                               Tensor variance, double epsilon) {
+  if (!usable({x, scale, bias, mean, variance}))
+    return {};
+  if (x.rank() < 2) {
+    fail("batch_norm: needs at least [N, C]");
+    return {};
+  }
+  SmallVector<int64_t> channelShape(x.rank(), 1);
+  channelShape[1] = x.shape()[1];
+  auto perChannel = [&](Tensor t) { return reshape(t, channelShape); };
+  Tensor inverse = div(perChannel(scale),
+                       math(MathFn::sqrt, add(perChannel(variance),
+                                              scalar(epsilon, x.elementType()))));
+  return add(mul(sub(x, perChannel(mean)), inverse), perChannel(bias));
+}
+
+Tensor GraphBuilder::conv2d(Tensor input, Tensor filter, Tensor bias,
+                            int64_t stride, int64_t padding) {
+  ConvOptions options;
+  options.strides = {stride, stride};
+  options.padLow = {padding, padding};
+  options.padHigh = {padding, padding};
+  return conv(input, filter, bias, options);
+}
+
+Tensor GraphBuilder::attention(Tensor q, Tensor k, Tensor v, Tensor mask) {
+  if (!usable({q, k, v}))
+    return {};
+  if (q.rank() < 2 || k.rank() != q.rank()) {
+    fail("attention: q and k need the same rank, at least 2");
+    return {};
+  }
+  SmallVector<int64_t> perm;
+  for (int64_t d = 0; d < k.rank(); ++d)
+    perm.push_back(d);
+  std::swap(perm[k.rank() - 1], perm[k.rank() - 2]);
+  double scale = 1.0 / std::sqrt(static_cast<double>(q.shape().back()));
+  Tensor scores = mul(matmul(q, transpose(k, perm)), scalar(scale, q.elementType()));
+  if (mask.valid())
+    scores = add(scores, mask);
+  return matmul(softmax(scores, -1), v);
+}
