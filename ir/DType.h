@@ -19,7 +19,7 @@ class Type;
 
 namespace dlc {
 
-enum class DType { f32, f64, f16, bf16, i1, i8, i16, i32, i64 };
+enum class DType { f32, f64, f16, bf16, i1, i8, i16, i32, i64, u8, u16, u32, u64 };
 
 /// The short name, as NumPy spells it where it can ("float32", "int64", "bool").
 llvm::StringRef dtypeName(DType dtype);

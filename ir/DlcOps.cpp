@@ -28,15 +28,16 @@ namespace {
 /// ops get `intFn`, float ops `floatFn`; either may decline by returning
 /// std::nullopt (division by zero, say).
 template <typename FloatFn, typename IntFn>
-OpFoldResult foldBinary(ArrayRef<Attribute> operands, FloatFn floatFn,
-                        IntFn intFn) {
+OpFoldResult foldBinary(ArrayRef<Attribute> operands, Type type,
+                        FloatFn floatFn, IntFn intFn) {
   if (!operands[0] || !operands[1])
     return {};
-  if (Attribute folded = constFoldBinaryOp<FloatAttr, APFloat, void>(
-          operands, [&](const APFloat &a, const APFloat &b) {
-            return floatFn(a, b);
-          }))
-    return folded;
+  // The common folders read splats without checking their element type, so
+  // pick the float or integer path here.
+  if (isa<FloatType>(cast<ShapedType>(type).getElementType()))
+    return constFoldBinaryOp<FloatAttr, APFloat, void>(
+        operands,
+        [&](const APFloat &a, const APFloat &b) { return floatFn(a, b); });
   return constFoldBinaryOp<IntegerAttr, APInt, void>(
       operands,
       [&](const APInt &a, const APInt &b) { return intFn(a, b); });
@@ -86,37 +87,37 @@ OpFoldResult ExpOp::fold(FoldAdaptor adaptor) {
 }
 
 OpFoldResult NegOp::fold(FoldAdaptor adaptor) {
-  if (Attribute folded = constFoldUnaryOp<FloatAttr, APFloat, void>(
-          adaptor.getOperands(), [](const APFloat &a) { return neg(a); }))
-    return folded;
+  if (isa<FloatType>(getType().getElementType()))
+    return constFoldUnaryOp<FloatAttr, APFloat, void>(
+        adaptor.getOperands(), [](const APFloat &a) { return neg(a); });
   return constFoldUnaryOp<IntegerAttr, APInt, void>(
       adaptor.getOperands(), [](const APInt &a) { return -a; });
 }
 
 OpFoldResult AddOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
-      adaptor.getOperands(),
+      adaptor.getOperands(), getType(),
       [](const APFloat &a, const APFloat &b) -> std::optional<APFloat> { return a + b; },
       [](const APInt &a, const APInt &b) -> std::optional<APInt> { return a + b; });
 }
 
 OpFoldResult SubOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
-      adaptor.getOperands(),
+      adaptor.getOperands(), getType(),
       [](const APFloat &a, const APFloat &b) -> std::optional<APFloat> { return a - b; },
       [](const APInt &a, const APInt &b) -> std::optional<APInt> { return a - b; });
 }
 
 OpFoldResult MulOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
-      adaptor.getOperands(),
+      adaptor.getOperands(), getType(),
       [](const APFloat &a, const APFloat &b) -> std::optional<APFloat> { return a * b; },
       [](const APInt &a, const APInt &b) -> std::optional<APInt> { return a * b; });
 }
 
 OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
-      adaptor.getOperands(),
+      adaptor.getOperands(), getType(),
       [](const APFloat &a, const APFloat &b) -> std::optional<APFloat> { return a / b; },
       [](const APInt &a, const APInt &b) -> std::optional<APInt> {
         // Division by zero and INT_MIN / -1 are left to run time.
@@ -128,7 +129,7 @@ OpFoldResult DivOp::fold(FoldAdaptor adaptor) {
 
 OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
-      adaptor.getOperands(),
+      adaptor.getOperands(), getType(),
       [](const APFloat &a, const APFloat &b) -> std::optional<APFloat> {
         return llvm::maximum(a, b);
       },
@@ -139,7 +140,7 @@ OpFoldResult MaxOp::fold(FoldAdaptor adaptor) {
 
 OpFoldResult MinOp::fold(FoldAdaptor adaptor) {
   return foldBinary(
-      adaptor.getOperands(),
+      adaptor.getOperands(), getType(),
       [](const APFloat &a, const APFloat &b) -> std::optional<APFloat> {
         return llvm::minimum(a, b);
       },

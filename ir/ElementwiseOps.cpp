@@ -85,9 +85,9 @@ DLC_FOLD_MATH(AtanhOp, [](double x) { return std::atanh(x); })
 #undef DLC_FOLD_MATH
 
 OpFoldResult AbsOp::fold(FoldAdaptor adaptor) {
-  if (Attribute folded = constFoldUnaryOp<FloatAttr, APFloat, void>(
-          adaptor.getOperands(), [](const APFloat &a) { return abs(a); }))
-    return folded;
+  if (isa<FloatType>(getType().getElementType()))
+    return constFoldUnaryOp<FloatAttr, APFloat, void>(
+        adaptor.getOperands(), [](const APFloat &a) { return abs(a); });
   if (isUnsignedType(elementTypeOf(getType())))
     return adaptor.getOperand();
   return constFoldUnaryOp<IntegerAttr, APInt, void>(

@@ -25,16 +25,20 @@ llvm::StringRef dlc::dtypeName(DType dtype) {
   case DType::i16: return "int16";
   case DType::i32: return "int32";
   case DType::i64: return "int64";
+  case DType::u8: return "uint8";
+  case DType::u16: return "uint16";
+  case DType::u32: return "uint32";
+  case DType::u64: return "uint64";
   }
   llvm_unreachable("unknown dtype");
 }
 
 size_t dlc::dtypeSize(DType dtype) {
   switch (dtype) {
-  case DType::f64: case DType::i64: return 8;
-  case DType::f32: case DType::i32: return 4;
-  case DType::f16: case DType::bf16: case DType::i16: return 2;
-  case DType::i1: case DType::i8: return 1;
+  case DType::f64: case DType::i64: case DType::u64: return 8;
+  case DType::f32: case DType::i32: case DType::u32: return 4;
+  case DType::f16: case DType::bf16: case DType::i16: case DType::u16: return 2;
+  case DType::i1: case DType::i8: case DType::u8: return 1;
   }
   llvm_unreachable("unknown dtype");
 }
@@ -51,6 +55,10 @@ mlir::Type dlc::toMlirType(mlir::MLIRContext &context, DType dtype) {
   case DType::i16: return b.getI16Type();
   case DType::i32: return b.getI32Type();
   case DType::i64: return b.getI64Type();
+  case DType::u8: return b.getIntegerType(8, /*isSigned=*/false);
+  case DType::u16: return b.getIntegerType(16, /*isSigned=*/false);
+  case DType::u32: return b.getIntegerType(32, /*isSigned=*/false);
+  case DType::u64: return b.getIntegerType(64, /*isSigned=*/false);
   }
   llvm_unreachable("unknown dtype");
 }
@@ -65,6 +73,10 @@ std::optional<DType> dlc::fromMlirType(mlir::Type type) {
   if (type.isSignlessInteger(16)) return DType::i16;
   if (type.isSignlessInteger(32)) return DType::i32;
   if (type.isSignlessInteger(64)) return DType::i64;
+  if (type.isUnsignedInteger(8)) return DType::u8;
+  if (type.isUnsignedInteger(16)) return DType::u16;
+  if (type.isUnsignedInteger(32)) return DType::u32;
+  if (type.isUnsignedInteger(64)) return DType::u64;
   return std::nullopt;
 }
 

@@ -114,23 +114,28 @@ llvm::Expected<Model> GraphBuilder::finish() {
 // Constants
 //===----------------------------------------------------------------------===//
 
-Tensor GraphBuilder::constant(const HostTensor &value) {
-  if (failed())
-    return {};
-  Type elementType = toMlirType(context(), value.dtype());
+DenseElementsAttr GraphBuilder::elementsAttr(MLIRContext &context,
+                                             const HostTensor &value) {
+  Type elementType = toMlirType(context, value.dtype());
   auto type = RankedTensorType::get(value.shape(), elementType);
-  DenseElementsAttr attr;
   if (value.dtype() == DType::i1) {
     // Booleans are one byte each in a HostTensor but packed in the attribute.
     const auto *bytes = value.dataAs<uint8_t>();
-    SmallVector<bool> bits(bytes, bytes + value.numElements());
-    attr = DenseElementsAttr::get(type, bits);
-  } else {
-    attr = DenseElementsAttr::getFromRawBuffer(
-        type, llvm::ArrayRef<char>(static_cast<const char *>(value.data()),
-                                   value.byteSize()));
+    SmallVector<bool> bits;
+    for (int64_t i = 0; i < value.numElements(); ++i)
+      bits.push_back(bytes[i] != 0);
+    return DenseElementsAttr::get(type, bits);
   }
-  return Tensor(ConstantOp::create(builder, location, attr));
+  return DenseElementsAttr::getFromRawBuffer(
+      type, llvm::ArrayRef<char>(static_cast<const char *>(value.data()),
+                                 value.byteSize()));
+}
+
+Tensor GraphBuilder::constant(const HostTensor &value) {
+  if (failed())
+    return {};
+  return Tensor(
+      ConstantOp::create(builder, location, elementsAttr(context(), value)));
 }
 
 Tensor GraphBuilder::scalar(double value, Type elementType) {

@@ -79,6 +79,9 @@ public:
   //===--- Constants -------------------------------------------------------===//
 
   Tensor constant(const HostTensor &value);
+  /// The elements attribute holding `value`'s data.
+  static mlir::DenseElementsAttr elementsAttr(mlir::MLIRContext &context,
+                                              const HostTensor &value);
   /// A rank-0 constant of `elementType` (float or integer).
   Tensor scalar(double value, mlir::Type elementType);
   Tensor scalar(double value) { return scalar(value, builder.getF32Type()); }

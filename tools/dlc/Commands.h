@@ -9,6 +9,10 @@
 #define DLC_TOOLS_DLC_COMMANDS_H
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
 
 namespace dlc::tool {
 
@@ -17,8 +21,15 @@ namespace dlc::tool {
 extern llvm::cl::OptionCategory dlcCategory;
 
 extern llvm::cl::SubCommand exampleCommand;
+extern llvm::cl::SubCommand importCommand;
 /// Builds, compiles and runs a bundled builder example; returns the exit code.
 int runExampleCommand();
+/// Imports an ONNX model and prints its IR; returns the exit code.
+int runImportCommand();
+
+/// Parses `NAME=D1xD2x...` (or `NAME=scalar`) as given to --shape.
+llvm::Expected<std::pair<std::string, std::vector<int64_t>>>
+parseShapeOption(llvm::StringRef text);
 
 } // namespace dlc::tool
 

@@ -26,16 +26,20 @@ int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::SetVersionPrinter(printVersion);
   for (cl::SubCommand *sub : {&cl::SubCommand::getTopLevel(),
-                              &dlc::tool::exampleCommand})
+                              &dlc::tool::exampleCommand,
+                              &dlc::tool::importCommand})
     cl::HideUnrelatedOptions(dlc::tool::dlcCategory, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
       "dlc: a deep-learning compiler and runtime\n\n"
-      "  dlc example mlp     build, compile and run the bundled MLP example\n\n"
+      "  dlc import MODEL.onnx   print the dlc IR of an ONNX model\n"
+      "  dlc example mlp         build, compile and run the bundled MLP example\n\n"
       "Run 'dlc SUBCOMMAND --help' for the options of a subcommand.\n");
 
   if (dlc::tool::exampleCommand)
     return dlc::tool::runExampleCommand();
+  if (dlc::tool::importCommand)
+    return dlc::tool::runImportCommand();
 
   WithColor::error(errs(), "dlc") << "no subcommand given; run 'dlc --help' "
                                      "to see them\n";

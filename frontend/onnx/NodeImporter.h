@@ -1,0 +1,113 @@
+//===- NodeImporter.h - what a converter sees of one ONNX node --*- C++ -*-===//
+//
+// Internal to the ONNX importer. A converter reads the node's inputs,
+// attributes and compile-time constant inputs through NodeImporter, builds
+// the computation with GraphBuilder, and sets the node's outputs. Errors go
+// through fail(), which records them at the node's location.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_FRONTEND_ONNX_NODEIMPORTER_H
+#define DLC_FRONTEND_ONNX_NODEIMPORTER_H
+
+#include "frontend/builder/GraphBuilder.h"
+
+#include "onnx/onnx_pb.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <functional>
+#include <optional>
+
+namespace dlc::onnx_import {
+
+/// The MLIR element type of an ONNX TensorProto data type, or null.
+mlir::Type elementTypeOf(mlir::MLIRContext &context, int onnxType);
+
+/// Converts a TensorProto (inline or external data under `directory`).
+llvm::Expected<HostTensor> tensorFromProto(const onnx::TensorProto &proto,
+                                           llvm::StringRef directory);
+
+class NodeImporter {
+public:
+  using WeightLookup = std::function<const HostTensor *(mlir::Value)>;
+
+  NodeImporter(GraphBuilder &g, const onnx::NodeProto &node, int64_t opset,
+               std::vector<Tensor> inputs, WeightLookup weightOf,
+               llvm::StringRef directory)
+      : g(g), node(node), opset(opset), inputs(std::move(inputs)),
+        weightOf(std::move(weightOf)), directory(directory) {}
+
+  GraphBuilder &g;
+  const onnx::NodeProto &node;
+  const int64_t opset;
+
+  //===--- Inputs and outputs ----------------------------------------------===//
+
+  size_t numInputs() const { return inputs.size(); }
+  /// Input `i`, or an invalid tensor when it is absent (empty name).
+  Tensor input(size_t i) const { return i < inputs.size() ? inputs[i] : Tensor(); }
+  bool hasInput(size_t i) const { return input(i).valid(); }
+  /// Input `i`, which the op requires: fails if it is absent.
+  Tensor required(size_t i);
+
+  size_t numOutputs() const { return node.output_size(); }
+  bool wantsOutput(size_t i) const {
+    return static_cast<int>(i) < node.output_size() && !node.output(i).empty();
+  }
+  void setOutput(size_t i, Tensor value);
+  const std::vector<Tensor> &results() const { return outputs; }
+
+  //===--- Attributes ------------------------------------------------------===//
+
+  const onnx::AttributeProto *attr(llvm::StringRef name) const;
+  bool hasAttr(llvm::StringRef name) const { return attr(name) != nullptr; }
+  int64_t intAttr(llvm::StringRef name, int64_t fallback) const;
+  float floatAttr(llvm::StringRef name, float fallback) const;
+  std::string stringAttr(llvm::StringRef name, llvm::StringRef fallback) const;
+  llvm::SmallVector<int64_t> intsAttr(llvm::StringRef name) const;
+  llvm::SmallVector<float> floatsAttr(llvm::StringRef name) const;
+  std::optional<HostTensor> tensorAttr(llvm::StringRef name);
+
+  //===--- Compile-time values ---------------------------------------------===//
+
+  /// The elements of input `i` as integers, which must be known when
+  /// compiling (a constant, an initializer or a bound input). Fails with a
+  /// message naming the input and its `role` otherwise.
+  std::optional<llvm::SmallVector<int64_t>> constantInts(size_t i,
+                                                         llvm::StringRef role);
+  std::optional<llvm::SmallVector<double>> constantFloats(size_t i,
+                                                          llvm::StringRef role);
+
+  //===--- Helpers ---------------------------------------------------------===//
+
+  /// Records an error at this node; returns false so converters can
+  /// `return fail(...)` from bool helpers.
+  bool fail(const llvm::Twine &message);
+  /// Normalizes a possibly negative axis for `rank`; fails when out of range.
+  std::optional<int64_t> axis(int64_t value, int64_t rank, llvm::StringRef what = "axis");
+  mlir::Type f32() { return mlir::Float32Type::get(&g.context()); }
+  mlir::Type i64() { return mlir::IntegerType::get(&g.context(), 64); }
+
+private:
+  std::optional<mlir::DenseElementsAttr> constantAttr(size_t i, llvm::StringRef role);
+
+  std::vector<Tensor> inputs;
+  std::vector<Tensor> outputs;
+  WeightLookup weightOf;
+  std::string directory;
+};
+
+using Converter = std::function<void(NodeImporter &)>;
+using ConverterTable = llvm::StringMap<Converter>;
+
+void registerElementwiseConverters(ConverterTable &table);
+void registerShapeConverters(ConverterTable &table);
+void registerNeuralNetConverters(ConverterTable &table);
+void registerReductionConverters(ConverterTable &table);
+
+/// The table of every converter, built once.
+const ConverterTable &converters();
+
+} // namespace dlc::onnx_import
+
+#endif // DLC_FRONTEND_ONNX_NODEIMPORTER_H

@@ -1,0 +1,60 @@
+//===- OnnxImporter.h - ONNX models into the dlc dialect --------*- C++ -*-===//
+//
+// Reads an ONNX model (binary protobuf, or ONNX's textual syntax) and builds
+// the equivalent dlc model through GraphBuilder, one converter per ONNX op.
+// Every op gets the ONNX node's name as its location. Anything dlc cannot
+// take is refused with a message naming the file, the node and its op.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_FRONTEND_ONNX_ONNXIMPORTER_H
+#define DLC_FRONTEND_ONNX_ONNXIMPORTER_H
+
+#include "ir/Model.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir {
+class MLIRContext;
+} // namespace mlir
+
+namespace dlc {
+
+struct OnnxImportOptions {
+  /// Fixes graph inputs' shapes, symbolic dimensions included
+  /// (`--shape x=1x3x224x224`).
+  llvm::StringMap<std::vector<int64_t>> shapes;
+  /// Graph inputs whose values are known when compiling: they become
+  /// constants, so that shapes computed from them fold.
+  llvm::StringMap<HostTensor> constantInputs;
+};
+
+/// Imports the model in `path`: `.onnx` files are binary protobuf, files
+/// ending in `.onnxtxt` or `.txt` are ONNX's textual syntax.
+llvm::Expected<Model> importOnnxFile(mlir::MLIRContext &context,
+                                     llvm::StringRef path,
+                                     const OnnxImportOptions &options = {});
+
+/// Imports a model held in memory (binary protobuf). `name` is used in
+/// diagnostics and to resolve external data relative to `directory`.
+llvm::Expected<Model> importOnnxBuffer(mlir::MLIRContext &context,
+                                       llvm::StringRef bytes,
+                                       llvm::StringRef name,
+                                       llvm::StringRef directory,
+                                       const OnnxImportOptions &options = {});
+
+/// Reads an ONNX TensorProto file (the conformance data's input_N.pb), with
+/// its name. Fails on a malformed file or an unsupported data type.
+llvm::Expected<std::pair<std::string, HostTensor>>
+readOnnxTensorFile(llvm::StringRef path);
+
+/// The ONNX operators (default domain) that the importer converts.
+std::vector<std::string> supportedOnnxOps();
+
+} // namespace dlc
+
+#endif // DLC_FRONTEND_ONNX_ONNXIMPORTER_H
