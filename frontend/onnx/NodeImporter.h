@@ -104,6 +104,8 @@ void registerElementwiseConverters(ConverterTable &table);
 void registerShapeConverters(ConverterTable &table);
 void registerNeuralNetConverters(ConverterTable &table);
 void registerReductionConverters(ConverterTable &table);
+void registerResizeConverters(ConverterTable &table);
+void registerMiscConverters(ConverterTable &table);
 
 /// The table of every converter, built once.
 const ConverterTable &converters();

@@ -346,6 +346,8 @@ const ConverterTable &onnx_import::converters() {
     registerShapeConverters(t);
     registerNeuralNetConverters(t);
     registerReductionConverters(t);
+    registerResizeConverters(t);
+    registerMiscConverters(t);
     return t;
   }();
   return table;
