@@ -141,6 +141,10 @@ Tensor GraphBuilder::constant(const HostTensor &value) {
 Tensor GraphBuilder::scalar(double value, Type elementType) {
   if (failed())
     return {};
+  if (!elementType) {
+    fail("scalar: no element type (an operand is missing)");
+    return {};
+  }
   auto type = RankedTensorType::get({}, elementType);
   Attribute element;
   if (auto floatType = dyn_cast<FloatType>(elementType))
@@ -284,7 +288,7 @@ Tensor GraphBuilder::reshape(Tensor operand, llvm::ArrayRef<int64_t> shape) {
       known *= dim;
     }
   }
-  int64_t count = operand.type().getNumElements();
+  int64_t count = operand.numElements();
   if (inferred >= 0) {
     if (known == 0 || count % known != 0) {
       fail("reshape: cannot infer the -1 in [" + formatShape(shape) +
@@ -375,7 +379,7 @@ Tensor GraphBuilder::reduceMean(Tensor operand, llvm::ArrayRef<int64_t> dims,
   Tensor sum = reduceSum(operand, dims, keepDims);
   if (!sum)
     return {};
-  int64_t count = operand.type().getNumElements() / sum.type().getNumElements();
+  int64_t count = operand.numElements() / sum.numElements();
   return div(sum, scalar(static_cast<double>(count), operand.elementType()));
 }
 

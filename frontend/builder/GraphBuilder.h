@@ -38,12 +38,20 @@ public:
   bool valid() const { return static_cast<bool>(val); }
   explicit operator bool() const { return valid(); }
   mlir::Value value() const { return val; }
+  // The accessors answer for invalid tensors too (null type, empty shape),
+  // so that code running after a recorded error does not crash.
   mlir::RankedTensorType type() const {
-    return mlir::cast<mlir::RankedTensorType>(val.getType());
+    return val ? mlir::cast<mlir::RankedTensorType>(val.getType())
+               : mlir::RankedTensorType();
   }
-  llvm::ArrayRef<int64_t> shape() const { return type().getShape(); }
-  int64_t rank() const { return type().getRank(); }
-  mlir::Type elementType() const { return type().getElementType(); }
+  llvm::ArrayRef<int64_t> shape() const {
+    return val ? type().getShape() : llvm::ArrayRef<int64_t>();
+  }
+  int64_t rank() const { return val ? type().getRank() : 0; }
+  int64_t numElements() const { return val ? type().getNumElements() : 0; }
+  mlir::Type elementType() const {
+    return val ? type().getElementType() : mlir::Type();
+  }
 
 private:
   mlir::Value val;

@@ -132,6 +132,10 @@ Tensor GraphBuilder::select(Tensor condition, Tensor onTrue, Tensor onFalse) {
 Tensor GraphBuilder::convert(Tensor operand, Type elementType) {
   if (!usable({operand}))
     return {};
+  if (!elementType) {
+    fail("convert: no target element type");
+    return {};
+  }
   if (operand.elementType() == elementType)
     return operand;
   auto type = RankedTensorType::get(operand.shape(), elementType);
@@ -142,6 +146,10 @@ Tensor GraphBuilder::iota(llvm::ArrayRef<int64_t> shape, int64_t dim,
                           Type elementType) {
   if (failed())
     return {};
+  if (!elementType) {
+    fail("iota: no element type");
+    return {};
+  }
   if (dim < 0 || dim >= static_cast<int64_t>(shape.size())) {
     fail("iota: dimension " + std::to_string(dim) + " is out of range");
     return {};

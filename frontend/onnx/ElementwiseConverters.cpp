@@ -128,6 +128,9 @@ void onnx_import::registerElementwiseConverters(ConverterTable &t) {
   addBinary(t, "And", &GraphBuilder::bitAnd);
   addBinary(t, "Or", &GraphBuilder::bitOr);
   addBinary(t, "Xor", &GraphBuilder::bitXor);
+  addBinary(t, "BitwiseAnd", &GraphBuilder::bitAnd);
+  addBinary(t, "BitwiseOr", &GraphBuilder::bitOr);
+  addBinary(t, "BitwiseXor", &GraphBuilder::bitXor);
   addVariadic(t, "Max", &GraphBuilder::max, false);
   addVariadic(t, "Min", &GraphBuilder::min, false);
   addVariadic(t, "Sum", &GraphBuilder::add, false);
@@ -183,6 +186,7 @@ void onnx_import::registerElementwiseConverters(ConverterTable &t) {
   t["Exp"] = [](NodeImporter &n) { n.setOutput(0, n.g.exp(n.required(0))); };
   t["Sign"] = [](NodeImporter &n) { n.setOutput(0, n.g.sign(n.required(0))); };
   t["Not"] = [](NodeImporter &n) { n.setOutput(0, n.g.bitNot(n.required(0))); };
+  t["BitwiseNot"] = [](NodeImporter &n) { n.setOutput(0, n.g.bitNot(n.required(0))); };
   t["Identity"] = [](NodeImporter &n) { n.setOutput(0, n.required(0)); };
   t["Reciprocal"] = [](NodeImporter &n) {
     Tensor x = n.required(0);

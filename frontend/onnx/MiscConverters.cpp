@@ -177,10 +177,10 @@ void convertEinsum(NodeImporter &n) {
 
 /// Reshapes a per-axis parameter to broadcast along `axis` of `like`.
 Tensor alongAxis(NodeImporter &n, Tensor v, Tensor like, int64_t axis) {
-  if (v.rank() == 0 || v.type().getNumElements() == 1)
+  if (v.rank() == 0 || v.numElements() == 1)
     return n.g.reshape(v, {});
   llvm::SmallVector<int64_t> shape(like.rank(), 1);
-  shape[axis] = v.type().getNumElements();
+  shape[axis] = v.numElements();
   return n.g.reshape(v, shape);
 }
 
@@ -195,11 +195,24 @@ Tensor saturate(NodeImporter &n, Tensor x, mlir::Type to) {
   return n.g.convert(r, to);
 }
 
+/// The axis of per-axis (de)quantization; unused (0) when the scale is a
+/// single value.
+std::optional<int64_t> quantizationAxis(NodeImporter &n, Tensor x, Tensor scale) {
+  if (scale.numElements() == 1)
+    return 0;
+  if (scale.rank() != 1) {
+    n.fail("blocked quantization (a scale of rank " + llvm::Twine(scale.rank()) +
+           ") is not supported; scales are scalars or per-axis vectors");
+    return std::nullopt;
+  }
+  return n.axis(n.intAttr("axis", 1), x.rank());
+}
+
 void convertQuantize(NodeImporter &n) {
   Tensor x = n.required(0), scale = n.required(1);
   if (!x || !scale)
     return;
-  auto axis = n.axis(n.intAttr("axis", 1), std::max<int64_t>(x.rank(), 1));
+  auto axis = quantizationAxis(n, x, scale);
   if (!axis)
     return;
   mlir::Type to = n.hasInput(2) ? n.input(2).elementType()
@@ -217,7 +230,7 @@ void convertDequantize(NodeImporter &n) {
   Tensor x = n.required(0), scale = n.required(1);
   if (!x || !scale)
     return;
-  auto axis = n.axis(n.intAttr("axis", 1), std::max<int64_t>(x.rank(), 1));
+  auto axis = quantizationAxis(n, x, scale);
   if (!axis)
     return;
   mlir::Type t = scale.elementType();
@@ -309,7 +322,7 @@ void convertReverseSequence(NodeImporter &n) {
     int64_t source = t < length ? length - 1 - t : t;
     positions.dataAs<int64_t>()[i] = i + (source - t) * strides[*timeAxis];
   }
-  Tensor flat = n.g.reshape(x, {x.type().getNumElements()});
+  Tensor flat = n.g.reshape(x, {x.numElements()});
   n.setOutput(0, n.g.gather(flat, n.g.constant(positions), 0));
 }
 
@@ -325,7 +338,7 @@ void convertCompress(NodeImporter &n) {
       return;
     axis = *a;
   } else {
-    x = n.g.reshape(x, {x.type().getNumElements()});
+    x = n.g.reshape(x, {x.numElements()});
   }
   std::vector<int64_t> kept;
   for (size_t i = 0; i < condition->size() && int64_t(i) < x.shape()[axis]; ++i)

@@ -276,7 +276,7 @@ std::pair<Tensor, Tensor> moments(GraphBuilder &g, Tensor x, llvm::ArrayRef<int6
 
 Tensor perChannel(GraphBuilder &g, Tensor v, int64_t rank) {
   llvm::SmallVector<int64_t> shape(rank, 1);
-  shape[1] = v.type().getNumElements();
+  shape[1] = v.numElements();
   return g.reshape(v, shape);
 }
 
@@ -327,6 +327,22 @@ void convertLayerNorm(NodeImporter &n) {
   n.setOutput(2, inverse);
 }
 
+void convertRMSNorm(NodeImporter &n) {
+  Tensor x = n.required(0), scale = n.required(1);
+  if (!x || !scale)
+    return;
+  auto axis = n.axis(n.intAttr("axis", -1), x.rank());
+  if (!axis)
+    return;
+  llvm::SmallVector<int64_t> dims;
+  for (int64_t d = *axis; d < x.rank(); ++d)
+    dims.push_back(d);
+  Tensor meanSquare = n.g.reduceMean(n.g.mul(x, x), dims, true);
+  Tensor epsilon = n.g.scalar(n.floatAttr("epsilon", 1e-5f), x.elementType());
+  Tensor y = n.g.div(x, n.g.math(MathFn::sqrt, n.g.add(meanSquare, epsilon)));
+  n.setOutput(0, n.g.mul(y, scale));
+}
+
 void convertGroupNorm(NodeImporter &n) {
   Tensor x = n.required(0), scale = n.required(1), bias = n.required(2);
   if (!x || !scale || !bias)
@@ -341,7 +357,7 @@ void convertGroupNorm(NodeImporter &n) {
   Tensor epsilon = n.g.scalar(n.floatAttr("epsilon", 1e-5f), x.elementType());
   Tensor y = n.g.div(n.g.sub(grouped, mean), n.g.math(MathFn::sqrt, n.g.add(variance, epsilon)));
   y = n.g.reshape(y, x.shape());
-  if (scale.type().getNumElements() == groups && groups != channels) {
+  if (scale.numElements() == groups && groups != channels) {
     // Opset 18: one scale and bias per group, repeated over its channels.
     auto expand = [&](Tensor v) {
       return n.g.reshape(n.g.broadcastTo(n.g.reshape(v, {groups, 1}),
@@ -490,6 +506,7 @@ void onnx_import::registerNeuralNetConverters(ConverterTable &t) {
   t["InstanceNormalization"] = convertInstanceNorm;
   t["LayerNormalization"] = convertLayerNorm;
   t["GroupNormalization"] = convertGroupNorm;
+  t["RMSNormalization"] = convertRMSNorm;
   t["LpNormalization"] = convertLpNormalization;
   t["LRN"] = convertLRN;
   t["MeanVarianceNormalization"] = convertMeanVarianceNormalization;

@@ -536,9 +536,9 @@ llvm::Expected<Model> GraphImporter::run(const onnx::ModelProto &model) {
       opset = import.version();
   if (opset < 0)
     opset = 1; // Very old models imply opset 1 of the default domain.
-  if (opset > 23)
+  if (opset > 25)
     return error("the model uses opset " + llvm::Twine(opset) +
-                 " of the default domain; dlc supports opsets 1 to 23");
+                 " of the default domain; dlc supports opsets 1 to 25");
   const onnx::GraphProto &graph = model.graph();
   if (llvm::Error e = importInputs(graph))
     return std::move(e);

@@ -422,7 +422,7 @@ void convertGatherElements(NodeImporter &n) {
     return;
   if (indices.rank() != data.rank())
     return void(n.fail("indices must have the data's rank"));
-  Tensor flatData = n.g.reshape(data, {data.type().getNumElements()});
+  Tensor flatData = n.g.reshape(data, {data.numElements()});
   n.setOutput(0, n.g.gather(flatData, elementPositions(n.g, data, indices, *axis), 0));
 }
 
@@ -436,9 +436,9 @@ void convertScatterElements(NodeImporter &n) {
     return;
   if (indices.shape() != updates.shape() || indices.rank() != data.rank())
     return void(n.fail("indices and updates must have one shape and the data's rank"));
-  int64_t count = indices.type().getNumElements();
+  int64_t count = indices.numElements();
   Tensor positions = n.g.reshape(elementPositions(n.g, data, indices, *axis), {count});
-  Tensor flat = n.g.scatterFlat(*kind, n.g.reshape(data, {data.type().getNumElements()}),
+  Tensor flat = n.g.scatterFlat(*kind, n.g.reshape(data, {data.numElements()}),
                                 positions, n.g.reshape(updates, {count}));
   n.setOutput(0, n.g.reshape(flat, data.shape()));
 }
@@ -493,13 +493,13 @@ void convertScatterND(NodeImporter &n) {
                        " do not fit data of shape " + formatShape(data.shape())));
   int64_t tuples = product(indices.shape().drop_back());
   int64_t inner = product(data.shape().drop_front(k));
-  if (updates.type().getNumElements() != tuples * inner)
+  if (updates.numElements() != tuples * inner)
     return void(n.fail("updates of shape " + formatShape(updates.shape()) +
                        " do not match the indexed slices"));
   Tensor base = n.g.reshape(tuplePositions(n, data, indices, 0), {tuples, 1});
   Tensor positions = n.g.add(n.g.mul(base, n.g.scalar(double(inner), n.i64())),
                              n.g.iota({tuples, inner}, 1, n.i64()));
-  Tensor flat = n.g.scatterFlat(*kind, n.g.reshape(data, {data.type().getNumElements()}),
+  Tensor flat = n.g.scatterFlat(*kind, n.g.reshape(data, {data.numElements()}),
                                 n.g.reshape(positions, {tuples * inner}),
                                 n.g.reshape(updates, {tuples * inner}));
   n.setOutput(0, n.g.reshape(flat, data.shape()));
@@ -670,7 +670,7 @@ void onnx_import::registerShapeConverters(ConverterTable &t) {
   };
   t["Size"] = [](NodeImporter &n) {
     if (Tensor x = n.required(0))
-      n.setOutput(0, n.g.scalar(double(x.type().getNumElements()), n.i64()));
+      n.setOutput(0, n.g.scalar(double(x.numElements()), n.i64()));
   };
   t["EyeLike"] = [](NodeImporter &n) {
     Tensor x = n.required(0);
