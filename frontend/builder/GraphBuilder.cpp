@@ -6,6 +6,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
@@ -46,6 +47,18 @@ bool GraphBuilder::usable(std::initializer_list<Tensor> tensors) {
   return true;
 }
 
+bool GraphBuilder::checkSize(llvm::StringRef op, llvm::ArrayRef<int64_t> shape) {
+  int64_t count = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || __builtin_mul_overflow(count, d, &count) || count > kMaxElements) {
+      fail(op + ": shape " + formatShape(shape) + (d < 0 ? " has a negative dimension"
+                                                     : " has too many elements"));
+      return false;
+    }
+  }
+  return true;
+}
+
 //===----------------------------------------------------------------------===//
 // The graph's interface
 //===----------------------------------------------------------------------===//
@@ -57,6 +70,8 @@ Tensor GraphBuilder::input(llvm::StringRef name, llvm::ArrayRef<int64_t> shape,
          formatShape(shape));
     return {};
   }
+  if (!checkSize("input '" + name.str() + "'", shape))
+    return {};
   auto type = RankedTensorType::get(shape, toMlirType(context(), dtype));
   Block &entry = function.front();
   Value argument = entry.insertArgument(numInputs++, type, location);
@@ -104,6 +119,12 @@ llvm::Expected<Model> GraphBuilder::finish() {
   for (auto [i, output] : llvm::enumerate(outputs))
     function.setResultAttr(i, kOutputAttr, builder.getStringAttr(output.first));
 
+  // Folding leaves constants behind that nothing uses any more.
+  Block &body = function.front();
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(body)))
+    if (isOpTriviallyDead(&op))
+      op.erase();
+
   DiagnosticCapture diagnostics(&context());
   if (mlir::failed(mlir::verify(*module)))
     return diagnostics.takeError("the built graph does not verify");
@@ -147,10 +168,16 @@ Tensor GraphBuilder::scalar(double value, Type elementType) {
   }
   auto type = RankedTensorType::get({}, elementType);
   Attribute element;
-  if (auto floatType = dyn_cast<FloatType>(elementType))
+  if (auto floatType = dyn_cast<FloatType>(elementType)) {
     element = builder.getFloatAttr(floatType, value);
-  else
+  } else {
+    // 2^63 itself does not fit; compare against it exclusively.
+    if (!(value >= -0x1p63 && value < 0x1p63)) {
+      fail("scalar: " + std::to_string(value) + " does not fit an integer");
+      return {};
+    }
     element = builder.getIntegerAttr(elementType, static_cast<int64_t>(value));
+  }
   return Tensor(ConstantOp::create(builder, location,
                                    DenseElementsAttr::get(type, element)));
 }
@@ -252,6 +279,8 @@ Tensor GraphBuilder::broadcastTo(Tensor operand, llvm::ArrayRef<int64_t> shape) 
     return {};
   if (operand.shape() == shape)
     return operand;
+  if (!checkSize("broadcast", shape))
+    return {};
   int64_t rank = static_cast<int64_t>(shape.size());
   int64_t offset = rank - operand.rank();
   bool compatible = offset >= 0;
@@ -284,8 +313,9 @@ Tensor GraphBuilder::reshape(Tensor operand, llvm::ArrayRef<int64_t> shape) {
       fail("reshape: target shape [" + formatShape(shape) +
            "] may hold one -1 and no other negative size");
       return {};
-    } else {
-      known *= dim;
+    } else if (__builtin_mul_overflow(known, dim, &known)) {
+      fail("reshape: target shape [" + formatShape(shape) + "] is too large");
+      return {};
     }
   }
   int64_t count = operand.numElements();

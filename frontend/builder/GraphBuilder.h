@@ -59,6 +59,10 @@ private:
 
 class GraphBuilder {
 public:
+  /// The most elements one tensor of a graph may have (2^34); larger shapes
+  /// come from corrupt or hostile models and are refused.
+  static constexpr int64_t kMaxElements = int64_t(1) << 34;
+
   explicit GraphBuilder(mlir::MLIRContext &context);
 
   mlir::MLIRContext &context() { return *builder.getContext(); }
@@ -218,6 +222,9 @@ public:
 private:
   mlir::Location loc() const { return location; }
   bool usable(std::initializer_list<Tensor> tensors);
+  /// Fails (and returns false) if `shape` has a negative dimension or more
+  /// than kMaxElements elements.
+  bool checkSize(llvm::StringRef op, llvm::ArrayRef<int64_t> shape);
   /// The NumPy broadcast of two shapes, or nothing (after fail()) if they
   /// do not broadcast.
   std::optional<llvm::SmallVector<int64_t>>

@@ -154,6 +154,8 @@ Tensor GraphBuilder::iota(llvm::ArrayRef<int64_t> shape, int64_t dim,
     fail("iota: dimension " + std::to_string(dim) + " is out of range");
     return {};
   }
+  if (!checkSize("iota", shape))
+    return {};
   auto type = RankedTensorType::get(shape, elementType);
   return Tensor(builder.createOrFold<IotaOp>(location, type, dim));
 }
@@ -240,6 +242,11 @@ Tensor GraphBuilder::pad(Tensor operand, llvm::ArrayRef<int64_t> low,
       return {};
     }
   }
+  SmallVector<int64_t> padded(limit);
+  for (int64_t d = 0; d < rank; ++d)
+    padded[d] = limit[d] - start[d] + padLow[d] + padHigh[d];
+  if (!checkSize("pad", padded))
+    return {};
   operand = slice(operand, start, limit, strides);
   value = reshape(convert(value, operand.elementType()), {});
   if (!operand || !value)

@@ -33,7 +33,8 @@ std::optional<Labels> parseTerm(llvm::StringRef term, int64_t rank,
   size_t dots = term.find("...");
   int64_t explicitCount = term.size() - (dots == llvm::StringRef::npos ? 0 : 3);
   int64_t ellipsisRank = isOutput ? maxEllipsis : rank - explicitCount;
-  if (dots == llvm::StringRef::npos && !isOutput && explicitCount != rank)
+  if (ellipsisRank < 0 || ellipsisRank > maxEllipsis ||
+      (dots == llvm::StringRef::npos && !isOutput && explicitCount != rank))
     return std::nullopt;
   for (size_t i = 0; i < term.size(); ++i) {
     if (i == dots) {
@@ -56,6 +57,10 @@ Tensor removeRepeatedLabels(GraphBuilder &g, Tensor t, Labels &labels) {
       if (labels[i] != labels[j])
         continue;
       int64_t n = t.shape()[i];
+      if (n > (int64_t(1) << 24)) {
+        g.fail("einsum: a diagonal of " + llvm::Twine(n) + " elements is too large");
+        return {};
+      }
       // Move the pair last, flatten it, and gather positions k * (n + 1).
       llvm::SmallVector<int64_t> perm;
       for (size_t d = 0; d < labels.size(); ++d)
@@ -271,6 +276,8 @@ void convertWindow(NodeImporter &n, llvm::ArrayRef<double> coefficients) {
   if (size->size() != 1 || size->front() < 0)
     return void(n.fail("size must be a non-negative scalar"));
   int64_t count = size->front();
+  if (!n.importSized(count, "the window"))
+    return;
   double period = n.intAttr("periodic", 1) ? count : count - 1;
   std::vector<float> values(count);
   for (int64_t k = 0; k < count; ++k) {
@@ -311,6 +318,8 @@ void convertReverseSequence(NodeImporter &n) {
   if (!batchAxis || !timeAxis || *batchAxis == *timeAxis)
     return void(batchAxis && timeAxis ? n.fail("batch_axis and time_axis must differ") : false);
   int64_t time = x.shape()[*timeAxis];
+  if (!n.importSized(x.numElements(), "reversing sequences"))
+    return;
   HostTensor positions(DType::i64, x.shape());
   llvm::SmallVector<int64_t> strides(x.rank(), 1);
   for (int64_t d = x.rank() - 2; d >= 0; --d)

@@ -203,6 +203,8 @@ void convertPool(NodeImporter &n, bool isMax) {
       extra = std::max<int64_t>(0, (ceilOut - 1) * stride + span - padded);
       out = ceilOut;
     }
+    if (!n.importSized(out * kernel[i], "average pooling"))
+      return;
     options.window.push_back(kernel[i]);
     options.strides.push_back(stride);
     options.dilations.push_back(dilation);

@@ -85,6 +85,14 @@ public:
   bool fail(const llvm::Twine &message);
   /// Normalizes a possibly negative axis for `rank`; fails when out of range.
   std::optional<int64_t> axis(int64_t value, int64_t rank, llvm::StringRef what = "axis");
+  /// Fails if a constant of `count` elements, computed at import (resize
+  /// taps, pad indices...), would be unreasonably large.
+  bool importSized(int64_t count, llvm::StringRef what) {
+    if (count >= 0 && count <= (int64_t(1) << 24))
+      return true;
+    return fail(what + " would need a constant of " + llvm::Twine(count) +
+                " elements; dlc builds at most 2^24 at import");
+  }
   mlir::Type f32() { return mlir::Float32Type::get(&g.context()); }
   mlir::Type i64() { return mlir::IntegerType::get(&g.context(), 64); }
 

@@ -47,6 +47,9 @@ mlir::Type onnx_import::elementTypeOf(MLIRContext &context, int onnxType) {
 
 namespace {
 
+/// The most elements of one tensor read from a file (16 GiB of float32).
+constexpr uint64_t kMaxImportedElements = uint64_t(1) << 32;
+
 std::optional<DType> dtypeOf(int onnxType) {
   switch (onnxType) {
   case onnx::TensorProto::FLOAT: return DType::f32;
@@ -117,8 +120,32 @@ onnx_import::tensorFromProto(const onnx::TensorProto &proto,
     if (d < 0)
       return llvm::createStringError("tensor '%s' has a negative dimension",
                                      proto.name().c_str());
+  // Check the size the dimensions claim against the data that is there
+  // before allocating anything: a corrupt file must not make us allocate
+  // terabytes.
+  uint64_t count = 1;
+  for (int64_t d : shape)
+    if (__builtin_mul_overflow(count, static_cast<uint64_t>(d), &count) ||
+        count > kMaxImportedElements)
+      return llvm::createStringError(
+          "tensor '%s' of shape %s is larger than dlc imports (%llu elements)",
+          proto.name().c_str(), formatShape(shape).c_str(),
+          static_cast<unsigned long long>(kMaxImportedElements));
+  size_t bytes = count * dtypeSize(*dtype);
+  if (proto.data_location() != onnx::TensorProto::EXTERNAL) {
+    size_t available = proto.has_raw_data() ? proto.raw_data().size()
+                       : *dtype == DType::f32 ? proto.float_data_size() * 4
+                       : *dtype == DType::f64 ? proto.double_data_size() * 8
+                       : *dtype == DType::i64 ? proto.int64_data_size() * 8
+                       : (*dtype == DType::u32 || *dtype == DType::u64)
+                           ? proto.uint64_data_size() * dtypeSize(*dtype)
+                           : proto.int32_data_size() * dtypeSize(*dtype);
+    if (available != bytes)
+      return llvm::createStringError(
+          "tensor '%s' of shape %s needs %zu bytes of data but holds %zu",
+          proto.name().c_str(), formatShape(shape).c_str(), bytes, available);
+  }
   HostTensor tensor(*dtype, shape);
-  size_t bytes = tensor.byteSize();
 
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
     std::string location;
@@ -382,6 +409,11 @@ private:
   }
   llvm::Error importInputs(const onnx::GraphProto &graph);
   llvm::Error importNode(const onnx::NodeProto &node, int64_t opset);
+  /// The opset the model imports for `node`'s domain.
+  int64_t opsetOf(const onnx::NodeProto &node, int64_t defaultOpset) const {
+    auto it = domainOpsets.find(node.domain());
+    return it == domainOpsets.end() ? defaultOpset : it->second;
+  }
 
   MLIRContext &context;
   std::string name;
@@ -390,10 +422,15 @@ private:
   GraphBuilder g;
   llvm::StringMap<Tensor> values;
   llvm::DenseMap<Value, HostTensor> weights;
+  llvm::StringMap<int64_t> domainOpsets;
 };
 
 std::string describeNode(const onnx::NodeProto &node, int64_t opset) {
-  std::string text = "node '" + node.name() + "' (" + node.op_type();
+  // Unnamed nodes go by their first output, which every node has.
+  std::string name = !node.name().empty() ? node.name()
+                     : node.output_size() ? "output " + node.output(0)
+                                          : node.op_type();
+  std::string text = "node '" + name + "' (" + node.op_type();
   if (!node.domain().empty() && node.domain() != "ai.onnx")
     text += ", domain '" + node.domain() + "'";
   return text + ", opset " + std::to_string(opset) + ")";
@@ -477,6 +514,7 @@ llvm::Error GraphImporter::importNode(const onnx::NodeProto &node, int64_t opset
   const ConverterTable &table = converters();
   auto converter = table.find(node.op_type());
   if (!defaultDomain || converter == table.end()) {
+    opset = opsetOf(node, opset);
     std::string supported;
     for (const std::string &op : supportedOnnxOps())
       supported += (supported.empty() ? "" : ", ") + op;
@@ -531,9 +569,11 @@ llvm::Expected<Model> GraphImporter::run(const onnx::ModelProto &model) {
   if (!model.has_graph())
     return error("the model has no graph");
   int64_t opset = -1;
-  for (const auto &import : model.opset_import())
+  for (const auto &import : model.opset_import()) {
+    domainOpsets[import.domain()] = import.version();
     if (import.domain().empty() || import.domain() == "ai.onnx")
       opset = import.version();
+  }
   if (opset < 0)
     opset = 1; // Very old models imply opset 1 of the default domain.
   if (opset > 25)
@@ -588,7 +628,8 @@ llvm::Expected<Model> dlc::importOnnxFile(MLIRContext &context,
   llvm::StringRef directory = llvm::sys::path::parent_path(path);
   if (path.ends_with(".onnxtxt") || path.ends_with(".txt")) {
     onnx::ModelProto model;
-    onnx::OnnxParser parser((*file)->getBuffer().str().c_str());
+    std::string text = (*file)->getBuffer().str(); // The parser keeps a pointer.
+    onnx::OnnxParser parser(text.c_str());
     auto status = parser.Parse(model);
     if (!status.IsOK())
       return llvm::createStringError("%s: cannot parse ONNX text: %s",

@@ -72,6 +72,8 @@ Tensor resizeAxis(NodeImporter &n, Tensor x, int64_t axis, int64_t out,
                   double scale, double roiStart, double roiEnd,
                   const ResizeAttrs &a) {
   int64_t in = x.shape()[axis];
+  if (!n.importSized(out, "resizing"))
+    return {};
   int64_t taps = a.mode == "nearest" ? 1 : a.mode == "linear" ? 2 : 4;
   std::vector<std::vector<int64_t>> index(taps, std::vector<int64_t>(out));
   std::vector<std::vector<float>> weight(taps, std::vector<float>(out));

@@ -257,6 +257,8 @@ void convertPad(NodeImporter &n) {
     if (low[d] == 0 && high[d] == 0)
       continue;
     int64_t size = x.shape()[d];
+    if (!n.importSized(size + low[d] + high[d], "padding"))
+      return;
     if (size == 0 || (mode == "reflect" && size < 2 && (low[d] > 0 || high[d] > 0)))
       return void(n.fail("cannot " + mode + "-pad an axis of size " + llvm::Twine(size)));
     HostTensor index(DType::i64, {size + low[d] + high[d]});
@@ -311,11 +313,9 @@ void convertConstantOfShape(NodeImporter &n) {
     value = *attr;
   if (value.numElements() != 1)
     return void(n.fail("value must hold one element"));
-  HostTensor result(value.dtype(), *shape);
-  size_t size = dtypeSize(value.dtype());
-  for (int64_t i = 0; i < result.numElements(); ++i)
-    std::memcpy(static_cast<char *>(result.data()) + i * size, value.data(), size);
-  n.setOutput(0, n.g.constant(result));
+  // A splat: broadcasting the one value folds to a splat constant.
+  Tensor element = n.g.reshape(n.g.constant(value), {});
+  n.setOutput(0, n.g.broadcastTo(element, *shape));
 }
 
 void convertRange(NodeImporter &n) {

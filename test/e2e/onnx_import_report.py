@@ -101,6 +101,8 @@ def main():
     parser.add_argument("--list", action="append", default=[],
                         help="print the tests of this class with their first message line")
     parser.add_argument("--json", help="write every test's class and message here")
+    parser.add_argument("--require", type=float, default=0,
+                        help="exit 1 unless at least this percentage imports")
     args = parser.parse_args()
 
     tests = []
@@ -131,6 +133,10 @@ def main():
     for status in ("imported", "imported-bound", "refused", "crashed"):
         print(f"  {status:15} {counts[status]:4}  ({100.0 * counts[status] / max(total, 1):.1f}%)")
     print(f"  imported in all {imported:4}  ({100.0 * imported / max(total, 1):.1f}%)")
+    share = 100.0 * imported / max(total, 1)
+    if args.require and share < args.require:
+        print(f"FAILED: {share:.1f}% imported, {args.require}% required")
+        return 1
     return 1 if counts["crashed"] else 0
 
 
