@@ -138,7 +138,6 @@ def Dlc_SelectOp : Dlc_Op<"select", [Pure, Elementwise,
   let assemblyFormat = [{
     $condition `,` $on_true `,` $on_false attr-dict `:` type($condition) `,` type($result)
   }];
-  let hasVerifier = 1;
   let hasFolder = 1;
 }
 
@@ -155,7 +154,6 @@ def Dlc_ConvertOp : Dlc_Op<"convert", [Pure, Elementwise]> {
   let arguments = (ins Dlc_Tensor:$operand);
   let results = (outs Dlc_Tensor:$result);
   let assemblyFormat = "$operand attr-dict `:` type($operand) `->` type($result)";
-  let hasVerifier = 1;
   let hasFolder = 1;
 }
 
@@ -274,13 +272,13 @@ def Dlc_ConcatOp : Dlc_Op<"concat", [Pure, InferTypeOpAdaptor]> {
     The operands agree in every dimension but `dim` and in element type.
 
     ```mlir
-    %2 = dlc.concat %0, %1, dim = 0 : tensor<2x3xf32>, tensor<4x3xf32> -> tensor<6x3xf32>
+    %2 = dlc.concat(%0, %1) dim = 0 : tensor<2x3xf32>, tensor<4x3xf32> -> tensor<6x3xf32>
     ```
   }];
   let arguments = (ins Variadic<Dlc_Tensor>:$inputs, I64Attr:$dim);
   let results = (outs Dlc_Tensor:$result);
   let assemblyFormat = [{
-    $inputs `,` `dim` `=` $dim attr-dict `:` type($inputs) `->` type($result)
+    `(` $inputs `)` `dim` `=` $dim attr-dict `:` type($inputs) `->` type($result)
   }];
   let hasFolder = 1;
 }

@@ -221,14 +221,6 @@ OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
       });
 }
 
-LogicalResult SelectOp::verify() {
-  if (getCondition().getType().getShape() != getType().getShape())
-    return emitOpError("condition shape ")
-           << getCondition().getType() << " differs from the branches' "
-           << getType();
-  return success();
-}
-
 OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
   if (auto condition = dyn_cast_or_null<SplatElementsAttr>(adaptor.getCondition()))
     return condition.getSplatValue<bool>() ? getOnTrue() : getOnFalse();
@@ -243,13 +235,6 @@ OpFoldResult SelectOp::fold(FoldAdaptor adaptor) {
 //===----------------------------------------------------------------------===//
 // ConvertOp
 //===----------------------------------------------------------------------===//
-
-LogicalResult ConvertOp::verify() {
-  if (getOperand().getType().getShape() != getType().getShape())
-    return emitOpError("changes the shape from ")
-           << getOperand().getType() << " to " << getType();
-  return success();
-}
 
 /// Converts one constant element to `to`, with the conversion's rules.
 static Attribute convertElement(Attribute element, Type from, Type to) {
