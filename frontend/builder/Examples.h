@@ -51,6 +51,21 @@ struct MlpConfig {
 llvm::Expected<Model> buildMlp(mlir::MLIRContext &context,
                                const MlpConfig &config);
 
+/// A small CNN for 8x8 single-channel images (the digits data set's size):
+/// conv 3x3 (8 channels) → ReLU → 2x2 max pool → conv 3x3 (16) → ReLU →
+/// global average pool → linear to `classes`. Input "x" [batch, 1, 8, 8],
+/// output "logits".
+llvm::Expected<Model> buildSmallCnn(mlir::MLIRContext &context, int64_t batch,
+                                    int64_t classes, uint64_t seed);
+
+/// One pre-norm transformer encoder block: x + attention(layer_norm(x)),
+/// then + MLP(layer_norm(·)) with GELU. Input "x" [batch, sequence, width],
+/// output "y" of the same shape; `heads` must divide `width`.
+llvm::Expected<Model> buildTransformerBlock(mlir::MLIRContext &context,
+                                            int64_t batch, int64_t sequence,
+                                            int64_t width, int64_t heads,
+                                            uint64_t seed);
+
 /// Evaluates the MLP that buildMlp(config) builds, in float64 with plain
 /// loops (no compiler involved): the reference the compiled model is checked
 /// against. `weights` are the model's weights in order, `input` is "x".

@@ -429,6 +429,8 @@ Tensor GraphBuilder::matmul(Tensor lhs, Tensor rhs) {
     lhs = reshape(lhs, {1, lhs.shape()[0]});
   if (rhsVector)
     rhs = reshape(rhs, {rhs.shape()[0], 1});
+  if (!lhs || !rhs)
+    return {};
   int64_t k = lhs.shape().back();
   if (rhs.shape()[rhs.rank() - 2] != k) {
     fail("matmul: cannot multiply " + formatShape(lhs.shape()) + " by " +

@@ -54,6 +54,11 @@ std::optional<Window> windowOf(NodeImporter &n, llvm::ArrayRef<int64_t> input,
            " spatial dimensions");
     return std::nullopt;
   }
+  for (size_t i = 0; i < spatial; ++i)
+    if (w.strides[i] < 1 || w.dilations[i] < 1 || kernel[i] < 1) {
+      n.fail("kernel sizes, strides and dilations must be positive");
+      return std::nullopt;
+    }
   std::string autoPad = n.stringAttr("auto_pad", "NOTSET");
   for (size_t i = 0; i < spatial; ++i) {
     int64_t low = pads[i], high = pads[i + spatial];
@@ -112,8 +117,15 @@ void convertConvTranspose(NodeImporter &n) {
                              outputShape = n.intsAttr("output_shape"), pads = n.intsAttr("pads");
   if (strides.empty()) strides.assign(spatial, 1);
   if (dilations.empty()) dilations.assign(spatial, 1);
+  if (llvm::any_of(llvm::concat<int64_t>(strides, dilations), [](int64_t v) { return v < 1; }))
+    return void(n.fail("strides and dilations must be positive"));
   if (outputPadding.empty()) outputPadding.assign(spatial, 0);
   if (pads.empty()) pads.assign(2 * spatial, 0);
+  if (int64_t(strides.size()) != spatial || int64_t(dilations.size()) != spatial ||
+      int64_t(outputPadding.size()) != spatial || int64_t(pads.size()) != 2 * spatial ||
+      (!outputShape.empty() && int64_t(outputShape.size()) < spatial))
+    return void(n.fail("strides, dilations, output_padding, pads and output_shape "
+                       "must match the " + llvm::Twine(spatial) + " spatial dimensions"));
   std::string autoPad = n.stringAttr("auto_pad", "NOTSET");
   llvm::SmallVector<int64_t> padLow(spatial), padHigh(spatial);
   for (int64_t i = 0; i < spatial; ++i) {

@@ -339,8 +339,14 @@ NodeImporter::constantInts(size_t i, llvm::StringRef role) {
     return std::nullopt;
   llvm::SmallVector<int64_t> values;
   if (isa<FloatType>(attr->getElementType())) {
-    for (APFloat v : attr->getValues<APFloat>())
-      values.push_back(static_cast<int64_t>(v.convertToDouble()));
+    for (APFloat v : attr->getValues<APFloat>()) {
+      double d = v.convertToDouble();
+      if (!(d > -0x1p62 && d < 0x1p62)) {
+        fail("the " + role + " holds " + std::to_string(d) + ", not an integer in range");
+        return std::nullopt;
+      }
+      values.push_back(static_cast<int64_t>(d));
+    }
   } else {
     bool isUnsigned = attr->getElementType().isUnsignedInteger();
     for (APInt v : attr->getValues<APInt>())

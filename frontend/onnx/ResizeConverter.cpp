@@ -10,6 +10,7 @@
 
 #include "frontend/onnx/NodeImporter.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace dlc;
@@ -79,7 +80,10 @@ Tensor resizeAxis(NodeImporter &n, Tensor x, int64_t axis, int64_t out,
   std::vector<std::vector<float>> weight(taps, std::vector<float>(out));
   std::vector<uint8_t> outside(out, 0);
   for (int64_t o = 0; o < out; ++o) {
-    double src = sourceCoordinate(a, o, in, out, scale, roiStart, roiEnd);
+    // Clamped far outside the input so that the integer conversions below
+    // stay defined whatever the scale.
+    double src = std::clamp(sourceCoordinate(a, o, in, out, scale, roiStart, roiEnd),
+                            -double(in) - 4, 2.0 * in + 4);
     if (a.coordinates == "tf_crop_and_resize" && (src < 0 || src > in - 1))
       outside[o] = 1;
     auto clampIndex = [&](int64_t i) { return std::min(std::max<int64_t>(i, 0), in - 1); };
@@ -204,12 +208,19 @@ void convertResize(NodeImporter &n, bool upsample) {
       }
       for (int64_t axis : axes) {
         scales[axis] = scale;
-        sizes[axis] = static_cast<int64_t>(std::round(scale * x.shape()[axis]));
+        double size = std::round(scale * x.shape()[axis]);
+        if (!(size >= 0 && size <= double(1 << 24)))
+          return void(n.fail("sizes give an output dimension of " + std::to_string(size)));
+        sizes[axis] = static_cast<int64_t>(size);
       }
     }
   } else {
-    for (int64_t d = 0; d < rank; ++d)
-      sizes[d] = static_cast<int64_t>(std::floor(x.shape()[d] * scales[d]));
+    for (int64_t d = 0; d < rank; ++d) {
+      double size = std::floor(x.shape()[d] * scales[d]);
+      if (!(size >= 0 && size <= double(1 << 24)))
+        return void(n.fail("scales give an output dimension of " + std::to_string(size)));
+      sizes[d] = static_cast<int64_t>(size);
+    }
   }
   if (a.coordinates == "tf_crop_and_resize") {
     auto roi = n.constantFloats(1, "roi");
@@ -223,6 +234,8 @@ void convertResize(NodeImporter &n, bool upsample) {
     }
   }
   for (int64_t d = 0; d < rank && x; ++d) {
+    if (!(scales[d] > 0 && std::isfinite(scales[d])))
+      return void(n.fail("scales must be positive and finite"));
     if (sizes[d] <= 0)
       return void(n.fail("the output would have an empty dimension"));
     bool identity = sizes[d] == x.shape()[d] && scales[d] == 1.0 &&

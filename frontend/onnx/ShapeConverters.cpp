@@ -327,8 +327,10 @@ void convertRange(NodeImporter &n) {
       delta->front() == 0)
     return void(n.fail("start, limit and delta must be scalars, delta not 0"));
   Tensor like = n.input(0);
-  int64_t count = std::max<int64_t>(
-      0, static_cast<int64_t>(std::ceil((limit->front() - start->front()) / delta->front())));
+  double stepCount = std::ceil((limit->front() - start->front()) / delta->front());
+  if (!(stepCount < double(GraphBuilder::kMaxElements)))
+    return void(n.fail("the range would have too many elements"));
+  int64_t count = std::max<int64_t>(0, static_cast<int64_t>(stepCount));
   mlir::Type t = like.elementType();
   Tensor steps = n.g.convert(n.g.iota({count}, 0, n.i64()), t);
   n.setOutput(0, n.g.add(n.g.mul(steps, n.g.reshape(n.input(2), {})),
@@ -397,6 +399,8 @@ void convertOneHot(NodeImporter &n) {
     return;
   if (depth->size() != 1 || values.rank() != 1 || values.shape()[0] != 2)
     return void(n.fail("depth must be a scalar and values hold [off, on]"));
+  if (!(depth->front() >= 1 && depth->front() < double(GraphBuilder::kMaxElements)))
+    return void(n.fail("depth must be a positive number of classes"));
   int64_t d = static_cast<int64_t>(depth->front());
   int64_t rank = indices.rank() + 1;
   auto axis = n.axis(n.intAttr("axis", -1), rank);
@@ -510,7 +514,7 @@ void convertDepthToSpace(NodeImporter &n, bool toSpace) {
   if (!x)
     return;
   int64_t b = n.intAttr("blocksize", 0);
-  if (x.rank() != 4 || b < 1)
+  if (x.rank() != 4 || b < 1 || b > (1 << 16))
     return void(n.fail("needs a 4-D [N, C, H, W] input and a positive blocksize"));
   int64_t N = x.shape()[0], C = x.shape()[1], H = x.shape()[2], W = x.shape()[3];
   if (toSpace) {
