@@ -23,6 +23,13 @@ using namespace dlc;
 
 namespace {
 
+/// Element types the CPU lowering handles: floats and signless integers.
+/// Unsigned integers (from ONNX's uint types) need their own arithmetic and
+/// are refused at their location until then.
+bool isSupportedElement(Type type) {
+  return isa<FloatType>(type) || type.isSignlessInteger();
+}
+
 /// An empty tensor of `type`, the destination of a linalg op.
 Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type) {
   return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType());
@@ -98,6 +105,63 @@ Value scalarNeg(OpBuilder &b, Location loc, Type t, ValueRange v) {
   return arith::SubIOp::create(b, loc, zero, v[0]);
 }
 
+Value scalarRem(OpBuilder &b, Location loc, Type t, ValueRange v) {
+  if (isa<FloatType>(t))
+    return arith::RemFOp::create(b, loc, v[0], v[1]);
+  return arith::RemSIOp::create(b, loc, v[0], v[1]);
+}
+Value scalarPow(OpBuilder &b, Location loc, Type t, ValueRange v) {
+  if (isa<FloatType>(t))
+    return math::PowFOp::create(b, loc, v[0], v[1]);
+  return math::IPowIOp::create(b, loc, v[0], v[1]);
+}
+Value scalarAnd(OpBuilder &b, Location loc, Type, ValueRange v) {
+  return arith::AndIOp::create(b, loc, v[0], v[1]);
+}
+Value scalarOr(OpBuilder &b, Location loc, Type, ValueRange v) {
+  return arith::OrIOp::create(b, loc, v[0], v[1]);
+}
+Value scalarXor(OpBuilder &b, Location loc, Type, ValueRange v) {
+  return arith::XOrIOp::create(b, loc, v[0], v[1]);
+}
+Value scalarNot(OpBuilder &b, Location loc, Type t, ValueRange v) {
+  Value ones = arith::ConstantOp::create(
+      b, loc, b.getIntegerAttr(t, APInt::getAllOnes(t.getIntOrFloatBitWidth())));
+  return arith::XOrIOp::create(b, loc, v[0], ones);
+}
+Value scalarAbs(OpBuilder &b, Location loc, Type t, ValueRange v) {
+  if (isa<FloatType>(t))
+    return math::AbsFOp::create(b, loc, v[0]);
+  return math::AbsIOp::create(b, loc, v[0]);
+}
+/// sign(x) = (x > 0) - (x < 0); NaN stays NaN for floats.
+Value scalarSign(OpBuilder &b, Location loc, Type t, ValueRange v) {
+  if (isa<FloatType>(t)) {
+    Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(t, 0.0));
+    Value one = arith::ConstantOp::create(b, loc, b.getFloatAttr(t, 1.0));
+    Value minusOne = arith::ConstantOp::create(b, loc, b.getFloatAttr(t, -1.0));
+    Value positive = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGT, v[0], zero);
+    Value negative = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, v[0], zero);
+    Value isZeroOrNaN = arith::SelectOp::create(b, loc, negative, minusOne, v[0]);
+    Value zeroOrNaN = arith::SelectOp::create(
+        b, loc, arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OEQ, v[0], zero),
+        zero, isZeroOrNaN);
+    return arith::SelectOp::create(b, loc, positive, one, zeroOrNaN);
+  }
+  Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, 0));
+  Value positive = arith::ExtUIOp::create(
+      b, loc, t, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, v[0], zero));
+  Value negative = arith::ExtUIOp::create(
+      b, loc, t, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v[0], zero));
+  return arith::SubIOp::create(b, loc, positive, negative);
+}
+
+/// Float math ops map one to one onto the math dialect.
+template <typename MathOp>
+Value scalarMath(OpBuilder &b, Location loc, Type, ValueRange v) {
+  return MathOp::create(b, loc, v[0]);
+}
+
 /// Lowers any elementwise dlc op with the scalar function `Fn`.
 template <typename OpTy, Value (*Fn)(OpBuilder &, Location, Type, ValueRange)>
 struct ElementwiseLowering : OpConversionPattern<OpTy> {
@@ -106,8 +170,119 @@ struct ElementwiseLowering : OpConversionPattern<OpTy> {
   matchAndRewrite(OpTy op, typename OpTy::Adaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     auto type = cast<RankedTensorType>(op.getType());
+    if (!isSupportedElement(type.getElementType()) ||
+        !llvm::all_of(op->getOperandTypes(), [](Type t) {
+          return isSupportedElement(cast<ShapedType>(t).getElementType());
+        }))
+      return rewriter.notifyMatchFailure(op, "unsigned integers are not lowered yet");
     rewriter.replaceOp(op, buildElementwise(rewriter, op.getLoc(), type,
                                             adaptor.getOperands(), Fn));
+    return success();
+  }
+};
+
+/// Compare: arith.cmpf with ordered predicates (unordered for ne), or
+/// arith.cmpi with signed ones.
+struct CompareLowering : OpConversionPattern<CompareOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(CompareOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Type operandType = op.getLhs().getType().getElementType();
+    if (!isSupportedElement(operandType))
+      return rewriter.notifyMatchFailure(op, "unsigned integers are not lowered yet");
+    CompareDirection direction = op.getDirection();
+    auto type = cast<RankedTensorType>(op.getType());
+    rewriter.replaceOp(
+        op, buildElementwise(
+                rewriter, op.getLoc(), type, adaptor.getOperands(),
+                [&](OpBuilder &b, Location loc, Type, ValueRange v) -> Value {
+                  if (isa<FloatType>(operandType)) {
+                    arith::CmpFPredicate p;
+                    switch (direction) {
+                    case CompareDirection::eq: p = arith::CmpFPredicate::OEQ; break;
+                    case CompareDirection::ne: p = arith::CmpFPredicate::UNE; break;
+                    case CompareDirection::lt: p = arith::CmpFPredicate::OLT; break;
+                    case CompareDirection::le: p = arith::CmpFPredicate::OLE; break;
+                    case CompareDirection::gt: p = arith::CmpFPredicate::OGT; break;
+                    case CompareDirection::ge: p = arith::CmpFPredicate::OGE; break;
+                    }
+                    return arith::CmpFOp::create(b, loc, p, v[0], v[1]);
+                  }
+                  arith::CmpIPredicate p;
+                  switch (direction) {
+                  case CompareDirection::eq: p = arith::CmpIPredicate::eq; break;
+                  case CompareDirection::ne: p = arith::CmpIPredicate::ne; break;
+                  case CompareDirection::lt: p = arith::CmpIPredicate::slt; break;
+                  case CompareDirection::le: p = arith::CmpIPredicate::sle; break;
+                  case CompareDirection::gt: p = arith::CmpIPredicate::sgt; break;
+                  case CompareDirection::ge: p = arith::CmpIPredicate::sge; break;
+                  }
+                  return arith::CmpIOp::create(b, loc, p, v[0], v[1]);
+                }));
+    return success();
+  }
+};
+
+struct SelectLowering : OpConversionPattern<SelectOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SelectOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    if (!isSupportedElement(type.getElementType()))
+      return rewriter.notifyMatchFailure(op, "unsigned integers are not lowered yet");
+    rewriter.replaceOp(op, buildElementwise(
+                               rewriter, op.getLoc(), type, adaptor.getOperands(),
+                               [](OpBuilder &b, Location loc, Type, ValueRange v) -> Value {
+                                 return arith::SelectOp::create(b, loc, v[0], v[1], v[2]);
+                               }));
+    return success();
+  }
+};
+
+/// Convert: float↔float extends or truncates, float→int rounds toward zero,
+/// int→float is signed, int↔int sign-extends or truncates, →i1 is "≠ 0".
+struct ConvertLowering : OpConversionPattern<ConvertOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ConvertOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Type from = op.getOperand().getType().getElementType();
+    auto type = cast<RankedTensorType>(op.getType());
+    Type to = type.getElementType();
+    if (!isSupportedElement(from) || !isSupportedElement(to))
+      return rewriter.notifyMatchFailure(op, "unsigned integers are not lowered yet");
+    rewriter.replaceOp(
+        op, buildElementwise(
+                rewriter, op.getLoc(), type, adaptor.getOperands(),
+                [&](OpBuilder &b, Location loc, Type, ValueRange v) -> Value {
+                  Value x = v[0];
+                  bool fromFloat = isa<FloatType>(from), toFloat = isa<FloatType>(to);
+                  if (to.isInteger(1)) {
+                    if (fromFloat) {
+                      Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(from, 0.0));
+                      return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x, zero);
+                    }
+                    Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(from, 0));
+                    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, x, zero);
+                  }
+                  if (fromFloat && toFloat)
+                    return from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth()
+                               ? Value(arith::ExtFOp::create(b, loc, to, x))
+                               : Value(arith::TruncFOp::create(b, loc, to, x));
+                  if (fromFloat)
+                    return arith::FPToSIOp::create(b, loc, to, x);
+                  if (toFloat)
+                    return from.isInteger(1) ? Value(arith::UIToFPOp::create(b, loc, to, x))
+                                             : Value(arith::SIToFPOp::create(b, loc, to, x));
+                  unsigned fromWidth = from.getIntOrFloatBitWidth();
+                  unsigned toWidth = to.getIntOrFloatBitWidth();
+                  if (fromWidth < toWidth)
+                    return from.isInteger(1) ? Value(arith::ExtUIOp::create(b, loc, to, x))
+                                             : Value(arith::ExtSIOp::create(b, loc, to, x));
+                  return arith::TruncIOp::create(b, loc, to, x);
+                }));
     return success();
   }
 };
@@ -344,7 +519,34 @@ struct LowerToLinalgPass
                  ElementwiseLowering<MaxOp, scalarMax>,
                  ElementwiseLowering<MinOp, scalarMin>,
                  ElementwiseLowering<ExpOp, scalarExp>,
-                 ElementwiseLowering<NegOp, scalarNeg>>(ctx);
+                 ElementwiseLowering<NegOp, scalarNeg>,
+                 ElementwiseLowering<RemOp, scalarRem>,
+                 ElementwiseLowering<PowOp, scalarPow>,
+                 ElementwiseLowering<AndOp, scalarAnd>,
+                 ElementwiseLowering<OrOp, scalarOr>,
+                 ElementwiseLowering<XorOp, scalarXor>,
+                 ElementwiseLowering<NotOp, scalarNot>,
+                 ElementwiseLowering<AbsOp, scalarAbs>,
+                 ElementwiseLowering<SignOp, scalarSign>,
+                 ElementwiseLowering<LogOp, scalarMath<math::LogOp>>,
+                 ElementwiseLowering<SqrtOp, scalarMath<math::SqrtOp>>,
+                 ElementwiseLowering<TanhOp, scalarMath<math::TanhOp>>,
+                 ElementwiseLowering<ErfOp, scalarMath<math::ErfOp>>,
+                 ElementwiseLowering<FloorOp, scalarMath<math::FloorOp>>,
+                 ElementwiseLowering<CeilOp, scalarMath<math::CeilOp>>,
+                 ElementwiseLowering<RoundOp, scalarMath<math::RoundEvenOp>>,
+                 ElementwiseLowering<SinOp, scalarMath<math::SinOp>>,
+                 ElementwiseLowering<CosOp, scalarMath<math::CosOp>>,
+                 ElementwiseLowering<TanOp, scalarMath<math::TanOp>>,
+                 ElementwiseLowering<AsinOp, scalarMath<math::AsinOp>>,
+                 ElementwiseLowering<AcosOp, scalarMath<math::AcosOp>>,
+                 ElementwiseLowering<AtanOp, scalarMath<math::AtanOp>>,
+                 ElementwiseLowering<SinhOp, scalarMath<math::SinhOp>>,
+                 ElementwiseLowering<CoshOp, scalarMath<math::CoshOp>>,
+                 ElementwiseLowering<AsinhOp, scalarMath<math::AsinhOp>>,
+                 ElementwiseLowering<AcoshOp, scalarMath<math::AcoshOp>>,
+                 ElementwiseLowering<AtanhOp, scalarMath<math::AtanhOp>>,
+                 CompareLowering, SelectLowering, ConvertLowering>(ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -67,6 +67,120 @@ TEST(ExecutableTest, UnaryOps) {
   expectClose(outputs[2], {2, 5}, relus);
 }
 
+TEST(ExecutableTest, MathFunctions) {
+  using MathFn = GraphBuilder::MathFn;
+  struct Case {
+    MathFn fn;
+    double (*reference)(double);
+    double low, high;
+  };
+  std::vector<Case> cases = {
+      {MathFn::log, [](double x) { return std::log(x); }, 0.1, 5},
+      {MathFn::sqrt, [](double x) { return std::sqrt(x); }, 0, 5},
+      {MathFn::tanh, [](double x) { return std::tanh(x); }, -3, 3},
+      {MathFn::erf, [](double x) { return std::erf(x); }, -3, 3},
+      {MathFn::floor, [](double x) { return std::floor(x); }, -3, 3},
+      {MathFn::ceil, [](double x) { return std::ceil(x); }, -3, 3},
+      {MathFn::round, [](double x) { return std::nearbyint(x); }, -3, 3},
+      {MathFn::sin, [](double x) { return std::sin(x); }, -3, 3},
+      {MathFn::cos, [](double x) { return std::cos(x); }, -3, 3},
+      {MathFn::tan, [](double x) { return std::tan(x); }, -1, 1},
+      {MathFn::asin, [](double x) { return std::asin(x); }, -0.9, 0.9},
+      {MathFn::acos, [](double x) { return std::acos(x); }, -0.9, 0.9},
+      {MathFn::atan, [](double x) { return std::atan(x); }, -3, 3},
+      {MathFn::sinh, [](double x) { return std::sinh(x); }, -3, 3},
+      {MathFn::cosh, [](double x) { return std::cosh(x); }, -3, 3},
+      {MathFn::asinh, [](double x) { return std::asinh(x); }, -3, 3},
+      {MathFn::acosh, [](double x) { return std::acosh(x); }, 1.1, 5},
+      {MathFn::atanh, [](double x) { return std::atanh(x); }, -0.9, 0.9},
+  };
+  for (const Case &c : cases) {
+    Rng rng(23);
+    HostTensor x = randomUniform({16}, c.low, c.high, rng);
+    if (c.fn == MathFn::round)
+      x.dataAs<float>()[0] = 2.5f; // A tie: round goes to even (2).
+    auto outputs = buildAndRun(
+        [&](GraphBuilder &g) { g.output("y", g.math(c.fn, g.input("x", {16}))); }, {x});
+    ASSERT_EQ(outputs.size(), 1u);
+    std::vector<double> expected;
+    for (double v : toDoubles(x))
+      expected.push_back(c.reference(v));
+    expectClose(outputs[0], {16}, expected, 2e-6);
+  }
+}
+
+TEST(ExecutableTest, CompareSelectConvert) {
+  HostTensor a = HostTensor::fromFloats({5}, {1.5f, -2.7f, NAN, 0.0f, 3.0f});
+  HostTensor b = HostTensor::fromFloats({5}, {1.5f, 2.0f, 1.0f, -0.0f, 2.0f});
+  auto outputs = buildAndRun(
+      [](GraphBuilder &g) {
+        Tensor ta = g.input("a", {5});
+        Tensor tb = g.input("b", {5});
+        g.output("lt", g.compare(CompareDirection::lt, ta, tb));
+        g.output("ne", g.compare(CompareDirection::ne, ta, tb));
+        g.output("max", g.select(g.compare(CompareDirection::ge, ta, tb), ta, tb));
+        g.output("int", g.convert(ta, mlir::IntegerType::get(&g.context(), 32)));
+        g.output("abs_sign", g.mul(g.abs(ta), g.sign(tb)));
+      },
+      {a, b});
+  ASSERT_EQ(outputs.size(), 5u);
+  const uint8_t *lt = outputs[0].dataAs<uint8_t>(), *ne = outputs[1].dataAs<uint8_t>();
+  EXPECT_EQ(std::vector<int>(lt, lt + 5), (std::vector<int>{0, 1, 0, 0, 0}));
+  // NaN compares unequal to everything; 0 equals -0.
+  EXPECT_EQ(std::vector<int>(ne, ne + 5), (std::vector<int>{0, 1, 1, 0, 1}));
+  const float *max = outputs[2].dataAs<float>();
+  EXPECT_EQ(max[1], 2.0f);
+  EXPECT_EQ(max[4], 3.0f);
+  const int32_t *converted = outputs[3].dataAs<int32_t>();
+  EXPECT_EQ(converted[0], 1);  // toward zero
+  EXPECT_EQ(converted[1], -2);
+  const float *absSign = outputs[4].dataAs<float>();
+  EXPECT_EQ(absSign[0], 1.5f);
+  EXPECT_EQ(absSign[3], 0.0f);
+}
+
+TEST(ExecutableTest, CompositeLayers) {
+  Rng rng(29);
+  HostTensor x = randomUniform({3, 6}, -3, 3, rng);
+  auto outputs = buildAndRun(
+      [](GraphBuilder &g) {
+        Tensor in = g.input("x", {3, 6});
+        g.output("softmax", g.softmax(in, 1));
+        g.output("log_softmax", g.logSoftmax(in, -1));
+        g.output("layer_norm", g.layerNorm(in, Tensor(), Tensor(), 1, 1e-5));
+        g.output("gelu", g.gelu(in));
+        g.output("sigmoid", g.sigmoid(in));
+      },
+      {x});
+  ASSERT_EQ(outputs.size(), 5u);
+  std::vector<double> v = toDoubles(x);
+  std::vector<double> softmax, logSoftmax, norm, gelu, sigmoid;
+  for (int r = 0; r < 3; ++r) {
+    double max = -INFINITY, sum = 0, mean = 0, var = 0;
+    for (int c = 0; c < 6; ++c)
+      max = std::max(max, v[r * 6 + c]);
+    for (int c = 0; c < 6; ++c) {
+      sum += std::exp(v[r * 6 + c] - max);
+      mean += v[r * 6 + c] / 6;
+    }
+    for (int c = 0; c < 6; ++c)
+      var += (v[r * 6 + c] - mean) * (v[r * 6 + c] - mean) / 6;
+    for (int c = 0; c < 6; ++c) {
+      double e = v[r * 6 + c];
+      softmax.push_back(std::exp(e - max) / sum);
+      logSoftmax.push_back(e - max - std::log(sum));
+      norm.push_back((e - mean) / std::sqrt(var + 1e-5));
+      gelu.push_back(0.5 * e * (1 + std::erf(e / std::sqrt(2.0))));
+      sigmoid.push_back(1 / (1 + std::exp(-e)));
+    }
+  }
+  expectClose(outputs[0], {3, 6}, softmax);
+  expectClose(outputs[1], {3, 6}, logSoftmax);
+  expectClose(outputs[2], {3, 6}, norm, 1e-4);
+  expectClose(outputs[3], {3, 6}, gelu);
+  expectClose(outputs[4], {3, 6}, sigmoid);
+}
+
 TEST(ExecutableTest, Reductions) {
   Rng rng(11);
   HostTensor x = randomUniform({2, 3, 4}, 0.5, 1.5, rng);
