@@ -7,6 +7,7 @@
 
 #include "codegen/cpu/Jit.h"
 
+#include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -73,6 +74,13 @@ llvm::Expected<std::unique_ptr<JitModule>> dlc::jitCompile(mlir::ModuleOp module
                                               std::move(*targetMachine));
   if (!engine)
     return engine.takeError();
+  // Copies between strided buffers call MLIR's runtime helper.
+  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap symbols;
+    symbols[interner("memrefCopy")] = {llvm::orc::ExecutorAddr::fromPtr(&memrefCopy),
+                                       llvm::JITSymbolFlags::Exported};
+    return symbols;
+  });
   return std::make_unique<JitModule>(std::move(*engine));
 }
 

@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -383,6 +384,211 @@ struct TransposeLowering : OpConversionPattern<TransposeOp> {
   }
 };
 
+/// iota: linalg.index of the counted dimension, converted to the element type.
+struct IotaLowering : OpConversionPattern<IotaOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(IotaOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    Type elementType = type.getElementType();
+    if (!isSupportedElement(elementType))
+      return rewriter.notifyMatchFailure(op, "unsigned integers are not lowered yet");
+    int64_t dim = op.getDim();
+    rewriter.replaceOp(
+        op, buildElementwise(rewriter, op.getLoc(), type, {},
+                             [&](OpBuilder &b, Location loc, Type t, ValueRange) -> Value {
+                               Value index = linalg::IndexOp::create(b, loc, dim);
+                               Value i64 = arith::IndexCastOp::create(b, loc, b.getI64Type(), index);
+                               if (isa<FloatType>(t))
+                                 return arith::SIToFPOp::create(b, loc, t, i64);
+                               if (t.getIntOrFloatBitWidth() < 64)
+                                 return arith::TruncIOp::create(b, loc, t, i64);
+                               return i64;
+                             }));
+    return success();
+  }
+};
+
+struct SliceLowering : OpConversionPattern<SliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(SliceOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(
+        op, type, adaptor.getOperand(), ValueRange{}, ValueRange{}, ValueRange{},
+        op.getStart(), type.getShape(), op.getStrides());
+    return success();
+  }
+};
+
+/// reverse reads element N - 1 - i of each reversed dimension.
+struct ReverseLowering : OpConversionPattern<ReverseOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ReverseOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    MLIRContext *ctx = op.getContext();
+    unsigned rank = type.getRank();
+    SmallVector<AffineExpr> exprs;
+    for (unsigned d = 0; d < rank; ++d) {
+      AffineExpr dim = getAffineDimExpr(d, ctx);
+      exprs.push_back(llvm::is_contained(op.getDims(), int64_t(d))
+                          ? getAffineConstantExpr(type.getDimSize(d) - 1, ctx) - dim
+                          : dim);
+    }
+    SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, exprs, ctx),
+                                   rewriter.getMultiDimIdentityMap(rank)};
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    auto generic = linalg::GenericOp::create(
+        rewriter, op.getLoc(), type, adaptor.getOperand(),
+        emptyLike(rewriter, op.getLoc(), type), maps, iterators,
+        [](OpBuilder &b, Location loc, ValueRange args) {
+          linalg::YieldOp::create(b, loc, args[0]);
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+/// Inserts `source` into `dest` at static `offsets` with unit strides.
+Value insertAt(OpBuilder &b, Location loc, Value source, Value dest,
+               ArrayRef<int64_t> offsets) {
+  auto sourceType = cast<RankedTensorType>(source.getType());
+  SmallVector<int64_t> strides(offsets.size(), 1);
+  return tensor::InsertSliceOp::create(b, loc, source, dest, ValueRange{},
+                                       ValueRange{}, ValueRange{}, offsets,
+                                       sourceType.getShape(), strides);
+}
+
+struct ConcatLowering : OpConversionPattern<ConcatOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ConcatOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    auto type = cast<RankedTensorType>(op.getType());
+    Value result = emptyLike(rewriter, op.getLoc(), type);
+    SmallVector<int64_t> offsets(type.getRank(), 0);
+    for (Value input : adaptor.getInputs()) {
+      result = insertAt(rewriter, op.getLoc(), input, result, offsets);
+      offsets[op.getDim()] += cast<RankedTensorType>(input.getType()).getDimSize(op.getDim());
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// pad: fill the result with the pad value, then insert the operand.
+struct PadLowering : OpConversionPattern<PadOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(PadOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    Value value = tensor::ExtractOp::create(rewriter, loc, adaptor.getValue(), ValueRange{});
+    Value filledResult =
+        linalg::FillOp::create(rewriter, loc, value, emptyLike(rewriter, loc, type)).getResult(0);
+    rewriter.replaceOp(op, insertAt(rewriter, loc, adaptor.getOperand(), filledResult,
+                                    op.getLow()));
+    return success();
+  }
+};
+
+/// Reads element `index` (an integer of any width) as an index clamped to
+/// [0, size): out-of-range indices are undefined in ONNX, and clamping keeps
+/// them inside the buffer.
+Value clampedIndex(OpBuilder &b, Location loc, Value index, int64_t size) {
+  Value i = arith::IndexCastOp::create(b, loc, b.getIndexType(), index);
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value last = arith::ConstantIndexOp::create(b, loc, std::max<int64_t>(size - 1, 0));
+  return arith::MinSIOp::create(b, loc, arith::MaxSIOp::create(b, loc, i, zero), last);
+}
+
+/// gather: a generic over the result that reads its index from `indices`
+/// and the element from `data` with tensor.extract.
+struct GatherLowering : OpConversionPattern<GatherOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(GatherOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<RankedTensorType>(op.getType());
+    auto dataType = op.getData().getType();
+    int64_t axis = op.getAxis();
+    int64_t indexRank = op.getIndices().getType().getRank();
+    unsigned rank = type.getRank();
+    MLIRContext *ctx = op.getContext();
+    SmallVector<AffineExpr> indexExprs;
+    for (int64_t d = 0; d < indexRank; ++d)
+      indexExprs.push_back(getAffineDimExpr(axis + d, ctx));
+    SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, indexExprs, ctx),
+                                   rewriter.getMultiDimIdentityMap(rank)};
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    Value data = adaptor.getData();
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, adaptor.getIndices(), emptyLike(rewriter, loc, type), maps,
+        iterators, [&](OpBuilder &b, Location nested, ValueRange args) {
+          SmallVector<Value> position;
+          for (int64_t d = 0; d < axis; ++d)
+            position.push_back(linalg::IndexOp::create(b, nested, d));
+          position.push_back(clampedIndex(b, nested, args[0], dataType.getDimSize(axis)));
+          for (int64_t d = axis + 1; d < dataType.getRank(); ++d)
+            position.push_back(linalg::IndexOp::create(b, nested, d - 1 + indexRank));
+          Value element = tensor::ExtractOp::create(b, nested, data, position);
+          linalg::YieldOp::create(b, nested, element);
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+/// scatter: a sequential loop over the updates, in order, so that repeated
+/// indices resolve as the op says (the last write wins for `none`).
+struct ScatterLowering : OpConversionPattern<ScatterOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ScatterOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Type elementType = op.getData().getType().getElementType();
+    if (!isSupportedElement(elementType))
+      return rewriter.notifyMatchFailure(op, "unsigned integers are not lowered yet");
+    int64_t size = op.getData().getType().getDimSize(0);
+    int64_t count = op.getIndices().getType().getDimSize(0);
+    ScatterKind kind = op.getKind();
+    Value lower = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value upper = arith::ConstantIndexOp::create(rewriter, loc, count);
+    Value step = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value indices = adaptor.getIndices(), updates = adaptor.getUpdates();
+    auto loop = scf::ForOp::create(
+        rewriter, loc, lower, upper, step, ValueRange{adaptor.getData()},
+        [&](OpBuilder &b, Location nested, Value i, ValueRange carried) {
+          Value index = tensor::ExtractOp::create(b, nested, indices, ValueRange{i});
+          Value position = clampedIndex(b, nested, index, size);
+          Value update = tensor::ExtractOp::create(b, nested, updates, ValueRange{i});
+          Value current = carried[0];
+          if (kind != ScatterKind::none) {
+            Value old = tensor::ExtractOp::create(b, nested, current, ValueRange{position});
+            SmallVector<Value> operands = {old, update};
+            switch (kind) {
+            case ScatterKind::add: update = scalarAdd(b, nested, elementType, operands); break;
+            case ScatterKind::mul: update = scalarMul(b, nested, elementType, operands); break;
+            case ScatterKind::max: update = scalarMax(b, nested, elementType, operands); break;
+            case ScatterKind::min: update = scalarMin(b, nested, elementType, operands); break;
+            case ScatterKind::none: break;
+            }
+          }
+          Value next = tensor::InsertOp::create(b, nested, update, current, ValueRange{position});
+          scf::YieldOp::create(b, nested, next);
+        });
+    rewriter.replaceOp(op, loop.getResult(0));
+    return success();
+  }
+};
+
 /// The value that leaves a reduction unchanged: 0 for sum, 1 for prod, the
 /// lowest value for max and the highest for min.
 TypedAttr reductionIdentity(OpBuilder &b, ReduceKind kind, Type elementType) {
@@ -506,7 +712,8 @@ struct LowerToLinalgPass
     ConversionTarget target(*ctx);
     target.addIllegalDialect<DlcDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,
-                           math::MathDialect, tensor::TensorDialect>();
+                           math::MathDialect, scf::SCFDialect,
+                           tensor::TensorDialect>();
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
 
     RewritePatternSet patterns(ctx);
@@ -546,7 +753,9 @@ struct LowerToLinalgPass
                  ElementwiseLowering<AsinhOp, scalarMath<math::AsinhOp>>,
                  ElementwiseLowering<AcoshOp, scalarMath<math::AcoshOp>>,
                  ElementwiseLowering<AtanhOp, scalarMath<math::AtanhOp>>,
-                 CompareLowering, SelectLowering, ConvertLowering>(ctx);
+                 CompareLowering, SelectLowering, ConvertLowering,
+                 IotaLowering, SliceLowering, ReverseLowering, ConcatLowering,
+                 PadLowering, GatherLowering, ScatterLowering>(ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

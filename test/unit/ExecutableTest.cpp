@@ -259,6 +259,44 @@ TEST(ExecutableTest, TransposeAndReshape) {
   expectClose(outputs[2], {24}, tr);
 }
 
+TEST(ExecutableTest, DataMovement) {
+  HostTensor x = HostTensor::fromFloats({2, 4}, {0, 1, 2, 3, 4, 5, 6, 7});
+  HostTensor indices(DType::i64, {3});
+  int64_t idx[] = {3, -4, 1}; // -4 wraps to 0
+  std::copy(idx, idx + 3, indices.dataAs<int64_t>());
+  HostTensor positions(DType::i64, {4});
+  int64_t pos[] = {1, 1, 6, 0};
+  std::copy(pos, pos + 4, positions.dataAs<int64_t>());
+  HostTensor updates = HostTensor::fromFloats({4}, {10, 20, 30, 40});
+  auto outputs = buildAndRun(
+      [](GraphBuilder &g) {
+        Tensor in = g.input("x", {2, 4});
+        Tensor i = g.input("i", {3}, DType::i64);
+        Tensor p = g.input("p", {4}, DType::i64);
+        Tensor u = g.input("u", {4});
+        g.output("slice", g.slice(in, {0, 1}, {2, 4}, {1, 2}));
+        g.output("reverse", g.reverse(in, {1}));
+        g.output("concat", g.concat({in, g.reverse(in, {0})}, 0));
+        g.output("pad", g.pad(in, {1, -1}, {0, 1}, g.scalar(-1)));
+        g.output("gather", g.gather(in, i, 1));
+        Tensor flat = g.reshape(in, {8});
+        g.output("scatter_add", g.scatterFlat(ScatterKind::add, flat, p, u));
+        g.output("scatter", g.scatterFlat(ScatterKind::none, flat, p, u));
+        g.output("iota", g.iota({2, 3}, 1, mlir::Float32Type::get(&g.context())));
+      },
+      {x, indices, positions, updates});
+  ASSERT_EQ(outputs.size(), 8u);
+  expectClose(outputs[0], {2, 2}, {1, 3, 5, 7});
+  expectClose(outputs[1], {2, 4}, {3, 2, 1, 0, 7, 6, 5, 4});
+  expectClose(outputs[2], {4, 4}, {0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7, 0, 1, 2, 3});
+  expectClose(outputs[3], {3, 4}, {-1, -1, -1, -1, 1, 2, 3, -1, 5, 6, 7, -1});
+  expectClose(outputs[4], {2, 3}, {3, 0, 1, 7, 4, 5});
+  expectClose(outputs[5], {8}, {40, 31, 2, 3, 4, 5, 36, 7});
+  // Repeated positions: the last write wins.
+  expectClose(outputs[6], {8}, {40, 20, 2, 3, 4, 5, 30, 7});
+  expectClose(outputs[7], {2, 3}, {0, 1, 2, 0, 1, 2});
+}
+
 /// numpy.matmul of [batch..., m, k] and [k, n] (rhs broadcast over batches).
 std::vector<double> referenceMatmul(const std::vector<double> &a,
                                     const std::vector<double> &b,

@@ -106,3 +106,35 @@ func.func @constant() -> tensor<2xf32> {
   %0 = dlc.constant dense<[1.0, 2.0]> : tensor<2xf32>
   return %0 : tensor<2xf32>
 }
+
+// -----
+
+// Data movement: slices and inserts, a reversed index map, a generic that
+// gathers with tensor.extract, and an in-order loop for scatter.
+// CHECK-DAG: #[[REV:.*]] = affine_map<(d0, d1) -> (d0, -d1 + 3)>
+// CHECK-LABEL: func.func @data_movement
+func.func @data_movement(%a: tensor<2x4xf32>, %z: tensor<f32>, %i: tensor<3xi64>, %f: tensor<8xf32>, %u: tensor<3xf32>)
+    -> (tensor<2x2xf32>, tensor<2x4xf32>, tensor<4x4xf32>, tensor<3x5xf32>, tensor<2x3xf32>, tensor<8xf32>) {
+  // CHECK: tensor.extract_slice %{{.*}}[0, 1] [2, 2] [1, 2] : tensor<2x4xf32> to tensor<2x2xf32>
+  %0 = dlc.slice %a, start = [0, 1], limit = [2, 4], strides = [1, 2] : tensor<2x4xf32> -> tensor<2x2xf32>
+  // CHECK: linalg.generic {indexing_maps = [#[[REV]], #{{.*}}]
+  %1 = dlc.reverse %a, dims = [1] : tensor<2x4xf32>
+  // CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[0, 0] [2, 4] [1, 1] : tensor<2x4xf32> into tensor<4x4xf32>
+  // CHECK: tensor.insert_slice %{{.*}} into %{{.*}}[2, 0] [2, 4] [1, 1] : tensor<2x4xf32> into tensor<4x4xf32>
+  %2 = dlc.concat(%a, %a) dim = 0 : tensor<2x4xf32>, tensor<2x4xf32> -> tensor<4x4xf32>
+  // CHECK: %[[V:.*]] = tensor.extract %{{.*}}[] : tensor<f32>
+  // CHECK: %[[F:.*]] = linalg.fill ins(%[[V]] : f32)
+  // CHECK: tensor.insert_slice %{{.*}} into %[[F]][1, 0] [2, 4] [1, 1] : tensor<2x4xf32> into tensor<3x5xf32>
+  %3 = dlc.pad %a, %z, low = [1, 0], high = [0, 1] : tensor<2x4xf32>, tensor<f32> -> tensor<3x5xf32>
+  // CHECK: linalg.generic
+  // CHECK: arith.index_cast
+  // CHECK: arith.maxsi
+  // CHECK: arith.minsi
+  // CHECK: tensor.extract %{{.*}}[%{{.*}}, %{{.*}}] : tensor<2x4xf32>
+  %4 = dlc.gather %a, %i, axis = 1 : tensor<2x4xf32>, tensor<3xi64> -> tensor<2x3xf32>
+  // CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[T:.*]] = %{{.*}}) -> (tensor<8xf32>)
+  // CHECK: arith.addf
+  // CHECK: tensor.insert %{{.*}} into %[[T]]
+  %5 = dlc.scatter add %f, %i, %u : tensor<8xf32>, tensor<3xi64>, tensor<3xf32>
+  return %0, %1, %2, %3, %4, %5 : tensor<2x2xf32>, tensor<2x4xf32>, tensor<4x4xf32>, tensor<3x5xf32>, tensor<2x3xf32>, tensor<8xf32>
+}
