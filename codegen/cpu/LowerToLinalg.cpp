@@ -619,6 +619,165 @@ TypedAttr reductionIdentity(OpBuilder &b, ReduceKind kind, Type elementType) {
   llvm_unreachable("unknown reduce kind");
 }
 
+/// Copies `source` into a tensor of `type` filled with `value`, at `low`
+/// offsets and with `strides` (strides > 1 spread the elements out, which
+/// is how a convolution's input dilation is made).
+Value embed(OpBuilder &b, Location loc, Value source, RankedTensorType type,
+            TypedAttr value, ArrayRef<int64_t> low, ArrayRef<int64_t> strides) {
+  Value result = filled(b, loc, type, value);
+  auto sourceType = cast<RankedTensorType>(source.getType());
+  return tensor::InsertSliceOp::create(b, loc, source, result, ValueRange{},
+                                       ValueRange{}, ValueRange{}, low,
+                                       sourceType.getShape(), strides);
+}
+
+/// reduce_window: pad with the kind's identity, then a generic whose
+/// reduction dimensions walk the window (their bounds come from an empty
+/// tensor of the window's shape).
+struct ReduceWindowLowering : OpConversionPattern<ReduceWindowOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ReduceWindowOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = op.getOperand().getType();
+    auto type = cast<RankedTensorType>(op.getType());
+    Type elementType = type.getElementType();
+    if (!isSupportedElement(elementType))
+      return rewriter.notifyMatchFailure(op, "unsigned integers are not lowered yet");
+    ReduceKind kind = op.getKind();
+    TypedAttr identity = reductionIdentity(rewriter, kind, elementType);
+    int64_t rank = inType.getRank();
+    SmallVector<int64_t> paddedShape, ones(rank, 1);
+    for (int64_t d = 0; d < rank; ++d)
+      paddedShape.push_back(inType.getDimSize(d) + op.getPadLow()[d] + op.getPadHigh()[d]);
+    Value padded = embed(rewriter, loc, adaptor.getOperand(),
+                         RankedTensorType::get(paddedShape, elementType), identity,
+                         op.getPadLow(), ones);
+    MLIRContext *ctx = op.getContext();
+    SmallVector<AffineExpr> inputExprs, windowExprs, outputExprs;
+    for (int64_t d = 0; d < rank; ++d) {
+      AffineExpr o = getAffineDimExpr(d, ctx), k = getAffineDimExpr(rank + d, ctx);
+      inputExprs.push_back(o * op.getStrides()[d] + k * op.getDilations()[d]);
+      windowExprs.push_back(k);
+      outputExprs.push_back(o);
+    }
+    SmallVector<AffineMap> maps = {AffineMap::get(2 * rank, 0, inputExprs, ctx),
+                                   AffineMap::get(2 * rank, 0, windowExprs, ctx),
+                                   AffineMap::get(2 * rank, 0, outputExprs, ctx)};
+    SmallVector<utils::IteratorType> iterators(rank, utils::IteratorType::parallel);
+    iterators.append(rank, utils::IteratorType::reduction);
+    Value window = tensor::EmptyOp::create(rewriter, loc, op.getWindow(), elementType);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, type, ValueRange{padded, window},
+        filled(rewriter, loc, type, identity), maps, iterators,
+        [&](OpBuilder &b, Location nested, ValueRange args) {
+          SmallVector<Value> operands = {args[2], args[0]};
+          Value combined;
+          switch (kind) {
+          case ReduceKind::sum: combined = scalarAdd(b, nested, elementType, operands); break;
+          case ReduceKind::prod: combined = scalarMul(b, nested, elementType, operands); break;
+          case ReduceKind::max: combined = scalarMax(b, nested, elementType, operands); break;
+          case ReduceKind::min: combined = scalarMin(b, nested, elementType, operands); break;
+          }
+          linalg::YieldOp::create(b, nested, combined);
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+/// conv: dilate and pad the input into a zero tensor, split channels into
+/// groups, and contract in one generic:
+///   out[n, g, m, o...] += in[n, g, c, o * stride + k * dilation] * w[g, m, c, k]
+struct ConvLowering : OpConversionPattern<ConvOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ConvOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = op.getInput().getType();
+    auto filterType = op.getFilter().getType();
+    auto type = cast<RankedTensorType>(op.getType());
+    Type elementType = type.getElementType();
+    if (!isSupportedElement(elementType))
+      return rewriter.notifyMatchFailure(op, "unsigned integers are not lowered yet");
+    int64_t spatial = inType.getRank() - 2;
+    int64_t groups = op.getGroups();
+    int64_t N = inType.getDimSize(0), C = inType.getDimSize(1);
+    int64_t O = filterType.getDimSize(0);
+    int64_t Cg = C / groups, Mg = O / groups;
+    TypedAttr zero = reductionIdentity(rewriter, ReduceKind::sum, elementType);
+
+    SmallVector<int64_t> paddedShape = {N, C}, low = {0, 0}, strides = {1, 1};
+    for (int64_t i = 0; i < spatial; ++i) {
+      int64_t in = inType.getDimSize(i + 2), dilation = op.getLhsDilation()[i];
+      int64_t dilated = in == 0 ? 0 : (in - 1) * dilation + 1;
+      paddedShape.push_back(dilated + op.getPadLow()[i] + op.getPadHigh()[i]);
+      low.push_back(op.getPadLow()[i]);
+      strides.push_back(dilation);
+    }
+    Value input = embed(rewriter, loc, adaptor.getInput(),
+                        RankedTensorType::get(paddedShape, elementType), zero, low, strides);
+
+    // [N, C, P...] -> [N, G, Cg, P...]; [O, Cg, K...] -> [G, Mg, Cg, K...].
+    auto splitDim = [&](Value v, int64_t dim, int64_t outer, int64_t inner) {
+      auto vType = cast<RankedTensorType>(v.getType());
+      SmallVector<int64_t> shape;
+      SmallVector<ReassociationIndices> groupsOf;
+      for (int64_t d = 0, r = 0; d < vType.getRank(); ++d) {
+        if (d == dim) {
+          shape.append({outer, inner});
+          groupsOf.push_back({r, r + 1});
+          r += 2;
+        } else {
+          shape.push_back(vType.getDimSize(d));
+          groupsOf.push_back({r++});
+        }
+      }
+      return tensor::ExpandShapeOp::create(
+          rewriter, loc, RankedTensorType::get(shape, elementType), v, groupsOf);
+    };
+    Value groupedInput = splitDim(input, 1, groups, Cg);
+    Value groupedFilter = splitDim(adaptor.getFilter(), 0, groups, Mg);
+
+    // Iteration space: n, g, m, o_1..o_s (parallel), c, k_1..k_s (reduction).
+    MLIRContext *ctx = op.getContext();
+    unsigned numDims = 3 + 2 * spatial + 1;
+    auto dim = [&](unsigned d) { return getAffineDimExpr(d, ctx); };
+    AffineExpr n = dim(0), g = dim(1), m = dim(2), c = dim(3 + spatial);
+    SmallVector<AffineExpr> inExprs = {n, g, c}, filterExprs = {g, m, c},
+                            outExprs = {n, g, m};
+    for (int64_t i = 0; i < spatial; ++i) {
+      AffineExpr o = dim(3 + i), k = dim(4 + spatial + i);
+      inExprs.push_back(o * op.getStrides()[i] + k * op.getDilations()[i]);
+      filterExprs.push_back(k);
+      outExprs.push_back(o);
+    }
+    SmallVector<AffineMap> maps = {AffineMap::get(numDims, 0, inExprs, ctx),
+                                   AffineMap::get(numDims, 0, filterExprs, ctx),
+                                   AffineMap::get(numDims, 0, outExprs, ctx)};
+    SmallVector<utils::IteratorType> iterators(3 + spatial, utils::IteratorType::parallel);
+    iterators.append(1 + spatial, utils::IteratorType::reduction);
+    SmallVector<int64_t> groupedOut = {N, groups, Mg};
+    llvm::append_range(groupedOut, type.getShape().drop_front(2));
+    auto groupedType = RankedTensorType::get(groupedOut, elementType);
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, groupedType, ValueRange{groupedInput, groupedFilter},
+        filled(rewriter, loc, groupedType, zero), maps, iterators,
+        [&](OpBuilder &b, Location nested, ValueRange args) {
+          SmallVector<Value> product = {args[0], args[1]};
+          SmallVector<Value> sum = {args[2], scalarMul(b, nested, elementType, product)};
+          linalg::YieldOp::create(b, nested, scalarAdd(b, nested, elementType, sum));
+        });
+    SmallVector<ReassociationIndices> merge = {{0}, {1, 2}};
+    for (int64_t i = 0; i < spatial; ++i)
+      merge.push_back({3 + i});
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, type, generic.getResult(0), merge);
+    return success();
+  }
+};
+
 struct ReduceLowering : OpConversionPattern<ReduceOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -755,7 +914,8 @@ struct LowerToLinalgPass
                  ElementwiseLowering<AtanhOp, scalarMath<math::AtanhOp>>,
                  CompareLowering, SelectLowering, ConvertLowering,
                  IotaLowering, SliceLowering, ReverseLowering, ConcatLowering,
-                 PadLowering, GatherLowering, ScatterLowering>(ctx);
+                 PadLowering, GatherLowering, ScatterLowering,
+                 ReduceWindowLowering, ConvLowering>(ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

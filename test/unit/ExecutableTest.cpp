@@ -297,6 +297,103 @@ TEST(ExecutableTest, DataMovement) {
   expectClose(outputs[7], {2, 3}, {0, 1, 2, 0, 1, 2});
 }
 
+/// 2-D convolution with groups, strides, padding, filter and input
+/// dilation, written out directly: out[n, o, y, x] = sum over c, ky, kx of
+/// in'[n, g*Cg + c, y*s + ky*d, x*s + kx*d] * w[o, c, ky, kx], where in' is
+/// the input spread by `inputDilation` and padded.
+std::vector<double> referenceConv2d(const std::vector<double> &in,
+                                    llvm::ArrayRef<int64_t> inShape,
+                                    const std::vector<double> &w,
+                                    llvm::ArrayRef<int64_t> wShape, int64_t groups,
+                                    int64_t stride, int64_t pad, int64_t dilation,
+                                    int64_t inputDilation, int64_t &outH, int64_t &outW) {
+  int64_t N = inShape[0], C = inShape[1], H = inShape[2], W = inShape[3];
+  int64_t O = wShape[0], Cg = wShape[1], K = wShape[2];
+  int64_t dilatedH = (H - 1) * inputDilation + 1, dilatedW = (W - 1) * inputDilation + 1;
+  outH = (dilatedH + 2 * pad - (K - 1) * dilation - 1) / stride + 1;
+  outW = (dilatedW + 2 * pad - (K - 1) * dilation - 1) / stride + 1;
+  int64_t Mg = O / groups;
+  std::vector<double> out(N * O * outH * outW, 0.0);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t o = 0; o < O; ++o)
+      for (int64_t y = 0; y < outH; ++y)
+        for (int64_t x = 0; x < outW; ++x) {
+          double sum = 0;
+          int64_t g = o / Mg;
+          for (int64_t c = 0; c < Cg; ++c)
+            for (int64_t ky = 0; ky < K; ++ky)
+              for (int64_t kx = 0; kx < K; ++kx) {
+                int64_t py = y * stride + ky * dilation - pad;
+                int64_t px = x * stride + kx * dilation - pad;
+                if (py < 0 || px < 0 || py % inputDilation || px % inputDilation)
+                  continue;
+                py /= inputDilation;
+                px /= inputDilation;
+                if (py >= H || px >= W)
+                  continue;
+                sum += in[((n * C + g * Cg + c) * H + py) * W + px] *
+                       w[((o * Cg + c) * K + ky) * K + kx];
+              }
+          out[((n * O + o) * outH + y) * outW + x] = sum;
+        }
+  return out;
+}
+
+TEST(ExecutableTest, ConvolutionAndPooling) {
+  Rng rng(31);
+  HostTensor x = randomUniform({2, 4, 7, 7}, -1, 1, rng);
+  HostTensor w = randomUniform({6, 2, 3, 3}, -1, 1, rng);
+  HostTensor w2 = randomUniform({3, 4, 3, 3}, -1, 1, rng);
+  auto outputs = buildAndRun(
+      [](GraphBuilder &g) {
+        Tensor in = g.input("x", {2, 4, 7, 7});
+        Tensor filter = g.input("w", {6, 2, 3, 3});
+        Tensor filter2 = g.input("w2", {3, 4, 3, 3});
+        GraphBuilder::ConvOptions grouped;
+        grouped.strides = {2, 2};
+        grouped.padLow = grouped.padHigh = {1, 1};
+        grouped.groups = 2;
+        g.output("grouped", g.conv(in, filter, Tensor(), grouped));
+        GraphBuilder::ConvOptions dilated;
+        dilated.dilations = {2, 2};
+        dilated.lhsDilation = {2, 2};
+        g.output("dilated", g.conv(in, filter2, Tensor(), dilated));
+        GraphBuilder::WindowOptions pool;
+        pool.window = {1, 1, 3, 3};
+        pool.strides = {1, 1, 2, 2};
+        pool.padLow = pool.padHigh = {0, 0, 1, 1};
+        g.output("max", g.reduceWindow(ReduceKind::max, in, pool));
+        g.output("sum", g.reduceWindow(ReduceKind::sum, in, pool));
+      },
+      {x, w, w2});
+  ASSERT_EQ(outputs.size(), 4u);
+  int64_t h, wd;
+  std::vector<double> grouped =
+      referenceConv2d(toDoubles(x), x.shape(), toDoubles(w), w.shape(), 2, 2, 1, 1, 1, h, wd);
+  expectClose(outputs[0], {2, 6, h, wd}, grouped, 1e-5);
+  std::vector<double> dilated =
+      referenceConv2d(toDoubles(x), x.shape(), toDoubles(w2), w2.shape(), 1, 1, 0, 2, 2, h, wd);
+  expectClose(outputs[1], {2, 3, h, wd}, dilated, 1e-5);
+  std::vector<double> v = toDoubles(x), maxPool, sumPool;
+  for (int64_t nc = 0; nc < 8; ++nc)
+    for (int64_t y = 0; y < 4; ++y)
+      for (int64_t xx = 0; xx < 4; ++xx) {
+        double m = -INFINITY, s = 0;
+        for (int64_t ky = 0; ky < 3; ++ky)
+          for (int64_t kx = 0; kx < 3; ++kx) {
+            int64_t py = y * 2 + ky - 1, px = xx * 2 + kx - 1;
+            if (py < 0 || px < 0 || py >= 7 || px >= 7)
+              continue;
+            m = std::max(m, v[nc * 49 + py * 7 + px]);
+            s += v[nc * 49 + py * 7 + px];
+          }
+        maxPool.push_back(m);
+        sumPool.push_back(s);
+      }
+  expectClose(outputs[2], {2, 4, 4, 4}, maxPool);
+  expectClose(outputs[3], {2, 4, 4, 4}, sumPool);
+}
+
 /// numpy.matmul of [batch..., m, k] and [k, n] (rhs broadcast over batches).
 std::vector<double> referenceMatmul(const std::vector<double> &a,
                                     const std::vector<double> &b,
