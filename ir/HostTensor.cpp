@@ -4,6 +4,7 @@
 
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/Support/ErrorHandling.h"
 #include "llvm/Support/raw_ostream.h"
@@ -113,6 +114,35 @@ HostTensor HostTensor::fromFloats(llvm::ArrayRef<int64_t> shape,
 int64_t HostTensor::numElements() const {
   return std::accumulate(dims.begin(), dims.end(), int64_t{1},
                          std::multiplies<int64_t>());
+}
+
+double HostTensor::elementAsDouble(int64_t index) const {
+  const char *at = static_cast<const char *>(data()) + index * dtypeSize(elementType);
+  auto load = [at](auto value) {
+    std::memcpy(&value, at, sizeof(value));
+    return value;
+  };
+  switch (elementType) {
+  case DType::f32: return load(float());
+  case DType::f64: return load(double());
+  case DType::f16:
+  case DType::bf16: {
+    llvm::APFloat value(elementType == DType::f16 ? llvm::APFloat::IEEEhalf()
+                                                  : llvm::APFloat::BFloat(),
+                        llvm::APInt(16, load(uint16_t())));
+    return value.convertToDouble();
+  }
+  case DType::i1: return load(uint8_t()) != 0;
+  case DType::i8: return load(int8_t());
+  case DType::i16: return load(int16_t());
+  case DType::i32: return load(int32_t());
+  case DType::i64: return static_cast<double>(load(int64_t()));
+  case DType::u8: return load(uint8_t());
+  case DType::u16: return load(uint16_t());
+  case DType::u32: return load(uint32_t());
+  case DType::u64: return static_cast<double>(load(uint64_t()));
+  }
+  llvm_unreachable("unknown dtype");
 }
 
 HostTensor HostTensor::clone() const {

@@ -47,6 +47,9 @@ public:
     return static_cast<const T *>(data());
   }
 
+  /// Element `index` (row-major) converted to double, whatever the dtype.
+  double elementAsDouble(int64_t index) const;
+
   /// A tensor with its own copy of the data.
   HostTensor clone() const;
 

@@ -27,12 +27,14 @@ int main(int argc, char **argv) {
   cl::SetVersionPrinter(printVersion);
   for (cl::SubCommand *sub : {&cl::SubCommand::getTopLevel(),
                               &dlc::tool::exampleCommand,
-                              &dlc::tool::importCommand})
+                              &dlc::tool::importCommand,
+                              &dlc::tool::conformanceCommand})
     cl::HideUnrelatedOptions(dlc::tool::dlcCategory, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
       "dlc: a deep-learning compiler and runtime\n\n"
       "  dlc import MODEL.onnx   print the dlc IR of an ONNX model\n"
+      "  dlc conformance DIR...  run ONNX backend test folders\n"
       "  dlc example mlp         build, compile and run the bundled MLP example\n\n"
       "Run 'dlc SUBCOMMAND --help' for the options of a subcommand.\n");
 
@@ -40,6 +42,8 @@ int main(int argc, char **argv) {
     return dlc::tool::runExampleCommand();
   if (dlc::tool::importCommand)
     return dlc::tool::runImportCommand();
+  if (dlc::tool::conformanceCommand)
+    return dlc::tool::runConformanceCommand();
 
   WithColor::error(errs(), "dlc") << "no subcommand given; run 'dlc --help' "
                                      "to see them\n";
