@@ -135,8 +135,10 @@ void convertConvTranspose(NodeImporter &n) {
       int64_t target = outputShape.empty() ? in * strides[i]
                                            : outputShape[outputShape.size() - spatial + i];
       int64_t total = full - target;
+      // The spec divides with Python's floor division; total may be negative.
+      int64_t half = total >= 0 ? total / 2 : -((1 - total) / 2);
       bool upper = autoPad == "SAME_UPPER";
-      padLow[i] = upper ? total / 2 : total - total / 2;
+      padLow[i] = upper ? half : total - half;
       padHigh[i] = total - padLow[i];
     } else if (autoPad == "VALID") {
       padLow[i] = padHigh[i] = 0;

@@ -32,8 +32,11 @@ double sourceCoordinate(const ResizeAttrs &a, int64_t o, int64_t in, int64_t out
   const std::string &m = a.coordinates;
   if (m == "asymmetric")
     return o / scale;
-  if (m == "align_corners")
-    return out == 1 ? 0 : o * double(in - 1) / double(out - 1);
+  if (m == "align_corners") {
+    // The spec's length_resized is in * scale, before any rounding.
+    double resized = in * scale;
+    return resized <= 1 ? 0 : o * double(in - 1) / (resized - 1);
+  }
   if (m == "pytorch_half_pixel")
     return out > 1 ? (o + 0.5) / scale - 0.5 : 0;
   if (m == "tf_half_pixel_for_nn")
