@@ -24,11 +24,27 @@ using namespace dlc;
 
 namespace {
 
-/// Element types the CPU lowering handles: floats and signless integers.
-/// Unsigned integers (from ONNX's uint types) need their own arithmetic and
-/// are refused at their location until then.
+/// Element types the CPU lowering handles: floats and integers. Unsigned
+/// integers (ONNX's uint types) stay unsigned in tensors and buffers; scalar
+/// code computes on the signless type of the same width, choosing unsigned
+/// operations (divui, maxui, cmpi ult...), and unrealized casts bridge the
+/// two until the LLVM conversion makes both the same type.
 bool isSupportedElement(Type type) {
-  return isa<FloatType>(type) || type.isSignlessInteger();
+  return isa<FloatType>(type) || isa<IntegerType>(type);
+}
+
+/// The type scalar code computes in: unsigned integers become signless.
+Type computeType(Type type) {
+  if (type.isUnsignedInteger())
+    return IntegerType::get(type.getContext(), type.getIntOrFloatBitWidth());
+  return type;
+}
+
+/// Casts `value` to `type` when they differ (unsigned <-> signless).
+Value castTo(OpBuilder &b, Location loc, Value value, Type type) {
+  if (value.getType() == type)
+    return value;
+  return UnrealizedConversionCastOp::create(b, loc, type, value).getResult(0);
 }
 
 /// An empty tensor of `type`, the destination of a linalg op.
@@ -39,7 +55,8 @@ Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type) {
 /// A tensor of `type` with every element equal to `value`.
 Value filled(OpBuilder &b, Location loc, RankedTensorType type,
              TypedAttr value) {
-  Value scalar = arith::ConstantOp::create(b, loc, value);
+  Value scalar = castTo(b, loc, arith::ConstantOp::create(b, loc, value),
+                        type.getElementType());
   return linalg::FillOp::create(b, loc, scalar, emptyLike(b, loc, type))
       .getResult(0);
 }
@@ -59,9 +76,12 @@ Value buildElementwise(OpBuilder &b, Location loc, RankedTensorType type,
   auto generic = linalg::GenericOp::create(
       b, loc, type, inputs, emptyLike(b, loc, type), maps, iterators,
       [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
-        Value result = scalarFn(nested, nestedLoc, type.getElementType(),
-                                args.drop_back());
-        linalg::YieldOp::create(nested, nestedLoc, result);
+        SmallVector<Value> operands;
+        for (Value arg : args.drop_back())
+          operands.push_back(castTo(nested, nestedLoc, arg, computeType(arg.getType())));
+        Value result = scalarFn(nested, nestedLoc, type.getElementType(), operands);
+        linalg::YieldOp::create(nested, nestedLoc,
+                                castTo(nested, nestedLoc, result, type.getElementType()));
       });
   return generic.getResult(0);
 }
@@ -84,16 +104,22 @@ Value scalarMul(OpBuilder &b, Location loc, Type t, ValueRange v) {
 Value scalarDiv(OpBuilder &b, Location loc, Type t, ValueRange v) {
   if (isa<FloatType>(t))
     return arith::DivFOp::create(b, loc, v[0], v[1]);
+  if (t.isUnsignedInteger())
+    return arith::DivUIOp::create(b, loc, v[0], v[1]);
   return arith::DivSIOp::create(b, loc, v[0], v[1]);
 }
 Value scalarMax(OpBuilder &b, Location loc, Type t, ValueRange v) {
   if (isa<FloatType>(t))
     return arith::MaximumFOp::create(b, loc, v[0], v[1]);
+  if (t.isUnsignedInteger())
+    return arith::MaxUIOp::create(b, loc, v[0], v[1]);
   return arith::MaxSIOp::create(b, loc, v[0], v[1]);
 }
 Value scalarMin(OpBuilder &b, Location loc, Type t, ValueRange v) {
   if (isa<FloatType>(t))
     return arith::MinimumFOp::create(b, loc, v[0], v[1]);
+  if (t.isUnsignedInteger())
+    return arith::MinUIOp::create(b, loc, v[0], v[1]);
   return arith::MinSIOp::create(b, loc, v[0], v[1]);
 }
 Value scalarExp(OpBuilder &b, Location loc, Type, ValueRange v) {
@@ -102,13 +128,15 @@ Value scalarExp(OpBuilder &b, Location loc, Type, ValueRange v) {
 Value scalarNeg(OpBuilder &b, Location loc, Type t, ValueRange v) {
   if (isa<FloatType>(t))
     return arith::NegFOp::create(b, loc, v[0]);
-  Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, 0));
+  Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(computeType(t), 0));
   return arith::SubIOp::create(b, loc, zero, v[0]);
 }
 
 Value scalarRem(OpBuilder &b, Location loc, Type t, ValueRange v) {
   if (isa<FloatType>(t))
     return arith::RemFOp::create(b, loc, v[0], v[1]);
+  if (t.isUnsignedInteger())
+    return arith::RemUIOp::create(b, loc, v[0], v[1]);
   return arith::RemSIOp::create(b, loc, v[0], v[1]);
 }
 Value scalarPow(OpBuilder &b, Location loc, Type t, ValueRange v) {
@@ -127,12 +155,14 @@ Value scalarXor(OpBuilder &b, Location loc, Type, ValueRange v) {
 }
 Value scalarNot(OpBuilder &b, Location loc, Type t, ValueRange v) {
   Value ones = arith::ConstantOp::create(
-      b, loc, b.getIntegerAttr(t, APInt::getAllOnes(t.getIntOrFloatBitWidth())));
+      b, loc, b.getIntegerAttr(computeType(t), APInt::getAllOnes(t.getIntOrFloatBitWidth())));
   return arith::XOrIOp::create(b, loc, v[0], ones);
 }
 Value scalarAbs(OpBuilder &b, Location loc, Type t, ValueRange v) {
   if (isa<FloatType>(t))
     return math::AbsFOp::create(b, loc, v[0]);
+  if (t.isUnsignedInteger())
+    return v[0];
   return math::AbsIOp::create(b, loc, v[0]);
 }
 /// sign(x) = (x > 0) - (x < 0); NaN stays NaN for floats.
@@ -149,11 +179,15 @@ Value scalarSign(OpBuilder &b, Location loc, Type t, ValueRange v) {
         zero, isZeroOrNaN);
     return arith::SelectOp::create(b, loc, positive, one, zeroOrNaN);
   }
-  Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(t, 0));
+  Type c = computeType(t);
+  Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(c, 0));
+  if (t.isUnsignedInteger())
+    return arith::ExtUIOp::create(
+        b, loc, c, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, v[0], zero));
   Value positive = arith::ExtUIOp::create(
-      b, loc, t, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, v[0], zero));
+      b, loc, c, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::sgt, v[0], zero));
   Value negative = arith::ExtUIOp::create(
-      b, loc, t, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v[0], zero));
+      b, loc, c, arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v[0], zero));
   return arith::SubIOp::create(b, loc, positive, negative);
 }
 
@@ -161,6 +195,22 @@ Value scalarSign(OpBuilder &b, Location loc, Type t, ValueRange v) {
 template <typename MathOp>
 Value scalarMath(OpBuilder &b, Location loc, Type, ValueRange v) {
   return MathOp::create(b, loc, v[0]);
+}
+
+/// Combines `acc` and `value` (both of `elementType`) as `kind` says, in the
+/// compute type.
+Value combine(OpBuilder &b, Location loc, ReduceKind kind, Type elementType,
+              Value acc, Value value) {
+  Type c = computeType(elementType);
+  SmallVector<Value> operands = {castTo(b, loc, acc, c), castTo(b, loc, value, c)};
+  Value result;
+  switch (kind) {
+  case ReduceKind::sum: result = scalarAdd(b, loc, elementType, operands); break;
+  case ReduceKind::prod: result = scalarMul(b, loc, elementType, operands); break;
+  case ReduceKind::max: result = scalarMax(b, loc, elementType, operands); break;
+  case ReduceKind::min: result = scalarMin(b, loc, elementType, operands); break;
+  }
+  return castTo(b, loc, result, elementType);
 }
 
 /// Lowers any elementwise dlc op with the scalar function `Fn`.
@@ -210,14 +260,15 @@ struct CompareLowering : OpConversionPattern<CompareOp> {
                     }
                     return arith::CmpFOp::create(b, loc, p, v[0], v[1]);
                   }
+                  bool u = operandType.isUnsignedInteger();
                   arith::CmpIPredicate p;
                   switch (direction) {
                   case CompareDirection::eq: p = arith::CmpIPredicate::eq; break;
                   case CompareDirection::ne: p = arith::CmpIPredicate::ne; break;
-                  case CompareDirection::lt: p = arith::CmpIPredicate::slt; break;
-                  case CompareDirection::le: p = arith::CmpIPredicate::sle; break;
-                  case CompareDirection::gt: p = arith::CmpIPredicate::sgt; break;
-                  case CompareDirection::ge: p = arith::CmpIPredicate::sge; break;
+                  case CompareDirection::lt: p = u ? arith::CmpIPredicate::ult : arith::CmpIPredicate::slt; break;
+                  case CompareDirection::le: p = u ? arith::CmpIPredicate::ule : arith::CmpIPredicate::sle; break;
+                  case CompareDirection::gt: p = u ? arith::CmpIPredicate::ugt : arith::CmpIPredicate::sgt; break;
+                  case CompareDirection::ge: p = u ? arith::CmpIPredicate::uge : arith::CmpIPredicate::sge; break;
                   }
                   return arith::CmpIOp::create(b, loc, p, v[0], v[1]);
                 }));
@@ -260,29 +311,36 @@ struct ConvertLowering : OpConversionPattern<ConvertOp> {
                 [&](OpBuilder &b, Location loc, Type, ValueRange v) -> Value {
                   Value x = v[0];
                   bool fromFloat = isa<FloatType>(from), toFloat = isa<FloatType>(to);
+                  // Booleans and unsigned integers widen with zeros.
+                  bool fromUnsigned = from.isUnsignedInteger() || from.isInteger(1);
+                  bool toUnsigned = to.isUnsignedInteger();
+                  Type source = computeType(from), target = computeType(to);
                   if (to.isInteger(1)) {
                     if (fromFloat) {
-                      Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(from, 0.0));
+                      Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(source, 0.0));
                       return arith::CmpFOp::create(b, loc, arith::CmpFPredicate::UNE, x, zero);
                     }
-                    Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(from, 0));
+                    Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(source, 0));
                     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ne, x, zero);
                   }
                   if (fromFloat && toFloat)
-                    return from.getIntOrFloatBitWidth() < to.getIntOrFloatBitWidth()
-                               ? Value(arith::ExtFOp::create(b, loc, to, x))
-                               : Value(arith::TruncFOp::create(b, loc, to, x));
+                    return source.getIntOrFloatBitWidth() < target.getIntOrFloatBitWidth()
+                               ? Value(arith::ExtFOp::create(b, loc, target, x))
+                               : Value(arith::TruncFOp::create(b, loc, target, x));
                   if (fromFloat)
-                    return arith::FPToSIOp::create(b, loc, to, x);
+                    return toUnsigned ? Value(arith::FPToUIOp::create(b, loc, target, x))
+                                      : Value(arith::FPToSIOp::create(b, loc, target, x));
                   if (toFloat)
-                    return from.isInteger(1) ? Value(arith::UIToFPOp::create(b, loc, to, x))
-                                             : Value(arith::SIToFPOp::create(b, loc, to, x));
-                  unsigned fromWidth = from.getIntOrFloatBitWidth();
-                  unsigned toWidth = to.getIntOrFloatBitWidth();
+                    return fromUnsigned ? Value(arith::UIToFPOp::create(b, loc, target, x))
+                                        : Value(arith::SIToFPOp::create(b, loc, target, x));
+                  unsigned fromWidth = source.getIntOrFloatBitWidth();
+                  unsigned toWidth = target.getIntOrFloatBitWidth();
+                  if (fromWidth == toWidth)
+                    return x;
                   if (fromWidth < toWidth)
-                    return from.isInteger(1) ? Value(arith::ExtUIOp::create(b, loc, to, x))
-                                             : Value(arith::ExtSIOp::create(b, loc, to, x));
-                  return arith::TruncIOp::create(b, loc, to, x);
+                    return fromUnsigned ? Value(arith::ExtUIOp::create(b, loc, target, x))
+                                        : Value(arith::ExtSIOp::create(b, loc, target, x));
+                  return arith::TruncIOp::create(b, loc, target, x);
                 }));
     return success();
   }
@@ -501,6 +559,7 @@ struct PadLowering : OpConversionPattern<PadOp> {
 /// [0, size): out-of-range indices are undefined in ONNX, and clamping keeps
 /// them inside the buffer.
 Value clampedIndex(OpBuilder &b, Location loc, Value index, int64_t size) {
+  index = castTo(b, loc, index, computeType(index.getType()));
   Value i = arith::IndexCastOp::create(b, loc, b.getIndexType(), index);
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value last = arith::ConstantIndexOp::create(b, loc, std::max<int64_t>(size - 1, 0));
@@ -572,14 +631,11 @@ struct ScatterLowering : OpConversionPattern<ScatterOp> {
           Value current = carried[0];
           if (kind != ScatterKind::none) {
             Value old = tensor::ExtractOp::create(b, nested, current, ValueRange{position});
-            SmallVector<Value> operands = {old, update};
-            switch (kind) {
-            case ScatterKind::add: update = scalarAdd(b, nested, elementType, operands); break;
-            case ScatterKind::mul: update = scalarMul(b, nested, elementType, operands); break;
-            case ScatterKind::max: update = scalarMax(b, nested, elementType, operands); break;
-            case ScatterKind::min: update = scalarMin(b, nested, elementType, operands); break;
-            case ScatterKind::none: break;
-            }
+            ReduceKind combiner = kind == ScatterKind::add   ? ReduceKind::sum
+                                  : kind == ScatterKind::mul ? ReduceKind::prod
+                                  : kind == ScatterKind::max ? ReduceKind::max
+                                                             : ReduceKind::min;
+            update = combine(b, nested, combiner, elementType, old, update);
           }
           Value next = tensor::InsertOp::create(b, nested, update, current, ValueRange{position});
           scf::YieldOp::create(b, nested, next);
@@ -605,16 +661,21 @@ TypedAttr reductionIdentity(OpBuilder &b, ReduceKind kind, Type elementType) {
       return b.getFloatAttr(floatType, APFloat::getInf(sem));
     }
   }
+  // Identities are built in the signless compute type; filled() casts.
   unsigned width = elementType.getIntOrFloatBitWidth();
+  bool isUnsigned = elementType.isUnsignedInteger();
+  Type type = computeType(elementType);
   switch (kind) {
   case ReduceKind::sum:
-    return b.getIntegerAttr(elementType, 0);
+    return b.getIntegerAttr(type, 0);
   case ReduceKind::prod:
-    return b.getIntegerAttr(elementType, 1);
+    return b.getIntegerAttr(type, 1);
   case ReduceKind::max:
-    return b.getIntegerAttr(elementType, APInt::getSignedMinValue(width));
+    return b.getIntegerAttr(type, isUnsigned ? APInt::getZero(width)
+                                             : APInt::getSignedMinValue(width));
   case ReduceKind::min:
-    return b.getIntegerAttr(elementType, APInt::getSignedMaxValue(width));
+    return b.getIntegerAttr(type, isUnsigned ? APInt::getMaxValue(width)
+                                             : APInt::getSignedMaxValue(width));
   }
   llvm_unreachable("unknown reduce kind");
 }
@@ -672,15 +733,8 @@ struct ReduceWindowLowering : OpConversionPattern<ReduceWindowOp> {
         rewriter, loc, type, ValueRange{padded, window},
         filled(rewriter, loc, type, identity), maps, iterators,
         [&](OpBuilder &b, Location nested, ValueRange args) {
-          SmallVector<Value> operands = {args[2], args[0]};
-          Value combined;
-          switch (kind) {
-          case ReduceKind::sum: combined = scalarAdd(b, nested, elementType, operands); break;
-          case ReduceKind::prod: combined = scalarMul(b, nested, elementType, operands); break;
-          case ReduceKind::max: combined = scalarMax(b, nested, elementType, operands); break;
-          case ReduceKind::min: combined = scalarMin(b, nested, elementType, operands); break;
-          }
-          linalg::YieldOp::create(b, nested, combined);
+          linalg::YieldOp::create(b, nested,
+                                  combine(b, nested, kind, elementType, args[2], args[0]));
         });
     rewriter.replaceOp(op, generic.getResult(0));
     return success();
@@ -766,9 +820,12 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
         rewriter, loc, groupedType, ValueRange{groupedInput, groupedFilter},
         filled(rewriter, loc, groupedType, zero), maps, iterators,
         [&](OpBuilder &b, Location nested, ValueRange args) {
-          SmallVector<Value> product = {args[0], args[1]};
-          SmallVector<Value> sum = {args[2], scalarMul(b, nested, elementType, product)};
-          linalg::YieldOp::create(b, nested, scalarAdd(b, nested, elementType, sum));
+          Type c = computeType(elementType);
+          SmallVector<Value> product = {castTo(b, nested, args[0], c),
+                                        castTo(b, nested, args[1], c)};
+          Value term = castTo(b, nested, scalarMul(b, nested, elementType, product), elementType);
+          linalg::YieldOp::create(
+              b, nested, combine(b, nested, ReduceKind::sum, elementType, args[2], term));
         });
     SmallVector<ReassociationIndices> merge = {{0}, {1, 2}};
     for (int64_t i = 0; i < spatial; ++i)
@@ -792,22 +849,8 @@ struct ReduceLowering : OpConversionPattern<ReduceOp> {
     auto reduce = linalg::ReduceOp::create(
         rewriter, loc, adaptor.getOperand(), init, op.getDims(),
         [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
-          Value combined;
-          switch (kind) {
-          case ReduceKind::sum:
-            combined = scalarAdd(b, nestedLoc, elementType, args);
-            break;
-          case ReduceKind::prod:
-            combined = scalarMul(b, nestedLoc, elementType, args);
-            break;
-          case ReduceKind::max:
-            combined = scalarMax(b, nestedLoc, elementType, args);
-            break;
-          case ReduceKind::min:
-            combined = scalarMin(b, nestedLoc, elementType, args);
-            break;
-          }
-          linalg::YieldOp::create(b, nestedLoc, combined);
+          linalg::YieldOp::create(
+              b, nestedLoc, combine(b, nestedLoc, kind, elementType, args[1], args[0]));
         });
     rewriter.replaceOp(op, reduce.getResult(0));
     return success();
@@ -824,6 +867,8 @@ struct DotLowering : OpConversionPattern<DotOp> {
     Location loc = op.getLoc();
     auto resultType = cast<RankedTensorType>(op.getType());
     Type elementType = resultType.getElementType();
+    if (elementType.isUnsignedInteger())
+      return rewriter.notifyMatchFailure(op, "unsigned matrix products are not lowered yet");
     TypedAttr zero = reductionIdentity(rewriter, ReduceKind::sum, elementType);
     Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
     int64_t rank = resultType.getRank();
