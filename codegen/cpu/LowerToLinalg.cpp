@@ -645,6 +645,101 @@ struct ScatterLowering : OpConversionPattern<ScatterOp> {
   }
 };
 
+/// top_k becomes other dlc ops, which this pass then lowers: each element's
+/// rank is the number of elements that beat it (ties go to the lower index),
+/// and output position r picks the element whose rank is r. It costs n² per
+/// row, fine for the class counts and sequence lengths top-k is used on.
+struct TopKDecomposition : OpConversionPattern<TopKOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(TopKOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = op.getOperand().getType();
+    Type elementType = inType.getElementType();
+    Type i64 = rewriter.getI64Type();
+    int64_t rank = inType.getRank(), dim = op.getDim(), k = op.getK();
+    int64_t n = inType.getDimSize(dim);
+    // Move `dim` last: x is [B..., n].
+    SmallVector<int64_t> perm, inverse(rank);
+    for (int64_t d = 0; d < rank; ++d)
+      if (d != dim)
+        perm.push_back(d);
+    perm.push_back(dim);
+    for (int64_t d = 0; d < rank; ++d)
+      inverse[perm[d]] = d;
+    Value x = TransposeOp::create(rewriter, loc, adaptor.getOperand(),
+                                  rewriter.getDenseI64ArrayAttr(perm));
+    SmallVector<int64_t> batch;
+    for (int64_t d : ArrayRef<int64_t>(perm).drop_back())
+      batch.push_back(inType.getDimSize(d));
+    int64_t b = batch.size();
+    auto shaped = [&](ArrayRef<int64_t> tail, Type t) {
+      SmallVector<int64_t> shape(batch);
+      shape.append(tail.begin(), tail.end());
+      return RankedTensorType::get(shape, t);
+    };
+    auto dimsUpTo = [&](int64_t count) {
+      SmallVector<int64_t> dims;
+      for (int64_t d = 0; d < count; ++d)
+        dims.push_back(d);
+      return dims;
+    };
+    // Pairs [B..., i, j]: mine = x[i], other = x[j].
+    SmallVector<int64_t> keepI = dimsUpTo(b), keepJ = dimsUpTo(b);
+    keepI.push_back(b);
+    keepJ.push_back(b + 1);
+    auto pairType = shaped({n, n}, elementType);
+    Value mine = BroadcastOp::create(rewriter, loc, pairType, x, rewriter.getDenseI64ArrayAttr(keepI));
+    Value other = BroadcastOp::create(rewriter, loc, pairType, x, rewriter.getDenseI64ArrayAttr(keepJ));
+    auto pairIndex = shaped({n, n}, i64);
+    Value iIndex = IotaOp::create(rewriter, loc, pairIndex, b);
+    Value jIndex = IotaOp::create(rewriter, loc, pairIndex, b + 1);
+    Value strictlyBetter = CompareOp::create(
+        rewriter, loc, op.getLargest() ? CompareDirection::gt : CompareDirection::lt, other, mine);
+    Value tieBefore = AndOp::create(
+        rewriter, loc, CompareOp::create(rewriter, loc, CompareDirection::eq, other, mine),
+        CompareOp::create(rewriter, loc, CompareDirection::lt, jIndex, iIndex));
+    Value beats = ConvertOp::create(rewriter, loc, pairIndex,
+                                    OrOp::create(rewriter, loc, strictlyBetter, tieBefore));
+    Value ranks = ReduceOp::create(rewriter, loc, ReduceKind::sum, beats,
+                                   rewriter.getDenseI64ArrayAttr({b + 1}));
+    // Picks [B..., r, i]: element i goes to output r when its rank is r.
+    auto pickIndex = shaped({k, n}, i64);
+    SmallVector<int64_t> alongI = dimsUpTo(b);
+    alongI.push_back(b + 1);
+    Value rankOfI = BroadcastOp::create(rewriter, loc, pickIndex, ranks,
+                                        rewriter.getDenseI64ArrayAttr(alongI));
+    Value picked = CompareOp::create(rewriter, loc, CompareDirection::eq, rankOfI,
+                                     IotaOp::create(rewriter, loc, pickIndex, b));
+    auto pickValues = shaped({k, n}, elementType);
+    Value candidates = BroadcastOp::create(rewriter, loc, pickValues, x,
+                                           rewriter.getDenseI64ArrayAttr(alongI));
+    auto zeros = [&](RankedTensorType type) -> Value {
+      Type t = type.getElementType();
+      Attribute zero = isa<FloatType>(t) ? Attribute(rewriter.getFloatAttr(t, 0.0))
+                                         : Attribute(rewriter.getIntegerAttr(t, 0));
+      return ConstantOp::create(rewriter, loc, DenseElementsAttr::get(type, zero));
+    };
+    Value values = ReduceOp::create(
+        rewriter, loc, ReduceKind::sum,
+        SelectOp::create(rewriter, loc, picked, candidates, zeros(pickValues)),
+        rewriter.getDenseI64ArrayAttr({b + 1}));
+    Value indices = ReduceOp::create(
+        rewriter, loc, ReduceKind::sum,
+        SelectOp::create(rewriter, loc, picked, IotaOp::create(rewriter, loc, pickIndex, b + 1),
+                         zeros(pickIndex)),
+        rewriter.getDenseI64ArrayAttr({b + 1}));
+    // Back to the original dimension order.
+    Value outValues = TransposeOp::create(rewriter, loc, values, rewriter.getDenseI64ArrayAttr(inverse));
+    Value outIndices = TransposeOp::create(rewriter, loc, indices, rewriter.getDenseI64ArrayAttr(inverse));
+    if (outIndices.getType() != op.getIndices().getType())
+      outIndices = ConvertOp::create(rewriter, loc, op.getIndices().getType(), outIndices);
+    rewriter.replaceOp(op, {outValues, outIndices});
+    return success();
+  }
+};
+
 /// The value that leaves a reduction unchanged: 0 for sum, 1 for prod, the
 /// lowest value for max and the highest for min.
 TypedAttr reductionIdentity(OpBuilder &b, ReduceKind kind, Type elementType) {
@@ -960,7 +1055,7 @@ struct LowerToLinalgPass
                  CompareLowering, SelectLowering, ConvertLowering,
                  IotaLowering, SliceLowering, ReverseLowering, ConcatLowering,
                  PadLowering, GatherLowering, ScatterLowering,
-                 ReduceWindowLowering, ConvLowering>(ctx);
+                 ReduceWindowLowering, ConvLowering, TopKDecomposition>(ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

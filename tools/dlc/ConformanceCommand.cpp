@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 
 using namespace llvm;
 using namespace dlc;
@@ -104,9 +105,21 @@ Expected<NamedTensors> readTensors(StringRef set, StringRef prefix) {
   }
 }
 
+/// ONNX's test data stores bfloat16 tensors as uint16 (NumPy has no
+/// bfloat16): reads `tensor` as `wanted` when that is the case.
+HostTensor asStoredType(const HostTensor &tensor, DType wanted) {
+  if (tensor.dtype() == DType::u16 && wanted == DType::bf16) {
+    HostTensor view(DType::bf16, tensor.shape());
+    std::memcpy(view.data(), tensor.data(), tensor.byteSize());
+    return view;
+  }
+  return tensor;
+}
+
 /// Compares one output with ONNX's tolerances; describes the first mismatch.
-std::optional<std::string> compare(const HostTensor &actual, const HostTensor &expected,
-                                   StringRef name) {
+std::optional<std::string> compare(const HostTensor &actual,
+                                   const HostTensor &expectedAsStored, StringRef name) {
+  HostTensor expected = asStoredType(expectedAsStored, actual.dtype());
   if (actual.shape() != expected.shape())
     return ("output '" + name + "' has shape " + formatShape(actual.shape()) +
             ", expected " + formatShape(expected.shape())).str();
@@ -154,9 +167,23 @@ Result runTest(StringRef dir) {
     if (!wantsBinding.match(message, &match))
       return {Outcome::Unsupported, message};
     auto it = llvm::find_if(firstInputs, [&](auto &named) { return named.first == match[1]; });
-    if (it == firstInputs.end() || options.constantInputs.count(match[1]))
+    if (it != firstInputs.end() && !options.constantInputs.count(match[1])) {
+      options.constantInputs[match[1]] = it->second;
+      continue;
+    }
+    // The value is computed from graph inputs: bind every integer input
+    // (the shape-like ones) once.
+    bool bound = false;
+    for (auto &[name, tensor] : firstInputs) {
+      bool isFloat = tensor.dtype() == DType::f32 || tensor.dtype() == DType::f64 ||
+                     tensor.dtype() == DType::f16 || tensor.dtype() == DType::bf16;
+      if (!isFloat && !options.constantInputs.count(name)) {
+        options.constantInputs[name] = tensor;
+        bound = true;
+      }
+    }
+    if (!bound)
       return {Outcome::Unsupported, message};
-    options.constantInputs[match[1]] = it->second;
   }
   if (!model)
     return {Outcome::Unsupported, "too many inputs to bind"};
@@ -171,9 +198,15 @@ Result runTest(StringRef dir) {
     if (!outputs)
       return {Outcome::Fail, toString(outputs.takeError())};
     NamedTensors fed;
-    for (auto &[name, tensor] : *inputs)
-      if (!options.constantInputs.count(name))
-        fed.emplace_back(name, tensor);
+    const Signature &signature = (*executable)->signature();
+    for (auto &[name, tensor] : *inputs) {
+      if (options.constantInputs.count(name))
+        continue;
+      auto spec = llvm::find_if(signature.inputs,
+                                [&, &name = name](const TensorSpec &s) { return s.name == name; });
+      fed.emplace_back(name, spec == signature.inputs.end() ? tensor
+                                                            : asStoredType(tensor, spec->dtype));
+    }
     auto results = (*executable)->run(fed);
     if (!results)
       return {Outcome::Fail, sys::path::filename(set).str() + ": " + toString(results.takeError())};
