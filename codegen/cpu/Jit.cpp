@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/cpu/Jit.h"
+#include "ir/Diagnostics.h"
 
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
@@ -65,6 +66,9 @@ llvm::Expected<std::unique_ptr<JitModule>> dlc::jitCompile(mlir::ModuleOp module
     return targetMachine.takeError();
   auto transformer = mlir::makeOptimizingTransformer(
       /*optLevel=*/3, /*sizeLevel=*/0, targetMachine->get());
+  // Translation problems are reported as diagnostics; keep them with the
+  // error instead of letting them reach stderr.
+  DiagnosticCapture diagnostics(module.getContext());
   mlir::ExecutionEngineOptions options;
   options.transformer = transformer;
   options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
@@ -73,7 +77,8 @@ llvm::Expected<std::unique_ptr<JitModule>> dlc::jitCompile(mlir::ModuleOp module
   auto engine = mlir::ExecutionEngine::create(module.getOperation(), options,
                                               std::move(*targetMachine));
   if (!engine)
-    return engine.takeError();
+    return diagnostics.takeError("JIT compilation failed: " +
+                                 llvm::toString(engine.takeError()));
   // Copies between strided buffers call MLIR's runtime helper.
   (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
     llvm::orc::SymbolMap symbols;
