@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dlc {
@@ -61,6 +62,9 @@ private:
   std::vector<int64_t> dims;
   std::shared_ptr<void> storage;
 };
+
+/// Tensors with their names, in a fixed order.
+using NamedTensors = std::vector<std::pair<std::string, HostTensor>>;
 
 /// "2x3", or "scalar" for rank 0.
 std::string formatShape(llvm::ArrayRef<int64_t> shape);

@@ -24,9 +24,6 @@ namespace dlc {
 
 class JitModule;
 
-/// Tensors with their names, in a fixed order.
-using NamedTensors = std::vector<std::pair<std::string, HostTensor>>;
-
 /// How long each compile stage took, in seconds.
 struct CompileTimes {
   double lowering = 0;

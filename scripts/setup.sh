@@ -14,7 +14,7 @@ say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 packages=(cmake ninja-build g++ ccache libmlir-22-dev mlir-22-tools llvm-22-dev
   llvm-22-tools libonnx-dev libonnx-testdata protobuf-compiler libprotobuf-dev
   libgloo-dev libopenmpi-dev openmpi-bin pybind11-dev python3-dev
-  libgtest-dev libgmock-dev)
+  libgtest-dev libgmock-dev libzip-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

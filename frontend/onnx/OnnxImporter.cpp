@@ -14,6 +14,7 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Regex.h"
 
 #include <cstring>
 
@@ -624,16 +625,17 @@ llvm::Expected<Model> dlc::importOnnxBuffer(MLIRContext &context,
   return GraphImporter(context, name, directory, options).run(model);
 }
 
-llvm::Expected<Model> dlc::importOnnxFile(MLIRContext &context,
-                                          llvm::StringRef path,
-                                          const OnnxImportOptions &options) {
+namespace {
+
+/// Loads the ModelProto in `path`: binary protobuf, or ONNX text for
+/// .onnxtxt and .txt files.
+llvm::Expected<onnx::ModelProto> loadModel(llvm::StringRef path) {
   auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
   if (!file)
     return llvm::createStringError("cannot read '%s': %s", path.str().c_str(),
                                    file.getError().message().c_str());
-  llvm::StringRef directory = llvm::sys::path::parent_path(path);
+  onnx::ModelProto model;
   if (path.ends_with(".onnxtxt") || path.ends_with(".txt")) {
-    onnx::ModelProto model;
     std::string text = (*file)->getBuffer().str(); // The parser keeps a pointer.
     onnx::OnnxParser parser(text.c_str());
     auto status = parser.Parse(model);
@@ -641,7 +643,86 @@ llvm::Expected<Model> dlc::importOnnxFile(MLIRContext &context,
       return llvm::createStringError("%s: cannot parse ONNX text: %s",
                                      path.str().c_str(),
                                      status.ErrorMessage().c_str());
-    return GraphImporter(context, path, directory, options).run(model);
+    return model;
   }
-  return importOnnxBuffer(context, (*file)->getBuffer(), path, directory, options);
+  llvm::StringRef bytes = (*file)->getBuffer();
+  if (bytes.empty())
+    return llvm::createStringError("%s: the file is empty", path.str().c_str());
+  if (bytes.size() > INT32_MAX ||
+      !model.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())))
+    return llvm::createStringError("%s: not an ONNX model (the protobuf does "
+                                   "not parse; is the file truncated?)",
+                                   path.str().c_str());
+  return model;
+}
+
+} // namespace
+
+llvm::Expected<Model> dlc::importOnnxFile(MLIRContext &context,
+                                          llvm::StringRef path,
+                                          const OnnxImportOptions &options) {
+  auto model = loadModel(path);
+  if (!model)
+    return model.takeError();
+  return GraphImporter(context, path, llvm::sys::path::parent_path(path), options)
+      .run(*model);
+}
+
+llvm::Expected<std::vector<std::string>> dlc::onnxInputNames(llvm::StringRef path) {
+  auto model = loadModel(path);
+  if (!model)
+    return model.takeError();
+  llvm::StringSet<> initializers;
+  for (const auto &initializer : model->graph().initializer())
+    initializers.insert(initializer.name());
+  std::vector<std::string> names;
+  for (const auto &input : model->graph().input())
+    if (!initializers.contains(input.name()))
+      names.push_back(input.name());
+  return names;
+}
+
+llvm::Expected<Model> dlc::importOnnxForInputs(MLIRContext &context,
+                                               llvm::StringRef path,
+                                               const NamedTensors &inputs,
+                                               std::vector<std::string> &bound) {
+  OnnxImportOptions options;
+  for (const auto &[name, tensor] : inputs)
+    options.shapes[name] = std::vector<int64_t>(tensor.shape().begin(), tensor.shape().end());
+  auto given = [&](llvm::StringRef name) -> const HostTensor * {
+    for (const auto &[inputName, tensor] : inputs)
+      if (inputName == name)
+        return &tensor;
+    return nullptr;
+  };
+  llvm::Regex wantsBinding("--constant-input ([^ =]+)=FILE");
+  while (true) {
+    auto model = importOnnxFile(context, path, options);
+    if (model)
+      return model;
+    std::string message = llvm::toString(model.takeError());
+    llvm::SmallVector<llvm::StringRef> match;
+    if (!wantsBinding.match(message, &match))
+      return llvm::createStringError(message);
+    const HostTensor *value = given(match[1]);
+    if (value && !options.constantInputs.count(match[1])) {
+      options.constantInputs[match[1]] = *value;
+      bound.push_back(match[1].str());
+      continue;
+    }
+    // The shape is computed from graph inputs: bind every given integer
+    // input once (the shape-like ones).
+    bool any = false;
+    for (const auto &[name, tensor] : inputs) {
+      bool isFloat = tensor.dtype() == DType::f32 || tensor.dtype() == DType::f64 ||
+                     tensor.dtype() == DType::f16 || tensor.dtype() == DType::bf16;
+      if (!isFloat && !options.constantInputs.count(name)) {
+        options.constantInputs[name] = tensor;
+        bound.push_back(name);
+        any = true;
+      }
+    }
+    if (!any)
+      return llvm::createStringError(message);
+  }
 }

@@ -47,6 +47,20 @@ llvm::Expected<Model> importOnnxBuffer(mlir::MLIRContext &context,
                                        llvm::StringRef directory,
                                        const OnnxImportOptions &options = {});
 
+/// Imports `path` for running on `inputs`: every graph input given gets its
+/// shape from the tensor (fixing symbolic dimensions), and graph inputs that
+/// set shapes are bound to their given values (as --constant-input does).
+/// `bound` receives the names of the inputs that became constants, which
+/// are then not fed to the compiled model.
+llvm::Expected<Model> importOnnxForInputs(mlir::MLIRContext &context,
+                                          llvm::StringRef path,
+                                          const NamedTensors &inputs,
+                                          std::vector<std::string> &bound);
+
+/// The names of the graph inputs of the model in `path` (initializers
+/// excluded), in order.
+llvm::Expected<std::vector<std::string>> onnxInputNames(llvm::StringRef path);
+
 /// Reads an ONNX TensorProto file (the conformance data's input_N.pb), with
 /// its name. Fails on a malformed file or an unsupported data type.
 llvm::Expected<std::pair<std::string, HostTensor>>

@@ -23,12 +23,15 @@ extern llvm::cl::OptionCategory dlcCategory;
 extern llvm::cl::SubCommand exampleCommand;
 extern llvm::cl::SubCommand importCommand;
 extern llvm::cl::SubCommand conformanceCommand;
+extern llvm::cl::SubCommand runCommand;
 /// Builds, compiles and runs a bundled builder example; returns the exit code.
 int runExampleCommand();
 /// Imports an ONNX model and prints its IR; returns the exit code.
 int runImportCommand();
 /// Runs ONNX backend test folders; returns the exit code.
 int runConformanceCommand();
+/// Compiles a model for given inputs, runs it and writes the outputs.
+int runRunCommand();
 
 /// Parses `NAME=D1xD2x...` (or `NAME=scalar`) as given to --shape.
 llvm::Expected<std::pair<std::string, std::vector<int64_t>>>

@@ -143,12 +143,7 @@ Result runTest(StringRef dir) {
   std::vector<std::string> sets = dataSets(dir);
   SmallString<256> modelPath(dir);
   sys::path::append(modelPath, "model.onnx");
-  OnnxImportOptions options;
   mlir::MLIRContext context;
-  std::optional<Model> model;
-  // Graph inputs that set shapes are bound to the first data set's values,
-  // as `dlc import --constant-input` would.
-  Regex wantsBinding("--constant-input ([^ =]+)=FILE");
   NamedTensors firstInputs;
   if (!sets.empty()) {
     auto inputs = readTensors(sets.front(), "input");
@@ -156,37 +151,11 @@ Result runTest(StringRef dir) {
       return {Outcome::Fail, toString(inputs.takeError())};
     firstInputs = std::move(*inputs);
   }
-  for (int attempt = 0; attempt < 8 && !model; ++attempt) {
-    auto imported = importOnnxFile(context, modelPath, options);
-    if (imported) {
-      model = std::move(*imported);
-      break;
-    }
-    std::string message = toString(imported.takeError());
-    SmallVector<StringRef> match;
-    if (!wantsBinding.match(message, &match))
-      return {Outcome::Unsupported, message};
-    auto it = llvm::find_if(firstInputs, [&](auto &named) { return named.first == match[1]; });
-    if (it != firstInputs.end() && !options.constantInputs.count(match[1])) {
-      options.constantInputs[match[1]] = it->second;
-      continue;
-    }
-    // The value is computed from graph inputs: bind every integer input
-    // (the shape-like ones) once.
-    bool bound = false;
-    for (auto &[name, tensor] : firstInputs) {
-      bool isFloat = tensor.dtype() == DType::f32 || tensor.dtype() == DType::f64 ||
-                     tensor.dtype() == DType::f16 || tensor.dtype() == DType::bf16;
-      if (!isFloat && !options.constantInputs.count(name)) {
-        options.constantInputs[name] = tensor;
-        bound = true;
-      }
-    }
-    if (!bound)
-      return {Outcome::Unsupported, message};
-  }
+  // Graph inputs that set shapes are bound to the first data set's values.
+  std::vector<std::string> bound;
+  auto model = importOnnxForInputs(context, modelPath, firstInputs, bound);
   if (!model)
-    return {Outcome::Unsupported, "too many inputs to bind"};
+    return {Outcome::Unsupported, toString(model.takeError())};
   auto executable = Executable::compile(std::move(*model));
   if (!executable)
     return {Outcome::Unsupported, toString(executable.takeError())};
@@ -200,7 +169,7 @@ Result runTest(StringRef dir) {
     NamedTensors fed;
     const Signature &signature = (*executable)->signature();
     for (auto &[name, tensor] : *inputs) {
-      if (options.constantInputs.count(name))
+      if (llvm::is_contained(bound, name))
         continue;
       auto spec = llvm::find_if(signature.inputs,
                                 [&, &name = name](const TensorSpec &s) { return s.name == name; });

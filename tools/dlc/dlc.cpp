@@ -28,11 +28,13 @@ int main(int argc, char **argv) {
   for (cl::SubCommand *sub : {&cl::SubCommand::getTopLevel(),
                               &dlc::tool::exampleCommand,
                               &dlc::tool::importCommand,
-                              &dlc::tool::conformanceCommand})
+                              &dlc::tool::conformanceCommand,
+                              &dlc::tool::runCommand})
     cl::HideUnrelatedOptions(dlc::tool::dlcCategory, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
       "dlc: a deep-learning compiler and runtime\n\n"
+      "  dlc run MODEL.onnx --inputs IN.npz [--out OUT.npz]   run an ONNX model\n"
       "  dlc import MODEL.onnx   print the dlc IR of an ONNX model\n"
       "  dlc conformance DIR...  run ONNX backend test folders\n"
       "  dlc example mlp         build, compile and run the bundled MLP example\n\n"
@@ -44,6 +46,8 @@ int main(int argc, char **argv) {
     return dlc::tool::runImportCommand();
   if (dlc::tool::conformanceCommand)
     return dlc::tool::runConformanceCommand();
+  if (dlc::tool::runCommand)
+    return dlc::tool::runRunCommand();
 
   WithColor::error(errs(), "dlc") << "no subcommand given; run 'dlc --help' "
                                      "to see them\n";

@@ -1,0 +1,114 @@
+//===- RunCommand.cpp - `dlc run` -------------------------------*- C++ -*-===//
+//
+// Compiles an ONNX model for the inputs given (their shapes fix symbolic
+// dimensions), runs it, prints a summary of every output and writes them to
+// an .npz archive.
+//
+//===----------------------------------------------------------------------===//
+
+#include "tools/dlc/Commands.h"
+#include "frontend/onnx/OnnxImporter.h"
+#include "runtime/Executable.h"
+#include "runtime/NumPyIO.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/WithColor.h"
+
+#include <algorithm>
+#include <chrono>
+
+using namespace llvm;
+using namespace dlc;
+
+cl::SubCommand dlc::tool::runCommand(
+    "run", "Compile an ONNX model for the given inputs and run it");
+
+namespace {
+
+cl::opt<std::string> modelPath(cl::Positional, cl::Required,
+                               cl::desc("<model.onnx | model.onnxtxt>"),
+                               cl::sub(dlc::tool::runCommand),
+                               cl::cat(dlc::tool::dlcCategory));
+cl::opt<std::string> inputsPath(
+    "inputs", cl::Required,
+    cl::desc("Inputs: an .npz keyed by input name, or an .npy for a model "
+             "with one input"),
+    cl::value_desc("IN.npz"), cl::sub(dlc::tool::runCommand),
+    cl::cat(dlc::tool::dlcCategory));
+cl::opt<std::string> outputPath("out", cl::desc("Write the outputs to this .npz"),
+                                cl::value_desc("OUT.npz"), cl::sub(dlc::tool::runCommand),
+                                cl::cat(dlc::tool::dlcCategory));
+cl::opt<unsigned> repeat("repeat", cl::desc("Timed runs (default 1)"), cl::init(1),
+                         cl::sub(dlc::tool::runCommand), cl::cat(dlc::tool::dlcCategory));
+
+int fail(Error error) {
+  WithColor::error(errs(), "dlc run") << toString(std::move(error)) << "\n";
+  return 1;
+}
+
+/// "[0.1, 0.2, ... ]": the first few elements.
+std::string preview(const HostTensor &tensor) {
+  std::string text = "[";
+  int64_t shown = std::min<int64_t>(tensor.numElements(), 6);
+  for (int64_t i = 0; i < shown; ++i)
+    text += (i ? ", " : "") + formatv("{0}", format("%.6g", tensor.elementAsDouble(i))).str();
+  return text + (tensor.numElements() > shown ? ", ...]" : "]");
+}
+
+} // namespace
+
+int dlc::tool::runRunCommand() {
+  auto inputs = readNumPyFile(inputsPath);
+  if (!inputs)
+    return fail(inputs.takeError());
+  // A lone .npy feeds the model's only input, whatever the file is called.
+  if (StringRef(inputsPath).ends_with(".npy")) {
+    auto names = onnxInputNames(modelPath);
+    if (!names)
+      return fail(names.takeError());
+    if (names->size() != 1)
+      return fail(createStringError("the model has %zu inputs; give them in an .npz "
+                                    "keyed by input name",
+                                    names->size()));
+    inputs->front().first = names->front();
+  }
+  auto start = std::chrono::steady_clock::now();
+  mlir::MLIRContext context;
+  std::vector<std::string> bound;
+  auto model = importOnnxForInputs(context, modelPath, *inputs, bound);
+  if (!model)
+    return fail(model.takeError());
+  auto executable = Executable::compile(std::move(*model));
+  if (!executable)
+    return fail(executable.takeError());
+  double compileSeconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  NamedTensors fed;
+  for (auto &[name, tensor] : *inputs)
+    if (!llvm::is_contained(bound, name))
+      fed.emplace_back(name, tensor);
+  std::vector<double> times;
+  NamedTensors outputs;
+  for (unsigned i = 0; i < std::max(1u, unsigned(repeat)); ++i) {
+    auto begin = std::chrono::steady_clock::now();
+    auto result = (*executable)->run(fed);
+    times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
+    if (!result)
+      return fail(result.takeError());
+    outputs = std::move(*result);
+  }
+  std::sort(times.begin(), times.end());
+  outs() << formatv("{0}: compiled in {1:f3} s, ran in {2:f3} ms (median of {3})\n",
+                    modelPath.getValue(), compileSeconds, times[times.size() / 2] * 1e3,
+                    times.size());
+  for (const auto &[name, tensor] : outputs)
+    outs() << "  " << name << ": " << tensor.describe() << " " << preview(tensor) << "\n";
+  if (!outputPath.empty()) {
+    if (Error error = writeNumPyFile(outputPath, outputs))
+      return fail(std::move(error));
+    outs() << "wrote " << outputPath << "\n";
+  }
+  return 0;
+}
