@@ -10,7 +10,6 @@
 
 #include <cmath>
 #include <map>
-#include <numeric>
 
 using namespace dlc;
 using namespace dlc::onnx_import;

@@ -8,7 +8,6 @@
 #include "frontend/onnx/NodeImporter.h"
 
 #include <cmath>
-#include <numeric>
 
 using namespace dlc;
 using namespace dlc::onnx_import;
@@ -16,17 +15,7 @@ using MathFn = GraphBuilder::MathFn;
 
 namespace {
 
-int64_t product(llvm::ArrayRef<int64_t> values) {
-  return std::accumulate(values.begin(), values.end(), int64_t{1},
-                         std::multiplies<int64_t>());
-}
-
-llvm::SmallVector<int64_t> spatialDims(int64_t rank) {
-  llvm::SmallVector<int64_t> dims;
-  for (int64_t d = 2; d < rank; ++d)
-    dims.push_back(d);
-  return dims;
-}
+llvm::SmallVector<int64_t> spatialDims(int64_t rank) { return dimsFrom(2, rank); }
 
 /// Window geometry of a conv or pool node: kernel, strides, dilations and the
 /// pads auto_pad or pads give, per spatial dimension.
@@ -273,14 +262,9 @@ void convertSoftmaxLike(NodeImporter &n, int kind) {
       n.setOutput(0, compute(x, *axis));
     return;
   }
-  int64_t axis = n.intAttr("axis", 1);
-  if (axis < 0)
-    axis += x.rank();
-  if (axis < 0 || axis > x.rank())
-    return void(n.fail("axis is out of range"));
-  Tensor flat = n.g.reshape(x, {product(x.shape().take_front(axis)),
-                                product(x.shape().drop_front(axis))});
-  n.setOutput(0, n.g.reshape(compute(flat, 1), x.shape()));
+  Tensor flat = flattenAt(n, x, n.intAttr("axis", 1));
+  if (flat)
+    n.setOutput(0, n.g.reshape(compute(flat, 1), x.shape()));
 }
 
 /// Mean and variance over `dims`, kept as size-1 dimensions.
@@ -328,10 +312,7 @@ void convertLayerNorm(NodeImporter &n) {
   auto axis = n.axis(n.intAttr("axis", -1), x.rank());
   if (!axis)
     return;
-  llvm::SmallVector<int64_t> dims;
-  for (int64_t d = *axis; d < x.rank(); ++d)
-    dims.push_back(d);
-  auto [mean, variance] = moments(n.g, x, dims);
+  auto [mean, variance] = moments(n.g, x, dimsFrom(*axis, x.rank()));
   Tensor epsilon = n.g.scalar(n.floatAttr("epsilon", 1e-5f), x.elementType());
   Tensor inverse = n.g.div(n.g.scalar(1.0, x.elementType()),
                            n.g.math(MathFn::sqrt, n.g.add(variance, epsilon)));
@@ -350,10 +331,7 @@ void convertRMSNorm(NodeImporter &n) {
   auto axis = n.axis(n.intAttr("axis", -1), x.rank());
   if (!axis)
     return;
-  llvm::SmallVector<int64_t> dims;
-  for (int64_t d = *axis; d < x.rank(); ++d)
-    dims.push_back(d);
-  Tensor meanSquare = n.g.reduceMean(n.g.mul(x, x), dims, true);
+  Tensor meanSquare = n.g.reduceMean(n.g.mul(x, x), dimsFrom(*axis, x.rank()), true);
   Tensor epsilon = n.g.scalar(n.floatAttr("epsilon", 1e-5f), x.elementType());
   Tensor y = n.g.div(x, n.g.math(MathFn::sqrt, n.g.add(meanSquare, epsilon)));
   n.setOutput(0, n.g.mul(y, scale));

@@ -105,6 +105,26 @@ private:
   std::string directory;
 };
 
+/// The product of `values` (an element count).
+inline int64_t product(llvm::ArrayRef<int64_t> values) {
+  int64_t result = 1;
+  for (int64_t v : values)
+    result *= v;
+  return result;
+}
+
+/// The dimensions from `axis` to the last, for normalizations over them.
+inline llvm::SmallVector<int64_t> dimsFrom(int64_t axis, int64_t rank) {
+  llvm::SmallVector<int64_t> dims;
+  for (int64_t d = axis; d < rank; ++d)
+    dims.push_back(d);
+  return dims;
+}
+
+/// Flattens `x` to 2-D at `axis` (which may be negative or equal to the
+/// rank), as Flatten and pre-13 Softmax do; fails on an axis out of range.
+Tensor flattenAt(NodeImporter &n, Tensor x, int64_t axis);
+
 using Converter = std::function<void(NodeImporter &)>;
 using ConverterTable = llvm::StringMap<Converter>;
 

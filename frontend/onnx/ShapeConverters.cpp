@@ -16,11 +16,6 @@ using namespace dlc::onnx_import;
 
 namespace {
 
-int64_t product(llvm::ArrayRef<int64_t> values) {
-  return std::accumulate(values.begin(), values.end(), int64_t{1},
-                         std::multiplies<int64_t>());
-}
-
 /// Row-major strides of `shape`.
 llvm::SmallVector<int64_t> stridesOf(llvm::ArrayRef<int64_t> shape) {
   llvm::SmallVector<int64_t> strides(shape.size(), 1);
@@ -561,6 +556,17 @@ void convertCumSum(NodeImporter &n) {
 
 } // namespace
 
+Tensor onnx_import::flattenAt(NodeImporter &n, Tensor x, int64_t axis) {
+  if (axis < 0)
+    axis += x.rank();
+  if (axis < 0 || axis > x.rank()) {
+    n.fail("axis is out of range");
+    return {};
+  }
+  return n.g.reshape(x, {product(x.shape().take_front(axis)),
+                         product(x.shape().drop_front(axis))});
+}
+
 void onnx_import::registerShapeConverters(ConverterTable &t) {
   t["Reshape"] = convertReshape;
   t["Slice"] = convertSlice;
@@ -583,16 +589,8 @@ void onnx_import::registerShapeConverters(ConverterTable &t) {
   t["CumSum"] = convertCumSum;
 
   t["Flatten"] = [](NodeImporter &n) {
-    Tensor x = n.required(0);
-    if (!x)
-      return;
-    int64_t axis = n.intAttr("axis", 1);
-    if (axis < 0)
-      axis += x.rank();
-    if (axis < 0 || axis > x.rank())
-      return void(n.fail("axis is out of range"));
-    n.setOutput(0, n.g.reshape(x, {product(x.shape().take_front(axis)),
-                                   product(x.shape().drop_front(axis))}));
+    if (Tensor x = n.required(0))
+      n.setOutput(0, flattenAt(n, x, n.intAttr("axis", 1)));
   };
   t["Squeeze"] = [](NodeImporter &n) {
     Tensor x = n.required(0);
