@@ -102,6 +102,16 @@ HostTensor::HostTensor(DType dtype, llvm::ArrayRef<int64_t> shape)
   storage = std::shared_ptr<void>(memory, std::free);
 }
 
+HostTensor HostTensor::view(DType dtype, llvm::ArrayRef<int64_t> shape,
+                             void *data, std::shared_ptr<void> owner) {
+  HostTensor tensor;
+  tensor.elementType = dtype;
+  tensor.dims.assign(shape.begin(), shape.end());
+  // Aliasing constructor: shares ownership of `owner`, points at `data`.
+  tensor.storage = std::shared_ptr<void>(std::move(owner), data);
+  return tensor;
+}
+
 HostTensor HostTensor::fromFloats(llvm::ArrayRef<int64_t> shape,
                                   llvm::ArrayRef<float> values) {
   HostTensor tensor(DType::f32, shape);

@@ -29,6 +29,13 @@ public:
   /// A zero-filled tensor of `dtype` and `shape`.
   HostTensor(DType dtype, llvm::ArrayRef<int64_t> shape);
 
+  /// A tensor over memory someone else owns (a NumPy array's buffer, say):
+  /// no copy is made, and `owner` is kept alive as long as any copy of the
+  /// tensor. `data` must be aligned to the element size; generated code
+  /// assumes no more than that of its inputs.
+  static HostTensor view(DType dtype, llvm::ArrayRef<int64_t> shape, void *data,
+                         std::shared_ptr<void> owner);
+
   /// A float32 tensor holding `values` (one per element, row-major).
   static HostTensor fromFloats(llvm::ArrayRef<int64_t> shape,
                                llvm::ArrayRef<float> values);

@@ -3,10 +3,17 @@
 #include "runtime/Executable.h"
 #include "codegen/cpu/Jit.h"
 #include "codegen/cpu/Passes.h"
+#include "ir/Diagnostics.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
 
 #include "llvm/ADT/StringSet.h"
 
 #include <chrono>
+#include <cstdio>
 
 using namespace dlc;
 
@@ -30,64 +37,92 @@ llvm::Error checkTensor(const HostTensor &tensor, const TensorSpec &spec,
 
 } // namespace
 
-Executable::Executable(Signature signature, std::vector<HostTensor> weights,
-                       std::unique_ptr<JitModule> code, CompileTimes times)
-    : sig(std::move(signature)), weights(std::move(weights)),
-      code(std::move(code)), times(times) {}
+std::string CompileTimes::summary() const {
+  char text[128];
+  if (cacheHit)
+    std::snprintf(text, sizeof(text), "cached, linking %.3f s", linking);
+  else
+    std::snprintf(text, sizeof(text), "lowering %.3f s, codegen %.3f s, linking %.3f s",
+                  lowering, codegen, linking);
+  return text;
+}
+
+Executable::Executable(Artifact artifact, std::unique_ptr<JitModule> code,
+                       CompileTimes times)
+    : packed(std::move(artifact)), code(std::move(code)), times(times) {}
 
 Executable::~Executable() = default;
 
-llvm::Expected<std::unique_ptr<Executable>> Executable::compile(Model model) {
-  if (!model.module)
-    return llvm::createStringError("there is no module to compile");
-  auto signature = readSignature(*model.module);
-  if (!signature)
-    return signature.takeError();
-  if (model.weights.size() != signature->params.size())
-    return llvm::createStringError(
-        "the model has %zu parameters but %zu weights",
-        signature->params.size(), model.weights.size());
-  std::vector<HostTensor> weights;
-  for (auto [spec, weight] : llvm::zip(signature->params, model.weights)) {
-    if (weight.first != spec.name)
-      return llvm::createStringError("weight '%s' is given where parameter "
-                                     "'%s' is expected",
-                                     weight.first.c_str(), spec.name.c_str());
-    if (llvm::Error error = checkTensor(weight.second, spec, "weight"))
+llvm::Expected<std::unique_ptr<Executable>>
+Executable::compile(const Model &model, const CompileCache &cache) {
+  auto artifact = makeArtifact(model);
+  if (!artifact)
+    return artifact.takeError();
+  return load(std::move(*artifact), cache);
+}
+
+llvm::Expected<std::unique_ptr<Executable>>
+Executable::load(Artifact artifact, const CompileCache &cache) {
+  if (artifact.weights.size() != artifact.signature.params.size())
+    return llvm::createStringError("the model has %zu parameters but %zu weights",
+                                   artifact.signature.params.size(),
+                                   artifact.weights.size());
+  for (auto [tensor, spec] : llvm::zip(artifact.weights, artifact.signature.params))
+    if (llvm::Error error = checkTensor(tensor, spec, "weight"))
       return std::move(error);
-    weights.push_back(weight.second);
-  }
 
   CompileTimes times;
+  std::string key = CompileCache::keyFor(artifact.moduleBytecode);
+  std::optional<std::string> object = cache.lookup(key);
+  times.cacheHit = object.has_value();
+  if (!object) {
+    auto start = std::chrono::steady_clock::now();
+    mlir::DialectRegistry registry;
+    registerCpuCodegenDialects(registry);
+    mlir::MLIRContext context(registry);
+    DiagnosticCapture diagnostics(&context);
+    auto module = mlir::parseSourceString<mlir::ModuleOp>(
+        artifact.moduleBytecode, mlir::ParserConfig(&context));
+    if (!module)
+      return diagnostics.takeError("cannot read the model's module");
+    if (llvm::Error error = lowerForCpu(*module, CpuStage::LLVMDialect))
+      return std::move(error);
+    times.lowering = secondsSince(start);
+    start = std::chrono::steady_clock::now();
+    auto compiled = compileToObject(*module);
+    if (!compiled)
+      return compiled.takeError();
+    times.codegen = secondsSince(start);
+    object = std::move(*compiled);
+    // A cache that cannot be written (read-only home, full disk) costs the
+    // next load a compilation, nothing more.
+    llvm::consumeError(cache.store(key, *object));
+  }
   auto start = std::chrono::steady_clock::now();
-  if (llvm::Error error = lowerForCpu(*model.module, CpuStage::LLVMDialect))
-    return std::move(error);
-  times.lowering = secondsSince(start);
-  start = std::chrono::steady_clock::now();
-  auto code = jitCompile(*model.module);
+  auto code = JitModule::load(*object);
   if (!code)
     return code.takeError();
-  times.jit = secondsSince(start);
-  return std::unique_ptr<Executable>(new Executable(
-      std::move(*signature), std::move(weights), std::move(*code), times));
+  times.linking = secondsSince(start);
+  return std::unique_ptr<Executable>(
+      new Executable(std::move(artifact), std::move(*code), times));
 }
 
 llvm::Expected<std::vector<HostTensor>>
 Executable::run(llvm::ArrayRef<HostTensor> inputs) {
-  if (inputs.size() != sig.inputs.size())
+  if (inputs.size() != packed.signature.inputs.size())
     return llvm::createStringError("the model takes %zu inputs, got %zu",
-                                   sig.inputs.size(), inputs.size());
+                                   packed.signature.inputs.size(), inputs.size());
   std::vector<void *> pointers;
-  for (auto [tensor, spec] : llvm::zip(inputs, sig.inputs)) {
+  for (auto [tensor, spec] : llvm::zip(inputs, packed.signature.inputs)) {
     if (llvm::Error error = checkTensor(tensor, spec, "input"))
       return std::move(error);
     // The generated code never writes to its inputs.
     pointers.push_back(const_cast<void *>(tensor.data()));
   }
-  for (HostTensor &weight : weights)
+  for (HostTensor &weight : packed.weights)
     pointers.push_back(weight.data());
   std::vector<HostTensor> outputs;
-  for (const TensorSpec &spec : sig.outputs) {
+  for (const TensorSpec &spec : packed.signature.outputs) {
     outputs.emplace_back(spec.dtype, spec.shape);
     pointers.push_back(outputs.back().data());
   }
@@ -99,12 +134,12 @@ Executable::run(llvm::ArrayRef<HostTensor> inputs) {
 llvm::Expected<NamedTensors> Executable::run(const NamedTensors &inputs) {
   llvm::StringMap<const HostTensor *> byName;
   for (const auto &[name, tensor] : inputs) {
-    bool known = llvm::any_of(sig.inputs, [&, &name = name](const TensorSpec &s) {
+    bool known = llvm::any_of(packed.signature.inputs, [&, &name = name](const TensorSpec &s) {
       return s.name == name;
     });
     if (!known) {
       std::string expected;
-      for (const TensorSpec &spec : sig.inputs)
+      for (const TensorSpec &spec : packed.signature.inputs)
         expected += (expected.empty() ? "'" : ", '") + spec.name + "'";
       return llvm::createStringError("the model has no input '%s' (its inputs: %s)",
                                      name.c_str(), expected.c_str());
@@ -113,7 +148,7 @@ llvm::Expected<NamedTensors> Executable::run(const NamedTensors &inputs) {
       return llvm::createStringError("input '%s' is given twice", name.c_str());
   }
   std::vector<HostTensor> ordered;
-  for (const TensorSpec &spec : sig.inputs) {
+  for (const TensorSpec &spec : packed.signature.inputs) {
     auto it = byName.find(spec.name);
     if (it == byName.end())
       return llvm::createStringError("input '%s' (%s[%s]) is missing",
@@ -126,7 +161,7 @@ llvm::Expected<NamedTensors> Executable::run(const NamedTensors &inputs) {
   if (!outputs)
     return outputs.takeError();
   NamedTensors named;
-  for (auto [spec, tensor] : llvm::zip(sig.outputs, *outputs))
+  for (auto [spec, tensor] : llvm::zip(packed.signature.outputs, *outputs))
     named.emplace_back(spec.name, std::move(tensor));
   return named;
 }

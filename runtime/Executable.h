@@ -2,7 +2,8 @@
 //
 // An Executable owns the native code of one model and its weights, and runs
 // it on host tensors. Inputs are checked against the model's signature
-// before anything runs.
+// before anything runs. Its native code comes from the compile cache when
+// the same module was compiled before on this host by this dlc.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +13,8 @@
 #include "ir/HostTensor.h"
 #include "ir/Model.h"
 #include "ir/Signature.h"
+#include "runtime/Artifact.h"
+#include "runtime/CompileCache.h"
 
 #include "llvm/Support/Error.h"
 
@@ -24,22 +27,37 @@ namespace dlc {
 
 class JitModule;
 
-/// How long each compile stage took, in seconds.
+/// How long each stage of getting native code took, in seconds.
 struct CompileTimes {
-  double lowering = 0;
-  double jit = 0;
+  double lowering = 0; ///< dlc → LLVM dialect (0 on a cache hit)
+  double codegen = 0;  ///< LLVM IR → optimized object (0 on a cache hit)
+  double linking = 0;  ///< loading the object into the process
+  bool cacheHit = false;
+
+  /// "lowering 0.120 s, codegen 0.410 s, linking 0.004 s", or "cached,
+  /// linking 0.004 s".
+  std::string summary() const;
 };
 
 class Executable {
 public:
   ~Executable();
 
-  /// Compiles `model` for the host CPU. The model's module is lowered in
-  /// place and then dropped; its context must outlive this call only.
-  static llvm::Expected<std::unique_ptr<Executable>> compile(Model model);
+  /// Compiles `model` (a module in the dlc dialect and its weights) for the
+  /// host CPU.
+  static llvm::Expected<std::unique_ptr<Executable>>
+  compile(const Model &model,
+          const CompileCache &cache = CompileCache::fromEnvironment());
 
-  const Signature &signature() const { return sig; }
+  /// Makes `artifact` ready to run: native code from `cache`, or compiled
+  /// (and then cached) when the cache has none.
+  static llvm::Expected<std::unique_ptr<Executable>>
+  load(Artifact artifact, const CompileCache &cache = CompileCache::fromEnvironment());
+
+  const Signature &signature() const { return packed.signature; }
   const CompileTimes &compileTimes() const { return times; }
+  /// The model as a .dlc artifact holds it (writeArtifact saves it).
+  const Artifact &artifact() const { return packed; }
 
   /// Runs the model on `inputs`, given in the signature's order; returns the
   /// outputs in the signature's order.
@@ -49,11 +67,9 @@ public:
   llvm::Expected<NamedTensors> run(const NamedTensors &inputs);
 
 private:
-  Executable(Signature signature, std::vector<HostTensor> weights,
-             std::unique_ptr<JitModule> code, CompileTimes times);
+  Executable(Artifact artifact, std::unique_ptr<JitModule> code, CompileTimes times);
 
-  Signature sig;
-  std::vector<HostTensor> weights;
+  Artifact packed;
   std::unique_ptr<JitModule> code;
   CompileTimes times;
 };

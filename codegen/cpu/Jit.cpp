@@ -1,7 +1,8 @@
-//===- Jit.cpp - JIT compilation of lowered modules -------------*- C++ -*-===//
+//===- Jit.cpp - native code for the host CPU -------------------*- C++ -*-===//
 //
-// ORC JIT through MLIR's ExecutionEngine, with a target machine for the host
-// CPU so that generated code uses every vector extension the host has.
+// Code generation to an object file with a target machine for the host CPU,
+// so that generated code uses every vector extension the host has, and
+// loading of those objects with ORC's LLJIT.
 //
 //===----------------------------------------------------------------------===//
 
@@ -9,15 +10,21 @@
 #include "ir/Diagnostics.h"
 
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
+#include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
 #include <mutex>
@@ -25,6 +32,11 @@
 using namespace dlc;
 
 namespace {
+
+/// The prefix of the packed entry points: `_dlc_packed_main(void **args)`
+/// calls `main(args[0], args[1], ...)`, so the runtime can call a function
+/// of any arity through one C signature.
+constexpr const char *kPackedPrefix = "_dlc_packed_";
 
 void initializeNativeTarget() {
   static std::once_flag once;
@@ -34,82 +46,174 @@ void initializeNativeTarget() {
   });
 }
 
-llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() {
+llvm::Expected<llvm::orc::JITTargetMachineBuilder> hostMachineBuilder() {
   initializeNativeTarget();
   auto builder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!builder)
     return builder.takeError();
   builder->setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+  return builder;
+}
+
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>> hostTargetMachine() {
+  auto builder = hostMachineBuilder();
+  if (!builder)
+    return builder.takeError();
   return builder->createTargetMachine();
+}
+
+/// Adds `_dlc_packed_F(ptr args)` for every defined, externally visible
+/// function F whose parameters are all pointers and that returns nothing:
+/// the shape of a bare-pointer entry function with out-parameters.
+void addPackedEntryPoints(llvm::Module &module) {
+  llvm::SmallVector<llvm::Function *> entries;
+  for (llvm::Function &function : module)
+    if (!function.isDeclaration() && function.hasExternalLinkage() &&
+        function.getReturnType()->isVoidTy() &&
+        llvm::all_of(function.args(), [](llvm::Argument &argument) {
+          return argument.getType()->isPointerTy();
+        }))
+      entries.push_back(&function);
+  llvm::LLVMContext &context = module.getContext();
+  llvm::Type *pointer = llvm::PointerType::getUnqual(context);
+  for (llvm::Function *entry : entries) {
+    auto *type = llvm::FunctionType::get(llvm::Type::getVoidTy(context), {pointer},
+                                         /*isVarArg=*/false);
+    auto *packed = llvm::Function::Create(type, llvm::GlobalValue::ExternalLinkage,
+                                          kPackedPrefix + entry->getName(), module);
+    llvm::IRBuilder<> builder(llvm::BasicBlock::Create(context, "entry", packed));
+    llvm::SmallVector<llvm::Value *> arguments;
+    for (unsigned i = 0; i < entry->arg_size(); ++i) {
+      llvm::Value *slot =
+          builder.CreateConstGEP1_64(pointer, packed->getArg(0), i);
+      arguments.push_back(builder.CreateLoad(pointer, slot));
+    }
+    builder.CreateCall(entry, arguments);
+    builder.CreateRetVoid();
+  }
+}
+
+/// Translates `module` to LLVM IR for `targetMachine`, with packed entry
+/// points, optimized at O3.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+translateAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &context,
+                     llvm::TargetMachine &targetMachine) {
+  // Translation problems are reported as diagnostics; keep them with the
+  // error instead of letting them reach stderr.
+  DiagnosticCapture diagnostics(module.getContext());
+  std::unique_ptr<llvm::Module> llvmModule =
+      mlir::translateModuleToLLVMIR(module.getOperation(), context);
+  if (!llvmModule)
+    return diagnostics.takeError("cannot translate the module to LLVM IR");
+  llvmModule->setTargetTriple(targetMachine.getTargetTriple());
+  llvmModule->setDataLayout(targetMachine.createDataLayout());
+  addPackedEntryPoints(*llvmModule);
+  auto optimize = mlir::makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
+                                                  &targetMachine);
+  if (llvm::Error error = optimize(llvmModule.get()))
+    return std::move(error);
+  return llvmModule;
 }
 
 } // namespace
 
-JitModule::JitModule(std::unique_ptr<mlir::ExecutionEngine> engine)
-    : engine(std::move(engine)) {}
+JitModule::JitModule(std::unique_ptr<llvm::orc::LLJIT> jit) : jit(std::move(jit)) {}
 
 JitModule::~JitModule() = default;
 
-llvm::Error JitModule::call(llvm::StringRef function,
-                            llvm::ArrayRef<void *> pointers) {
-  // The packed wrapper takes the address of each argument.
-  llvm::SmallVector<void *> pointerAddresses;
-  llvm::SmallVector<void *> storage(pointers.begin(), pointers.end());
-  for (void *&pointer : storage)
-    pointerAddresses.push_back(&pointer);
-  return engine->invokePacked(function, pointerAddresses);
+llvm::Expected<std::unique_ptr<JitModule>> JitModule::load(llvm::StringRef object) {
+  auto builder = hostMachineBuilder();
+  if (!builder)
+    return builder.takeError();
+  auto jit = llvm::orc::LLJITBuilder()
+                 .setJITTargetMachineBuilder(std::move(*builder))
+                 .create();
+  if (!jit)
+    return jit.takeError();
+  llvm::orc::JITDylib &library = (*jit)->getMainJITDylib();
+  // libm's functions (erff, powf...) and libc's (memcpy) come from this
+  // process; copies between strided buffers call MLIR's runtime helper.
+  auto processSymbols = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      (*jit)->getDataLayout().getGlobalPrefix());
+  if (!processSymbols)
+    return processSymbols.takeError();
+  library.addGenerator(std::move(*processSymbols));
+  llvm::orc::SymbolMap helpers;
+  helpers[(*jit)->mangleAndIntern("memrefCopy")] = {
+      llvm::orc::ExecutorAddr::fromPtr(&memrefCopy), llvm::JITSymbolFlags::Exported};
+  if (llvm::Error error = library.define(llvm::orc::absoluteSymbols(std::move(helpers))))
+    return std::move(error);
+  if (llvm::Error error = (*jit)->addObjectFile(
+          llvm::MemoryBuffer::getMemBufferCopy(object, "dlc-module.o")))
+    return std::move(error);
+  return std::unique_ptr<JitModule>(new JitModule(std::move(*jit)));
 }
 
-llvm::Expected<std::unique_ptr<JitModule>> dlc::jitCompile(mlir::ModuleOp module) {
+llvm::Error JitModule::call(llvm::StringRef function,
+                            llvm::ArrayRef<void *> pointers) {
+  auto address = jit->lookup((kPackedPrefix + function).str());
+  if (!address)
+    return address.takeError();
+  llvm::SmallVector<void *> arguments(pointers.begin(), pointers.end());
+  address->toPtr<void (*)(void **)>()(arguments.data());
+  return llvm::Error::success();
+}
+
+llvm::Expected<std::string> dlc::compileToObject(mlir::ModuleOp module) {
   auto targetMachine = hostTargetMachine();
   if (!targetMachine)
     return targetMachine.takeError();
-  auto transformer = mlir::makeOptimizingTransformer(
-      /*optLevel=*/3, /*sizeLevel=*/0, targetMachine->get());
-  // Translation problems are reported as diagnostics; keep them with the
-  // error instead of letting them reach stderr.
-  DiagnosticCapture diagnostics(module.getContext());
-  mlir::ExecutionEngineOptions options;
-  options.transformer = transformer;
-  options.jitCodeGenOptLevel = llvm::CodeGenOptLevel::Aggressive;
-  options.enableGDBNotificationListener = false;
-  options.enablePerfNotificationListener = false;
-  auto engine = mlir::ExecutionEngine::create(module.getOperation(), options,
-                                              std::move(*targetMachine));
-  if (!engine)
-    return diagnostics.takeError("JIT compilation failed: " +
-                                 llvm::toString(engine.takeError()));
-  // Copies between strided buffers call MLIR's runtime helper.
-  (*engine)->registerSymbols([](llvm::orc::MangleAndInterner interner) {
-    llvm::orc::SymbolMap symbols;
-    symbols[interner("memrefCopy")] = {llvm::orc::ExecutorAddr::fromPtr(&memrefCopy),
-                                       llvm::JITSymbolFlags::Exported};
-    return symbols;
-  });
-  return std::make_unique<JitModule>(std::move(*engine));
+  llvm::LLVMContext context;
+  auto llvmModule = translateAndOptimize(module, context, **targetMachine);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  llvm::SmallVector<char, 0> object;
+  llvm::raw_svector_ostream os(object);
+  llvm::legacy::PassManager codegen;
+  if ((*targetMachine)->addPassesToEmitFile(codegen, os, nullptr,
+                                            llvm::CodeGenFileType::ObjectFile))
+    return llvm::createStringError("the host target cannot emit object files");
+  codegen.run(**llvmModule);
+  return std::string(object.begin(), object.end());
 }
 
 llvm::Expected<std::string> dlc::translateToLLVMIR(mlir::ModuleOp module,
                                                    bool optimize) {
   llvm::LLVMContext context;
-  std::unique_ptr<llvm::Module> llvmModule =
-      mlir::translateModuleToLLVMIR(module.getOperation(), context);
-  if (!llvmModule)
-    return llvm::createStringError("cannot translate the module to LLVM IR");
+  std::unique_ptr<llvm::Module> llvmModule;
   if (optimize) {
     auto targetMachine = hostTargetMachine();
     if (!targetMachine)
       return targetMachine.takeError();
-    mlir::ExecutionEngine::setupTargetTripleAndDataLayout(llvmModule.get(),
-                                                          targetMachine->get());
-    auto transformer = mlir::makeOptimizingTransformer(3, 0, targetMachine->get());
-    if (llvm::Error error = transformer(llvmModule.get()))
-      return std::move(error);
+    auto optimized = translateAndOptimize(module, context, **targetMachine);
+    if (!optimized)
+      return optimized.takeError();
+    llvmModule = std::move(*optimized);
+  } else {
+    DiagnosticCapture diagnostics(module.getContext());
+    llvmModule = mlir::translateModuleToLLVMIR(module.getOperation(), context);
+    if (!llvmModule)
+      return diagnostics.takeError("cannot translate the module to LLVM IR");
   }
   std::string text;
   llvm::raw_string_ostream os(text);
   llvmModule->print(os, nullptr);
   return text;
+}
+
+std::string dlc::hostTargetKey() {
+  std::string key = llvm::sys::getProcessTriple() + " " +
+                    llvm::sys::getHostCPUName().str() + " LLVM " LLVM_VERSION_STRING;
+  // The feature map is unordered; sort it so the key is stable.
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  std::vector<std::string> enabled;
+  for (const auto &feature : features)
+    if (feature.getValue())
+      enabled.push_back(feature.getKey().str());
+  llvm::sort(enabled);
+  for (const std::string &feature : enabled)
+    key += " +" + feature;
+  return key;
 }
 
 std::string dlc::hostCpuDescription() {

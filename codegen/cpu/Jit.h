@@ -1,7 +1,9 @@
-//===- Jit.h - JIT compilation of lowered modules ---------------*- C++ -*-===//
+//===- Jit.h - native code for the host CPU ---------------------*- C++ -*-===//
 //
-// Turns a module in the LLVM dialect into native code for the host CPU with
-// ORC (through MLIR's ExecutionEngine) and calls its functions.
+// Turns a module in the LLVM dialect into a relocatable object for the host
+// CPU, and loads such objects with ORC's LLJIT to call their functions. The
+// two steps are apart so that objects can be cached on disk: a cache hit
+// skips lowering, optimization and code generation entirely.
 //
 //===----------------------------------------------------------------------===//
 
@@ -15,37 +17,51 @@
 #include <memory>
 #include <string>
 
+namespace llvm::orc {
+class LLJIT;
+} // namespace llvm::orc
+
 namespace mlir {
-class ExecutionEngine;
 class ModuleOp;
 } // namespace mlir
 
 namespace dlc {
 
-/// Native code for one module, compiled for the host CPU.
+/// Native code for one module, loaded into this process.
 class JitModule {
 public:
-  explicit JitModule(std::unique_ptr<mlir::ExecutionEngine> engine);
   ~JitModule();
+
+  /// Links `object` (as compileToObject makes it) into this process. The
+  /// object's undefined symbols resolve to this process's (libm, libc) and to
+  /// MLIR's runtime helpers.
+  static llvm::Expected<std::unique_ptr<JitModule>> load(llvm::StringRef object);
 
   /// Calls `function`, compiled with the bare-pointer calling convention,
   /// with one data pointer per memref argument.
   llvm::Error call(llvm::StringRef function, llvm::ArrayRef<void *> pointers);
 
 private:
-  std::unique_ptr<mlir::ExecutionEngine> engine;
+  explicit JitModule(std::unique_ptr<llvm::orc::LLJIT> jit);
+  std::unique_ptr<llvm::orc::LLJIT> jit;
 };
 
-/// Optimizes (O3, host CPU features) and JIT-compiles `module`, which must
-/// already be in the LLVM dialect.
-llvm::Expected<std::unique_ptr<JitModule>> jitCompile(mlir::ModuleOp module);
+/// Translates `module` (LLVM dialect) to LLVM IR, adds a packed entry point
+/// for every public function, optimizes it (O3, host CPU features) and
+/// emits a relocatable object.
+llvm::Expected<std::string> compileToObject(mlir::ModuleOp module);
 
-/// Translates `module` (LLVM dialect) to textual LLVM IR, optimized as the
-/// JIT would optimize it when `optimize` is set.
+/// Translates `module` (LLVM dialect) to textual LLVM IR, optimized as
+/// compileToObject optimizes it when `optimize` is set.
 llvm::Expected<std::string> translateToLLVMIR(mlir::ModuleOp module,
                                               bool optimize);
 
-/// The host CPU's name and feature string, e.g. "znver4 +avx2,+avx512f,...".
+/// Everything about the host that generated code depends on: target
+/// triple, CPU name and feature set, LLVM version. Part of each cache key.
+std::string hostTargetKey();
+
+/// The host CPU's name and its notable vector features, e.g.
+/// "znver4 +avx2 +fma +avx512f".
 std::string hostCpuDescription();
 
 } // namespace dlc

@@ -13,6 +13,8 @@ config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.dlc_obj_root, "test", "lit")
 
 llvm_config.with_system_environment(["HOME", "TMPDIR"])
+# Compiled code is cached in the build tree, never in the user's cache.
+config.environment["DLC_CACHE_DIR"] = os.path.join(config.dlc_obj_root, "test", "cache")
 llvm_config.use_default_substitutions()
 tool_dirs = [config.dlc_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(["dlc-opt", "dlc"], tool_dirs)

@@ -492,7 +492,7 @@ TEST(ExecutableTest, MlpMatchesFloat64Reference) {
   std::vector<std::vector<double>> w;
   for (auto &[name, weight] : model->weights)
     w.push_back(toDoubles(weight));
-  auto executable = Executable::compile(std::move(*model));
+  auto executable = Executable::compile(*model);
   ASSERT_TRUE(static_cast<bool>(executable))
       << llvm::toString(executable.takeError());
 
@@ -522,7 +522,7 @@ TEST(ExecutableTest, RejectsBadInputs) {
   g.output("y", g.relu(g.input("x", {2, 3})));
   auto model = g.finish();
   ASSERT_TRUE(static_cast<bool>(model));
-  auto executable = Executable::compile(std::move(*model));
+  auto executable = Executable::compile(*model);
   ASSERT_TRUE(static_cast<bool>(executable));
   Executable &exe = **executable;
 

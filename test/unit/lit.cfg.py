@@ -9,3 +9,5 @@ config.suffixes = []
 config.test_source_root = os.path.join(config.dlc_obj_root, "test", "unit")
 config.test_exec_root = config.test_source_root
 config.test_format = lit.formats.GoogleTest(".", "Tests")
+# Compiled code is cached in the build tree, never in the user's cache.
+config.environment["DLC_CACHE_DIR"] = os.path.join(config.dlc_obj_root, "test", "cache")

@@ -134,12 +134,11 @@ int dlc::tool::runExampleCommand() {
   outs() << ", batch " << config.batch << ", seed " << config.seed << ", "
          << weightCount << " weights\n";
 
-  auto executable = Executable::compile(std::move(*model));
+  auto executable = Executable::compile(*model);
   if (!executable)
     return fail(executable.takeError());
   const CompileTimes &times = (*executable)->compileTimes();
-  outs() << format("compile: lowering %.3f s, JIT %.3f s\n", times.lowering,
-                   times.jit);
+  outs() << "compile: " << times.summary() << "\n";
 
   Rng rng(config.seed + 1000);
   HostTensor x = randomUniform({config.batch, config.widths.front()}, -1, 1, rng);

@@ -80,7 +80,7 @@ int dlc::tool::runRunCommand() {
   auto model = importOnnxForInputs(context, modelPath, *inputs, bound);
   if (!model)
     return fail(model.takeError());
-  auto executable = Executable::compile(std::move(*model));
+  auto executable = Executable::compile(*model);
   if (!executable)
     return fail(executable.takeError());
   double compileSeconds =

@@ -1,0 +1,307 @@
+//===- Artifact.cpp - the .dlc file: a compiled model on disk ---*- C++ -*-===//
+//
+// Layout (little-endian; docs/artifact.md has the full description):
+//
+//   header   "DLCMODEL", u32 format version, u32 section count, u64 file size
+//   table    per section: char[4] tag, u32 0, u64 offset, u64 size, u64 xxh3
+//   payloads each at a 64-byte-aligned offset: META, MLIR, WGHT
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/Artifact.h"
+
+#include "mlir/Bytecode/BytecodeWriter.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace dlc;
+
+namespace {
+
+constexpr llvm::StringLiteral kMagic = "DLCMODEL";
+constexpr uint32_t kFormatVersion = 1;
+constexpr uint64_t kHeaderSize = 24;
+constexpr uint64_t kTableEntrySize = 32;
+constexpr uint64_t kAlignment = 64;
+constexpr size_t kNumDTypes = size_t(DType::u64) + 1;
+
+uint64_t alignTo(uint64_t offset) {
+  return (offset + kAlignment - 1) / kAlignment * kAlignment;
+}
+
+/// Appends little-endian fields to a byte string.
+class ByteWriter {
+public:
+  void u8(uint8_t value) { bytes.push_back(char(value)); }
+  void u32(uint32_t value) { fixed(value); }
+  void u64(uint64_t value) { fixed(value); }
+  void string(llvm::StringRef text) {
+    u32(text.size());
+    bytes += text;
+  }
+  void spec(const TensorSpec &spec) {
+    string(spec.name);
+    u8(uint8_t(spec.dtype));
+    u32(spec.shape.size());
+    for (int64_t dim : spec.shape)
+      u64(uint64_t(dim));
+  }
+  std::string bytes;
+
+private:
+  template <typename T> void fixed(T value) {
+    char buffer[sizeof(T)];
+    llvm::support::endian::write<T, llvm::endianness::little>(buffer, value);
+    bytes.append(buffer, sizeof(T));
+  }
+};
+
+/// Reads what ByteWriter wrote; any read past the end sets `truncated` and
+/// yields zeros, so callers check once at the end.
+class ByteReader {
+public:
+  explicit ByteReader(llvm::StringRef bytes) : bytes(bytes) {}
+  uint8_t u8() { return take(1) ? uint8_t(bytes[position - 1]) : 0; }
+  uint32_t u32() { return fixed<uint32_t>(); }
+  uint64_t u64() { return fixed<uint64_t>(); }
+  std::string string() {
+    uint32_t size = u32();
+    if (!take(size))
+      return "";
+    return bytes.substr(position - size, size).str();
+  }
+  TensorSpec spec() {
+    TensorSpec spec;
+    spec.name = string();
+    uint8_t dtype = u8();
+    if (dtype >= kNumDTypes)
+      invalid = true;
+    spec.dtype = DType(dtype < kNumDTypes ? dtype : 0);
+    uint32_t rank = u32();
+    if (rank > 64)
+      invalid = true;
+    for (uint32_t i = 0; i < rank && !invalid && !truncated; ++i) {
+      int64_t dim = int64_t(u64());
+      if (dim < 0 || dim > (int64_t(1) << 40))
+        invalid = true;
+      spec.shape.push_back(dim);
+    }
+    return spec;
+  }
+  bool truncated = false;
+  bool invalid = false;
+
+private:
+  bool take(uint64_t size) {
+    if (truncated || size > bytes.size() - position) {
+      truncated = true;
+      return false;
+    }
+    position += size;
+    return true;
+  }
+  template <typename T> T fixed() {
+    if (!take(sizeof(T)))
+      return 0;
+    return llvm::support::endian::read<T, llvm::endianness::little>(
+        bytes.data() + position - sizeof(T));
+  }
+  llvm::StringRef bytes;
+  uint64_t position = 0;
+};
+
+struct Section {
+  std::string tag;
+  std::string payload;
+};
+
+llvm::Error artifactError(llvm::StringRef path, const llvm::Twine &problem) {
+  return llvm::createStringError("%s: %s", path.str().c_str(), problem.str().c_str());
+}
+
+} // namespace
+
+llvm::StringRef dlc::dlcVersion() { return DLC_VERSION; }
+
+llvm::Expected<Artifact> dlc::makeArtifact(const Model &model) {
+  if (!model.module)
+    return llvm::createStringError("there is no module to pack");
+  auto signature = readSignature(model.module.get());
+  if (!signature)
+    return signature.takeError();
+  if (model.weights.size() != signature->params.size())
+    return llvm::createStringError("the model has %zu parameters but %zu weights",
+                                   signature->params.size(), model.weights.size());
+  Artifact artifact;
+  for (auto [spec, weight] : llvm::zip(signature->params, model.weights)) {
+    const HostTensor &tensor = weight.second;
+    if (weight.first != spec.name || tensor.dtype() != spec.dtype ||
+        tensor.shape() != llvm::ArrayRef(spec.shape))
+      return llvm::createStringError(
+          "weight '%s' (%s) does not match parameter '%s' (%s[%s])",
+          weight.first.c_str(), tensor.describe().c_str(), spec.name.c_str(),
+          dtypeName(spec.dtype).str().c_str(), formatShape(spec.shape).c_str());
+    artifact.weights.push_back(tensor);
+  }
+  llvm::raw_string_ostream os(artifact.moduleBytecode);
+  if (mlir::failed(mlir::writeBytecodeToFile(model.module.get().getOperation(), os)))
+    return llvm::createStringError("cannot write the module as MLIR bytecode");
+  artifact.version = dlcVersion().str();
+  artifact.target = llvm::sys::getProcessTriple();
+  artifact.signature = std::move(*signature);
+  return artifact;
+}
+
+llvm::Error dlc::writeArtifact(llvm::StringRef path, const Artifact &artifact) {
+  // The weights section: each weight at an aligned offset, so that a mapped
+  // artifact hands out aligned pointers.
+  ByteWriter meta;
+  meta.string(artifact.version);
+  meta.string(artifact.target);
+  meta.u32(artifact.signature.inputs.size());
+  for (const TensorSpec &spec : artifact.signature.inputs)
+    meta.spec(spec);
+  meta.u32(artifact.signature.params.size());
+  uint64_t weightsSize = 0;
+  for (auto [spec, weight] : llvm::zip(artifact.signature.params, artifact.weights)) {
+    meta.spec(spec);
+    weightsSize = alignTo(weightsSize);
+    meta.u64(weightsSize);
+    weightsSize += weight.byteSize();
+  }
+  meta.u32(artifact.signature.outputs.size());
+  for (const TensorSpec &spec : artifact.signature.outputs)
+    meta.spec(spec);
+
+  std::string weights(weightsSize, '\0');
+  uint64_t offset = 0;
+  for (const HostTensor &weight : artifact.weights) {
+    offset = alignTo(offset);
+    if (weight.byteSize())
+      std::memcpy(weights.data() + offset, weight.data(), weight.byteSize());
+    offset += weight.byteSize();
+  }
+
+  Section sections[] = {{"META", std::move(meta.bytes)},
+                        {"MLIR", artifact.moduleBytecode},
+                        {"WGHT", std::move(weights)}};
+  ByteWriter head;
+  head.bytes += kMagic;
+  head.u32(kFormatVersion);
+  head.u32(std::size(sections));
+  uint64_t fileSize = alignTo(kHeaderSize + kTableEntrySize * std::size(sections));
+  std::vector<uint64_t> offsets;
+  for (const Section &section : sections) {
+    offsets.push_back(fileSize);
+    fileSize = alignTo(fileSize + section.payload.size());
+  }
+  head.u64(fileSize);
+  for (auto [section, sectionOffset] : llvm::zip(sections, offsets)) {
+    head.bytes += section.tag;
+    head.u32(0);
+    head.u64(sectionOffset);
+    head.u64(section.payload.size());
+    head.u64(llvm::xxh3_64bits(section.payload));
+  }
+  return llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+    os << head.bytes;
+    uint64_t written = head.bytes.size();
+    for (auto [section, sectionOffset] : llvm::zip(sections, offsets)) {
+      os.write_zeros(sectionOffset - written);
+      os << section.payload;
+      written = sectionOffset + section.payload.size();
+    }
+    os.write_zeros(fileSize - written);
+    return llvm::Error::success();
+  });
+}
+
+llvm::Expected<Artifact> dlc::readArtifact(llvm::StringRef path) {
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                          /*RequiresNullTerminator=*/false,
+                                          /*IsVolatile=*/false, llvm::Align(kAlignment));
+  if (!file)
+    return artifactError(path, "cannot read: " + file.getError().message());
+  // The weights point into the mapping; it lives as long as any of them.
+  std::shared_ptr<llvm::MemoryBuffer> mapping = std::move(*file);
+  llvm::StringRef bytes = mapping->getBuffer();
+
+  if (!bytes.starts_with(kMagic))
+    return artifactError(path, "not a dlc artifact (make one with `dlc compile`)");
+  ByteReader head(bytes.drop_front(kMagic.size()));
+  uint32_t format = head.u32();
+  uint32_t numSections = head.u32();
+  uint64_t fileSize = head.u64();
+  if (head.truncated)
+    return artifactError(path, "the artifact is truncated");
+  if (format != kFormatVersion)
+    return artifactError(path, "artifact format " + llvm::Twine(format) +
+                                   " is not the format this dlc reads (" +
+                                   llvm::Twine(kFormatVersion) +
+                                   "); compile the model again with `dlc compile`");
+  if (fileSize != bytes.size())
+    return artifactError(path, "the artifact is truncated or damaged: " +
+                                   llvm::Twine(bytes.size()) + " bytes, " +
+                                   llvm::Twine(fileSize) + " expected");
+  llvm::StringMap<llvm::StringRef> sections;
+  for (uint32_t i = 0; i < numSections && i < 16; ++i) {
+    std::string tag(4, '\0');
+    for (char &c : tag)
+      c = char(head.u8());
+    head.u32();
+    uint64_t offset = head.u64(), size = head.u64(), checksum = head.u64();
+    if (head.truncated || offset > bytes.size() || size > bytes.size() - offset)
+      return artifactError(path, "the artifact is damaged: section " + tag +
+                                     " lies outside the file");
+    llvm::StringRef payload = bytes.substr(offset, size);
+    if (llvm::xxh3_64bits(payload) != checksum)
+      return artifactError(path, "the artifact is damaged: section " + tag +
+                                     " fails its checksum");
+    sections[tag] = payload;
+  }
+  for (const char *tag : {"META", "MLIR", "WGHT"})
+    if (!sections.count(tag))
+      return artifactError(path, llvm::Twine("the artifact has no ") + tag + " section");
+
+  Artifact artifact;
+  ByteReader meta(sections["META"]);
+  artifact.version = meta.string();
+  artifact.target = meta.string();
+  if (!meta.truncated && artifact.version != dlcVersion())
+    return artifactError(path, "written by dlc " + artifact.version + ", this is dlc " +
+                                   dlcVersion() +
+                                   "; compile the model again with `dlc compile`");
+  std::vector<uint64_t> weightOffsets;
+  for (uint32_t i = 0, e = meta.u32(); i < e && !meta.truncated && !meta.invalid; ++i)
+    artifact.signature.inputs.push_back(meta.spec());
+  for (uint32_t i = 0, e = meta.u32(); i < e && !meta.truncated && !meta.invalid; ++i) {
+    artifact.signature.params.push_back(meta.spec());
+    weightOffsets.push_back(meta.u64());
+  }
+  for (uint32_t i = 0, e = meta.u32(); i < e && !meta.truncated && !meta.invalid; ++i)
+    artifact.signature.outputs.push_back(meta.spec());
+  if (meta.truncated || meta.invalid)
+    return artifactError(path, "the artifact's metadata is malformed");
+  if (artifact.target != llvm::sys::getProcessTriple())
+    return artifactError(path, "compiled for " + artifact.target + ", this host is " +
+                                   llvm::sys::getProcessTriple());
+
+  llvm::StringRef weights = sections["WGHT"];
+  for (auto [spec, offset] : llvm::zip(artifact.signature.params, weightOffsets)) {
+    uint64_t size = dtypeSize(spec.dtype);
+    for (int64_t dim : spec.shape)
+      size = llvm::SaturatingMultiply(size, uint64_t(dim));
+    if (offset % kAlignment || offset > weights.size() || size > weights.size() - offset)
+      return artifactError(path, "the artifact is damaged: weight '" + spec.name +
+                                     "' lies outside the weights section");
+    void *data = const_cast<char *>(weights.data() + offset);
+    artifact.weights.push_back(HostTensor::view(spec.dtype, spec.shape, data, mapping));
+  }
+  artifact.moduleBytecode = sections["MLIR"].str();
+  return artifact;
+}

@@ -1,0 +1,54 @@
+//===- CompileCache.h - compiled objects kept on disk -----------*- C++ -*-===//
+//
+// Native code for a module is cached on disk under a key that hashes the
+// module (MLIR bytecode), the host CPU (triple, name, features, LLVM
+// version) and the build of the compiler itself, so a second load of the
+// same model skips lowering and code generation and a rebuilt dlc never
+// picks up code from an older one.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_RUNTIME_COMPILECACHE_H
+#define DLC_RUNTIME_COMPILECACHE_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <optional>
+#include <string>
+
+namespace dlc {
+
+class CompileCache {
+public:
+  /// A cache in `directory` (created when first written); an empty
+  /// directory turns caching off.
+  explicit CompileCache(std::string directory) : dir(std::move(directory)) {}
+
+  /// The cache the environment names: $DLC_CACHE_DIR (empty or "off" turns
+  /// caching off), else $XDG_CACHE_HOME/dlc, else $HOME/.cache/dlc.
+  static CompileCache fromEnvironment();
+
+  bool enabled() const { return !dir.empty(); }
+  const std::string &directory() const { return dir; }
+
+  /// The key of the code for a module with `moduleBytecode` on this host,
+  /// built by this compiler: 64 hexadecimal digits.
+  static std::string keyFor(llvm::StringRef moduleBytecode);
+
+  /// The object stored under `key`, or nothing when there is none or it is
+  /// damaged (a damaged entry is removed).
+  std::optional<std::string> lookup(llvm::StringRef key) const;
+
+  /// Stores `object` under `key`, atomically: a concurrent reader sees the
+  /// whole entry or none.
+  llvm::Error store(llvm::StringRef key, llvm::StringRef object) const;
+
+private:
+  std::string pathFor(llvm::StringRef key) const;
+  std::string dir;
+};
+
+} // namespace dlc
+
+#endif // DLC_RUNTIME_COMPILECACHE_H
