@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/onnx/OnnxImporter.h"
+#include "runtime/Artifact.h"
 #include "runtime/Executable.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -14,6 +15,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+
+#include <map>
 
 namespace py = pybind11;
 using namespace dlc;
@@ -28,9 +31,15 @@ PyObject *errorType = nullptr;
   throw py::error_already_set();
 }
 
+// Debian's pybind11 (2.10) reads dtype fields from NumPy 1's struct layout,
+// which NumPy 2 changed; dtypes are therefore inspected through their Python
+// attributes, and output arrays are given explicit strides.
+
+size_t itemSize(const py::dtype &dtype) { return dtype.attr("itemsize").cast<size_t>(); }
+
 std::optional<DType> dtypeOf(const py::dtype &dtype) {
-  char kind = dtype.kind();
-  size_t size = dtype.itemsize();
+  char kind = dtype.attr("kind").cast<std::string>()[0];
+  size_t size = itemSize(dtype);
   if (kind == 'f')
     return size == 4 ? std::optional(DType::f32) : size == 8 ? std::optional(DType::f64)
            : size == 2 ? std::optional(DType::f16) : std::nullopt;
@@ -66,14 +75,18 @@ py::dtype numpyDtype(DType dtype) {
   throw std::logic_error("unknown dtype");
 }
 
-/// A view of `array` (no copy) when it is C-contiguous, else a copy.
+/// A view of `array` (no copy) when it is C-contiguous, aligned and in the
+/// host's byte order; otherwise a view of a copy that is.
 HostTensor tensorOf(const std::string &name, py::array array) {
   std::optional<DType> dtype = dtypeOf(array.dtype());
   if (!dtype)
     raise(llvm::createStringError("input '%s' has NumPy dtype %s, which dlc does not take",
                                   name.c_str(), std::string(py::str(array.dtype())).c_str()));
-  if (!(array.flags() & py::array::c_style))
-    array = py::array::ensure(array, py::array::c_style | py::array::forcecast);
+  if (array.dtype().attr("byteorder").cast<std::string>() == ">")
+    array = array.attr("astype")(array.dtype().attr("newbyteorder")("="));
+  bool aligned = reinterpret_cast<uintptr_t>(array.data()) % itemSize(array.dtype()) == 0;
+  if (!(array.flags() & py::array::c_style) || !aligned)
+    array = array.attr("copy")();
   std::vector<int64_t> shape(array.shape(), array.shape() + array.ndim());
   auto owner = std::shared_ptr<void>(new py::object(array), [](void *object) {
     py::gil_scoped_acquire gil;
@@ -87,7 +100,14 @@ py::array arrayOf(const HostTensor &tensor) {
   auto *keep = new HostTensor(tensor);
   py::capsule owner(keep, [](void *p) { delete static_cast<HostTensor *>(p); });
   std::vector<py::ssize_t> shape(tensor.shape().begin(), tensor.shape().end());
-  return py::array(numpyDtype(tensor.dtype()), shape, const_cast<void *>(tensor.data()), owner);
+  std::vector<py::ssize_t> strides(shape.size());
+  py::ssize_t stride = py::ssize_t(dtypeSize(tensor.dtype()));
+  for (size_t i = shape.size(); i-- > 0;) {
+    strides[i] = stride;
+    stride *= shape[i];
+  }
+  return py::array(numpyDtype(tensor.dtype()), shape, strides,
+                   const_cast<void *>(tensor.data()), owner);
 }
 
 py::list specsOf(const std::vector<TensorSpec> &specs) {
@@ -98,7 +118,8 @@ py::list specsOf(const std::vector<TensorSpec> &specs) {
   return list;
 }
 
-/// A compiled model; `bound` inputs were folded into it at compile time.
+/// A compiled model; `bound` inputs were folded into it at compile time
+/// and are skipped when given to run().
 class PyModel {
 public:
   PyModel(std::unique_ptr<Executable> executable, std::vector<std::string> bound)
@@ -124,15 +145,22 @@ public:
     return result;
   }
 
+  void save(const std::string &path) const {
+    if (llvm::Error error = writeArtifact(path, executable->artifact()))
+      raise(std::move(error));
+  }
+
   py::list inputs() const { return specsOf(executable->signature().inputs); }
   py::list outputs() const { return specsOf(executable->signature().outputs); }
+  bool cacheHit() const { return executable->compileTimes().cacheHit; }
 
 private:
   std::unique_ptr<Executable> executable;
   std::vector<std::string> bound;
 };
 
-PyModel compileModel(const std::string &path, const py::dict &examples) {
+PyModel compileModel(const std::string &path, const py::dict &examples,
+                     const std::map<std::string, std::vector<int64_t>> &shapes) {
   NamedTensors inputs;
   for (auto [key, value] : examples) {
     std::string name = py::cast<std::string>(key);
@@ -140,13 +168,39 @@ PyModel compileModel(const std::string &path, const py::dict &examples) {
   }
   mlir::MLIRContext context;
   std::vector<std::string> bound;
-  auto model = importOnnxForInputs(context, path, inputs, bound);
+  llvm::Expected<Model> model = [&]() -> llvm::Expected<Model> {
+    if (!inputs.empty()) {
+      if (!shapes.empty())
+        return llvm::createStringError("give example_inputs or shapes, not both");
+      return importOnnxForInputs(context, path, inputs, bound);
+    }
+    OnnxImportOptions options;
+    for (const auto &[name, shape] : shapes)
+      options.shapes[name] = shape;
+    return importOnnxFile(context, path, options);
+  }();
   if (!model)
     raise(model.takeError());
-  auto executable = Executable::compile(*model);
+  auto executable = [&] {
+    py::gil_scoped_release release;
+    return Executable::compile(*model);
+  }();
   if (!executable)
     raise(executable.takeError());
   return PyModel(std::move(*executable), std::move(bound));
+}
+
+PyModel loadArtifact(const std::string &path) {
+  auto executable = [&]() -> llvm::Expected<std::unique_ptr<Executable>> {
+    py::gil_scoped_release release;
+    auto artifact = readArtifact(path);
+    if (!artifact)
+      return artifact.takeError();
+    return Executable::load(std::move(*artifact));
+  }();
+  if (!executable)
+    raise(executable.takeError());
+  return PyModel(std::move(*executable), {});
 }
 
 } // namespace
@@ -159,11 +213,24 @@ PYBIND11_MODULE(_dlc, m) {
       .def("run", &PyModel::run, py::arg("inputs"),
            "Runs the model on a dict of NumPy arrays keyed by input name; "
            "returns a dict of arrays keyed by output name.")
+      .def("save", &PyModel::save, py::arg("path"),
+           "Writes the model as a .dlc artifact, which dlc.load reads.")
       .def_property_readonly("inputs", &PyModel::inputs,
                              "(name, shape, dtype) of each input")
       .def_property_readonly("outputs", &PyModel::outputs,
-                             "(name, shape, dtype) of each output");
-  m.def("compile", &compileModel, py::arg("path"), py::arg("example_inputs") = py::dict(),
-        "Imports an ONNX model and compiles it for this CPU. example_inputs "
-        "(name -> array) fix symbolic dimensions and shape-setting inputs.");
+                             "(name, shape, dtype) of each output")
+      .def_property_readonly("cache_hit", &PyModel::cacheHit,
+                             "Whether the native code came from the compile cache");
+  m.def("compile", &compileModel, py::arg("path"),
+        py::arg("example_inputs") = py::dict(),
+        py::arg("shapes") = std::map<std::string, std::vector<int64_t>>(),
+        "Imports an ONNX model and compiles it for this CPU. Symbolic "
+        "dimensions are fixed by example_inputs (name -> array; shape-setting "
+        "inputs are bound to their values) or by shapes (name -> dims).");
+  m.def("load", &loadArtifact, py::arg("path"),
+        "Loads a .dlc artifact (from `dlc compile` or Model.save).");
+  // For tests: the address the compiled code would read `array` from.
+  m.def("_input_address", [](py::array array) {
+    return reinterpret_cast<uintptr_t>(tensorOf("array", std::move(array)).data());
+  });
 }

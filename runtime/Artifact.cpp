@@ -2,7 +2,8 @@
 //
 // Layout (little-endian; docs/artifact.md has the full description):
 //
-//   header   "DLCMODEL", u32 format version, u32 section count, u64 file size
+//   header   "DLCMODEL", u32 format version, u32 section count, u64 file size,
+//            char[16] dlc version (NUL-padded)
 //   table    per section: char[4] tag, u32 0, u64 offset, u64 size, u64 xxh3
 //   payloads each at a 64-byte-aligned offset: META, MLIR, WGHT
 //
@@ -19,13 +20,16 @@
 #include "llvm/Support/xxhash.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <cstring>
+
 using namespace dlc;
 
 namespace {
 
 constexpr llvm::StringLiteral kMagic = "DLCMODEL";
 constexpr uint32_t kFormatVersion = 1;
-constexpr uint64_t kHeaderSize = 24;
+constexpr uint64_t kHeaderSize = 40;
+constexpr size_t kVersionSize = 16;
 constexpr uint64_t kTableEntrySize = 32;
 constexpr uint64_t kAlignment = 64;
 constexpr size_t kNumDTypes = size_t(DType::u64) + 1;
@@ -160,8 +164,10 @@ llvm::Expected<Artifact> dlc::makeArtifact(const Model &model) {
 llvm::Error dlc::writeArtifact(llvm::StringRef path, const Artifact &artifact) {
   // The weights section: each weight at an aligned offset, so that a mapped
   // artifact hands out aligned pointers.
+  if (artifact.version.size() >= kVersionSize)
+    return llvm::createStringError("version '%s' is too long for an artifact",
+                                   artifact.version.c_str());
   ByteWriter meta;
-  meta.string(artifact.version);
   meta.string(artifact.target);
   meta.u32(artifact.signature.inputs.size());
   for (const TensorSpec &spec : artifact.signature.inputs)
@@ -201,6 +207,8 @@ llvm::Error dlc::writeArtifact(llvm::StringRef path, const Artifact &artifact) {
     fileSize = alignTo(fileSize + section.payload.size());
   }
   head.u64(fileSize);
+  head.bytes += artifact.version;
+  head.bytes.resize(kHeaderSize, '\0');
   for (auto [section, sectionOffset] : llvm::zip(sections, offsets)) {
     head.bytes += section.tag;
     head.u32(0);
@@ -221,6 +229,11 @@ llvm::Error dlc::writeArtifact(llvm::StringRef path, const Artifact &artifact) {
   });
 }
 
+bool dlc::isArtifactFile(llvm::StringRef path) {
+  auto file = llvm::MemoryBuffer::getFileSlice(path, kMagic.size(), 0);
+  return file && (*file)->getBuffer() == kMagic;
+}
+
 llvm::Expected<Artifact> dlc::readArtifact(llvm::StringRef path) {
   auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                           /*RequiresNullTerminator=*/false,
@@ -237,6 +250,10 @@ llvm::Expected<Artifact> dlc::readArtifact(llvm::StringRef path) {
   uint32_t format = head.u32();
   uint32_t numSections = head.u32();
   uint64_t fileSize = head.u64();
+  std::string version(kVersionSize, '\0');
+  for (char &c : version)
+    c = char(head.u8());
+  version.resize(std::strlen(version.c_str()));
   if (head.truncated)
     return artifactError(path, "the artifact is truncated");
   if (format != kFormatVersion)
@@ -244,6 +261,12 @@ llvm::Expected<Artifact> dlc::readArtifact(llvm::StringRef path) {
                                    " is not the format this dlc reads (" +
                                    llvm::Twine(kFormatVersion) +
                                    "); compile the model again with `dlc compile`");
+  // The version is checked before the checksums: an artifact from another
+  // dlc gets the message that says what to do.
+  if (version != dlcVersion())
+    return artifactError(path, "written by dlc " + version + ", this is dlc " +
+                                   dlcVersion() +
+                                   "; compile the model again with `dlc compile`");
   if (fileSize != bytes.size())
     return artifactError(path, "the artifact is truncated or damaged: " +
                                    llvm::Twine(bytes.size()) + " bytes, " +
@@ -269,13 +292,9 @@ llvm::Expected<Artifact> dlc::readArtifact(llvm::StringRef path) {
       return artifactError(path, llvm::Twine("the artifact has no ") + tag + " section");
 
   Artifact artifact;
+  artifact.version = version;
   ByteReader meta(sections["META"]);
-  artifact.version = meta.string();
   artifact.target = meta.string();
-  if (!meta.truncated && artifact.version != dlcVersion())
-    return artifactError(path, "written by dlc " + artifact.version + ", this is dlc " +
-                                   dlcVersion() +
-                                   "; compile the model again with `dlc compile`");
   std::vector<uint64_t> weightOffsets;
   for (uint32_t i = 0, e = meta.u32(); i < e && !meta.truncated && !meta.invalid; ++i)
     artifact.signature.inputs.push_back(meta.spec());

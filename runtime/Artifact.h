@@ -44,6 +44,9 @@ llvm::Expected<Artifact> makeArtifact(const Model &model);
 /// once the new one is complete.
 llvm::Error writeArtifact(llvm::StringRef path, const Artifact &artifact);
 
+/// Whether `path` starts like a dlc artifact (false when it cannot be read).
+bool isArtifactFile(llvm::StringRef path);
+
 /// Reads an artifact. Refuses, with a message naming `path`, a file that is
 /// not a dlc artifact, is truncated or damaged (every section carries a
 /// checksum), or was written by another dlc version. Weights are mapped,

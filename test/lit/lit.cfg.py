@@ -21,5 +21,6 @@ llvm_config.add_tool_substitutions(["dlc-opt", "dlc"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 config.substitutions.append(("%dlc_python", config.dlc_python))
 config.substitutions.append(("%dlc_src", config.dlc_src_root))
+config.substitutions.append(("%dlc_build", config.dlc_obj_root))
 # ONNX's node tests from Debian's libonnx-testdata.
 config.substitutions.append(("%onnx_node", "/usr/share/libonnx-testdata/data/node"))

@@ -24,6 +24,7 @@ extern llvm::cl::SubCommand exampleCommand;
 extern llvm::cl::SubCommand importCommand;
 extern llvm::cl::SubCommand conformanceCommand;
 extern llvm::cl::SubCommand runCommand;
+extern llvm::cl::SubCommand compileCommand;
 /// Builds, compiles and runs a bundled builder example; returns the exit code.
 int runExampleCommand();
 /// Imports an ONNX model and prints its IR; returns the exit code.
@@ -32,6 +33,8 @@ int runImportCommand();
 int runConformanceCommand();
 /// Compiles a model for given inputs, runs it and writes the outputs.
 int runRunCommand();
+/// Compiles an ONNX model into a .dlc artifact, or prints a stage of it.
+int runCompileCommand();
 
 /// Parses `NAME=D1xD2x...` (or `NAME=scalar`) as given to --shape.
 llvm::Expected<std::pair<std::string, std::vector<int64_t>>>

@@ -8,6 +8,7 @@
 
 #include "tools/dlc/Commands.h"
 #include "frontend/onnx/OnnxImporter.h"
+#include "runtime/Artifact.h"
 #include "runtime/Executable.h"
 #include "runtime/NumPyIO.h"
 
@@ -23,12 +24,12 @@ using namespace llvm;
 using namespace dlc;
 
 cl::SubCommand dlc::tool::runCommand(
-    "run", "Compile an ONNX model for the given inputs and run it");
+    "run", "Run an ONNX model (compiled for the given inputs) or a .dlc artifact");
 
 namespace {
 
 cl::opt<std::string> modelPath(cl::Positional, cl::Required,
-                               cl::desc("<model.onnx | model.onnxtxt>"),
+                               cl::desc("<model.onnx | model.onnxtxt | model.dlc>"),
                                cl::sub(dlc::tool::runCommand),
                                cl::cat(dlc::tool::dlcCategory));
 cl::opt<std::string> inputsPath(
@@ -57,15 +58,29 @@ std::string preview(const HostTensor &tensor) {
   return text + (tensor.numElements() > shown ? ", ...]" : "]");
 }
 
+/// The model's input names: from the artifact's signature or the ONNX graph.
+Expected<std::vector<std::string>> inputNames(bool artifact) {
+  if (!artifact)
+    return onnxInputNames(modelPath);
+  auto loaded = readArtifact(modelPath);
+  if (!loaded)
+    return loaded.takeError();
+  std::vector<std::string> names;
+  for (const TensorSpec &spec : loaded->signature.inputs)
+    names.push_back(spec.name);
+  return names;
+}
+
 } // namespace
 
 int dlc::tool::runRunCommand() {
+  bool artifact = isArtifactFile(modelPath);
   auto inputs = readNumPyFile(inputsPath);
   if (!inputs)
     return fail(inputs.takeError());
   // A lone .npy feeds the model's only input, whatever the file is called.
   if (StringRef(inputsPath).ends_with(".npy")) {
-    auto names = onnxInputNames(modelPath);
+    auto names = inputNames(artifact);
     if (!names)
       return fail(names.takeError());
     if (names->size() != 1)
@@ -75,12 +90,23 @@ int dlc::tool::runRunCommand() {
     inputs->front().first = names->front();
   }
   auto start = std::chrono::steady_clock::now();
-  mlir::MLIRContext context;
+  // An ONNX model is compiled for the shapes of the inputs given; graph
+  // inputs that set shapes are bound to their values and not fed.
   std::vector<std::string> bound;
-  auto model = importOnnxForInputs(context, modelPath, *inputs, bound);
-  if (!model)
-    return fail(model.takeError());
-  auto executable = Executable::compile(*model);
+  Expected<std::unique_ptr<Executable>> executable = [&]()
+      -> Expected<std::unique_ptr<Executable>> {
+    if (artifact) {
+      auto loaded = readArtifact(modelPath);
+      if (!loaded)
+        return loaded.takeError();
+      return Executable::load(std::move(*loaded));
+    }
+    mlir::MLIRContext context;
+    auto model = importOnnxForInputs(context, modelPath, *inputs, bound);
+    if (!model)
+      return model.takeError();
+    return Executable::compile(*model);
+  }();
   if (!executable)
     return fail(executable.takeError());
   double compileSeconds =
@@ -100,9 +126,10 @@ int dlc::tool::runRunCommand() {
     outputs = std::move(*result);
   }
   std::sort(times.begin(), times.end());
-  outs() << formatv("{0}: compiled in {1:f3} s, ran in {2:f3} ms (median of {3})\n",
-                    modelPath.getValue(), compileSeconds, times[times.size() / 2] * 1e3,
-                    times.size());
+  outs() << formatv("{0}: {1} in {2:f3} s ({3}), ran in {4:f3} ms (median of {5})\n",
+                    modelPath.getValue(), artifact ? "loaded" : "compiled",
+                    compileSeconds, (*executable)->compileTimes().summary(),
+                    times[times.size() / 2] * 1e3, times.size());
   for (const auto &[name, tensor] : outputs)
     outs() << "  " << name << ": " << tensor.describe() << " " << preview(tensor) << "\n";
   if (!outputPath.empty()) {

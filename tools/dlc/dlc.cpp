@@ -6,6 +6,7 @@
 
 #include "tools/dlc/Commands.h"
 #include "codegen/cpu/Jit.h"
+#include "runtime/Artifact.h"
 
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/InitLLVM.h"
@@ -15,7 +16,7 @@
 using namespace llvm;
 
 static void printVersion(raw_ostream &os) {
-  os << "dlc " << DLC_VERSION << "\n"
+  os << "dlc " << dlc::dlcVersion() << "\n"
      << "  built with LLVM/MLIR " << LLVM_VERSION_STRING << "\n"
      << "  host CPU: " << dlc::hostCpuDescription() << "\n";
 }
@@ -29,12 +30,14 @@ int main(int argc, char **argv) {
                               &dlc::tool::exampleCommand,
                               &dlc::tool::importCommand,
                               &dlc::tool::conformanceCommand,
-                              &dlc::tool::runCommand})
+                              &dlc::tool::runCommand,
+                              &dlc::tool::compileCommand})
     cl::HideUnrelatedOptions(dlc::tool::dlcCategory, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
       "dlc: a deep-learning compiler and runtime\n\n"
-      "  dlc run MODEL.onnx --inputs IN.npz [--out OUT.npz]   run an ONNX model\n"
+      "  dlc compile MODEL.onnx [-o MODEL.dlc]   compile a model into an artifact\n"
+      "  dlc run MODEL.onnx|MODEL.dlc --inputs IN.npz [--out OUT.npz]   run a model\n"
       "  dlc import MODEL.onnx   print the dlc IR of an ONNX model\n"
       "  dlc conformance DIR...  run ONNX backend test folders\n"
       "  dlc example mlp         build, compile and run the bundled MLP example\n\n"
@@ -48,6 +51,8 @@ int main(int argc, char **argv) {
     return dlc::tool::runConformanceCommand();
   if (dlc::tool::runCommand)
     return dlc::tool::runRunCommand();
+  if (dlc::tool::compileCommand)
+    return dlc::tool::runCompileCommand();
 
   WithColor::error(errs(), "dlc") << "no subcommand given; run 'dlc --help' "
                                      "to see them\n";

@@ -1,0 +1,137 @@
+"""The dlc Python package: compile, run, save, load, errors, zero-copy inputs.
+
+Run through lit (test/lit/python/api.test) with build/python on PYTHONPATH.
+"""
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import dlc
+
+RNG = np.random.default_rng(7)
+W1 = RNG.standard_normal((16, 32)).astype(np.float32)
+B1 = RNG.standard_normal(32).astype(np.float32)
+W2 = RNG.standard_normal((32, 4)).astype(np.float32)
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLC_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def mlp_path(tmp_path):
+    """x[N,16] -> Gemm -> Relu -> MatMul -> Softmax, with a symbolic batch N."""
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1"),
+            helper.make_node("Relu", ["h"], ["r"], name="relu"),
+            helper.make_node("MatMul", ["r", "w2"], ["s"], name="fc2"),
+            helper.make_node("Softmax", ["s"], ["y"], name="softmax", axis=-1),
+        ],
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 16])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4])],
+        [numpy_helper.from_array(W1, "w1"), numpy_helper.from_array(B1, "b1"),
+         numpy_helper.from_array(W2, "w2")],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path / "mlp.onnx"
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def reference(x):
+    s = np.maximum(x.astype(np.float64) @ W1 + B1, 0) @ W2
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def test_compile_with_shapes_matches_float64_and_onnxruntime(mlp_path):
+    model = dlc.compile(mlp_path, shapes={"x": (5, 16)})
+    assert model.inputs == [("x", (5, 16), "float32")]
+    assert model.outputs == [("y", (5, 4), "float32")]
+    x = RNG.standard_normal((5, 16)).astype(np.float32)
+    y = model.run({"x": x})["y"]
+    assert y.dtype == np.float32 and y.shape == (5, 4)
+    np.testing.assert_allclose(y, reference(x), rtol=1e-5, atol=1e-7)
+    (ort_y,) = ort.InferenceSession(mlp_path).run(None, {"x": x})
+    np.testing.assert_allclose(y, ort_y, rtol=1e-5, atol=1e-7)
+
+
+def test_compile_from_example_inputs(mlp_path):
+    x = RNG.standard_normal((3, 16)).astype(np.float32)
+    model = dlc.compile(mlp_path, {"x": x})
+    np.testing.assert_allclose(model.run({"x": x})["y"], reference(x), rtol=1e-5)
+
+
+def test_save_and_load_give_identical_outputs_from_the_cache(mlp_path, tmp_path):
+    model = dlc.compile(mlp_path, shapes={"x": (2, 16)})
+    assert not model.cache_hit
+    x = RNG.standard_normal((2, 16)).astype(np.float32)
+    artifact = str(tmp_path / "mlp.dlc")
+    model.save(artifact)
+    loaded = dlc.load(artifact)
+    assert loaded.cache_hit
+    assert loaded.inputs == model.inputs
+    np.testing.assert_array_equal(loaded.run({"x": x})["y"], model.run({"x": x})["y"])
+
+
+def test_contiguous_inputs_are_not_copied():
+    x = np.zeros((4, 8), np.float32)
+    assert dlc._dlc._input_address(x) == x.ctypes.data
+    strided = np.zeros((4, 16), np.float32)[:, ::2]
+    assert dlc._dlc._input_address(strided) != strided.ctypes.data
+
+
+def test_strided_and_big_endian_inputs_are_copied_correctly(mlp_path):
+    model = dlc.compile(mlp_path, shapes={"x": (4, 16)})
+    wide = RNG.standard_normal((4, 32)).astype(np.float32)
+    x = wide[:, ::2]
+    np.testing.assert_allclose(model.run({"x": x})["y"], reference(x), rtol=1e-5)
+    swapped = x.astype(">f4")
+    np.testing.assert_allclose(model.run({"x": swapped})["y"], reference(x), rtol=1e-5)
+
+
+def test_outputs_outlive_the_model(mlp_path):
+    x = RNG.standard_normal((2, 16)).astype(np.float32)
+    y = dlc.compile(mlp_path, shapes={"x": (2, 16)}).run({"x": x})["y"]
+    np.testing.assert_allclose(y, reference(x), rtol=1e-5)
+
+
+def test_input_errors_raise_dlc_error(mlp_path):
+    model = dlc.compile(mlp_path, shapes={"x": (2, 16)})
+    with pytest.raises(dlc.Error, match=r"input 'x' \(float32\[2x16\]\) is missing"):
+        model.run({})
+    with pytest.raises(dlc.Error, match=r"input 'x' must be float32\[2x16\], got float64"):
+        model.run({"x": np.zeros((2, 16))})
+    with pytest.raises(dlc.Error, match="the model has no input 'z'"):
+        model.run({"x": np.zeros((2, 16), np.float32), "z": np.zeros(1)})
+    with pytest.raises(dlc.Error, match="does not take"):
+        model.run({"x": np.zeros((2, 16), np.complex64)})
+
+
+def test_model_errors_raise_dlc_error(mlp_path, tmp_path):
+    with pytest.raises(dlc.Error, match="N"):
+        dlc.compile(mlp_path)
+    with pytest.raises(dlc.Error, match="absent.onnx"):
+        dlc.compile(str(tmp_path / "absent.onnx"))
+    graph = helper.make_graph(
+        [helper.make_node("Frobnicate", ["x"], ["y"], name="strange", domain="")],
+        "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])],
+    )
+    unsupported = tmp_path / "unsupported.onnx"
+    onnx.save(helper.make_model(graph), str(unsupported))
+    with pytest.raises(dlc.Error, match="strange.*Frobnicate"):
+        dlc.compile(str(unsupported))
+    damaged = tmp_path / "damaged.dlc"
+    dlc.compile(mlp_path, shapes={"x": (2, 16)}).save(str(damaged))
+    damaged.write_bytes(damaged.read_bytes()[:100])
+    with pytest.raises(dlc.Error, match="damaged.dlc: the artifact is truncated"):
+        dlc.load(str(damaged))
+    with pytest.raises(dlc.Error, match="not a dlc artifact"):
+        dlc.load(mlp_path)
