@@ -17,7 +17,7 @@ llvm_config.with_system_environment(["HOME", "TMPDIR"])
 config.environment["DLC_CACHE_DIR"] = os.path.join(config.dlc_obj_root, "test", "cache")
 llvm_config.use_default_substitutions()
 tool_dirs = [config.dlc_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["dlc-opt", "dlc"], tool_dirs)
+llvm_config.add_tool_substitutions(["dlc-opt", "dlc-run-model", "dlc"], tool_dirs)
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 config.substitutions.append(("%dlc_python", config.dlc_python))
 config.substitutions.append(("%dlc_src", config.dlc_src_root))

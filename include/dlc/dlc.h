@@ -1,0 +1,125 @@
+//===- dlc/dlc.h - dlc's public C++ API -------------------------*- C++ -*-===//
+//
+// Compile an ONNX model (or load a .dlc artifact) and run it on named
+// arrays. This header needs only the C++ standard library; link the `dlc::api`
+// CMake target (DlcApi). Every failure throws dlc::Error with dlc's message.
+//
+//   dlc::CompiledModel model = dlc::CompiledModel::compile(
+//       "mlp.onnx", {.shapes = {{"x", {8, 784}}}});
+//   dlc::Array x(dlc::ElementType::Float32, {8, 784});
+//   std::map<std::string, dlc::Array> outputs = model.run({{"x", x}});
+//   model.save("mlp.dlc");   // dlc::CompiledModel::load("mlp.dlc") later
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_DLC_H
+#define DLC_DLC_H
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace dlc {
+
+/// What dlc calls fail with; the message says what went wrong and where.
+class Error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Element types, named as NumPy names them by elementTypeName().
+enum class ElementType {
+  Float32, Float64, Float16, BFloat16, Bool,
+  Int8, Int16, Int32, Int64, UInt8, UInt16, UInt32, UInt64,
+};
+
+/// "float32", "int64", "bool"...
+const char *elementTypeName(ElementType type);
+/// Bytes per element (a bool takes one byte).
+size_t elementSize(ElementType type);
+
+/// A dense, row-major n-dimensional array in host memory. Copies share the
+/// bytes; an array either owns them or views memory its creator keeps alive.
+class Array {
+public:
+  /// An empty float32 array, of shape [0].
+  Array();
+  /// A zero-filled array that owns its bytes.
+  Array(ElementType type, std::vector<int64_t> shape);
+  /// An array over `data`, which must stay alive and unchanged while the
+  /// array (or a copy) is in use, aligned to the element size. No copy.
+  static Array view(ElementType type, std::vector<int64_t> shape, void *data);
+
+  ElementType type() const { return elementType; }
+  const std::vector<int64_t> &shape() const { return dims; }
+  int64_t numElements() const;
+  size_t byteSize() const { return size_t(numElements()) * elementSize(elementType); }
+  void *data() { return storage.get(); }
+  const void *data() const { return storage.get(); }
+  /// The elements as T; throws when T's size is not the element size.
+  template <typename T> T *as() { return static_cast<T *>(checked(sizeof(T))); }
+  template <typename T> const T *as() const {
+    return static_cast<const T *>(const_cast<Array *>(this)->checked(sizeof(T)));
+  }
+
+private:
+  friend struct ArrayAccess;
+  void *checked(size_t size);
+  ElementType elementType = ElementType::Float32;
+  std::vector<int64_t> dims;
+  std::shared_ptr<void> storage;
+};
+
+/// A named input or output of a model.
+struct TensorInfo {
+  std::string name;
+  ElementType type;
+  std::vector<int64_t> shape;
+};
+
+struct CompileOptions {
+  /// Fixes inputs' shapes, symbolic dimensions included: {"x", {8, 784}}.
+  std::map<std::string, std::vector<int64_t>> shapes;
+};
+
+/// A model compiled to native code for this CPU. Native code is cached on
+/// disk ($DLC_CACHE_DIR, default ~/.cache/dlc), so compiling or loading the
+/// same model again takes milliseconds.
+class CompiledModel {
+public:
+  /// Imports an ONNX file (binary or textual) and compiles it.
+  static CompiledModel compile(const std::string &onnxPath,
+                               const CompileOptions &options = {});
+  /// Loads a .dlc artifact written by save() or `dlc compile`.
+  static CompiledModel load(const std::string &artifactPath);
+
+  CompiledModel(CompiledModel &&) noexcept;
+  CompiledModel &operator=(CompiledModel &&) noexcept;
+  ~CompiledModel();
+
+  /// Writes the model as a .dlc artifact (atomically).
+  void save(const std::string &artifactPath) const;
+
+  const std::vector<TensorInfo> &inputs() const;
+  const std::vector<TensorInfo> &outputs() const;
+  /// Whether the native code came from the compile cache.
+  bool loadedFromCache() const;
+
+  /// Runs the model; every input exactly once, with its exact type and
+  /// shape. Inputs are read in place, not copied. Safe to call from several
+  /// threads at once.
+  std::map<std::string, Array> run(const std::map<std::string, Array> &inputs) const;
+
+private:
+  struct State;
+  explicit CompiledModel(std::unique_ptr<State> state);
+  std::unique_ptr<State> state;
+};
+
+} // namespace dlc
+
+#endif // DLC_DLC_H

@@ -1,0 +1,138 @@
+//===- ArtifactTest.cpp - .dlc artifacts, the compile cache, the API -*- C++ -*-===//
+
+#include "dlc/dlc.h"
+#include "frontend/builder/Examples.h"
+#include "runtime/Artifact.h"
+#include "runtime/CompileCache.h"
+#include "runtime/Executable.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+
+#include "gtest/gtest.h"
+
+#include <cstring>
+#include <fstream>
+
+using namespace dlc;
+
+namespace {
+
+class ArtifactTest : public ::testing::Test {
+protected:
+  void SetUp() override {
+    ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("dlc-artifact-test", dir));
+  }
+  void TearDown() override { llvm::sys::fs::remove_directories(dir); }
+  std::string path(llvm::StringRef name) const {
+    llvm::SmallString<128> result(dir);
+    llvm::sys::path::append(result, name);
+    return std::string(result);
+  }
+  Model mlp() {
+    MlpConfig config;
+    config.batch = 3;
+    config.widths = {12, 7, 5};
+    auto model = buildMlp(context, config);
+    EXPECT_TRUE(bool(model)) << llvm::toString(model.takeError());
+    return std::move(*model);
+  }
+  mlir::MLIRContext context;
+  llvm::SmallString<128> dir;
+};
+
+HostTensor ramp(llvm::ArrayRef<int64_t> shape) {
+  HostTensor tensor(DType::f32, shape);
+  for (int64_t i = 0; i < tensor.numElements(); ++i)
+    tensor.dataAs<float>()[i] = float(i % 11) / 11.0f - 0.4f;
+  return tensor;
+}
+
+TEST_F(ArtifactTest, RoundTripKeepsSignatureWeightsAndOutputs) {
+  Model model = mlp();
+  CompileCache cache(path("cache"));
+  auto compiled = Executable::compile(model, cache);
+  ASSERT_TRUE(bool(compiled)) << llvm::toString(compiled.takeError());
+  EXPECT_FALSE((*compiled)->compileTimes().cacheHit);
+  ASSERT_FALSE(bool(writeArtifact(path("m.dlc"), (*compiled)->artifact())));
+  EXPECT_TRUE(isArtifactFile(path("m.dlc")));
+
+  auto read = readArtifact(path("m.dlc"));
+  ASSERT_TRUE(bool(read)) << llvm::toString(read.takeError());
+  EXPECT_EQ(read->version, dlcVersion());
+  const Signature &signature = (*compiled)->signature();
+  ASSERT_EQ(read->signature.params.size(), signature.params.size());
+  EXPECT_EQ(read->signature.inputs[0].name, "x");
+  EXPECT_EQ(read->signature.inputs[0].shape, (std::vector<int64_t>{3, 12}));
+  for (size_t i = 0; i < read->weights.size(); ++i) {
+    const HostTensor &weight = read->weights[i];
+    const HostTensor &original = model.weights[i].second;
+    EXPECT_EQ(read->signature.params[i].name, model.weights[i].first);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(weight.data()) % 64, 0u);
+    ASSERT_EQ(weight.byteSize(), original.byteSize());
+    EXPECT_EQ(std::memcmp(weight.data(), original.data(), weight.byteSize()), 0);
+  }
+
+  auto loaded = Executable::load(std::move(*read), cache);
+  ASSERT_TRUE(bool(loaded)) << llvm::toString(loaded.takeError());
+  EXPECT_TRUE((*loaded)->compileTimes().cacheHit);
+  HostTensor x = ramp({3, 12});
+  auto first = (*compiled)->run({x});
+  auto second = (*loaded)->run({x});
+  ASSERT_TRUE(first && second);
+  ASSERT_EQ((*first)[0].byteSize(), (*second)[0].byteSize());
+  EXPECT_EQ(std::memcmp((*first)[0].data(), (*second)[0].data(), (*first)[0].byteSize()), 0);
+}
+
+TEST_F(ArtifactTest, CacheRejectsDamagedEntries) {
+  CompileCache cache(path("cache"));
+  std::string key = CompileCache::keyFor("module bytes");
+  EXPECT_EQ(key.size(), 64u);
+  EXPECT_NE(key, CompileCache::keyFor("module bytez"));
+  EXPECT_EQ(key, CompileCache::keyFor("module bytes"));
+  EXPECT_FALSE(cache.lookup(key));
+  ASSERT_FALSE(bool(cache.store(key, "object code")));
+  EXPECT_EQ(cache.lookup(key).value_or(""), "object code");
+
+  // Flip one byte of the stored object: the entry is refused and removed.
+  std::string entry = path("cache/" + key + ".o");
+  {
+    std::fstream file(entry, std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(2);
+    file.put('X');
+  }
+  EXPECT_FALSE(cache.lookup(key));
+  EXPECT_FALSE(llvm::sys::fs::exists(entry));
+
+  CompileCache off("");
+  EXPECT_FALSE(off.enabled());
+  EXPECT_FALSE(bool(off.store(key, "object code")));
+  EXPECT_FALSE(off.lookup(key));
+}
+
+TEST_F(ArtifactTest, NonArtifactsAreRefusedByName) {
+  std::ofstream(path("text.dlc")) << "hello";
+  auto read = readArtifact(path("text.dlc"));
+  ASSERT_FALSE(bool(read));
+  std::string message = llvm::toString(read.takeError());
+  EXPECT_NE(message.find("text.dlc: not a dlc artifact"), std::string::npos) << message;
+  EXPECT_FALSE(isArtifactFile(path("absent.dlc")));
+}
+
+TEST(PublicApi, ArraysCheckTheirTypeAndSize) {
+  dlc::Array array(dlc::ElementType::Int32, {2, 3});
+  EXPECT_EQ(array.numElements(), 6);
+  EXPECT_EQ(array.byteSize(), 24u);
+  EXPECT_EQ(array.as<int32_t>()[5], 0);
+  EXPECT_THROW(array.as<double>(), dlc::Error);
+  EXPECT_THROW(dlc::Array(dlc::ElementType::Float32, {-1}), dlc::Error);
+  EXPECT_THROW(dlc::Array(dlc::ElementType::Float64, {1 << 30, 1 << 30}), dlc::Error);
+  float values[4] = {1, 2, 3, 4};
+  dlc::Array view = dlc::Array::view(dlc::ElementType::Float32, {4}, values);
+  EXPECT_EQ(view.data(), values);
+  EXPECT_STREQ(dlc::elementTypeName(dlc::ElementType::BFloat16), "bfloat16");
+  EXPECT_THROW(dlc::CompiledModel::load("/nonexistent/model.dlc"), dlc::Error);
+}
+
+} // namespace
