@@ -4,8 +4,9 @@
 // arrays. This header needs only the C++ standard library; link the `dlc::api`
 // CMake target (DlcApi). Every failure throws dlc::Error with dlc's message.
 //
-//   dlc::CompiledModel model = dlc::CompiledModel::compile(
-//       "mlp.onnx", {.shapes = {{"x", {8, 784}}}});
+//   dlc::CompileOptions options;
+//   options.shapes["x"] = {8, 784};      // fixes the symbolic batch size
+//   dlc::CompiledModel model = dlc::CompiledModel::compile("mlp.onnx", options);
 //   dlc::Array x(dlc::ElementType::Float32, {8, 784});
 //   std::map<std::string, dlc::Array> outputs = model.run({{"x", x}});
 //   model.save("mlp.dlc");   // dlc::CompiledModel::load("mlp.dlc") later

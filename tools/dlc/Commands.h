@@ -8,6 +8,7 @@
 #ifndef DLC_TOOLS_DLC_COMMANDS_H
 #define DLC_TOOLS_DLC_COMMANDS_H
 
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 
@@ -39,6 +40,10 @@ int runCompileCommand();
 /// Parses `NAME=D1xD2x...` (or `NAME=scalar`) as given to --shape.
 llvm::Expected<std::pair<std::string, std::vector<int64_t>>>
 parseShapeOption(llvm::StringRef text);
+
+/// Parses every --shape given into `shapes` (name → dimensions).
+llvm::Error parseShapeOptions(llvm::ArrayRef<std::string> texts,
+                              llvm::StringMap<std::vector<int64_t>> &shapes);
 
 } // namespace dlc::tool
 

@@ -94,12 +94,8 @@ int emitStage(Model &model) {
 
 int dlc::tool::runCompileCommand() {
   OnnxImportOptions options;
-  for (const std::string &text : shapes) {
-    auto shape = parseShapeOption(text);
-    if (!shape)
-      return fail(shape.takeError());
-    options.shapes[shape->first] = shape->second;
-  }
+  if (Error error = parseShapeOptions(shapes, options.shapes))
+    return fail(std::move(error));
   auto start = std::chrono::steady_clock::now();
   mlir::MLIRContext context;
   auto model = importOnnxFile(context, modelPath, options);

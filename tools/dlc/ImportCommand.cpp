@@ -70,14 +70,21 @@ dlc::tool::parseShapeOption(StringRef text) {
   return std::make_pair(name.str(), shape);
 }
 
-int dlc::tool::runImportCommand() {
-  OnnxImportOptions options;
-  for (const std::string &text : shapes) {
+Error dlc::tool::parseShapeOptions(ArrayRef<std::string> texts,
+                                   StringMap<std::vector<int64_t>> &shapes) {
+  for (const std::string &text : texts) {
     auto shape = parseShapeOption(text);
     if (!shape)
-      return fail(shape.takeError());
-    options.shapes[shape->first] = shape->second;
+      return shape.takeError();
+    shapes[shape->first] = shape->second;
   }
+  return Error::success();
+}
+
+int dlc::tool::runImportCommand() {
+  OnnxImportOptions options;
+  if (Error error = parseShapeOptions(shapes, options.shapes))
+    return fail(std::move(error));
   for (const std::string &text : constantInputs) {
     auto [name, file] = StringRef(text).split('=');
     if (name.empty() || file.empty())

@@ -126,7 +126,7 @@ int dlc::tool::runRunCommand() {
     outputs = std::move(*result);
   }
   std::sort(times.begin(), times.end());
-  outs() << formatv("{0}: {1} in {2:f3} s ({3}), ran in {4:f3} ms (median of {5})\n",
+  outs() << formatv("{0}: {1} in {2:f4} s ({3}), ran in {4:f3} ms (median of {5})\n",
                     modelPath.getValue(), artifact ? "loaded" : "compiled",
                     compileSeconds, (*executable)->compileTimes().summary(),
                     times[times.size() / 2] * 1e3, times.size());
