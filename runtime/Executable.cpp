@@ -2,8 +2,11 @@
 
 #include "runtime/Executable.h"
 #include "codegen/cpu/Jit.h"
+#include "codegen/cpu/KernelAbi.h"
 #include "codegen/cpu/Passes.h"
 #include "ir/Diagnostics.h"
+#include "runtime/ThreadPool.h"
+#include "runtime/kernels/Gemm.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -49,7 +52,14 @@ std::string CompileTimes::summary() const {
 
 Executable::Executable(Artifact artifact, std::unique_ptr<JitModule> code,
                        CompileTimes times)
-    : packed(std::move(artifact)), code(std::move(code)), times(times) {}
+    : packed(std::move(artifact)), code(std::move(code)),
+      pool(std::make_unique<ThreadPool>()), times(times) {}
+
+void Executable::setThreads(unsigned threads) {
+  pool = std::make_unique<ThreadPool>(threads);
+}
+
+unsigned Executable::threads() const { return pool->size(); }
 
 Executable::~Executable() = default;
 
@@ -99,7 +109,10 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
     llvm::consumeError(cache.store(key, *object));
   }
   auto start = std::chrono::steady_clock::now();
-  auto code = JitModule::load(*object);
+  // The kernels generated code calls (codegen/cpu/KernelAbi.h).
+  JitModule::Symbol kernels[] = {
+      {kGemmF32Kernel, reinterpret_cast<void *>(&dlc_gemm_f32)}};
+  auto code = JitModule::load(*object, kernels);
   if (!code)
     return code.takeError();
   times.linking = secondsSince(start);
@@ -126,6 +139,8 @@ Executable::run(llvm::ArrayRef<HostTensor> inputs) {
     outputs.emplace_back(spec.dtype, spec.shape);
     pointers.push_back(outputs.back().data());
   }
+  // Kernels split their work over this executable's threads.
+  ThreadPool::Scope scope(pool.get());
   if (llvm::Error error = code->call(kEntryFunction, pointers))
     return std::move(error);
   return outputs;

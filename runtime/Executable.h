@@ -26,6 +26,7 @@
 namespace dlc {
 
 class JitModule;
+class ThreadPool;
 
 /// How long each stage of getting native code took, in seconds.
 struct CompileTimes {
@@ -66,11 +67,16 @@ public:
   /// Runs the model on named inputs (any order, each input exactly once).
   llvm::Expected<NamedTensors> run(const NamedTensors &inputs);
 
+  /// How many threads runs use (0: one per available core, the default).
+  void setThreads(unsigned threads);
+  unsigned threads() const;
+
 private:
   Executable(Artifact artifact, std::unique_ptr<JitModule> code, CompileTimes times);
 
   Artifact packed;
   std::unique_ptr<JitModule> code;
+  std::unique_ptr<ThreadPool> pool;
   CompileTimes times;
 };
 

@@ -121,7 +121,8 @@ JitModule::JitModule(std::unique_ptr<llvm::orc::LLJIT> jit) : jit(std::move(jit)
 
 JitModule::~JitModule() = default;
 
-llvm::Expected<std::unique_ptr<JitModule>> JitModule::load(llvm::StringRef object) {
+llvm::Expected<std::unique_ptr<JitModule>>
+JitModule::load(llvm::StringRef object, llvm::ArrayRef<Symbol> runtimeSymbols) {
   auto builder = hostMachineBuilder();
   if (!builder)
     return builder.takeError();
@@ -141,6 +142,9 @@ llvm::Expected<std::unique_ptr<JitModule>> JitModule::load(llvm::StringRef objec
   llvm::orc::SymbolMap helpers;
   helpers[(*jit)->mangleAndIntern("memrefCopy")] = {
       llvm::orc::ExecutorAddr::fromPtr(&memrefCopy), llvm::JITSymbolFlags::Exported};
+  for (auto [name, address] : runtimeSymbols)
+    helpers[(*jit)->mangleAndIntern(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                                              llvm::JITSymbolFlags::Exported};
   if (llvm::Error error = library.define(llvm::orc::absoluteSymbols(std::move(helpers))))
     return std::move(error);
   if (llvm::Error error = (*jit)->addObjectFile(

@@ -16,6 +16,7 @@
 
 #include <memory>
 #include <string>
+#include <utility>
 
 namespace llvm::orc {
 class LLJIT;
@@ -32,10 +33,14 @@ class JitModule {
 public:
   ~JitModule();
 
+  /// A function the generated code may call, by name (KernelAbi.h).
+  using Symbol = std::pair<llvm::StringRef, void *>;
+
   /// Links `object` (as compileToObject makes it) into this process. The
-  /// object's undefined symbols resolve to this process's (libm, libc) and to
-  /// MLIR's runtime helpers.
-  static llvm::Expected<std::unique_ptr<JitModule>> load(llvm::StringRef object);
+  /// object's undefined symbols resolve to `runtimeSymbols`, to MLIR's
+  /// runtime helpers and to this process's (libm, libc).
+  static llvm::Expected<std::unique_ptr<JitModule>>
+  load(llvm::StringRef object, llvm::ArrayRef<Symbol> runtimeSymbols = {});
 
   /// Calls `function`, compiled with the bare-pointer calling convention,
   /// with one data pointer per memref argument.

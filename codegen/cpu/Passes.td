@@ -29,4 +29,33 @@ def DlcLowerToLinalg : Pass<"dlc-lower-to-linalg", "mlir::ModuleOp"> {
   ];
 }
 
+def DlcCpuKernelCalls : Pass<"dlc-cpu-kernel-calls", "mlir::ModuleOp"> {
+  let summary = "Call the runtime's tuned kernels for matrix products";
+  let description = [{
+    Runs on buffers, after bufferization. Replaces every float32
+    `linalg.matmul` and `linalg.batch_matmul` (default indexing maps) whose
+    operands have unit inner strides with a call to the runtime's GEMM,
+    `dlc_gemm_f32` (runtime/kernels/Gemm.h; the argument order is in
+    codegen/cpu/KernelAbi.h), which accumulates into the output as the
+    linalg op does:
+
+    ```mlir
+    linalg.matmul ins(%a, %b : memref<8x16xf32>, memref<16x4xf32>)
+                  outs(%c : memref<8x4xf32>)
+    // becomes
+    func.call @dlc_gemm_f32(%batch, %m, %n, %k, %a_ptr, %a_batch_stride, %lda,
+        %b_ptr, %b_batch_stride, %ldb, %c_ptr, %c_batch_stride, %ldc)
+        : (index, ...) -> ()
+    ```
+
+    Pointers are the operands' aligned base pointers plus their offsets, as
+    `index`. Other element types and layouts keep their loops.
+  }];
+  let dependentDialects = [
+    "mlir::arith::ArithDialect",
+    "mlir::func::FuncDialect",
+    "mlir::memref::MemRefDialect",
+  ];
+}
+
 #endif // DLC_CODEGEN_CPU_PASSES_TD

@@ -59,6 +59,8 @@ void dlc::buildCpuLoweringPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // Matrix products call the runtime's tuned kernels; the rest become loops.
+  pm.addPass(createDlcCpuKernelCalls());
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());

@@ -41,6 +41,10 @@ cl::opt<std::string> inputsPath(
 cl::opt<std::string> outputPath("out", cl::desc("Write the outputs to this .npz"),
                                 cl::value_desc("OUT.npz"), cl::sub(dlc::tool::runCommand),
                                 cl::cat(dlc::tool::dlcCategory));
+cl::opt<unsigned> threads("threads",
+                          cl::desc("Threads that kernels use (default: one per core)"),
+                          cl::init(0), cl::sub(dlc::tool::runCommand),
+                          cl::cat(dlc::tool::dlcCategory));
 cl::opt<unsigned> repeat("repeat", cl::desc("Timed runs (default 1)"), cl::init(1),
                          cl::sub(dlc::tool::runCommand), cl::cat(dlc::tool::dlcCategory));
 
@@ -111,6 +115,8 @@ int dlc::tool::runRunCommand() {
     return fail(executable.takeError());
   double compileSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (threads)
+    (*executable)->setThreads(threads);
   NamedTensors fed;
   for (auto &[name, tensor] : *inputs)
     if (!llvm::is_contained(bound, name))

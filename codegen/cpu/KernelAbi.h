@@ -1,0 +1,24 @@
+//===- KernelAbi.h - runtime kernels that generated code calls --*- C++ -*-===//
+//
+// The names of the runtime functions that dlc-cpu-kernel-calls emits calls
+// to, and their arguments. Generated code passes every argument as an
+// `index` (a 64-bit integer; pointers included); the runtime defines the
+// functions (runtime/kernels/) and gives their addresses to the JIT.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_CODEGEN_CPU_KERNELABI_H
+#define DLC_CODEGEN_CPU_KERNELABI_H
+
+namespace dlc {
+
+/// C[i] += A[i]·B[i] for i in [0, batch), single precision, row-major:
+///   (batch, m, n, k, a, aBatchStride, lda, b, bBatchStride, ldb,
+///    c, cBatchStride, ldc)
+/// Strides count elements; a, b and c are addresses.
+constexpr const char *kGemmF32Kernel = "dlc_gemm_f32";
+constexpr int kGemmF32Arguments = 13;
+
+} // namespace dlc
+
+#endif // DLC_CODEGEN_CPU_KERNELABI_H

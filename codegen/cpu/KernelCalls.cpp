@@ -1,0 +1,117 @@
+//===- KernelCalls.cpp - matrix products as runtime kernel calls -*- C++ -*-===//
+//
+// The dlc-cpu-kernel-calls pass: float32 matrix products on buffers become
+// calls to the runtime's GEMM (see Passes.td for the contract).
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/KernelAbi.h"
+#include "codegen/cpu/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace dlc {
+#define GEN_PASS_DEF_DLCCPUKERNELCALLS
+#include "codegen/cpu/Passes.h.inc"
+} // namespace dlc
+
+using namespace mlir;
+
+namespace {
+
+/// Whether the innermost dimension of `type` is contiguous: its stride is
+/// statically 1.
+bool hasUnitInnerStride(MemRefType type) {
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (failed(type.getStridesAndOffset(strides, offset)))
+    return false;
+  return !strides.empty() && strides.back() == 1;
+}
+
+/// The address of `buffer`'s first element, its strides (in elements) and
+/// sizes, as index values.
+struct BufferView {
+  Value address;
+  SmallVector<Value> strides;
+  SmallVector<Value> sizes;
+};
+
+BufferView viewOf(OpBuilder &b, Location loc, Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  auto metadata = memref::ExtractStridedMetadataOp::create(b, loc, buffer);
+  Value base = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+  // The aligned pointer is the base buffer's; add the view's offset.
+  Value elementBytes = arith::ConstantIndexOp::create(
+      b, loc, type.getElementTypeBitWidth() / 8);
+  Value offsetBytes =
+      arith::MulIOp::create(b, loc, metadata.getOffset(), elementBytes);
+  BufferView view;
+  view.address = arith::AddIOp::create(b, loc, base, offsetBytes);
+  view.strides.assign(metadata.getStrides().begin(), metadata.getStrides().end());
+  view.sizes.assign(metadata.getSizes().begin(), metadata.getSizes().end());
+  return view;
+}
+
+/// Replaces `op` (a matmul or batch_matmul on f32 buffers) with a call.
+void replaceWithGemmCall(linalg::LinalgOp op, func::FuncOp gemm) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Value a = op.getDpsInputOperand(0)->get(), bMatrix = op.getDpsInputOperand(1)->get(),
+        c = op.getDpsInitOperand(0)->get();
+  BufferView va = viewOf(b, loc, a), vb = viewOf(b, loc, bMatrix), vc = viewOf(b, loc, c);
+  bool batched = va.sizes.size() == 3;
+  Value zero = arith::ConstantIndexOp::create(b, loc, 0);
+  Value one = arith::ConstantIndexOp::create(b, loc, 1);
+  auto batchStride = [&](const BufferView &v) { return batched ? v.strides[0] : zero; };
+  auto rowStride = [&](const BufferView &v) { return v.strides[v.strides.size() - 2]; };
+  unsigned first = batched ? 1 : 0;
+  SmallVector<Value> arguments = {
+      batched ? va.sizes[0] : one, va.sizes[first], vb.sizes[first + 1], va.sizes[first + 1],
+      va.address, batchStride(va), rowStride(va),
+      vb.address, batchStride(vb), rowStride(vb),
+      vc.address, batchStride(vc), rowStride(vc)};
+  func::CallOp::create(b, loc, gemm, arguments);
+  op->erase();
+}
+
+bool isF32Buffer(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  return type && type.getElementType().isF32() && hasUnitInnerStride(type);
+}
+
+struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<linalg::LinalgOp> products;
+    module.walk([&](linalg::LinalgOp op) {
+      bool product = (isa<linalg::MatmulOp>(op) &&
+                      !cast<linalg::MatmulOp>(op).hasUserDefinedMaps()) ||
+                     (isa<linalg::BatchMatmulOp>(op) &&
+                      !cast<linalg::BatchMatmulOp>(op).hasUserDefinedMaps());
+      if (product && op.hasPureBufferSemantics() &&
+          llvm::all_of(op->getOperands(), isF32Buffer))
+        products.push_back(op);
+    });
+    if (products.empty())
+      return;
+    func::FuncOp gemm = module.lookupSymbol<func::FuncOp>(dlc::kGemmF32Kernel);
+    if (!gemm) {
+      OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+      Type index = b.getIndexType();
+      SmallVector<Type> arguments(dlc::kGemmF32Arguments, index);
+      gemm = func::FuncOp::create(b, module.getLoc(), dlc::kGemmF32Kernel,
+                                  b.getFunctionType(arguments, {}));
+      gemm.setPrivate();
+    }
+    for (linalg::LinalgOp op : products)
+      replaceWithGemmCall(op, gemm);
+  }
+};
+
+} // namespace

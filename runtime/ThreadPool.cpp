@@ -1,0 +1,124 @@
+//===- ThreadPool.cpp - the runtime's worker threads ------------*- C++ -*-===//
+
+#include "runtime/ThreadPool.h"
+
+#include <chrono>
+
+#include <sched.h>
+
+using namespace dlc;
+
+namespace {
+thread_local ThreadPool *currentPool = nullptr;
+/// Set while a thread runs tasks of a job: a parallelFor from inside one
+/// (a kernel calling a kernel) runs inline instead of waiting on itself.
+thread_local bool insideJob = false;
+
+/// How long a thread spins for the next job or for the end of a job before
+/// it blocks: a few kernel launches' worth.
+constexpr std::chrono::microseconds kSpin(200);
+
+void relax() {
+#if defined(__x86_64__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/// Spins until `ready()` or kSpin has passed; returns ready().
+template <typename Ready> bool spinUntil(Ready ready) {
+  auto deadline = std::chrono::steady_clock::now() + kSpin;
+  while (!ready()) {
+    for (int i = 0; i < 64; ++i)
+      relax();
+    if (std::chrono::steady_clock::now() > deadline)
+      return ready();
+  }
+  return true;
+}
+} // namespace
+
+unsigned ThreadPool::availableCores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0)
+    return std::max(1, CPU_COUNT(&set));
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+ThreadPool::ThreadPool(unsigned threads) {
+  if (threads == 0)
+    threads = availableCores();
+  for (unsigned i = 1; i < threads; ++i)
+    workers.emplace_back([this] { workerLoop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    stopping = true;
+  }
+  wake.notify_all();
+  for (std::thread &worker : workers)
+    worker.join();
+}
+
+ThreadPool *ThreadPool::current() { return currentPool; }
+
+ThreadPool::Scope::Scope(ThreadPool *pool) : previous(currentPool) {
+  currentPool = pool;
+}
+
+ThreadPool::Scope::~Scope() { currentPool = previous; }
+
+void ThreadPool::runTasks() {
+  // Indices are handed out one at a time: kernels make each index a block
+  // of work large enough that the atomic increment does not matter.
+  for (int64_t i = next.fetch_add(1); i < count; i = next.fetch_add(1))
+    (*body)(i);
+}
+
+void ThreadPool::workerLoop() {
+  insideJob = true;
+  uint64_t seen = 0;
+  while (true) {
+    auto ready = [&] { return stopping.load() || generation.load() != seen; };
+    if (!spinUntil(ready)) {
+      std::unique_lock<std::mutex> lock(mutex);
+      wake.wait(lock, ready);
+    }
+    if (stopping)
+      return;
+    seen = generation.load();
+    runTasks();
+    if (busy.fetch_sub(1) == 1) {
+      std::lock_guard<std::mutex> lock(mutex);
+      done.notify_one();
+    }
+  }
+}
+
+void ThreadPool::parallelFor(int64_t items, const std::function<void(int64_t)> &work) {
+  if (items <= 0)
+    return;
+  if (workers.empty() || items == 1 || insideJob) {
+    for (int64_t i = 0; i < items; ++i)
+      work(i);
+    return;
+  }
+  std::lock_guard<std::mutex> one(submit);
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    body = &work;
+    count = items;
+    next.store(0);
+    busy.store(unsigned(workers.size()) + 1);
+    generation.fetch_add(1);
+  }
+  wake.notify_all();
+  insideJob = true;
+  runTasks();
+  insideJob = false;
+  if (busy.fetch_sub(1) != 1 && !spinUntil([&] { return busy.load() == 0; })) {
+    std::unique_lock<std::mutex> lock(mutex);
+    done.wait(lock, [&] { return busy.load() == 0; });
+  }
+}

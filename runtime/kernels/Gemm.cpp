@@ -1,0 +1,214 @@
+//===- Gemm.cpp - dense matrix products for the CPU -------------*- C++ -*-===//
+//
+// The blocked GEMM driver around the micro-kernels:
+//
+//   pack B into panels of nr columns (zero-padded), per block of KC rows,
+//   in parallel
+//   in parallel over tasks of (up to MC rows of A) × (up to NC columns of C):
+//     for each block of KC rows of B:
+//       for each panel in the columns:        the panel stays in L1
+//         for each group of mr rows:          A streams from L2
+//           micro-kernel: C[mr × nr] += A[mr × kc] · panel[kc × nr]
+//
+// A is read in place (its rows are broadcast element by element), so only
+// B is copied, and only when enough rows of A reuse it; a product with few
+// rows (a small batch) reads B in place. The packing buffer is per calling
+// thread and reused. Two synchronizations per product: packing, products.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/kernels/Gemm.h"
+#include "runtime/ThreadPool.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+
+using namespace dlc;
+
+namespace {
+
+constexpr int64_t KC = 256; // rows of B per block: a panel of it fits L1
+constexpr int64_t MC = 96;  // rows of A per task at most: its block fits L2
+constexpr int64_t NC = 256; // columns of C per task at most
+/// Below this many rows of A, B is read in place: each panel would serve
+/// too few micro-tiles to pay for copying it. (Packing panels inside each
+/// task instead was measured slower at every size.)
+constexpr int64_t kPackRows = 32;
+/// Products with fewer multiply-adds run on one thread: waking the others
+/// costs more than it saves.
+constexpr int64_t kParallelMinWork = int64_t(1) << 21;
+
+/// The scalar fallback, for CPUs without AVX2 and FMA.
+void portableKernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
+                    int64_t ldb, float *c, int64_t ldc, int cols) {
+  constexpr int MR = 4, NR = 8;
+  float acc[MR][NR] = {};
+  for (int64_t p = 0; p < kc; ++p)
+    for (int i = 0; i < rows; ++i) {
+      float ai = a[i * lda + p];
+      for (int j = 0; j < NR; ++j)
+        acc[i][j] += ai * b[p * ldb + j];
+    }
+  for (int i = 0; i < rows; ++i)
+    for (int j = 0; j < cols; ++j)
+      c[i * ldc + j] += acc[i][j];
+}
+
+const GemmMicroKernel portable = {"portable 4x8", 4, 8, portableKernel};
+
+/// A 64-byte-aligned scratch buffer per thread, grown as needed and never
+/// shrunk, so steady-state runs allocate nothing.
+float *packingBuffer(size_t floats) {
+  struct Buffer {
+    std::unique_ptr<float, decltype(&std::free)> data{nullptr, &std::free};
+    size_t capacity = 0;
+  };
+  thread_local Buffer buffer;
+  if (floats > buffer.capacity) {
+    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    buffer.data.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
+    buffer.capacity = buffer.data ? floats : 0;
+  }
+  return buffer.data.get();
+}
+
+/// Copies kc rows of B's columns [column, column + nr) into `panel`, padding
+/// columns past n with zeros.
+void packPanel(const float *b, int64_t ldb, int64_t kc, int64_t n, int64_t column,
+               int nr, float *panel) {
+  int64_t width = std::min<int64_t>(nr, n - column);
+  for (int64_t p = 0; p < kc; ++p) {
+    const float *source = b + p * ldb + column;
+    float *target = panel + p * nr;
+    std::memcpy(target, source, width * sizeof(float));
+    std::fill(target + width, target + nr, 0.0f);
+  }
+}
+
+/// Runs `body(i)` for i in [0, count) on `pool`, or inline without one.
+template <typename Body> void forEach(ThreadPool *pool, int64_t count, Body body) {
+  if (!pool || count == 1) {
+    for (int64_t i = 0; i < count; ++i)
+      body(i);
+    return;
+  }
+  pool->parallelFor(count, body);
+}
+
+void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                 const float *b, int64_t ldb, float *c, int64_t ldc,
+                 const GemmMicroKernel &kernel, ThreadPool *pool) {
+  const int mr = kernel.mr, nr = kernel.nr;
+  const int64_t panels = (n + nr - 1) / nr;
+  const int64_t kBlocks = (k + KC - 1) / KC;
+  const bool partialLast = n % nr != 0;
+
+  // B is packed whole, once, before any product: panel by panel within
+  // each block of KC rows. Without packing, only the partial last panel is
+  // copied (the kernel reads nr columns).
+  const bool pack = m >= kPackRows;
+  if (m * n * k < kParallelMinWork)
+    pool = nullptr;
+  const int64_t packedPanels = pack ? panels : partialLast ? 1 : 0;
+  float *packed = packedPanels ? packingBuffer(size_t(k) * packedPanels * nr) : nullptr;
+  auto packedAt = [&](int64_t block, int64_t slot) {
+    return packed + (block * KC * packedPanels + slot * std::min(KC, k - block * KC)) * nr;
+  };
+  forEach(pool, kBlocks * packedPanels, [&](int64_t task) {
+    int64_t block = task / packedPanels, slot = task % packedPanels;
+    int64_t panel = pack ? slot : panels - 1;
+    packPanel(b + block * KC * ldb, ldb, std::min(KC, k - block * KC), n, panel * nr,
+              nr, packedAt(block, slot));
+  });
+
+  // Split C into tasks of rows × columns, finer until each thread has
+  // several (the last ones balance the load).
+  int64_t rowsPerTask = std::min<int64_t>(MC, (m + mr - 1) / mr * mr);
+  int64_t panelsPerTask = std::min<int64_t>(panels, std::max<int64_t>(1, NC / nr));
+  unsigned threads = pool ? pool->size() : 1;
+  auto tasks = [&] {
+    return ((m + rowsPerTask - 1) / rowsPerTask) *
+           ((panels + panelsPerTask - 1) / panelsPerTask);
+  };
+  while (threads > 1 && tasks() < 8 * int64_t(threads)) {
+    if (panelsPerTask > 1)
+      panelsPerTask = (panelsPerTask + 1) / 2;
+    else if (rowsPerTask > mr)
+      rowsPerTask = std::max<int64_t>(mr, (rowsPerTask / 2 + mr - 1) / mr * mr);
+    else
+      break;
+  }
+  const int64_t columnTasks = (panels + panelsPerTask - 1) / panelsPerTask;
+
+  forEach(pool, tasks(), [&](int64_t task) {
+    int64_t i0 = (task / columnTasks) * rowsPerTask;
+    int64_t iEnd = std::min(m, i0 + rowsPerTask);
+    int64_t firstPanel = (task % columnTasks) * panelsPerTask;
+    int64_t lastPanel = std::min(panels, firstPanel + panelsPerTask);
+    for (int64_t block = 0; block < kBlocks; ++block) {
+      int64_t p0 = block * KC, kc = std::min(KC, k - p0);
+      for (int64_t panel = firstPanel; panel < lastPanel; ++panel) {
+        int64_t j = panel * nr;
+        int cols = int(std::min<int64_t>(nr, n - j));
+        const float *panelData = b + p0 * ldb + j;
+        int64_t panelStride = ldb;
+        if (pack || (partialLast && panel == panels - 1)) {
+          panelData = packedAt(block, pack ? panel : 0);
+          panelStride = nr;
+        }
+        for (int64_t i = i0; i < iEnd; i += mr)
+          kernel.run(kc, a + i * lda + p0, lda, int(std::min<int64_t>(mr, iEnd - i)),
+                     panelData, panelStride, c + i * ldc + j, ldc, cols);
+      }
+    }
+  });
+}
+
+} // namespace
+
+const GemmMicroKernel *dlc::portableGemmKernel() { return &portable; }
+
+const GemmMicroKernel &dlc::hostGemmKernel() {
+  static const GemmMicroKernel *best = [] {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
+      return avx512GemmKernel();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+      return avx2GemmKernel();
+    return portableGemmKernel();
+  }();
+  return *best;
+}
+
+void dlc::gemmF32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                  const float *b, int64_t ldb, float *c, int64_t ldc,
+                  const GemmMicroKernel *kernel) {
+  if (m <= 0 || n <= 0 || k <= 0)
+    return;
+  gemmBlocked(m, n, k, a, lda, b, ldb, c, ldc, kernel ? *kernel : hostGemmKernel(),
+              ThreadPool::current());
+}
+
+extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
+                             const float *a, int64_t aBatchStride, int64_t lda,
+                             const float *b, int64_t bBatchStride, int64_t ldb,
+                             float *c, int64_t cBatchStride, int64_t ldc) {
+  if (m <= 0 || n <= 0 || k <= 0)
+    return;
+  const GemmMicroKernel &kernel = hostGemmKernel();
+  ThreadPool *pool = ThreadPool::current();
+  // Many small products (attention heads): one product per thread at a
+  // time. Few large ones: each product is split over the threads.
+  if (pool && batch >= int64_t(pool->size())) {
+    pool->parallelFor(batch, [&](int64_t i) {
+      gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, ldb,
+                  c + i * cBatchStride, ldc, kernel, nullptr);
+    });
+    return;
+  }
+  for (int64_t i = 0; i < batch; ++i)
+    gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, ldb,
+                c + i * cBatchStride, ldc, kernel, pool);
+}

@@ -1,0 +1,51 @@
+//===- GemmAvx512.cpp - the AVX-512 GEMM micro-kernel -----------*- C++ -*-===//
+//
+// An 8×32 tile: 16 zmm accumulators, per k step two loads of B and eight
+// broadcasts of A. Compiled with -mavx512f -mfma; called only on CPUs that
+// have both.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/kernels/Gemm.h"
+
+#include <immintrin.h>
+
+namespace {
+
+constexpr int MR = 8, NR = 32;
+
+void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
+            int64_t ldb, float *c, int64_t ldc, int cols) {
+  // Rows past the end of A read the last row again; their results are
+  // dropped.
+  const float *row[MR];
+  for (int i = 0; i < MR; ++i)
+    row[i] = a + (i < rows ? i : rows - 1) * lda;
+  __m512 acc[MR][2];
+  for (int i = 0; i < MR; ++i)
+    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 b0 = _mm512_loadu_ps(b + p * ldb);
+    __m512 b1 = _mm512_loadu_ps(b + p * ldb + 16);
+    for (int i = 0; i < MR; ++i) {
+      __m512 ai = _mm512_set1_ps(row[i][p]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+  __mmask16 low = cols >= 16 ? 0xFFFF : __mmask16((1u << cols) - 1);
+  __mmask16 high = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : __mmask16((1u << (cols - 16)) - 1);
+  for (int i = 0; i < rows; ++i) {
+    float *out = c + i * ldc;
+    _mm512_mask_storeu_ps(out, low,
+                          _mm512_add_ps(_mm512_maskz_loadu_ps(low, out), acc[i][0]));
+    _mm512_mask_storeu_ps(out + 16, high,
+                          _mm512_add_ps(_mm512_maskz_loadu_ps(high, out + 16), acc[i][1]));
+  }
+}
+
+const dlc::GemmMicroKernel avx512 = {"avx512 8x32", MR, NR, kernel};
+
+} // namespace
+
+const dlc::GemmMicroKernel *dlc::avx512GemmKernel() { return &avx512; }

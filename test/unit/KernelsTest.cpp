@@ -1,0 +1,132 @@
+//===- KernelsTest.cpp - the runtime's GEMM and thread pool -----*- C++ -*-===//
+//
+// Every micro-kernel this CPU can run, on shapes that exercise every edge
+// (partial tiles, K past one block, strided rows, accumulation), on one and
+// two threads, against float64 products computed here.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/ThreadPool.h"
+#include "runtime/kernels/Gemm.h"
+
+#include "gtest/gtest.h"
+
+#include <atomic>
+#include <cmath>
+#include <random>
+#include <vector>
+
+using namespace dlc;
+
+namespace {
+
+std::vector<const GemmMicroKernel *> runnableKernels() {
+  std::vector<const GemmMicroKernel *> kernels = {portableGemmKernel()};
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    kernels.push_back(avx2GemmKernel());
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
+    kernels.push_back(avx512GemmKernel());
+  return kernels;
+}
+
+struct Shape {
+  int64_t m, n, k;
+};
+
+/// C (initially random) += A·B with row strides wider than the matrices,
+/// checked against float64.
+void checkGemm(const GemmMicroKernel *kernel, Shape s, ThreadPool *pool) {
+  std::mt19937 rng(int(s.m * 131 + s.n * 17 + s.k));
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  int64_t lda = s.k + 3, ldb = s.n + 5, ldc = s.n + 1;
+  std::vector<float> a(s.m * lda), b(s.k * ldb), c(s.m * ldc);
+  for (float &x : a)
+    x = uniform(rng);
+  for (float &x : b)
+    x = uniform(rng);
+  for (float &x : c)
+    x = uniform(rng);
+  std::vector<float> before = c;
+  {
+    ThreadPool::Scope scope(pool);
+    gemmF32(s.m, s.n, s.k, a.data(), lda, b.data(), ldb, c.data(), ldc, kernel);
+  }
+  double worst = 0;
+  for (int64_t i = 0; i < s.m; ++i)
+    for (int64_t j = 0; j < ldc; ++j) {
+      if (j >= s.n) {
+        // Padding between rows is never written.
+        ASSERT_EQ(c[i * ldc + j], before[i * ldc + j]) << "wrote past column " << s.n;
+        continue;
+      }
+      double want = before[i * ldc + j];
+      for (int64_t p = 0; p < s.k; ++p)
+        want += double(a[i * lda + p]) * b[p * ldb + j];
+      worst = std::max(worst, std::abs(c[i * ldc + j] - want) / std::sqrt(double(s.k)));
+    }
+  EXPECT_LT(worst, 2e-6) << kernel->name << " " << s.m << "x" << s.n << "x" << s.k
+                         << (pool ? " threaded" : "");
+}
+
+TEST(GemmTest, EveryKernelMatchesFloat64OnEdgeShapes) {
+  const Shape shapes[] = {{1, 1, 1},    {7, 13, 5},    {8, 32, 16},  {9, 33, 257},
+                          {1, 100, 600}, {31, 47, 300}, {130, 65, 20}, {200, 96, 520},
+                          {64, 300, 64}};
+  ThreadPool two(2);
+  for (const GemmMicroKernel *kernel : runnableKernels())
+    for (Shape shape : shapes) {
+      checkGemm(kernel, shape, nullptr);
+      checkGemm(kernel, shape, &two);
+    }
+}
+
+TEST(GemmTest, BatchedEntryPointUsesBatchStrides) {
+  // 5 products of 19×23 · 23×29, more than the pool has threads (one
+  // product per thread) and, with a pool of 8, fewer (split products).
+  const int64_t batch = 5, m = 19, n = 29, k = 23;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  std::vector<float> a(batch * m * k), b(batch * k * n);
+  for (float &x : a)
+    x = uniform(rng);
+  for (float &x : b)
+    x = uniform(rng);
+  for (unsigned threads : {2u, 8u}) {
+    ThreadPool pool(threads);
+    ThreadPool::Scope scope(&pool);
+    std::vector<float> c(batch * m * n, 0.0f);
+    dlc_gemm_f32(batch, m, n, k, a.data(), m * k, k, b.data(), k * n, n, c.data(), m * n, n);
+    for (int64_t q = 0; q < batch; ++q)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double want = 0;
+          for (int64_t p = 0; p < k; ++p)
+            want += double(a[q * m * k + i * k + p]) * b[q * k * n + p * n + j];
+          ASSERT_NEAR(c[q * m * n + i * n + j], want, 1e-5) << threads << " threads";
+        }
+  }
+}
+
+TEST(ThreadPoolTest, EveryIndexRunsOnceAndNestingRunsInline) {
+  ThreadPool pool(2);
+  EXPECT_EQ(pool.size(), 2u);
+  for (int round = 0; round < 100; ++round) {
+    std::vector<std::atomic<int>> hits(1000);
+    pool.parallelFor(1000, [&](int64_t i) {
+      hits[i].fetch_add(1);
+      // A kernel called from a worker must not wait on its own pool.
+      pool.parallelFor(2, [&](int64_t) {});
+    });
+    for (auto &hit : hits)
+      ASSERT_EQ(hit.load(), 1);
+  }
+  EXPECT_EQ(ThreadPool::current(), nullptr);
+  {
+    ThreadPool::Scope scope(&pool);
+    EXPECT_EQ(ThreadPool::current(), &pool);
+  }
+  EXPECT_EQ(ThreadPool::current(), nullptr);
+}
+
+} // namespace
