@@ -65,19 +65,38 @@ void replaceWithGemmCall(linalg::LinalgOp op, func::FuncOp gemm) {
   Value a = op.getDpsInputOperand(0)->get(), bMatrix = op.getDpsInputOperand(1)->get(),
         c = op.getDpsInitOperand(0)->get();
   BufferView va = viewOf(b, loc, a), vb = viewOf(b, loc, bMatrix), vc = viewOf(b, loc, c);
-  bool batched = va.sizes.size() == 3;
+  bool batched = vc.sizes.size() == 3;
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
   Value one = arith::ConstantIndexOp::create(b, loc, 1);
-  auto batchStride = [&](const BufferView &v) { return batched ? v.strides[0] : zero; };
+  // An operand without a batch dimension (a shared filter) has stride 0.
+  auto batchStride = [&](const BufferView &v) {
+    return v.sizes.size() == 3 ? v.strides[0] : zero;
+  };
   auto rowStride = [&](const BufferView &v) { return v.strides[v.strides.size() - 2]; };
-  unsigned first = batched ? 1 : 0;
+  auto rows = [](const BufferView &v) { return v.sizes[v.sizes.size() - 2]; };
+  auto columns = [](const BufferView &v) { return v.sizes.back(); };
   SmallVector<Value> arguments = {
-      batched ? va.sizes[0] : one, va.sizes[first], vb.sizes[first + 1], va.sizes[first + 1],
+      batched ? vc.sizes[0] : one, rows(vc), columns(vc), columns(va),
       va.address, batchStride(va), rowStride(va),
       vb.address, batchStride(vb), rowStride(vb),
       vc.address, batchStride(vc), rowStride(vc)};
   func::CallOp::create(b, loc, gemm, arguments);
   op->erase();
+}
+
+/// A batch_matmul the kernel computes: the default maps, or the default
+/// maps with the batch dimension dropped from the left operand (a matrix
+/// shared by every product, as convolutions lower).
+bool hasKernelMaps(linalg::LinalgOp op) {
+  auto batch = cast<linalg::BatchMatmulOp>(op);
+  if (!batch.hasUserDefinedMaps())
+    return true;
+  MLIRContext *ctx = op.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineMap> shared = {AffineMap::get(4, 0, {d(1), d(3)}, ctx),
+                                   AffineMap::get(4, 0, {d(0), d(3), d(2)}, ctx),
+                                   AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
+  return op.getIndexingMapsArray() == shared;
 }
 
 bool isF32Buffer(Value value) {
@@ -92,8 +111,7 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
     module.walk([&](linalg::LinalgOp op) {
       bool product = (isa<linalg::MatmulOp>(op) &&
                       !cast<linalg::MatmulOp>(op).hasUserDefinedMaps()) ||
-                     (isa<linalg::BatchMatmulOp>(op) &&
-                      !cast<linalg::BatchMatmulOp>(op).hasUserDefinedMaps());
+                     (isa<linalg::BatchMatmulOp>(op) && hasKernelMaps(op));
       if (product && op.hasPureBufferSemantics() &&
           llvm::all_of(op->getOperands(), isF32Buffer))
         products.push_back(op);

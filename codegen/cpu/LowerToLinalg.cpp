@@ -839,6 +839,73 @@ struct ReduceWindowLowering : OpConversionPattern<ReduceWindowOp> {
 /// conv: dilate and pad the input into a zero tensor, split channels into
 /// groups, and contract in one generic:
 ///   out[n, g, m, o...] += in[n, g, c, o * stride + k * dilation] * w[g, m, c, k]
+/// A float32 2-D convolution with one group as a matrix product per image,
+/// which the runtime's GEMM computes (dlc-cpu-kernel-calls):
+///
+///   cols[n]  = im2col(input[n])        [C·KH·KW, HO·WO]   (a view for 1×1)
+///   out[n]   = filter · cols[n]        [O, HO·WO]
+///
+/// as one linalg.batch_matmul whose filter operand is shared by every
+/// image (its indexing map has no batch dimension). `input` is already
+/// padded (and dilated).
+Value convAsMatmul(ConversionPatternRewriter &rewriter, ConvOp op, Value input,
+                   Value filter) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = op.getContext();
+  auto type = cast<RankedTensorType>(op.getType());
+  Type f32 = type.getElementType();
+  auto inType = cast<RankedTensorType>(input.getType());
+  auto filterType = cast<RankedTensorType>(filter.getType());
+  int64_t N = inType.getDimSize(0), C = inType.getDimSize(1);
+  int64_t O = filterType.getDimSize(0), KH = filterType.getDimSize(2),
+          KW = filterType.getDimSize(3);
+  int64_t HO = type.getDimSize(2), WO = type.getDimSize(3);
+  int64_t K = C * KH * KW, P = HO * WO;
+  int64_t sh = op.getStrides()[0], sw = op.getStrides()[1];
+  int64_t dh = op.getDilations()[0], dw = op.getDilations()[1];
+
+  Value cols;
+  if (KH == 1 && KW == 1 && sh == 1 && sw == 1 && inType.getDimSize(2) == HO &&
+      inType.getDimSize(3) == WO) {
+    cols = tensor::CollapseShapeOp::create(
+        rewriter, loc, RankedTensorType::get({N, C, P}, f32), input,
+        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  } else {
+    // patches[n, c, i, j, y, x] = input[n, c, y*sh + i*dh, x*sw + j*dw]
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    SmallVector<AffineMap> maps = {
+        AffineMap::get(6, 0, {d(0), d(1), d(4) * sh + d(2) * dh, d(5) * sw + d(3) * dw}, ctx),
+        AffineMap::getMultiDimIdentityMap(6, ctx)};
+    auto patchesType = RankedTensorType::get({N, C, KH, KW, HO, WO}, f32);
+    Value empty = tensor::EmptyOp::create(rewriter, loc, patchesType.getShape(), f32);
+    auto patches = linalg::GenericOp::create(
+        rewriter, loc, patchesType, ValueRange{input}, ValueRange{empty}, maps,
+        SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
+        [](OpBuilder &b, Location nested, ValueRange args) {
+          linalg::YieldOp::create(b, nested, args[0]);
+        });
+    cols = tensor::CollapseShapeOp::create(
+        rewriter, loc, RankedTensorType::get({N, K, P}, f32), patches.getResult(0),
+        SmallVector<ReassociationIndices>{{0}, {1, 2, 3}, {4, 5}});
+  }
+  Value weights = tensor::CollapseShapeOp::create(
+      rewriter, loc, RankedTensorType::get({O, K}, f32), filter,
+      SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  auto productType = RankedTensorType::get({N, O, P}, f32);
+  Value init = filled(rewriter, loc, productType, rewriter.getF32FloatAttr(0));
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  // (b, m, n, k): the filter has no batch dimension.
+  SmallVector<Attribute> maps = {
+      AffineMapAttr::get(AffineMap::get(4, 0, {d(1), d(3)}, ctx)),
+      AffineMapAttr::get(AffineMap::get(4, 0, {d(0), d(3), d(2)}, ctx)),
+      AffineMapAttr::get(AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx))};
+  auto product = linalg::BatchMatmulOp::create(rewriter, loc, TypeRange{productType},
+                                               ValueRange{weights, cols}, ValueRange{init});
+  product.setIndexingMapsAttr(rewriter.getArrayAttr(maps));
+  return tensor::ExpandShapeOp::create(rewriter, loc, type, product.getResult(0),
+                                       SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+}
+
 struct ConvLowering : OpConversionPattern<ConvOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -868,6 +935,11 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     }
     Value input = embed(rewriter, loc, adaptor.getInput(),
                         RankedTensorType::get(paddedShape, elementType), zero, low, strides);
+
+    if (elementType.isF32() && spatial == 2 && groups == 1) {
+      rewriter.replaceOp(op, convAsMatmul(rewriter, op, input, adaptor.getFilter()));
+      return success();
+    }
 
     // [N, C, P...] -> [N, G, Cg, P...]; [O, Cg, K...] -> [G, Mg, Cg, K...].
     auto splitDim = [&](Value v, int64_t dim, int64_t outer, int64_t inner) {

@@ -344,6 +344,7 @@ TEST(ExecutableTest, ConvolutionAndPooling) {
   HostTensor x = randomUniform({2, 4, 7, 7}, -1, 1, rng);
   HostTensor w = randomUniform({6, 2, 3, 3}, -1, 1, rng);
   HostTensor w2 = randomUniform({3, 4, 3, 3}, -1, 1, rng);
+  HostTensor w3 = randomUniform({5, 4, 1, 1}, -1, 1, rng);
   auto outputs = buildAndRun(
       [](GraphBuilder &g) {
         Tensor in = g.input("x", {2, 4, 7, 7});
@@ -358,6 +359,12 @@ TEST(ExecutableTest, ConvolutionAndPooling) {
         dilated.dilations = {2, 2};
         dilated.lhsDilation = {2, 2};
         g.output("dilated", g.conv(in, filter2, Tensor(), dilated));
+        // One group, float32: these run as im2col and the runtime's GEMM.
+        GraphBuilder::ConvOptions strided;
+        strided.strides = {2, 2};
+        strided.padLow = strided.padHigh = {1, 1};
+        g.output("strided", g.conv(in, filter2, Tensor(), strided));
+        g.output("pointwise", g.conv(in, g.input("w3", {5, 4, 1, 1}), Tensor(), {}));
         GraphBuilder::WindowOptions pool;
         pool.window = {1, 1, 3, 3};
         pool.strides = {1, 1, 2, 2};
@@ -365,8 +372,8 @@ TEST(ExecutableTest, ConvolutionAndPooling) {
         g.output("max", g.reduceWindow(ReduceKind::max, in, pool));
         g.output("sum", g.reduceWindow(ReduceKind::sum, in, pool));
       },
-      {x, w, w2});
-  ASSERT_EQ(outputs.size(), 4u);
+      {x, w, w2, w3});
+  ASSERT_EQ(outputs.size(), 6u);
   int64_t h, wd;
   std::vector<double> grouped =
       referenceConv2d(toDoubles(x), x.shape(), toDoubles(w), w.shape(), 2, 2, 1, 1, 1, h, wd);
@@ -374,6 +381,12 @@ TEST(ExecutableTest, ConvolutionAndPooling) {
   std::vector<double> dilated =
       referenceConv2d(toDoubles(x), x.shape(), toDoubles(w2), w2.shape(), 1, 1, 0, 2, 2, h, wd);
   expectClose(outputs[1], {2, 3, h, wd}, dilated, 1e-5);
+  std::vector<double> strided =
+      referenceConv2d(toDoubles(x), x.shape(), toDoubles(w2), w2.shape(), 1, 2, 1, 1, 1, h, wd);
+  expectClose(outputs[2], {2, 3, h, wd}, strided, 1e-5);
+  std::vector<double> pointwise =
+      referenceConv2d(toDoubles(x), x.shape(), toDoubles(w3), w3.shape(), 1, 1, 0, 1, 1, h, wd);
+  expectClose(outputs[3], {2, 5, h, wd}, pointwise, 1e-5);
   std::vector<double> v = toDoubles(x), maxPool, sumPool;
   for (int64_t nc = 0; nc < 8; ++nc)
     for (int64_t y = 0; y < 4; ++y)
@@ -390,8 +403,8 @@ TEST(ExecutableTest, ConvolutionAndPooling) {
         maxPool.push_back(m);
         sumPool.push_back(s);
       }
-  expectClose(outputs[2], {2, 4, 4, 4}, maxPool);
-  expectClose(outputs[3], {2, 4, 4, 4}, sumPool);
+  expectClose(outputs[4], {2, 4, 4, 4}, maxPool);
+  expectClose(outputs[5], {2, 4, 4, 4}, sumPool);
 }
 
 /// numpy.matmul of [batch..., m, k] and [k, n] (rhs broadcast over batches).

@@ -1,0 +1,50 @@
+// RUN: dlc-opt --dlc-lower-to-linalg --split-input-file %s | FileCheck %s
+// RUN: dlc-opt --dlc-lower-to-llvm --split-input-file %s | FileCheck %s --check-prefix=CALL
+
+// A float32 3x3 convolution: im2col patches, then one batch_matmul whose
+// filter operand has no batch dimension; the runtime GEMM computes it.
+// CHECK-DAG: #[[FILTER:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3)>
+// CHECK-DAG: #[[COLS:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>
+// CHECK-LABEL: func.func @conv3x3
+// CHECK: %[[PATCHES:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x3x3x3x6x6xf32>)
+// CHECK: %[[COLS_T:.*]] = tensor.collapse_shape %[[PATCHES]] {{\[}}[0], [1, 2, 3], [4, 5]] : tensor<2x3x3x3x6x6xf32> into tensor<2x27x36xf32>
+// CHECK: %[[W:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
+// CHECK: linalg.batch_matmul indexing_maps = [#[[FILTER]], #[[COLS]], #{{.*}}] ins(%[[W]], %[[COLS_T]] : tensor<4x27xf32>, tensor<2x27x36xf32>)
+// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] {{.*}} into tensor<2x4x6x6xf32>
+// CALL-LABEL: llvm.func @conv3x3
+// CALL: llvm.call @dlc_gemm_f32
+func.func @conv3x3(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x4x6x6xf32> {
+  %0 = dlc.conv %x, %w, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1],
+       pad_low = [0, 0], pad_high = [0, 0], groups = 1
+       : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32> -> tensor<2x4x6x6xf32>
+  return %0 : tensor<2x4x6x6xf32>
+}
+
+// -----
+
+// A 1x1 convolution needs no patches: the input is viewed as [N, C, H*W].
+// CHECK-LABEL: func.func @conv1x1
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0], [1], [2, 3]] : tensor<1x8x5x5xf32> into tensor<1x8x25xf32>
+// CHECK: linalg.batch_matmul
+func.func @conv1x1(%x: tensor<1x8x5x5xf32>, %w: tensor<16x8x1x1xf32>) -> tensor<1x16x5x5xf32> {
+  %0 = dlc.conv %x, %w, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1],
+       pad_low = [0, 0], pad_high = [0, 0], groups = 1
+       : tensor<1x8x5x5xf32>, tensor<16x8x1x1xf32> -> tensor<1x16x5x5xf32>
+  return %0 : tensor<1x16x5x5xf32>
+}
+
+// -----
+
+// Grouped (here depthwise) and non-float32 convolutions keep the direct loop nest.
+// CHECK-LABEL: func.func @depthwise
+// CHECK-NOT: linalg.batch_matmul
+// CHECK: linalg.generic
+// CALL-LABEL: llvm.func @depthwise
+// CALL-NOT: dlc_gemm_f32
+func.func @depthwise(%x: tensor<1x4x6x6xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<1x4x4x4xf32> {
+  %0 = dlc.conv %x, %w, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1],
+       pad_low = [0, 0], pad_high = [0, 0], groups = 4
+       : tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32> -> tensor<1x4x4x4xf32>
+  return %0 : tensor<1x4x4x4xf32>
+}
