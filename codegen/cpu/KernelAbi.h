@@ -12,12 +12,14 @@
 
 namespace dlc {
 
-/// C[i] += A[i]·B[i] for i in [0, batch), single precision, row-major:
-///   (batch, m, n, k, a, aBatchStride, lda, b, bBatchStride, ldb,
-///    c, cBatchStride, ldc)
-/// Strides count elements; a, b and c are addresses.
+/// C[i] += A[i]·B[i] for i in [0, batch), single precision:
+///   (batch, m, n, k, a, aBatchStride, lda, b, bBatchStride, bStrideK,
+///    bStrideN, c, cBatchStride, ldc)
+/// A and C are row-major with unit column stride; B's element (p, j) is at
+/// b + p·bStrideK + j·bStrideN, so a transposed B needs no copy. Strides
+/// count elements; a, b and c are addresses.
 constexpr const char *kGemmF32Kernel = "dlc_gemm_f32";
-constexpr int kGemmF32Arguments = 13;
+constexpr int kGemmF32Arguments = 14;
 
 } // namespace dlc
 

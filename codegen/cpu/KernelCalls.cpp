@@ -15,6 +15,8 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
 
+#include <optional>
+
 namespace dlc {
 #define GEN_PASS_DEF_DLCCPUKERNELCALLS
 #include "codegen/cpu/Passes.h.inc"
@@ -58,8 +60,43 @@ BufferView viewOf(OpBuilder &b, Location loc, Value buffer) {
   return view;
 }
 
+/// How a product's operands are laid out, as its indexing maps say.
+enum class Layout {
+  Default,     ///< C[b, m, n] += A[b, m, k] · B[b, k, n] (no b for matmul)
+  SharedLeft,  ///< A[m, k] without a batch dimension (convolutions)
+  TransposedB, ///< B read as [b, n, k] (ONNX Gemm's transB, attention's K^T)
+};
+
+/// The layout of a matmul or batch_matmul the kernel computes, or nothing.
+std::optional<Layout> kernelLayout(linalg::LinalgOp op) {
+  bool batched = isa<linalg::BatchMatmulOp>(op);
+  if (!batched && !isa<linalg::MatmulOp>(op))
+    return std::nullopt;
+  bool userMaps = batched ? cast<linalg::BatchMatmulOp>(op).hasUserDefinedMaps()
+                          : cast<linalg::MatmulOp>(op).hasUserDefinedMaps();
+  if (!userMaps)
+    return Layout::Default;
+  MLIRContext *ctx = op.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (!batched) {
+    SmallVector<AffineMap> transposed = {AffineMap::get(3, 0, {d(0), d(2)}, ctx),
+                                         AffineMap::get(3, 0, {d(1), d(2)}, ctx),
+                                         AffineMap::get(3, 0, {d(0), d(1)}, ctx)};
+    return maps == transposed ? std::optional(Layout::TransposedB) : std::nullopt;
+  }
+  AffineMap out = AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx);
+  if (maps == SmallVector<AffineMap>{AffineMap::get(4, 0, {d(1), d(3)}, ctx),
+                                     AffineMap::get(4, 0, {d(0), d(3), d(2)}, ctx), out})
+    return Layout::SharedLeft;
+  if (maps == SmallVector<AffineMap>{AffineMap::get(4, 0, {d(0), d(1), d(3)}, ctx),
+                                     AffineMap::get(4, 0, {d(0), d(2), d(3)}, ctx), out})
+    return Layout::TransposedB;
+  return std::nullopt;
+}
+
 /// Replaces `op` (a matmul or batch_matmul on f32 buffers) with a call.
-void replaceWithGemmCall(linalg::LinalgOp op, func::FuncOp gemm) {
+void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) {
   OpBuilder b(op);
   Location loc = op.getLoc();
   Value a = op.getDpsInputOperand(0)->get(), bMatrix = op.getDpsInputOperand(1)->get(),
@@ -75,28 +112,17 @@ void replaceWithGemmCall(linalg::LinalgOp op, func::FuncOp gemm) {
   auto rowStride = [&](const BufferView &v) { return v.strides[v.strides.size() - 2]; };
   auto rows = [](const BufferView &v) { return v.sizes[v.sizes.size() - 2]; };
   auto columns = [](const BufferView &v) { return v.sizes.back(); };
+  // B's strides along k and along n.
+  bool transposed = layout == Layout::TransposedB;
+  Value bAlongK = transposed ? vb.strides.back() : rowStride(vb);
+  Value bAlongN = transposed ? rowStride(vb) : vb.strides.back();
   SmallVector<Value> arguments = {
       batched ? vc.sizes[0] : one, rows(vc), columns(vc), columns(va),
       va.address, batchStride(va), rowStride(va),
-      vb.address, batchStride(vb), rowStride(vb),
+      vb.address, batchStride(vb), bAlongK, bAlongN,
       vc.address, batchStride(vc), rowStride(vc)};
   func::CallOp::create(b, loc, gemm, arguments);
   op->erase();
-}
-
-/// A batch_matmul the kernel computes: the default maps, or the default
-/// maps with the batch dimension dropped from the left operand (a matrix
-/// shared by every product, as convolutions lower).
-bool hasKernelMaps(linalg::LinalgOp op) {
-  auto batch = cast<linalg::BatchMatmulOp>(op);
-  if (!batch.hasUserDefinedMaps())
-    return true;
-  MLIRContext *ctx = op.getContext();
-  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-  SmallVector<AffineMap> shared = {AffineMap::get(4, 0, {d(1), d(3)}, ctx),
-                                   AffineMap::get(4, 0, {d(0), d(3), d(2)}, ctx),
-                                   AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)};
-  return op.getIndexingMapsArray() == shared;
 }
 
 bool isF32Buffer(Value value) {
@@ -107,14 +133,12 @@ bool isF32Buffer(Value value) {
 struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<linalg::LinalgOp> products;
+    SmallVector<std::pair<linalg::LinalgOp, Layout>> products;
     module.walk([&](linalg::LinalgOp op) {
-      bool product = (isa<linalg::MatmulOp>(op) &&
-                      !cast<linalg::MatmulOp>(op).hasUserDefinedMaps()) ||
-                     (isa<linalg::BatchMatmulOp>(op) && hasKernelMaps(op));
-      if (product && op.hasPureBufferSemantics() &&
+      std::optional<Layout> layout = kernelLayout(op);
+      if (layout && op.hasPureBufferSemantics() &&
           llvm::all_of(op->getOperands(), isF32Buffer))
-        products.push_back(op);
+        products.push_back({op, *layout});
     });
     if (products.empty())
       return;
@@ -127,8 +151,8 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
                                   b.getFunctionType(arguments, {}));
       gemm.setPrivate();
     }
-    for (linalg::LinalgOp op : products)
-      replaceWithGemmCall(op, gemm);
+    for (auto [op, layout] : products)
+      replaceWithGemmCall(op, layout, gemm);
   }
 };
 

@@ -1039,11 +1039,31 @@ struct DotLowering : OpConversionPattern<DotOp> {
     TypedAttr zero = reductionIdentity(rewriter, ReduceKind::sum, elementType);
     Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs();
     int64_t rank = resultType.getRank();
+    // A right operand that is a transpose of its last two dimensions (ONNX
+    // Gemm's transB, attention's K^T) is read transposed by the product
+    // instead of being materialized.
+    bool transposedRhs = false;
+    if (auto transpose = op.getRhs().getDefiningOp<TransposeOp>()) {
+      SmallVector<int64_t> swapLast = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+      std::swap(swapLast[rank - 1], swapLast[rank - 2]);
+      if (llvm::ArrayRef(transpose.getPerm()) == llvm::ArrayRef(swapLast)) {
+        rhs = rewriter.getRemappedValue(transpose.getOperand());
+        transposedRhs = rhs != nullptr;
+        if (!rhs)
+          rhs = adaptor.getRhs();
+      }
+    }
+    MLIRContext *ctx = op.getContext();
+    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
     if (rank == 2) {
       Value init = filled(rewriter, loc, resultType, zero);
-      rewriter.replaceOp(
-          op, linalg::MatmulOp::create(rewriter, loc, ValueRange{lhs, rhs}, init)
-                  .getResult(0));
+      auto product = linalg::MatmulOp::create(rewriter, loc, ValueRange{lhs, rhs}, init);
+      if (transposedRhs)
+        // (m, n, k): B is read as [n, k].
+        product.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(
+            {AffineMap::get(3, 0, {d(0), d(2)}, ctx), AffineMap::get(3, 0, {d(1), d(2)}, ctx),
+             AffineMap::get(3, 0, {d(0), d(1)}, ctx)}));
+      rewriter.replaceOp(op, product.getResult(0));
       return success();
     }
     // Fold batch dimensions [B0, B1, ..., M, K] into [B, M, K].
@@ -1062,12 +1082,18 @@ struct DotLowering : OpConversionPattern<DotOp> {
     auto lhsType = cast<RankedTensorType>(lhs.getType());
     auto rhsType = cast<RankedTensorType>(rhs.getType());
     auto batchType = RankedTensorType::get(
-        {lhsType.getDimSize(0), lhsType.getDimSize(1), rhsType.getDimSize(2)},
+        {lhsType.getDimSize(0), lhsType.getDimSize(1),
+         rhsType.getDimSize(transposedRhs ? 1 : 2)},
         elementType);
     Value init = filled(rewriter, loc, batchType, zero);
-    Value product =
-        linalg::BatchMatmulOp::create(rewriter, loc, ValueRange{lhs, rhs}, init)
-            .getResult(0);
+    auto batched = linalg::BatchMatmulOp::create(rewriter, loc, ValueRange{lhs, rhs}, init);
+    if (transposedRhs)
+      // (b, m, n, k): B is read as [b, n, k].
+      batched.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(
+          {AffineMap::get(4, 0, {d(0), d(1), d(3)}, ctx),
+           AffineMap::get(4, 0, {d(0), d(2), d(3)}, ctx),
+           AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx)}));
+    Value product = batched.getResult(0);
     if (rank > 3)
       product = tensor::ExpandShapeOp::create(rewriter, loc, resultType,
                                               product, reassociation);

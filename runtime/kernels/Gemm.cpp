@@ -75,16 +75,26 @@ float *packingBuffer(size_t floats) {
 }
 
 /// Copies kc rows of B's columns [column, column + nr) into `panel`, padding
-/// columns past n with zeros.
-void packPanel(const float *b, int64_t ldb, int64_t kc, int64_t n, int64_t column,
-               int nr, float *panel) {
+/// columns past n with zeros. B's element (p, j) is at p·strideK + j·strideN.
+void packPanel(const float *b, int64_t strideK, int64_t strideN, int64_t kc,
+               int64_t n, int64_t column, int nr, float *panel) {
   int64_t width = std::min<int64_t>(nr, n - column);
-  for (int64_t p = 0; p < kc; ++p) {
-    const float *source = b + p * ldb + column;
-    float *target = panel + p * nr;
-    std::memcpy(target, source, width * sizeof(float));
-    std::fill(target + width, target + nr, 0.0f);
+  if (strideN == 1) {
+    for (int64_t p = 0; p < kc; ++p) {
+      float *target = panel + p * nr;
+      std::memcpy(target, b + p * strideK + column, width * sizeof(float));
+      std::fill(target + width, target + nr, 0.0f);
+    }
+    return;
   }
+  // A transposed B: read each of its rows (a column of the panel) in order.
+  for (int64_t jj = 0; jj < width; ++jj) {
+    const float *source = b + (column + jj) * strideN;
+    for (int64_t p = 0; p < kc; ++p)
+      panel[p * nr + jj] = source[p * strideK];
+  }
+  for (int64_t p = 0; p < kc; ++p)
+    std::fill(panel + p * nr + width, panel + p * nr + nr, 0.0f);
 }
 
 /// Runs `body(i)` for i in [0, count) on `pool`, or inline without one.
@@ -97,9 +107,43 @@ template <typename Body> void forEach(ThreadPool *pool, int64_t count, Body body
   pool->parallelFor(count, body);
 }
 
+/// C += A·B with few rows and a transposed B (each column of B contiguous,
+/// as a dense layer's weights are): one dot product per element of C,
+/// reading B once in order. Such products are bound by memory, not by FMAs.
+void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                    const float *bT, int64_t ldbT, float *c, int64_t ldc, ThreadPool *pool) {
+  constexpr int64_t kColumnsPerTask = 64;
+  forEach(pool, (n + kColumnsPerTask - 1) / kColumnsPerTask, [&](int64_t task) {
+    int64_t jEnd = std::min(n, (task + 1) * kColumnsPerTask);
+    for (int64_t j = task * kColumnsPerTask; j < jEnd; ++j) {
+      const float *column = bT + j * ldbT;
+      for (int64_t i = 0; i < m; ++i) {
+        const float *row = a + i * lda;
+        // Independent partial sums, so the compiler vectorizes the loop.
+        constexpr int kLanes = 16;
+        float lanes[kLanes] = {};
+        int64_t p = 0;
+        for (; p + kLanes <= k; p += kLanes)
+          for (int l = 0; l < kLanes; ++l)
+            lanes[l] += row[p + l] * column[p + l];
+        float sum = 0;
+        for (; p < k; ++p)
+          sum += row[p] * column[p];
+        for (float lane : lanes)
+          sum += lane;
+        c[i * ldc + j] += sum;
+      }
+    }
+  });
+}
+
 void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                 const float *b, int64_t ldb, float *c, int64_t ldc,
+                 const float *b, int64_t ldb, int64_t bStrideN, float *c, int64_t ldc,
                  const GemmMicroKernel &kernel, ThreadPool *pool) {
+  if (m * n * k < kParallelMinWork)
+    pool = nullptr;
+  if (m < kPackRows && ldb == 1 && bStrideN != 1)
+    return gemvTransposed(m, n, k, a, lda, b, bStrideN, c, ldc, pool);
   const int mr = kernel.mr, nr = kernel.nr;
   const int64_t panels = (n + nr - 1) / nr;
   const int64_t kBlocks = (k + KC - 1) / KC;
@@ -108,9 +152,8 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   // B is packed whole, once, before any product: panel by panel within
   // each block of KC rows. Without packing, only the partial last panel is
   // copied (the kernel reads nr columns).
-  const bool pack = m >= kPackRows;
-  if (m * n * k < kParallelMinWork)
-    pool = nullptr;
+  // A transposed B is always packed: the kernel reads rows of nr floats.
+  const bool pack = m >= kPackRows || bStrideN != 1;
   const int64_t packedPanels = pack ? panels : partialLast ? 1 : 0;
   float *packed = packedPanels ? packingBuffer(size_t(k) * packedPanels * nr) : nullptr;
   auto packedAt = [&](int64_t block, int64_t slot) {
@@ -119,8 +162,8 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   forEach(pool, kBlocks * packedPanels, [&](int64_t task) {
     int64_t block = task / packedPanels, slot = task % packedPanels;
     int64_t panel = pack ? slot : panels - 1;
-    packPanel(b + block * KC * ldb, ldb, std::min(KC, k - block * KC), n, panel * nr,
-              nr, packedAt(block, slot));
+    packPanel(b + block * KC * ldb, ldb, bStrideN, std::min(KC, k - block * KC), n,
+              panel * nr, nr, packedAt(block, slot));
   });
 
   // Split C into tasks of rows × columns, finer until each thread has
@@ -183,18 +226,19 @@ const GemmMicroKernel &dlc::hostGemmKernel() {
 }
 
 void dlc::gemmF32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                  const float *b, int64_t ldb, float *c, int64_t ldc,
-                  const GemmMicroKernel *kernel) {
+                  const float *b, int64_t bStrideK, int64_t bStrideN, float *c,
+                  int64_t ldc, const GemmMicroKernel *kernel) {
   if (m <= 0 || n <= 0 || k <= 0)
     return;
-  gemmBlocked(m, n, k, a, lda, b, ldb, c, ldc, kernel ? *kernel : hostGemmKernel(),
-              ThreadPool::current());
+  gemmBlocked(m, n, k, a, lda, b, bStrideK, bStrideN, c, ldc,
+              kernel ? *kernel : hostGemmKernel(), ThreadPool::current());
 }
 
 extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                              const float *a, int64_t aBatchStride, int64_t lda,
                              const float *b, int64_t bBatchStride, int64_t ldb,
-                             float *c, int64_t cBatchStride, int64_t ldc) {
+                             int64_t bStrideN, float *c, int64_t cBatchStride,
+                             int64_t ldc) {
   if (m <= 0 || n <= 0 || k <= 0)
     return;
   const GemmMicroKernel &kernel = hostGemmKernel();
@@ -203,12 +247,12 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
   // time. Few large ones: each product is split over the threads.
   if (pool && batch >= int64_t(pool->size())) {
     pool->parallelFor(batch, [&](int64_t i) {
-      gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, ldb,
+      gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, ldb, bStrideN,
                   c + i * cBatchStride, ldc, kernel, nullptr);
     });
     return;
   }
   for (int64_t i = 0; i < batch; ++i)
-    gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, ldb,
+    gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, ldb, bStrideN,
                 c + i * cBatchStride, ldc, kernel, pool);
 }

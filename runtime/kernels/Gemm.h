@@ -35,19 +35,23 @@ const GemmMicroKernel *portableGemmKernel();
 /// The best micro-kernel for this CPU.
 const GemmMicroKernel &hostGemmKernel();
 
-/// C += A·B for row-major A (m×k), B (k×n), C (m×n) with row strides lda,
-/// ldb, ldc, using `kernel` (the host's when null).
+/// C += A·B for row-major A (m×k) and C (m×n) with row strides lda and ldc;
+/// B's element (p, j) is at b[p·bStrideK + j·bStrideN] (bStrideN = 1 for a
+/// row-major B, bStrideK = 1 for a transposed one). Uses `kernel` (the
+/// host's when null) and the current ThreadPool.
 void gemmF32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-             const float *b, int64_t ldb, float *c, int64_t ldc,
-             const GemmMicroKernel *kernel = nullptr);
+             const float *b, int64_t bStrideK, int64_t bStrideN, float *c,
+             int64_t ldc, const GemmMicroKernel *kernel = nullptr);
 
 } // namespace dlc
 
-/// The entry point generated code calls: for each of `batch` products,
-/// C[i] += A[i]·B[i], where X[i] starts `xBatchStride` elements after X[i-1].
+/// The entry point generated code calls (codegen/cpu/KernelAbi.h): for each
+/// of `batch` products, C[i] += A[i]·B[i], where X[i] starts `xBatchStride`
+/// elements after X[i-1].
 extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                              const float *a, int64_t aBatchStride, int64_t lda,
-                             const float *b, int64_t bBatchStride, int64_t ldb,
-                             float *c, int64_t cBatchStride, int64_t ldc);
+                             const float *b, int64_t bBatchStride, int64_t bStrideK,
+                             int64_t bStrideN, float *c, int64_t cBatchStride,
+                             int64_t ldc);
 
 #endif // DLC_RUNTIME_KERNELS_GEMM_H

@@ -35,12 +35,14 @@ struct Shape {
 };
 
 /// C (initially random) += A·B with row strides wider than the matrices,
-/// checked against float64.
-void checkGemm(const GemmMicroKernel *kernel, Shape s, ThreadPool *pool) {
+/// B row-major or transposed, checked against float64.
+void checkGemm(const GemmMicroKernel *kernel, Shape s, ThreadPool *pool,
+               bool transposedB = false) {
   std::mt19937 rng(int(s.m * 131 + s.n * 17 + s.k));
   std::uniform_real_distribution<float> uniform(-1, 1);
-  int64_t lda = s.k + 3, ldb = s.n + 5, ldc = s.n + 1;
-  std::vector<float> a(s.m * lda), b(s.k * ldb), c(s.m * ldc);
+  int64_t lda = s.k + 3, ldb = transposedB ? s.k + 5 : s.n + 5, ldc = s.n + 1;
+  int64_t strideK = transposedB ? 1 : ldb, strideN = transposedB ? ldb : 1;
+  std::vector<float> a(s.m * lda), b((transposedB ? s.n : s.k) * ldb), c(s.m * ldc);
   for (float &x : a)
     x = uniform(rng);
   for (float &x : b)
@@ -50,7 +52,7 @@ void checkGemm(const GemmMicroKernel *kernel, Shape s, ThreadPool *pool) {
   std::vector<float> before = c;
   {
     ThreadPool::Scope scope(pool);
-    gemmF32(s.m, s.n, s.k, a.data(), lda, b.data(), ldb, c.data(), ldc, kernel);
+    gemmF32(s.m, s.n, s.k, a.data(), lda, b.data(), strideK, strideN, c.data(), ldc, kernel);
   }
   double worst = 0;
   for (int64_t i = 0; i < s.m; ++i)
@@ -62,7 +64,7 @@ void checkGemm(const GemmMicroKernel *kernel, Shape s, ThreadPool *pool) {
       }
       double want = before[i * ldc + j];
       for (int64_t p = 0; p < s.k; ++p)
-        want += double(a[i * lda + p]) * b[p * ldb + j];
+        want += double(a[i * lda + p]) * b[p * strideK + j * strideN];
       worst = std::max(worst, std::abs(c[i * ldc + j] - want) / std::sqrt(double(s.k)));
     }
   EXPECT_LT(worst, 2e-6) << kernel->name << " " << s.m << "x" << s.n << "x" << s.k
@@ -78,6 +80,7 @@ TEST(GemmTest, EveryKernelMatchesFloat64OnEdgeShapes) {
     for (Shape shape : shapes) {
       checkGemm(kernel, shape, nullptr);
       checkGemm(kernel, shape, &two);
+      checkGemm(kernel, shape, &two, /*transposedB=*/true);
     }
 }
 
@@ -96,7 +99,7 @@ TEST(GemmTest, BatchedEntryPointUsesBatchStrides) {
     ThreadPool pool(threads);
     ThreadPool::Scope scope(&pool);
     std::vector<float> c(batch * m * n, 0.0f);
-    dlc_gemm_f32(batch, m, n, k, a.data(), m * k, k, b.data(), k * n, n, c.data(), m * n, n);
+    dlc_gemm_f32(batch, m, n, k, a.data(), m * k, k, b.data(), k * n, n, 1, c.data(), m * n, n);
     for (int64_t q = 0; q < batch; ++q)
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {

@@ -48,3 +48,16 @@ func.func @depthwise(%x: tensor<1x4x6x6xf32>, %w: tensor<4x1x3x3xf32>) -> tensor
        : tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32> -> tensor<1x4x4x4xf32>
   return %0 : tensor<1x4x4x4xf32>
 }
+
+// -----
+
+// A product with a transposed right operand reads the transpose's operand
+// with transposed indexing; the transpose is left dead (the pipeline's
+// canonicalizer removes it), so it is never materialized.
+// CHECK-LABEL: func.func @dot_transposed
+// CHECK: linalg.matmul indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}] ins(%arg0, %arg1 : tensor<2x16xf32>, tensor<8x16xf32>)
+func.func @dot_transposed(%x: tensor<2x16xf32>, %w: tensor<8x16xf32>) -> tensor<2x8xf32> {
+  %t = dlc.transpose %w, perm = [1, 0] : tensor<8x16xf32> -> tensor<16x8xf32>
+  %0 = dlc.dot %x, %t : tensor<2x16xf32>, tensor<16x8xf32> -> tensor<2x8xf32>
+  return %0 : tensor<2x8xf32>
+}

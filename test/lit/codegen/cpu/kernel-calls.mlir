@@ -8,8 +8,8 @@
 // CHECK-DAG: %[[PA:.*]] = memref.extract_aligned_pointer_as_index %[[A]]
 // CHECK-DAG: %[[PB:.*]] = memref.extract_aligned_pointer_as_index %[[B]]
 // CHECK-DAG: %[[PC:.*]] = memref.extract_aligned_pointer_as_index %[[C]]
-// CHECK: call @dlc_gemm_f32(%{{.*}}) : (index, index, index, index, index, index, index, index, index, index, index, index, index) -> ()
-// CHECK: func.func private @dlc_gemm_f32(index, index, index, index, index, index, index, index, index, index, index, index, index)
+// CHECK: call @dlc_gemm_f32(%{{.*}}) : (index, index, index, index, index, index, index, index, index, index, index, index, index, index) -> ()
+// CHECK: func.func private @dlc_gemm_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index)
 func.func @matmul(%a: memref<8x16xf32>, %b: memref<16x4xf32>, %c: memref<8x4xf32>) {
   linalg.matmul ins(%a, %b : memref<8x16xf32>, memref<16x4xf32>) outs(%c : memref<8x4xf32>)
   return
@@ -55,5 +55,20 @@ func.func @offset(%a: memref<8x16xf32, strided<[16, 1], offset: 32>>, %b: memref
                   %c: memref<8x4xf32>) {
   linalg.matmul ins(%a, %b : memref<8x16xf32, strided<[16, 1], offset: 32>>, memref<16x4xf32>)
                 outs(%c : memref<8x4xf32>)
+  return
+}
+
+// -----
+
+// A transposed right operand (ONNX Gemm's transB) is passed with its
+// strides swapped: along k it is contiguous, along n it steps by a row.
+// CHECK-LABEL: func.func @transposed_b
+// CHECK: %{{.*}}, %{{.*}}, %[[BSIZES:.*]]:2, %[[BSTRIDES:.*]]:2 = memref.extract_strided_metadata %arg1
+// CHECK: call @dlc_gemm_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BSTRIDES]]#1, %[[BSTRIDES]]#0,
+func.func @transposed_b(%a: memref<8x16xf32>, %bt: memref<4x16xf32>, %c: memref<8x4xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                 affine_map<(m, n, k) -> (n, k)>,
+                                 affine_map<(m, n, k) -> (m, n)>]
+                ins(%a, %bt : memref<8x16xf32>, memref<4x16xf32>) outs(%c : memref<8x4xf32>)
   return
 }

@@ -1,0 +1,164 @@
+#!/usr/bin/env python3
+"""dlc against ONNX Runtime on the benchmark's model set, in one run.
+
+    .venv/bin/python bench/compare_ort.py [--models mlp,resnet50,mobilenetv2,bert]
+                                          [--batches 1,32] [--seconds 3] [--threads 2]
+
+For every model and batch size (BERT uses 1 and 8 where 32 is asked), each
+engine runs in its own process on the same inputs: ONNX Runtime with all
+graph optimizations and `--threads` intra-op threads, dlc through its Python
+package with the same number of threads. Printed per pair: median latency of
+each, the ratio dlc/ORT, peak memory of each (resident memory above what the
+process held after importing its engine), dlc's cold compile time (empty
+cache) and cached compile time, and whether the outputs agree (rtol 1e-3,
+atol 1e-4). Last, the geometric mean of the ratios.
+"""
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def resident_kib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def timed_runs(run, seconds):
+    run()  # warm-up
+    times = []
+    begin = time.perf_counter()
+    while time.perf_counter() - begin < seconds or len(times) < 3:
+        start = time.perf_counter()
+        run()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def worker(args):
+    """Runs one engine on one model; prints a JSON line."""
+    inputs = dict(np.load(args.inputs))
+    result = {}
+    if args.engine == "ort":
+        import onnxruntime as ort
+        baseline = resident_kib()
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = args.threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        start = time.perf_counter()
+        session = ort.InferenceSession(args.model, options, providers=["CPUExecutionProvider"])
+        result["compile"] = time.perf_counter() - start
+        outputs = {}
+
+        def run():
+            names = [o.name for o in session.get_outputs()]
+            outputs.update(zip(names, session.run(None, inputs)))
+    else:
+        sys.path.insert(0, os.path.join(ROOT, "build", "python"))
+        import dlc
+        baseline = resident_kib()
+        os.environ["DLC_CACHE_DIR"] = tempfile.mkdtemp(prefix="dlc-bench-cache-")
+        shapes = {name: value.shape for name, value in inputs.items()}
+        start = time.perf_counter()
+        model = dlc.compile(args.model, shapes=shapes)
+        result["compile"] = time.perf_counter() - start
+        start = time.perf_counter()
+        model = dlc.compile(args.model, shapes=shapes)
+        result["compile_cached"] = time.perf_counter() - start
+        assert model.cache_hit
+        outputs = {}
+
+        def run():
+            outputs.update(model.run(inputs))
+    result["latency"] = timed_runs(run, args.seconds)
+    result["peak_mib"] = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline) / 1024
+    np.savez(args.out, **outputs)
+    print(json.dumps(result))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="mlp,resnet50,mobilenetv2,bert")
+    parser.add_argument("--batches", default="1,32")
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--worker", choices=["ort", "dlc"], dest="engine")
+    parser.add_argument("--model")
+    parser.add_argument("--inputs")
+    parser.add_argument("--out")
+    args = parser.parse_args()
+    if args.engine:
+        return worker(args)
+
+    sys.path.insert(0, HERE)
+    import onnx
+    import models
+
+    work = tempfile.mkdtemp(prefix="dlc-compare-")
+    print(f"{'model':<12} {'batch':>5} {'ORT ms':>9} {'dlc ms':>9} {'dlc/ORT':>8} "
+          f"{'ORT MiB':>8} {'dlc MiB':>8} {'compile s':>9} {'cached s':>8}  outputs")
+    ratios, all_ok = [], True
+    for name in args.models.split(","):
+        model, shapes = models.build(name, np.random.default_rng(2026))
+        path = os.path.join(work, f"{name}.onnx")
+        onnx.save(model, path)
+        for batch in [int(b) for b in args.batches.split(",")]:
+            if name == "bert" and batch > 8:
+                batch = 8
+            rng = np.random.default_rng(batch)
+            inputs = {}
+            for input_name, shape in shapes.items():
+                dims = [batch if d == "N" else d for d in shape]
+                inputs[input_name] = (rng.integers(0, 30522, dims, dtype=np.int64)
+                                      if input_name == "input_ids"
+                                      else rng.standard_normal(dims).astype(np.float32))
+            in_path = os.path.join(work, f"{name}-{batch}-in.npz")
+            np.savez(in_path, **inputs)
+            results, outputs = {}, {}
+            for engine in ("ort", "dlc"):
+                out = os.path.join(work, f"{name}-{batch}-{engine}.npz")
+                command = [sys.executable, __file__, "--worker", engine, "--model", path,
+                           "--inputs", in_path, "--out", out, "--seconds", str(args.seconds),
+                           "--threads", str(args.threads)]
+                env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+                done = subprocess.run(command, capture_output=True, text=True, env=env)
+                if done.returncode:
+                    print(f"{name} batch {batch}: {engine} failed:\n{done.stderr[-2000:]}")
+                    results[engine] = None
+                    continue
+                results[engine] = json.loads(done.stdout.strip().splitlines()[-1])
+                outputs[engine] = dict(np.load(out))
+            if not results.get("ort") or not results.get("dlc"):
+                all_ok = False
+                continue
+            agree = all(np.allclose(outputs["dlc"][k], outputs["ort"][k], rtol=1e-3, atol=1e-4)
+                        for k in outputs["ort"])
+            worst = max(float(np.max(np.abs(outputs["dlc"][k] - outputs["ort"][k])))
+                        for k in outputs["ort"])
+            all_ok &= agree
+            o, d = results["ort"], results["dlc"]
+            ratio = d["latency"] / o["latency"]
+            ratios.append(ratio)
+            print(f"{name:<12} {batch:>5} {o['latency'] * 1e3:>9.2f} {d['latency'] * 1e3:>9.2f} "
+                  f"{ratio:>8.2f} {o['peak_mib']:>8.0f} {d['peak_mib']:>8.0f} "
+                  f"{d['compile']:>9.2f} {d['compile_cached']:>8.3f}  "
+                  f"{'agree' if agree else 'DIFFER'} (max |diff| {worst:.1e})", flush=True)
+    if ratios:
+        geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+        print(f"geometric mean of dlc/ORT latency ratios: {geomean:.2f} over {len(ratios)} pairs")
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
