@@ -56,6 +56,8 @@ func.func @depthwise(%x: tensor<1x4x6x6xf32>, %w: tensor<4x1x3x3xf32>) -> tensor
 // canonicalizer removes it), so it is never materialized.
 // CHECK-LABEL: func.func @dot_transposed
 // CHECK: linalg.matmul indexing_maps = [#{{.*}}, #{{.*}}, #{{.*}}] ins(%arg0, %arg1 : tensor<2x16xf32>, tensor<8x16xf32>)
+// CALL-LABEL: llvm.func @dot_transposed
+// CALL: llvm.call @dlc_gemm_f32
 func.func @dot_transposed(%x: tensor<2x16xf32>, %w: tensor<8x16xf32>) -> tensor<2x8xf32> {
   %t = dlc.transpose %w, perm = [1, 0] : tensor<8x16xf32> -> tensor<16x8xf32>
   %0 = dlc.dot %x, %t : tensor<2x16xf32>, tensor<16x8xf32> -> tensor<2x8xf32>
