@@ -58,4 +58,25 @@ def DlcCpuKernelCalls : Pass<"dlc-cpu-kernel-calls", "mlir::ModuleOp"> {
   ];
 }
 
+def DlcOutlineKernels : Pass<"dlc-outline-kernels", "mlir::ModuleOp"> {
+  let summary = "Move each linalg op on buffers into a function of its own";
+  let description = [{
+    Runs on buffers. Every linalg op of a function becomes a call to a new
+    private function (`@main_kernel_3`) that holds the op, marked
+    `noinline`. LLVM's optimizer is far from linear in the size of one
+    function: a whole model as one function took ResNet-50 25 s to
+    optimize. One function per kernel keeps compile time proportional to
+    the model, and is the unit that fusion and the thread pool will work
+    on. Constants the op uses are cloned into the kernel; other values
+    become arguments.
+
+    ```mlir
+    linalg.generic {...} ins(%a : memref<4xf32>) outs(%b : memref<4xf32>) {...}
+    // becomes
+    call @main_kernel_0(%a, %b) : (memref<4xf32>, memref<4xf32>) -> ()
+    ```
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
 #endif // DLC_CODEGEN_CPU_PASSES_TD

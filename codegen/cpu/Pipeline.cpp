@@ -59,8 +59,10 @@ void dlc::buildCpuLoweringPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
-  // Matrix products call the runtime's tuned kernels; the rest become loops.
+  // Matrix products call the runtime's tuned kernels; every other op
+  // becomes a function of its own (compile time stays linear), then loops.
   pm.addPass(createDlcCpuKernelCalls());
+  pm.addPass(createDlcOutlineKernels());
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());

@@ -1,0 +1,86 @@
+//===- OutlineKernels.cpp - one function per kernel -------------*- C++ -*-===//
+//
+// The dlc-outline-kernels pass (see Passes.td): each linalg op on buffers
+// moves into a noinline function of its own.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/RegionUtils.h"
+
+namespace dlc {
+#define GEN_PASS_DEF_DLCOUTLINEKERNELS
+#include "codegen/cpu/Passes.h.inc"
+} // namespace dlc
+
+using namespace mlir;
+
+namespace {
+
+/// Moves `op` into a new function `name` placed before `parent`, and calls it.
+void outline(linalg::LinalgOp op, func::FuncOp parent, StringRef name) {
+  // The kernel's arguments: the op's operands and the values its body uses
+  // from outside, except constants, which are cloned into the kernel.
+  SetVector<Value> captured;
+  for (Value operand : op->getOperands())
+    captured.insert(operand);
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  SmallVector<Value> arguments;
+  SmallVector<Operation *> constants;
+  for (Value value : captured) {
+    Operation *definer = value.getDefiningOp();
+    if (definer && definer->hasTrait<OpTrait::ConstantLike>())
+      constants.push_back(definer);
+    else
+      arguments.push_back(value);
+  }
+
+  OpBuilder builder(parent);
+  auto type = builder.getFunctionType(ValueRange(arguments).getTypes(), {});
+  auto kernel = func::FuncOp::create(builder, op.getLoc(), name, type);
+  kernel.setPrivate();
+  // Kept apart in LLVM too: inlining them back would undo the point.
+  kernel->setAttr("passthrough", builder.getArrayAttr({builder.getStringAttr("noinline")}));
+  Block *body = kernel.addEntryBlock();
+  builder.setInsertionPointToStart(body);
+  IRMapping mapping;
+  for (auto [value, argument] : llvm::zip(arguments, body->getArguments()))
+    mapping.map(value, argument);
+  for (Operation *constant : constants)
+    builder.clone(*constant, mapping);
+  builder.clone(*op, mapping);
+  func::ReturnOp::create(builder, op.getLoc());
+
+  builder.setInsertionPoint(op);
+  func::CallOp::create(builder, op.getLoc(), kernel, arguments);
+  op->erase();
+}
+
+struct OutlineKernelsPass
+    : public dlc::impl::DlcOutlineKernelsBase<OutlineKernelsPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<func::FuncOp> functions(module.getOps<func::FuncOp>());
+    for (func::FuncOp function : functions) {
+      if (function.isExternal() || function->hasAttr("passthrough"))
+        continue;
+      SmallVector<linalg::LinalgOp> kernels;
+      function.walk([&](linalg::LinalgOp op) {
+        if (op.hasPureBufferSemantics())
+          kernels.push_back(op);
+      });
+      unsigned count = 0;
+      for (linalg::LinalgOp op : kernels)
+        outline(op, function,
+                (function.getSymName() + "_kernel_" + llvm::Twine(count++)).str());
+    }
+  }
+};
+
+} // namespace

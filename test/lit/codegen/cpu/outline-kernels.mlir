@@ -1,0 +1,28 @@
+// RUN: dlc-opt --dlc-outline-kernels %s | FileCheck %s
+
+// Each linalg op on buffers moves into a noinline function; constants its
+// body uses are cloned into it, other values become arguments.
+// CHECK-LABEL: func.func private @main_kernel_0
+// CHECK-SAME: (%[[OUT:.*]]: memref<4xf32>) attributes {passthrough = ["noinline"]}
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: linalg.fill ins(%[[ZERO]] : f32) outs(%[[OUT]] : memref<4xf32>)
+// CHECK-LABEL: func.func private @main_kernel_1
+// CHECK-SAME: (%[[IN:.*]]: memref<4xf32>, %[[OUT2:.*]]: memref<4xf32>, %[[SCALE:.*]]: f32)
+// CHECK: linalg.generic {{.*}} ins(%[[IN]] : memref<4xf32>) outs(%[[OUT2]] : memref<4xf32>)
+// CHECK: arith.mulf %{{.*}}, %[[SCALE]]
+// CHECK-LABEL: func.func @main
+// CHECK-NOT: linalg.
+// CHECK: call @main_kernel_0(%arg1)
+// CHECK: call @main_kernel_1(%arg0, %arg1, %arg2)
+#id = affine_map<(d0) -> (d0)>
+func.func @main(%in: memref<4xf32>, %out: memref<4xf32>, %scale: f32) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%out : memref<4xf32>)
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel"]}
+      ins(%in : memref<4xf32>) outs(%out : memref<4xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    %0 = arith.mulf %a, %scale : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
