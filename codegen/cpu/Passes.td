@@ -58,6 +58,21 @@ def DlcCpuKernelCalls : Pass<"dlc-cpu-kernel-calls", "mlir::ModuleOp"> {
   ];
 }
 
+def DlcFuseElementwise : Pass<"dlc-fuse-elementwise", "mlir::ModuleOp"> {
+  let summary = "Fuse chains of elementwise linalg ops on tensors";
+  let description = [{
+    Merges a `linalg.generic` whose loops are all parallel into the
+    all-parallel `linalg.generic` that consumes it, so that a chain such as
+    a convolution's batch norm, bias and ReLU, or a residual add, is one
+    pass over memory with no intermediate buffer; broadcasts disappear into
+    their consumers. Unlike upstream's `--linalg-fuse-elementwise-ops`, it
+    never fuses into contractions: a matrix product that absorbed its
+    im2col producer would no longer be a matrix product, and would lose
+    the runtime's GEMM.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+}
+
 def DlcOutlineKernels : Pass<"dlc-outline-kernels", "mlir::ModuleOp"> {
   let summary = "Move each linalg op on buffers into a function of its own";
   let description = [{

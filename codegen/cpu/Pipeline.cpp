@@ -44,6 +44,11 @@ using namespace mlir;
 void dlc::buildCpuLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createDlcLowerToLinalg());
   pm.addPass(createCanonicalizerPass());
+  // Chains of elementwise ops (a convolution's batch norm and ReLU, a
+  // residual add) become one loop nest: one pass over memory, no
+  // intermediate buffers.
+  pm.addPass(createDlcFuseElementwise());
+  pm.addPass(createCanonicalizerPass());
 
   // Bufferize with plain (identity-layout) memrefs at the function boundary
   // and turn results into out-parameters, so the runtime passes one bare

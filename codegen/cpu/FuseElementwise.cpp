@@ -1,0 +1,124 @@
+//===- FuseElementwise.cpp - fuse elementwise chains ------------*- C++ -*-===//
+//
+// The dlc-fuse-elementwise pass (see Passes.td): upstream's elementwise
+// producer-consumer fusion, allowed only between all-parallel generics.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Matchers.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace dlc {
+#define GEN_PASS_DEF_DLCFUSEELEMENTWISE
+#include "codegen/cpu/Passes.h.inc"
+} // namespace dlc
+
+using namespace mlir;
+
+namespace {
+
+/// An all-parallel generic on signed, signless or float elements. Generics
+/// on unsigned integers compute on signless values through casts that
+/// only resolve within their own body, so they are never merged.
+bool isFusableElementwise(Operation *op) {
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
+  if (!generic || generic.getNumLoops() != generic.getNumParallelLoops())
+    return false;
+  return llvm::none_of(op->getOperandTypes(), [](Type type) {
+    return getElementTypeOrSelf(type).isUnsignedInteger();
+  });
+}
+
+/// Fuses an elementwise producer into an elementwise consumer, one operand
+/// at a time (upstream's fusion pattern, with dlc's choice of what to fuse
+/// and without its other rewrites, which make constants of unsigned types).
+struct FuseElementwiseProducer : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::GenericOp consumer,
+                                PatternRewriter &rewriter) const override {
+    if (!isFusableElementwise(consumer))
+      return failure();
+    for (OpOperand &operand : consumer->getOpOperands()) {
+      if (!isFusableElementwise(operand.get().getDefiningOp()) ||
+          !linalg::areElementwiseOpsFusable(&operand))
+        continue;
+      Operation *producer = operand.get().getDefiningOp();
+      FailureOr<linalg::ElementwiseOpFusionResult> fused =
+          linalg::fuseElementwiseOps(rewriter, &operand);
+      if (failed(fused))
+        continue;
+      // The consumer's results are replaced; the producer stays for its
+      // other users, if any (the driver erases it when dead).
+      for (auto [original, replacement] : fused->replacements)
+        rewriter.replaceUsesWithIf(original, replacement, [&](OpOperand &use) {
+          return use.get().getDefiningOp() != producer;
+        });
+      rewriter.eraseOp(consumer);
+      return success();
+    }
+    return failure();
+  }
+};
+
+/// Turns a splat constant input of a generic (a batch norm's epsilon, a
+/// scale) into a scalar constant in its body, so that it is not read from
+/// memory element by element. Unsigned element types are left alone: their
+/// scalars must stay signless.
+struct FoldSplatInputs : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
+    SmallVector<std::pair<unsigned, TypedAttr>> folded;
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      DenseElementsAttr splat;
+      Type element = getElementTypeOrSelf(input->get().getType());
+      if (matchPattern(input->get(), m_Constant(&splat)) && splat.isSplat() &&
+          !element.isUnsignedInteger() && element.isIntOrIndexOrFloat()) {
+        folded.push_back({input->getOperandNumber(), splat.getSplatValue<TypedAttr>()});
+        continue;
+      }
+      inputs.push_back(input->get());
+      maps.push_back(op.getMatchingIndexingMap(input));
+    }
+    if (folded.empty())
+      return failure();
+    for (OpOperand &init : op.getDpsInitsMutable())
+      maps.push_back(op.getMatchingIndexingMap(&init));
+    auto fused = linalg::GenericOp::create(
+        rewriter, op.getLoc(), op->getResultTypes(), inputs, op.getDpsInits(), maps,
+        op.getIteratorTypesArray());
+    // Move the body over; folded arguments become constants at its start.
+    Block *body = op.getBody();
+    rewriter.setInsertionPointToStart(body);
+    for (auto [index, value] : llvm::reverse(folded)) {
+      Value scalar = arith::ConstantOp::create(rewriter, op.getLoc(), value);
+      rewriter.replaceAllUsesWith(body->getArgument(index), scalar);
+      body->eraseArgument(index);
+    }
+    rewriter.inlineRegionBefore(op.getRegion(), fused.getRegion(), fused.getRegion().end());
+    rewriter.replaceOp(op, fused->getResults());
+    return success();
+  }
+};
+
+struct FuseElementwisePass
+    : public dlc::impl::DlcFuseElementwiseBase<FuseElementwisePass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FuseElementwiseProducer, FoldSplatInputs>(&getContext());
+    linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

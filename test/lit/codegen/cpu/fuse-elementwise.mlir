@@ -1,0 +1,51 @@
+// RUN: dlc-opt --dlc-lower-to-linalg --canonicalize --dlc-fuse-elementwise --split-input-file %s | FileCheck %s
+
+// A chain of elementwise ops with a broadcast bias becomes one generic;
+// the splat constant becomes a scalar in its body.
+// CHECK-LABEL: func.func @chain
+// CHECK-DAG: %[[HALF:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: linalg.generic {{.*}} ins(%arg0, %arg1 : tensor<4x8xf32>, tensor<8xf32>)
+// CHECK: %[[SUM:.*]] = arith.addf
+// CHECK: %[[SCALED:.*]] = arith.mulf %[[SUM]], %[[HALF]]
+// CHECK: arith.maximumf %[[SCALED]], %[[ZERO]]
+// CHECK-NOT: linalg.generic
+func.func @chain(%x: tensor<4x8xf32>, %b: tensor<8xf32>) -> tensor<4x8xf32> {
+  %bb = dlc.broadcast %b, dims = [1] : tensor<8xf32> -> tensor<4x8xf32>
+  %0 = dlc.add %x, %bb : tensor<4x8xf32>
+  %half = dlc.constant dense<0.5> : tensor<4x8xf32>
+  %1 = dlc.mul %0, %half : tensor<4x8xf32>
+  %zero = dlc.constant dense<0.0> : tensor<4x8xf32>
+  %2 = dlc.max %1, %zero : tensor<4x8xf32>
+  return %2 : tensor<4x8xf32>
+}
+
+// -----
+
+// The im2col producer of a convolution's product is not fused into it (the
+// product stays a batch_matmul for the GEMM); the ReLU after it is its own
+// generic, since the product is not elementwise.
+// CHECK-LABEL: func.func @conv_relu
+// CHECK: linalg.generic
+// CHECK: linalg.batch_matmul
+// CHECK: linalg.generic
+// CHECK: arith.maximumf
+func.func @conv_relu(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  %0 = dlc.conv %x, %w, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1],
+       pad_low = [0, 0], pad_high = [0, 0], groups = 1
+       : tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32> -> tensor<1x4x6x6xf32>
+  %zero = dlc.constant dense<0.0> : tensor<1x4x6x6xf32>
+  %1 = dlc.max %0, %zero : tensor<1x4x6x6xf32>
+  return %1 : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+// Generics on unsigned integers are left apart.
+// CHECK-LABEL: func.func @unsigned
+// CHECK-COUNT-2: linalg.generic
+func.func @unsigned(%x: tensor<4xui8>, %y: tensor<4xui8>) -> tensor<4xui8> {
+  %0 = dlc.add %x, %y : tensor<4xui8>
+  %1 = dlc.mul %0, %y : tensor<4xui8>
+  return %1 : tensor<4xui8>
+}
