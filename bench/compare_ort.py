@@ -10,8 +10,9 @@ graph optimizations and `--threads` intra-op threads, dlc through its Python
 package with the same number of threads. Printed per pair: median latency of
 each, the ratio dlc/ORT, peak memory of each (resident memory above what the
 process held after importing its engine), dlc's cold compile time (empty
-cache) and cached compile time, and whether the outputs agree (rtol 1e-3,
-atol 1e-4). Last, the geometric mean of the ratios.
+cache) and cached compile time (from the ONNX file, import included), and
+whether the outputs agree (rtol 1e-3, atol 1e-4 times the largest output
+magnitude). Last, the geometric mean of the ratios.
 """
 import argparse
 import json
@@ -142,7 +143,10 @@ def main():
             if not results.get("ort") or not results.get("dlc"):
                 all_ok = False
                 continue
-            agree = all(np.allclose(outputs["dlc"][k], outputs["ort"][k], rtol=1e-3, atol=1e-4)
+            # Elementwise rtol 1e-3, with the absolute floor scaled to the
+            # output's magnitude: deep float32 networks reorder sums.
+            agree = all(np.allclose(outputs["dlc"][k], outputs["ort"][k], rtol=1e-3,
+                                    atol=1e-4 * max(1.0, float(np.abs(outputs["ort"][k]).max())))
                         for k in outputs["ort"])
             worst = max(float(np.max(np.abs(outputs["dlc"][k] - outputs["ort"][k])))
                         for k in outputs["ort"])

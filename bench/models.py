@@ -122,7 +122,7 @@ def bert_base(rng, layers=12, hidden=768, heads=12, seq=128, ff=3072, vocab=3052
     head = hidden // heads
     table = g.weight((vocab, hidden), 0.02)
     positions = g.weight((1, seq, hidden), 0.02)
-    x = g.op("Add", [g.op("Gather", ["input_ids", table]), positions])
+    x = g.op("Add", [g.op("Gather", [table, "input_ids"]), positions])
 
     def layer_norm(v):
         gamma = g.const(np.ones(hidden, np.float32))
