@@ -5,6 +5,7 @@
 #include "codegen/cpu/KernelAbi.h"
 #include "codegen/cpu/Passes.h"
 #include "ir/Diagnostics.h"
+#include "runtime/BufferPool.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/Gemm.h"
 
@@ -53,13 +54,18 @@ std::string CompileTimes::summary() const {
 Executable::Executable(Artifact artifact, std::unique_ptr<JitModule> code,
                        CompileTimes times)
     : packed(std::move(artifact)), code(std::move(code)),
-      pool(std::make_unique<ThreadPool>()), times(times) {}
+      pool(std::make_unique<ThreadPool>()), bufferPool(std::make_unique<BufferPool>()),
+      times(times) {}
 
 void Executable::setThreads(unsigned threads) {
   pool = std::make_unique<ThreadPool>(threads);
 }
 
 unsigned Executable::threads() const { return pool->size(); }
+
+size_t Executable::intermediateBytes() const { return bufferPool->bytesHeld(); }
+
+uint64_t Executable::systemAllocations() const { return bufferPool->systemAllocations(); }
 
 Executable::~Executable() = default;
 
@@ -111,7 +117,10 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
   auto start = std::chrono::steady_clock::now();
   // The kernels generated code calls (codegen/cpu/KernelAbi.h).
   JitModule::Symbol kernels[] = {
-      {kGemmF32Kernel, reinterpret_cast<void *>(&dlc_gemm_f32)}};
+      {kGemmF32Kernel, reinterpret_cast<void *>(&dlc_gemm_f32)},
+      // Intermediate buffers come from the executable's BufferPool.
+      {"malloc", reinterpret_cast<void *>(&dlc_malloc)},
+      {"free", reinterpret_cast<void *>(&dlc_free)}};
   auto code = JitModule::load(*object, kernels);
   if (!code)
     return code.takeError();
@@ -139,8 +148,10 @@ Executable::run(llvm::ArrayRef<HostTensor> inputs) {
     outputs.emplace_back(spec.dtype, spec.shape);
     pointers.push_back(outputs.back().data());
   }
-  // Kernels split their work over this executable's threads.
+  // Kernels split their work over this executable's threads; intermediate
+  // buffers are recycled from its previous runs.
   ThreadPool::Scope scope(pool.get());
+  BufferPool::Scope buffers(bufferPool.get());
   if (llvm::Error error = code->call(kEntryFunction, pointers))
     return std::move(error);
   return outputs;

@@ -25,6 +25,7 @@
 
 namespace dlc {
 
+class BufferPool;
 class JitModule;
 class ThreadPool;
 
@@ -71,12 +72,18 @@ public:
   void setThreads(unsigned threads);
   unsigned threads() const;
 
+  /// Bytes of intermediate buffers held for reuse between runs (the peak
+  /// of the runs so far), and how many came from the system allocator.
+  size_t intermediateBytes() const;
+  uint64_t systemAllocations() const;
+
 private:
   Executable(Artifact artifact, std::unique_ptr<JitModule> code, CompileTimes times);
 
   Artifact packed;
   std::unique_ptr<JitModule> code;
   std::unique_ptr<ThreadPool> pool;
+  std::unique_ptr<BufferPool> bufferPool;
   CompileTimes times;
 };
 

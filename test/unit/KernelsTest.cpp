@@ -1,4 +1,4 @@
-//===- KernelsTest.cpp - the runtime's GEMM and thread pool -----*- C++ -*-===//
+//===- KernelsTest.cpp - GEMM, thread pool and buffer pool ------*- C++ -*-===//
 //
 // Every micro-kernel this CPU can run, on shapes that exercise every edge
 // (partial tiles, K past one block, strided rows, accumulation), on one and
@@ -6,8 +6,13 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "frontend/builder/Examples.h"
+#include "runtime/BufferPool.h"
+#include "runtime/Executable.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/Gemm.h"
+
+#include "mlir/IR/MLIRContext.h"
 
 #include "gtest/gtest.h"
 
@@ -130,6 +135,50 @@ TEST(ThreadPoolTest, EveryIndexRunsOnceAndNestingRunsInline) {
     EXPECT_EQ(ThreadPool::current(), &pool);
   }
   EXPECT_EQ(ThreadPool::current(), nullptr);
+}
+
+} // namespace
+
+namespace {
+
+TEST(BufferPoolTest, FreedBuffersAreReusedBySize) {
+  BufferPool pool;
+  void *a = pool.allocate(1000), *b = pool.allocate(5000);
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(a) % 64, 0u);
+  EXPECT_EQ(pool.systemAllocations(), 2u);
+  EXPECT_TRUE(pool.release(a));
+  EXPECT_TRUE(pool.release(b));
+  EXPECT_FALSE(pool.release(a)) << "released twice";
+  int foreign = 0;
+  EXPECT_FALSE(pool.release(&foreign));
+  // Same sizes (after rounding to 64 bytes) come back without the system.
+  EXPECT_EQ(pool.allocate(5000), b);
+  EXPECT_EQ(pool.allocate(990), a);
+  EXPECT_EQ(pool.systemAllocations(), 2u);
+  EXPECT_EQ(pool.bytesHeld(), 1024u + 5056u);
+}
+
+TEST(BufferPoolTest, GeneratedCodeAllocatesOnlyOnItsFirstRun) {
+  mlir::MLIRContext context;
+  MlpConfig config;
+  config.batch = 4;
+  config.widths = {64, 128, 32, 8};
+  auto model = buildMlp(context, config);
+  ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  auto executable = Executable::compile(*model, CompileCache(""));
+  ASSERT_TRUE(bool(executable)) << llvm::toString(executable.takeError());
+  HostTensor x(DType::f32, {4, 64});
+  ASSERT_TRUE(bool((*executable)->run({x})));
+  uint64_t first = (*executable)->systemAllocations();
+  EXPECT_GT(first, 0u);
+  EXPECT_GT((*executable)->intermediateBytes(), 0u);
+  for (int i = 0; i < 3; ++i)
+    ASSERT_TRUE(bool((*executable)->run({x})));
+  EXPECT_EQ((*executable)->systemAllocations(), first);
+  // Outside a run, dlc_malloc and dlc_free are the system's.
+  void *buffer = dlc_malloc(10);
+  ASSERT_NE(buffer, nullptr);
+  dlc_free(buffer);
 }
 
 } // namespace
