@@ -104,6 +104,12 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
     if (llvm::Error error = lowerForCpu(*module, CpuStage::LLVMDialect))
       return std::move(error);
     times.lowering = secondsSince(start);
+    if (auto entry = module->lookupSymbol(kEntryFunction)) {
+      if (auto arena = entry->getAttrOfType<mlir::IntegerAttr>("dlc.arena_bytes"))
+        times.arenaBytes = arena.getInt();
+      if (auto apart = entry->getAttrOfType<mlir::IntegerAttr>("dlc.intermediate_bytes"))
+        times.intermediateBytes = apart.getInt();
+    }
     start = std::chrono::steady_clock::now();
     auto compiled = compileToObject(*module);
     if (!compiled)

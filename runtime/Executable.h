@@ -35,6 +35,10 @@ struct CompileTimes {
   double codegen = 0;  ///< LLVM IR → optimized object (0 on a cache hit)
   double linking = 0;  ///< loading the object into the process
   bool cacheHit = false;
+  /// The memory plan of @main (dlc-plan-memory), known when compiled here
+  /// (0 on a cache hit): the arena, and what its buffers would take apart.
+  int64_t arenaBytes = 0;
+  int64_t intermediateBytes = 0;
 
   /// "lowering 0.120 s, codegen 0.410 s, linking 0.004 s", or "cached,
   /// linking 0.004 s".

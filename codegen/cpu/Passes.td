@@ -94,4 +94,33 @@ def DlcOutlineKernels : Pass<"dlc-outline-kernels", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect"];
 }
 
+def DlcPlanMemory : Pass<"dlc-plan-memory", "mlir::ModuleOp"> {
+  let summary = "Place a function's intermediate buffers in one arena";
+  let description = [{
+    Runs on buffers, after deallocation has been placed. In each function
+    whose body is straight-line code, every statically shaped
+    `memref.alloc` released by a `memref.dealloc` in the same block has a
+    live range from the allocation to its last use (through views,
+    reshapes and the addresses kernel calls take; the dealloc itself sits at
+    the end of the block and says nothing). `planArena` (MemoryPlan.h) gives each
+    an offset in one arena (best fit, largest-first or earliest-first,
+    whichever is smaller); the arena is allocated once at the function's
+    start, each buffer becomes a `memref.view` into it, and the deallocs
+    go. The function gets `dlc.arena_bytes` (the arena) and
+    `dlc.intermediate_bytes` (what the buffers would take apart).
+
+    ```mlir
+    %a = memref.alloc() : memref<256xf32>
+    ...
+    memref.dealloc %a : memref<256xf32>
+    // becomes
+    %arena = memref.alloc() {alignment = 64 : i64} : memref<1024xi8>
+    %a = memref.view %arena[%c0][] : memref<1024xi8> to memref<256xf32>
+    ...
+    memref.dealloc %arena : memref<1024xi8>
+    ```
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
+}
+
 #endif // DLC_CODEGEN_CPU_PASSES_TD

@@ -68,6 +68,8 @@ void dlc::buildCpuLoweringPipeline(OpPassManager &pm) {
   // becomes a function of its own (compile time stays linear), then loops.
   pm.addPass(createDlcCpuKernelCalls());
   pm.addPass(createDlcOutlineKernels());
+  // Intermediate buffers share one arena, allocated once per run.
+  pm.addPass(createDlcPlanMemory());
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());

@@ -111,8 +111,12 @@ int dlc::tool::runCompileCommand() {
   auto executable = Executable::compile(*model);
   if (!executable)
     return fail(executable.takeError());
-  errs() << "dlc compile: compiled for " << hostCpuDescription() << " ("
-         << (*executable)->compileTimes().summary() << ")\n";
+  const CompileTimes &times = (*executable)->compileTimes();
+  errs() << "dlc compile: compiled for " << hostCpuDescription() << " (" << times.summary()
+         << ")\n";
+  if (times.intermediateBytes)
+    errs() << formatv("dlc compile: intermediates in a {0:f1} MB arena ({1:f1} MB apart)\n",
+                      times.arenaBytes / 1e6, times.intermediateBytes / 1e6);
 
   std::string path = outputPath;
   if (path.empty()) {

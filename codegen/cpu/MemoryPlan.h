@@ -1,0 +1,38 @@
+//===- MemoryPlan.h - placing buffers in one arena --------------*- C++ -*-===//
+//
+// Given each intermediate buffer's size and live range (the positions of
+// its allocation and of its release in the fixed schedule), chooses an
+// offset for each in one arena so that buffers alive at the same time never
+// overlap. Best fit, trying two orders (largest first, earliest first) and
+// keeping the smaller arena, as XLA's heap simulator does.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef DLC_CODEGEN_CPU_MEMORYPLAN_H
+#define DLC_CODEGEN_CPU_MEMORYPLAN_H
+
+#include "llvm/ADT/ArrayRef.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace dlc {
+
+/// One buffer: `bytes` long, alive from schedule position `first` to `last`
+/// (both included).
+struct LiveRange {
+  int64_t bytes;
+  int64_t first, last;
+};
+
+struct ArenaPlan {
+  std::vector<int64_t> offsets; ///< per buffer, in the order given
+  int64_t size = 0;             ///< bytes of the arena
+};
+
+/// Every offset is a multiple of `alignment`; sizes are rounded up to it.
+ArenaPlan planArena(llvm::ArrayRef<LiveRange> buffers, int64_t alignment = 64);
+
+} // namespace dlc
+
+#endif // DLC_CODEGEN_CPU_MEMORYPLAN_H

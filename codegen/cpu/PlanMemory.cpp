@@ -1,0 +1,125 @@
+//===- PlanMemory.cpp - one arena for a function's buffers ------*- C++ -*-===//
+//
+// The dlc-plan-memory pass (see Passes.td): intermediate buffers become
+// views into one arena, placed by planArena.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/MemoryPlan.h"
+#include "codegen/cpu/Passes.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace dlc {
+#define GEN_PASS_DEF_DLCPLANMEMORY
+#include "codegen/cpu/Passes.h.inc"
+} // namespace dlc
+
+using namespace mlir;
+
+namespace {
+
+/// A buffer the plan can place: statically shaped, identity layout, whole
+/// bytes per element, released once in the same block (which shows it does
+/// not escape).
+struct Candidate {
+  memref::AllocOp alloc;
+  memref::DeallocOp dealloc;
+  int64_t bytes;
+};
+
+std::optional<Candidate> candidateFor(memref::AllocOp alloc) {
+  MemRefType type = alloc.getType();
+  if (!type.hasStaticShape() || !type.getLayout().isIdentity() ||
+      !alloc.getSymbolOperands().empty() || type.getMemorySpace())
+    return std::nullopt;
+  Type element = type.getElementType();
+  if (!element.isIntOrFloat() || element.getIntOrFloatBitWidth() % 8 != 0)
+    return std::nullopt;
+  memref::DeallocOp dealloc;
+  for (Operation *user : alloc->getUsers())
+    if (auto release = dyn_cast<memref::DeallocOp>(user)) {
+      if (dealloc || release->getBlock() != alloc->getBlock())
+        return std::nullopt;
+      dealloc = release;
+    }
+  if (!dealloc)
+    return std::nullopt;
+  return Candidate{alloc, dealloc, type.getNumElements() * element.getIntOrFloatBitWidth() / 8};
+}
+
+/// The position of the last operation in the block that uses `alloc`'s
+/// memory: its users, the users of their results (views, reshapes, the
+/// addresses kernel calls take as indices), and so on, except the dealloc.
+/// Deallocation is placed at the end of the block, so its position says
+/// nothing about when the buffer is last needed.
+int64_t lastUse(memref::AllocOp alloc, const DenseMap<Operation *, int64_t> &position) {
+  int64_t last = position.lookup(alloc);
+  SmallVector<Value> pending = {alloc.getResult()};
+  DenseSet<Operation *> seen;
+  while (!pending.empty()) {
+    Value value = pending.pop_back_val();
+    for (Operation *user : value.getUsers()) {
+      if (isa<memref::DeallocOp>(user) || !seen.insert(user).second)
+        continue;
+      // A user nested in another op counts at that op's position.
+      Operation *top = alloc->getBlock()->findAncestorOpInBlock(*user);
+      if (top)
+        last = std::max(last, position.lookup(top));
+      llvm::append_range(pending, user->getResults());
+    }
+  }
+  return last;
+}
+
+void planFunction(func::FuncOp function) {
+  Block &body = function.getBody().front();
+  DenseMap<Operation *, int64_t> position;
+  int64_t next = 0;
+  for (Operation &op : body)
+    position[&op] = next++;
+  SmallVector<Candidate> buffers;
+  SmallVector<dlc::LiveRange> ranges;
+  for (memref::AllocOp alloc : body.getOps<memref::AllocOp>())
+    if (std::optional<Candidate> candidate = candidateFor(alloc)) {
+      buffers.push_back(*candidate);
+      ranges.push_back({candidate->bytes, position[alloc], lastUse(alloc, position)});
+    }
+  if (buffers.empty())
+    return;
+  dlc::ArenaPlan plan = dlc::planArena(ranges);
+
+  OpBuilder builder = OpBuilder::atBlockBegin(&body);
+  Location loc = function.getLoc();
+  auto arenaType = MemRefType::get({plan.size}, builder.getI8Type());
+  auto arena = memref::AllocOp::create(builder, loc, arenaType);
+  arena.setAlignment(64);
+  int64_t separate = 0;
+  for (auto [buffer, offset] : llvm::zip(buffers, plan.offsets)) {
+    builder.setInsertionPoint(buffer.alloc);
+    Value byteShift = arith::ConstantIndexOp::create(builder, buffer.alloc.getLoc(), offset);
+    auto view = memref::ViewOp::create(builder, buffer.alloc.getLoc(), buffer.alloc.getType(),
+                                       arena, byteShift, ValueRange{});
+    buffer.alloc.replaceAllUsesWith(view.getResult());
+    buffer.dealloc.erase();
+    buffer.alloc.erase();
+    separate += (buffer.bytes + 63) / 64 * 64;
+  }
+  builder.setInsertionPoint(body.getTerminator());
+  memref::DeallocOp::create(builder, loc, arena);
+  function->setAttr("dlc.arena_bytes", builder.getI64IntegerAttr(plan.size));
+  function->setAttr("dlc.intermediate_bytes", builder.getI64IntegerAttr(separate));
+}
+
+struct PlanMemoryPass : public dlc::impl::DlcPlanMemoryBase<PlanMemoryPass> {
+  void runOnOperation() override {
+    for (func::FuncOp function : getOperation().getOps<func::FuncOp>())
+      if (!function.isExternal() && function.getBody().hasOneBlock())
+        planFunction(function);
+  }
+};
+
+} // namespace
