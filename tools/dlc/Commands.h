@@ -26,6 +26,7 @@ extern llvm::cl::SubCommand importCommand;
 extern llvm::cl::SubCommand conformanceCommand;
 extern llvm::cl::SubCommand runCommand;
 extern llvm::cl::SubCommand compileCommand;
+extern llvm::cl::SubCommand benchCommand;
 /// Builds, compiles and runs a bundled builder example; returns the exit code.
 int runExampleCommand();
 /// Imports an ONNX model and prints its IR; returns the exit code.
@@ -36,6 +37,8 @@ int runConformanceCommand();
 int runRunCommand();
 /// Compiles an ONNX model into a .dlc artifact, or prints a stage of it.
 int runCompileCommand();
+/// Times one model on random inputs.
+int runBenchCommand();
 
 /// Parses `NAME=D1xD2x...` (or `NAME=scalar`) as given to --shape.
 llvm::Expected<std::pair<std::string, std::vector<int64_t>>>

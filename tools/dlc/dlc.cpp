@@ -31,13 +31,15 @@ int main(int argc, char **argv) {
                               &dlc::tool::importCommand,
                               &dlc::tool::conformanceCommand,
                               &dlc::tool::runCommand,
-                              &dlc::tool::compileCommand})
+                              &dlc::tool::compileCommand,
+                              &dlc::tool::benchCommand})
     cl::HideUnrelatedOptions(dlc::tool::dlcCategory, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
       "dlc: a deep-learning compiler and runtime\n\n"
       "  dlc compile MODEL.onnx [-o MODEL.dlc]   compile a model into an artifact\n"
       "  dlc run MODEL.onnx|MODEL.dlc --inputs IN.npz [--out OUT.npz]   run a model\n"
+      "  dlc bench MODEL.onnx|MODEL.dlc [--shape ...]   time a model on random inputs\n"
       "  dlc import MODEL.onnx   print the dlc IR of an ONNX model\n"
       "  dlc conformance DIR...  run ONNX backend test folders\n"
       "  dlc example mlp         build, compile and run the bundled MLP example\n\n"
@@ -53,6 +55,8 @@ int main(int argc, char **argv) {
     return dlc::tool::runRunCommand();
   if (dlc::tool::compileCommand)
     return dlc::tool::runCompileCommand();
+  if (dlc::tool::benchCommand)
+    return dlc::tool::runBenchCommand();
 
   WithColor::error(errs(), "dlc") << "no subcommand given; run 'dlc --help' "
                                      "to see them\n";
