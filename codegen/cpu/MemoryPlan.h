@@ -16,6 +16,13 @@
 #include <cstdint>
 #include <vector>
 
+namespace mlir {
+class Operation;
+namespace func {
+class FuncOp;
+} // namespace func
+} // namespace mlir
+
 namespace dlc {
 
 /// One buffer: `bytes` long, alive from schedule position `first` to `last`
@@ -32,6 +39,21 @@ struct ArenaPlan {
 
 /// Every offset is a multiple of `alignment`; sizes are rounded up to it.
 ArenaPlan planArena(llvm::ArrayRef<LiveRange> buffers, int64_t alignment = 64);
+
+/// The plan dlc-plan-memory makes for one function on buffers (for
+/// reporting; the pass applies it): every buffer it places, with its
+/// allocation op, live range and offset.
+struct FunctionMemoryPlan {
+  struct Buffer {
+    mlir::Operation *alloc;
+    LiveRange range;
+    int64_t offset;
+  };
+  std::vector<Buffer> buffers;
+  int64_t arenaBytes = 0;
+  int64_t separateBytes = 0; ///< the buffers apart, each rounded to 64 bytes
+};
+FunctionMemoryPlan planFunctionMemory(mlir::func::FuncOp function);
 
 } // namespace dlc
 

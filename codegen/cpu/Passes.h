@@ -30,6 +30,8 @@ void buildCpuLoweringPipeline(mlir::OpPassManager &pm);
 /// How far lowerForCpu takes a module.
 enum class CpuStage {
   Linalg,      ///< linalg, tensor and arith on tensors
+  Kernels,     ///< buffers: @main calls one function per kernel (and the
+               ///< runtime's GEMM), before memory planning
   LLVMDialect, ///< the LLVM dialect, ready for translation and the JIT
 };
 

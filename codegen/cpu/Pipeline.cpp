@@ -40,8 +40,12 @@
 #include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
+using namespace dlc;
 
-void dlc::buildCpuLoweringPipeline(OpPassManager &pm) {
+namespace {
+
+/// dlc on tensors to straight-line calls of kernels on buffers.
+void buildKernelPipeline(OpPassManager &pm) {
   pm.addPass(createDlcLowerToLinalg());
   pm.addPass(createCanonicalizerPass());
   // Chains of elementwise ops (a convolution's batch norm and ReLU, a
@@ -68,6 +72,12 @@ void dlc::buildCpuLoweringPipeline(OpPassManager &pm) {
   // becomes a function of its own (compile time stays linear), then loops.
   pm.addPass(createDlcCpuKernelCalls());
   pm.addPass(createDlcOutlineKernels());
+}
+
+} // namespace
+
+void dlc::buildCpuLoweringPipeline(OpPassManager &pm) {
+  buildKernelPipeline(pm);
   // Intermediate buffers share one arena, allocated once per run.
   pm.addPass(createDlcPlanMemory());
 
@@ -104,6 +114,8 @@ llvm::Error dlc::lowerForCpu(ModuleOp module, CpuStage stage) {
   if (stage == CpuStage::Linalg) {
     pm.addPass(createDlcLowerToLinalg());
     pm.addPass(createCanonicalizerPass());
+  } else if (stage == CpuStage::Kernels) {
+    buildKernelPipeline(pm);
   } else {
     buildCpuLoweringPipeline(pm);
   }

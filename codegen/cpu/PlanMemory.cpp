@@ -75,43 +75,61 @@ int64_t lastUse(memref::AllocOp alloc, const DenseMap<Operation *, int64_t> &pos
   return last;
 }
 
-void planFunction(func::FuncOp function) {
+/// The buffers of `function` the plan can place, in block order.
+SmallVector<Candidate> candidatesOf(func::FuncOp function) {
+  SmallVector<Candidate> buffers;
+  for (memref::AllocOp alloc : function.getBody().front().getOps<memref::AllocOp>())
+    if (std::optional<Candidate> candidate = candidateFor(alloc))
+      buffers.push_back(*candidate);
+  return buffers;
+}
+
+dlc::FunctionMemoryPlan planCandidates(func::FuncOp function,
+                                       ArrayRef<Candidate> buffers) {
   Block &body = function.getBody().front();
   DenseMap<Operation *, int64_t> position;
   int64_t next = 0;
   for (Operation &op : body)
     position[&op] = next++;
-  SmallVector<Candidate> buffers;
   SmallVector<dlc::LiveRange> ranges;
-  for (memref::AllocOp alloc : body.getOps<memref::AllocOp>())
-    if (std::optional<Candidate> candidate = candidateFor(alloc)) {
-      buffers.push_back(*candidate);
-      ranges.push_back({candidate->bytes, position[alloc], lastUse(alloc, position)});
-    }
+  for (const Candidate &buffer : buffers)
+    ranges.push_back({buffer.bytes, position[buffer.alloc], lastUse(buffer.alloc, position)});
+  dlc::ArenaPlan arena = dlc::planArena(ranges);
+  dlc::FunctionMemoryPlan plan;
+  plan.arenaBytes = arena.size;
+  for (auto [buffer, range, offset] : llvm::zip(buffers, ranges, arena.offsets)) {
+    plan.buffers.push_back({buffer.alloc, range, offset});
+    plan.separateBytes += (buffer.bytes + 63) / 64 * 64;
+  }
+  return plan;
+}
+
+void planFunction(func::FuncOp function) {
+  SmallVector<Candidate> buffers = candidatesOf(function);
   if (buffers.empty())
     return;
-  dlc::ArenaPlan plan = dlc::planArena(ranges);
+  dlc::FunctionMemoryPlan plan = planCandidates(function, buffers);
 
+  Block &body = function.getBody().front();
   OpBuilder builder = OpBuilder::atBlockBegin(&body);
   Location loc = function.getLoc();
-  auto arenaType = MemRefType::get({plan.size}, builder.getI8Type());
+  auto arenaType = MemRefType::get({plan.arenaBytes}, builder.getI8Type());
   auto arena = memref::AllocOp::create(builder, loc, arenaType);
   arena.setAlignment(64);
-  int64_t separate = 0;
-  for (auto [buffer, offset] : llvm::zip(buffers, plan.offsets)) {
+  for (auto [buffer, placed] : llvm::zip(buffers, plan.buffers)) {
     builder.setInsertionPoint(buffer.alloc);
-    Value byteShift = arith::ConstantIndexOp::create(builder, buffer.alloc.getLoc(), offset);
+    Value byteShift =
+        arith::ConstantIndexOp::create(builder, buffer.alloc.getLoc(), placed.offset);
     auto view = memref::ViewOp::create(builder, buffer.alloc.getLoc(), buffer.alloc.getType(),
                                        arena, byteShift, ValueRange{});
     buffer.alloc.replaceAllUsesWith(view.getResult());
     buffer.dealloc.erase();
     buffer.alloc.erase();
-    separate += (buffer.bytes + 63) / 64 * 64;
   }
   builder.setInsertionPoint(body.getTerminator());
   memref::DeallocOp::create(builder, loc, arena);
-  function->setAttr("dlc.arena_bytes", builder.getI64IntegerAttr(plan.size));
-  function->setAttr("dlc.intermediate_bytes", builder.getI64IntegerAttr(separate));
+  function->setAttr("dlc.arena_bytes", builder.getI64IntegerAttr(plan.arenaBytes));
+  function->setAttr("dlc.intermediate_bytes", builder.getI64IntegerAttr(plan.separateBytes));
 }
 
 struct PlanMemoryPass : public dlc::impl::DlcPlanMemoryBase<PlanMemoryPass> {
@@ -123,3 +141,9 @@ struct PlanMemoryPass : public dlc::impl::DlcPlanMemoryBase<PlanMemoryPass> {
 };
 
 } // namespace
+
+dlc::FunctionMemoryPlan dlc::planFunctionMemory(func::FuncOp function) {
+  if (function.isExternal() || !function.getBody().hasOneBlock())
+    return {};
+  return planCandidates(function, candidatesOf(function));
+}

@@ -27,6 +27,7 @@ extern llvm::cl::SubCommand conformanceCommand;
 extern llvm::cl::SubCommand runCommand;
 extern llvm::cl::SubCommand compileCommand;
 extern llvm::cl::SubCommand benchCommand;
+extern llvm::cl::SubCommand inspectCommand;
 /// Builds, compiles and runs a bundled builder example; returns the exit code.
 int runExampleCommand();
 /// Imports an ONNX model and prints its IR; returns the exit code.
@@ -39,6 +40,8 @@ int runRunCommand();
 int runCompileCommand();
 /// Times one model on random inputs.
 int runBenchCommand();
+/// Shows a model's kernels, FLOPs and memory plan.
+int runInspectCommand();
 
 /// Parses `NAME=D1xD2x...` (or `NAME=scalar`) as given to --shape.
 llvm::Expected<std::pair<std::string, std::vector<int64_t>>>

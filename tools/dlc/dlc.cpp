@@ -32,7 +32,8 @@ int main(int argc, char **argv) {
                               &dlc::tool::conformanceCommand,
                               &dlc::tool::runCommand,
                               &dlc::tool::compileCommand,
-                              &dlc::tool::benchCommand})
+                              &dlc::tool::benchCommand,
+                              &dlc::tool::inspectCommand})
     cl::HideUnrelatedOptions(dlc::tool::dlcCategory, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -40,6 +41,7 @@ int main(int argc, char **argv) {
       "  dlc compile MODEL.onnx [-o MODEL.dlc]   compile a model into an artifact\n"
       "  dlc run MODEL.onnx|MODEL.dlc --inputs IN.npz [--out OUT.npz]   run a model\n"
       "  dlc bench MODEL.onnx|MODEL.dlc [--shape ...]   time a model on random inputs\n"
+      "  dlc inspect MODEL [--dot G.dot] [--memory-svg M.svg]   kernels, FLOPs, memory plan\n"
       "  dlc import MODEL.onnx   print the dlc IR of an ONNX model\n"
       "  dlc conformance DIR...  run ONNX backend test folders\n"
       "  dlc example mlp         build, compile and run the bundled MLP example\n\n"
@@ -57,6 +59,8 @@ int main(int argc, char **argv) {
     return dlc::tool::runCompileCommand();
   if (dlc::tool::benchCommand)
     return dlc::tool::runBenchCommand();
+  if (dlc::tool::inspectCommand)
+    return dlc::tool::runInspectCommand();
 
   WithColor::error(errs(), "dlc") << "no subcommand given; run 'dlc --help' "
                                      "to see them\n";
