@@ -153,6 +153,10 @@ bool CompiledModel::loadedFromCache() const {
   return state->executable->compileTimes().cacheHit;
 }
 
+void CompiledModel::setThreads(unsigned threads) { state->executable->setThreads(threads); }
+
+unsigned CompiledModel::threads() const { return state->executable->threads(); }
+
 std::map<std::string, Array>
 CompiledModel::run(const std::map<std::string, Array> &inputs) const {
   NamedTensors named;

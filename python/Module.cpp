@@ -153,6 +153,8 @@ public:
   py::list inputs() const { return specsOf(executable->signature().inputs); }
   py::list outputs() const { return specsOf(executable->signature().outputs); }
   bool cacheHit() const { return executable->compileTimes().cacheHit; }
+  unsigned threads() const { return executable->threads(); }
+  void setThreads(unsigned threads) { executable->setThreads(threads); }
 
 private:
   std::unique_ptr<Executable> executable;
@@ -220,7 +222,9 @@ PYBIND11_MODULE(_dlc, m) {
       .def_property_readonly("outputs", &PyModel::outputs,
                              "(name, shape, dtype) of each output")
       .def_property_readonly("cache_hit", &PyModel::cacheHit,
-                             "Whether the native code came from the compile cache");
+                             "Whether the native code came from the compile cache")
+      .def_property("threads", &PyModel::threads, &PyModel::setThreads,
+                    "Threads the kernels use (setting 0 means one per core)");
   m.def("compile", &compileModel, py::arg("path"),
         py::arg("example_inputs") = py::dict(),
         py::arg("shapes") = std::map<std::string, std::vector<int64_t>>(),

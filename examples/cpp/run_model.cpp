@@ -59,8 +59,9 @@ int main(int argc, char **argv) {
     bool artifact = path.size() > 4 && path.substr(path.size() - 4) == ".dlc";
     dlc::CompiledModel model = artifact ? dlc::CompiledModel::load(path)
                                         : dlc::CompiledModel::compile(path, options);
-    std::printf("%s %s (%s)\n", artifact ? "loaded" : "compiled", path.c_str(),
-                model.loadedFromCache() ? "code from the cache" : "code generated");
+    std::printf("%s %s (%s, %u threads)\n", artifact ? "loaded" : "compiled", path.c_str(),
+                model.loadedFromCache() ? "code from the cache" : "code generated",
+                model.threads());
 
     std::map<std::string, dlc::Array> inputs;
     for (const dlc::TensorInfo &input : model.inputs()) {

@@ -110,6 +110,11 @@ public:
   /// Whether the native code came from the compile cache.
   bool loadedFromCache() const;
 
+  /// Threads the kernels use: one per available core unless set (0 means
+  /// that default again).
+  void setThreads(unsigned threads);
+  unsigned threads() const;
+
   /// Runs the model; every input exactly once, with its exact type and
   /// shape. Inputs are read in place, not copied. Safe to call from several
   /// threads at once.

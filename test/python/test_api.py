@@ -95,6 +95,18 @@ def test_strided_and_big_endian_inputs_are_copied_correctly(mlp_path):
     np.testing.assert_allclose(model.run({"x": swapped})["y"], reference(x), rtol=1e-5)
 
 
+def test_thread_count_does_not_change_results(mlp_path):
+    model = dlc.compile(mlp_path, shapes={"x": (64, 16)})
+    x = RNG.standard_normal((64, 16)).astype(np.float32)
+    model.threads = 1
+    assert model.threads == 1
+    one = model.run({"x": x})["y"]
+    model.threads = 2
+    assert model.threads == 2
+    np.testing.assert_allclose(model.run({"x": x})["y"], one, rtol=1e-6)
+    np.testing.assert_allclose(one, reference(x), rtol=1e-5, atol=1e-7)
+
+
 def test_outputs_outlive_the_model(mlp_path):
     x = RNG.standard_normal((2, 16)).astype(np.float32)
     y = dlc.compile(mlp_path, shapes={"x": (2, 16)}).run({"x": x})["y"]
