@@ -845,9 +845,11 @@ struct ReduceWindowLowering : OpConversionPattern<ReduceWindowOp> {
 ///   cols[n]  = im2col(input[n])        [C·KH·KW, HO·WO]   (a view for 1×1)
 ///   out[n]   = filter · cols[n]        [O, HO·WO]
 ///
-/// as one linalg.batch_matmul whose filter operand is shared by every
-/// image (its indexing map has no batch dimension). `input` is already
-/// padded (and dilated).
+/// each a linalg.batch_matmul of batch one whose filter operand has no batch
+/// dimension. With more than one image, an scf.for runs over them, so only
+/// one image's patches exist at a time (ResNet-50's first layer at batch 32
+/// would otherwise need 236 MB of patches). `input` is already padded (and
+/// dilated).
 Value convAsMatmul(ConversionPatternRewriter &rewriter, ConvOp op, Value input,
                    Value filter) {
   Location loc = op.getLoc();
@@ -857,52 +859,90 @@ Value convAsMatmul(ConversionPatternRewriter &rewriter, ConvOp op, Value input,
   auto inType = cast<RankedTensorType>(input.getType());
   auto filterType = cast<RankedTensorType>(filter.getType());
   int64_t N = inType.getDimSize(0), C = inType.getDimSize(1);
+  int64_t HP = inType.getDimSize(2), WP = inType.getDimSize(3);
   int64_t O = filterType.getDimSize(0), KH = filterType.getDimSize(2),
           KW = filterType.getDimSize(3);
   int64_t HO = type.getDimSize(2), WO = type.getDimSize(3);
   int64_t K = C * KH * KW, P = HO * WO;
   int64_t sh = op.getStrides()[0], sw = op.getStrides()[1];
   int64_t dh = op.getDilations()[0], dw = op.getDilations()[1];
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
 
-  Value cols;
-  if (KH == 1 && KW == 1 && sh == 1 && sw == 1 && inType.getDimSize(2) == HO &&
-      inType.getDimSize(3) == WO) {
-    cols = tensor::CollapseShapeOp::create(
-        rewriter, loc, RankedTensorType::get({N, C, P}, f32), input,
-        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
-  } else {
-    // patches[n, c, i, j, y, x] = input[n, c, y*sh + i*dh, x*sw + j*dw]
-    auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-    SmallVector<AffineMap> maps = {
-        AffineMap::get(6, 0, {d(0), d(1), d(4) * sh + d(2) * dh, d(5) * sw + d(3) * dw}, ctx),
-        AffineMap::getMultiDimIdentityMap(6, ctx)};
-    auto patchesType = RankedTensorType::get({N, C, KH, KW, HO, WO}, f32);
-    Value empty = tensor::EmptyOp::create(rewriter, loc, patchesType.getShape(), f32);
-    auto patches = linalg::GenericOp::create(
-        rewriter, loc, patchesType, ValueRange{input}, ValueRange{empty}, maps,
-        SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
-        [](OpBuilder &b, Location nested, ValueRange args) {
-          linalg::YieldOp::create(b, nested, args[0]);
-        });
-    cols = tensor::CollapseShapeOp::create(
-        rewriter, loc, RankedTensorType::get({N, K, P}, f32), patches.getResult(0),
-        SmallVector<ReassociationIndices>{{0}, {1, 2, 3}, {4, 5}});
-  }
   Value weights = tensor::CollapseShapeOp::create(
       rewriter, loc, RankedTensorType::get({O, K}, f32), filter,
       SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
-  auto productType = RankedTensorType::get({N, O, P}, f32);
-  Value init = filled(rewriter, loc, productType, rewriter.getF32FloatAttr(0));
-  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
   // (b, m, n, k): the filter has no batch dimension.
-  SmallVector<Attribute> maps = {
+  SmallVector<Attribute> productMaps = {
       AffineMapAttr::get(AffineMap::get(4, 0, {d(1), d(3)}, ctx)),
       AffineMapAttr::get(AffineMap::get(4, 0, {d(0), d(3), d(2)}, ctx)),
       AffineMapAttr::get(AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx))};
-  auto product = linalg::BatchMatmulOp::create(rewriter, loc, TypeRange{productType},
-                                               ValueRange{weights, cols}, ValueRange{init});
-  product.setIndexingMapsAttr(rewriter.getArrayAttr(maps));
-  return tensor::ExpandShapeOp::create(rewriter, loc, type, product.getResult(0),
+
+  // out[1, O, P] += weights · im2col(image[1, C, HP, WP]).
+  auto convolveImage = [&](OpBuilder &b, Location at, Value image, Value out) -> Value {
+    Value cols;
+    if (KH == 1 && KW == 1 && sh == 1 && sw == 1 && HP == HO && WP == WO) {
+      cols = tensor::CollapseShapeOp::create(
+          b, at, RankedTensorType::get({1, C, P}, f32), image,
+          SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+    } else {
+      // patches[0, c, i, j, y, x] = image[0, c, y*sh + i*dh, x*sw + j*dw]
+      SmallVector<AffineMap> maps = {
+          AffineMap::get(6, 0, {d(0), d(1), d(4) * sh + d(2) * dh, d(5) * sw + d(3) * dw},
+                         ctx),
+          AffineMap::getMultiDimIdentityMap(6, ctx)};
+      auto patchesType = RankedTensorType::get({1, C, KH, KW, HO, WO}, f32);
+      Value empty = tensor::EmptyOp::create(b, at, patchesType.getShape(), f32);
+      auto patches = linalg::GenericOp::create(
+          b, at, patchesType, ValueRange{image}, ValueRange{empty}, maps,
+          SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
+          [](OpBuilder &nb, Location nested, ValueRange args) {
+            linalg::YieldOp::create(nb, nested, args[0]);
+          });
+      cols = tensor::CollapseShapeOp::create(
+          b, at, RankedTensorType::get({1, K, P}, f32), patches.getResult(0),
+          SmallVector<ReassociationIndices>{{0}, {1, 2, 3}, {4, 5}});
+    }
+    auto product = linalg::BatchMatmulOp::create(
+        b, at, TypeRange{out.getType()}, ValueRange{weights, cols}, ValueRange{out});
+    product.setIndexingMapsAttr(b.getArrayAttr(productMaps));
+    return product.getResult(0);
+  };
+
+  auto productType = RankedTensorType::get({N, O, P}, f32);
+  Value init = filled(rewriter, loc, productType, rewriter.getF32FloatAttr(0));
+  Value result;
+  if (N == 1) {
+    result = convolveImage(rewriter, loc, input, init);
+  } else {
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value count = arith::ConstantIndexOp::create(rewriter, loc, N);
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    auto loop = scf::ForOp::create(
+        rewriter, loc, zero, count, one, ValueRange{init},
+        [&](OpBuilder &b, Location at, Value n, ValueRange carried) {
+          SmallVector<OpFoldResult> unit(4, b.getIndexAttr(1));
+          SmallVector<OpFoldResult> imageOffsets = {n, b.getIndexAttr(0), b.getIndexAttr(0),
+                                                    b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> imageSizes = {b.getIndexAttr(1), b.getIndexAttr(C),
+                                                  b.getIndexAttr(HP), b.getIndexAttr(WP)};
+          Value image = tensor::ExtractSliceOp::create(
+              b, at, RankedTensorType::get({1, C, HP, WP}, f32), input, imageOffsets,
+              imageSizes, unit);
+          SmallVector<OpFoldResult> outOffsets = {n, b.getIndexAttr(0), b.getIndexAttr(0)};
+          SmallVector<OpFoldResult> outSizes = {b.getIndexAttr(1), b.getIndexAttr(O),
+                                                b.getIndexAttr(P)};
+          SmallVector<OpFoldResult> outStrides(3, b.getIndexAttr(1));
+          Value slot = tensor::ExtractSliceOp::create(
+              b, at, RankedTensorType::get({1, O, P}, f32), carried[0], outOffsets,
+              outSizes, outStrides);
+          Value product = convolveImage(b, at, image, slot);
+          Value next = tensor::InsertSliceOp::create(b, at, product, carried[0], outOffsets,
+                                                     outSizes, outStrides);
+          scf::YieldOp::create(b, at, next);
+        });
+    result = loop.getResult(0);
+  }
+  return tensor::ExpandShapeOp::create(rewriter, loc, type, result,
                                        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
 }
 

@@ -62,6 +62,28 @@ void outline(linalg::LinalgOp op, func::FuncOp parent, StringRef name) {
   op->erase();
 }
 
+/// Whether `type` can cross a function boundary as a bare pointer, which
+/// the LLVM lowering uses for every function: a memref needs a static
+/// shape, strides and offset.
+bool passableAsBarePointer(Type type) {
+  auto memref = dyn_cast<MemRefType>(type);
+  if (!memref)
+    return true;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return memref.hasStaticShape() && succeeded(memref.getStridesAndOffset(strides, offset)) &&
+         !ShapedType::isDynamic(offset) && llvm::none_of(strides, ShapedType::isDynamic);
+}
+
+/// Ops whose operands (and captured values) can all be passed; others, such
+/// as ops on slices that move with a loop, stay where they are.
+bool outlinable(linalg::LinalgOp op) {
+  SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  return llvm::all_of(op->getOperandTypes(), passableAsBarePointer) &&
+         llvm::all_of(captured, [](Value v) { return passableAsBarePointer(v.getType()); });
+}
+
 struct OutlineKernelsPass
     : public dlc::impl::DlcOutlineKernelsBase<OutlineKernelsPass> {
   void runOnOperation() override {
@@ -72,7 +94,7 @@ struct OutlineKernelsPass
         continue;
       SmallVector<linalg::LinalgOp> kernels;
       function.walk([&](linalg::LinalgOp op) {
-        if (op.hasPureBufferSemantics())
+        if (op.hasPureBufferSemantics() && outlinable(op))
           kernels.push_back(op);
       });
       unsigned count = 0;

@@ -1,15 +1,20 @@
 // RUN: dlc-opt --dlc-lower-to-linalg --split-input-file %s | FileCheck %s
 // RUN: dlc-opt --dlc-lower-to-llvm --split-input-file %s | FileCheck %s --check-prefix=CALL
 
-// A float32 3x3 convolution: im2col patches, then one batch_matmul whose
-// filter operand has no batch dimension; the runtime GEMM computes it.
+// A float32 3x3 convolution on two images: a loop over the images, each
+// im2col'd into patches and multiplied by the filter in one batch_matmul
+// whose filter operand has no batch dimension; the runtime GEMM computes it.
 // CHECK-DAG: #[[FILTER:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3)>
 // CHECK-DAG: #[[COLS:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>
 // CHECK-LABEL: func.func @conv3x3
-// CHECK: %[[PATCHES:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<2x3x3x3x6x6xf32>)
-// CHECK: %[[COLS_T:.*]] = tensor.collapse_shape %[[PATCHES]] {{\[}}[0], [1, 2, 3], [4, 5]] : tensor<2x3x3x3x6x6xf32> into tensor<2x27x36xf32>
 // CHECK: %[[W:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
-// CHECK: linalg.batch_matmul indexing_maps = [#[[FILTER]], #[[COLS]], #{{.*}}] ins(%[[W]], %[[COLS_T]] : tensor<4x27xf32>, tensor<2x27x36xf32>)
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<2x4x36xf32>)
+// CHECK: %[[IMAGE:.*]] = tensor.extract_slice %{{.*}}{{\[}}%[[N]], 0, 0, 0] [1, 3, 8, 8]
+// CHECK: %[[SLOT:.*]] = tensor.extract_slice %[[ACC]]{{\[}}%[[N]], 0, 0] [1, 4, 36]
+// CHECK: %[[PATCHES:.*]] = linalg.generic {{.*}} ins(%[[IMAGE]] : tensor<1x3x8x8xf32>) outs(%{{.*}} : tensor<1x3x3x3x6x6xf32>)
+// CHECK: %[[COLS_T:.*]] = tensor.collapse_shape %[[PATCHES]] {{\[}}[0], [1, 2, 3], [4, 5]] : tensor<1x3x3x3x6x6xf32> into tensor<1x27x36xf32>
+// CHECK: linalg.batch_matmul indexing_maps = [#[[FILTER]], #[[COLS]], #{{.*}}] ins(%[[W]], %[[COLS_T]] : tensor<4x27xf32>, tensor<1x27x36xf32>) outs(%[[SLOT]] : tensor<1x4x36xf32>)
+// CHECK: tensor.insert_slice
 // CHECK: tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] {{.*}} into tensor<2x4x6x6xf32>
 // CALL-LABEL: llvm.func @conv3x3
 // CALL: llvm.call @dlc_gemm_f32
@@ -22,9 +27,11 @@ func.func @conv3x3(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2
 
 // -----
 
-// A 1x1 convolution needs no patches: the input is viewed as [N, C, H*W].
+// A 1x1 convolution needs no patches: the image is viewed as [1, C, H*W];
+// one image needs no loop.
 // CHECK-LABEL: func.func @conv1x1
 // CHECK-NOT: linalg.generic
+// CHECK-NOT: scf.for
 // CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0], [1], [2, 3]] : tensor<1x8x5x5xf32> into tensor<1x8x25xf32>
 // CHECK: linalg.batch_matmul
 func.func @conv1x1(%x: tensor<1x8x5x5xf32>, %w: tensor<16x8x1x1xf32>) -> tensor<1x16x5x5xf32> {
