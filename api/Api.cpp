@@ -137,7 +137,7 @@ CompiledModel CompiledModel::compile(const std::string &onnxPath,
 
 CompiledModel CompiledModel::load(const std::string &artifactPath) {
   auto state = std::make_unique<State>();
-  state->executable = orThrow(Executable::load(orThrow(readArtifact(artifactPath))));
+  state->executable = orThrow(Executable::loadFile(artifactPath));
   return CompiledModel(std::move(state));
 }
 
@@ -150,7 +150,7 @@ const std::vector<TensorInfo> &CompiledModel::inputs() const { return state->inp
 const std::vector<TensorInfo> &CompiledModel::outputs() const { return state->outputs; }
 
 bool CompiledModel::loadedFromCache() const {
-  return state->executable->compileTimes().cacheHit;
+  return state->executable->compileReport().cacheHit;
 }
 
 void CompiledModel::setThreads(unsigned threads) { state->executable->setThreads(threads); }

@@ -152,7 +152,7 @@ public:
 
   py::list inputs() const { return specsOf(executable->signature().inputs); }
   py::list outputs() const { return specsOf(executable->signature().outputs); }
-  bool cacheHit() const { return executable->compileTimes().cacheHit; }
+  bool cacheHit() const { return executable->compileReport().cacheHit; }
   unsigned threads() const { return executable->threads(); }
   void setThreads(unsigned threads) { executable->setThreads(threads); }
 
@@ -195,10 +195,7 @@ PyModel compileModel(const std::string &path, const py::dict &examples,
 PyModel loadArtifact(const std::string &path) {
   auto executable = [&]() -> llvm::Expected<std::unique_ptr<Executable>> {
     py::gil_scoped_release release;
-    auto artifact = readArtifact(path);
-    if (!artifact)
-      return artifact.takeError();
-    return Executable::load(std::move(*artifact));
+    return Executable::loadFile(path);
   }();
   if (!executable)
     raise(executable.takeError());

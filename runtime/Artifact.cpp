@@ -11,7 +11,10 @@
 
 #include "runtime/Artifact.h"
 
+#include "ir/Diagnostics.h"
+
 #include "mlir/Bytecode/BytecodeWriter.h"
+#include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/MathExtras.h"
@@ -323,4 +326,14 @@ llvm::Expected<Artifact> dlc::readArtifact(llvm::StringRef path) {
   }
   artifact.moduleBytecode = sections["MLIR"].str();
   return artifact;
+}
+
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+dlc::parseArtifactModule(mlir::MLIRContext &context, const Artifact &artifact) {
+  DiagnosticCapture diagnostics(&context);
+  auto module = mlir::parseSourceString<mlir::ModuleOp>(artifact.moduleBytecode,
+                                                        mlir::ParserConfig(&context));
+  if (!module)
+    return diagnostics.takeError("cannot read the artifact's module");
+  return module;
 }

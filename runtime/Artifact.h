@@ -53,6 +53,11 @@ bool isArtifactFile(llvm::StringRef path);
 /// not copied.
 llvm::Expected<Artifact> readArtifact(llvm::StringRef path);
 
+/// The artifact's module, parsed into `context` (which must have the dlc
+/// dialect and the upstream dialects it uses registered).
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+parseArtifactModule(mlir::MLIRContext &context, const Artifact &artifact);
+
 } // namespace dlc
 
 #endif // DLC_RUNTIME_ARTIFACT_H

@@ -30,7 +30,6 @@ public:
   static CompileCache fromEnvironment();
 
   bool enabled() const { return !dir.empty(); }
-  const std::string &directory() const { return dir; }
 
   /// The key of the code for a module with `moduleBytecode` on this host,
   /// built by this compiler: 64 hexadecimal digits.

@@ -1,7 +1,6 @@
 //===- Executable.cpp - a compiled model, ready to run ----------*- C++ -*-===//
 
 #include "runtime/Executable.h"
-#include "codegen/cpu/Jit.h"
 #include "codegen/cpu/KernelAbi.h"
 #include "codegen/cpu/Passes.h"
 #include "ir/Diagnostics.h"
@@ -12,7 +11,6 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
 
 #include "llvm/ADT/StringSet.h"
 
@@ -41,7 +39,7 @@ llvm::Error checkTensor(const HostTensor &tensor, const TensorSpec &spec,
 
 } // namespace
 
-std::string CompileTimes::summary() const {
+std::string CompileReport::summary() const {
   char text[128];
   if (cacheHit)
     std::snprintf(text, sizeof(text), "cached, linking %.3f s", linking);
@@ -52,8 +50,8 @@ std::string CompileTimes::summary() const {
 }
 
 Executable::Executable(Artifact artifact, std::unique_ptr<JitModule> code,
-                       CompileTimes times)
-    : packed(std::move(artifact)), code(std::move(code)),
+                       JitModule::PackedFunction entry, CompileReport times)
+    : packed(std::move(artifact)), code(std::move(code)), entry(entry),
       pool(std::make_unique<ThreadPool>()), bufferPool(std::make_unique<BufferPool>()),
       times(times) {}
 
@@ -63,7 +61,7 @@ void Executable::setThreads(unsigned threads) {
 
 unsigned Executable::threads() const { return pool->size(); }
 
-size_t Executable::intermediateBytes() const { return bufferPool->bytesHeld(); }
+size_t Executable::pooledBytes() const { return bufferPool->bytesHeld(); }
 
 uint64_t Executable::systemAllocations() const { return bufferPool->systemAllocations(); }
 
@@ -72,6 +70,14 @@ Executable::~Executable() = default;
 llvm::Expected<std::unique_ptr<Executable>>
 Executable::compile(const Model &model, const CompileCache &cache) {
   auto artifact = makeArtifact(model);
+  if (!artifact)
+    return artifact.takeError();
+  return load(std::move(*artifact), cache);
+}
+
+llvm::Expected<std::unique_ptr<Executable>>
+Executable::loadFile(llvm::StringRef path, const CompileCache &cache) {
+  auto artifact = readArtifact(path);
   if (!artifact)
     return artifact.takeError();
   return load(std::move(*artifact), cache);
@@ -87,7 +93,7 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
     if (llvm::Error error = checkTensor(tensor, spec, "weight"))
       return std::move(error);
 
-  CompileTimes times;
+  CompileReport times;
   std::string key = CompileCache::keyFor(artifact.moduleBytecode);
   std::optional<std::string> object = cache.lookup(key);
   times.cacheHit = object.has_value();
@@ -96,22 +102,20 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
     mlir::DialectRegistry registry;
     registerCpuCodegenDialects(registry);
     mlir::MLIRContext context(registry);
-    DiagnosticCapture diagnostics(&context);
-    auto module = mlir::parseSourceString<mlir::ModuleOp>(
-        artifact.moduleBytecode, mlir::ParserConfig(&context));
+    auto module = parseArtifactModule(context, artifact);
     if (!module)
-      return diagnostics.takeError("cannot read the model's module");
-    if (llvm::Error error = lowerForCpu(*module, CpuStage::LLVMDialect))
+      return module.takeError();
+    if (llvm::Error error = lowerForCpu(**module, CpuStage::LLVMDialect))
       return std::move(error);
     times.lowering = secondsSince(start);
-    if (auto entry = module->lookupSymbol(kEntryFunction)) {
+    if (auto entry = (*module)->lookupSymbol(kEntryFunction)) {
       if (auto arena = entry->getAttrOfType<mlir::IntegerAttr>("dlc.arena_bytes"))
         times.arenaBytes = arena.getInt();
       if (auto apart = entry->getAttrOfType<mlir::IntegerAttr>("dlc.intermediate_bytes"))
         times.intermediateBytes = apart.getInt();
     }
     start = std::chrono::steady_clock::now();
-    auto compiled = compileToObject(*module);
+    auto compiled = compileToObject(**module);
     if (!compiled)
       return compiled.takeError();
     times.codegen = secondsSince(start);
@@ -130,9 +134,12 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
   auto code = JitModule::load(*object, kernels);
   if (!code)
     return code.takeError();
+  auto entry = (*code)->lookup(kEntryFunction);
+  if (!entry)
+    return entry.takeError();
   times.linking = secondsSince(start);
   return std::unique_ptr<Executable>(
-      new Executable(std::move(artifact), std::move(*code), times));
+      new Executable(std::move(artifact), std::move(*code), *entry, times));
 }
 
 llvm::Expected<std::vector<HostTensor>>
@@ -158,8 +165,7 @@ Executable::run(llvm::ArrayRef<HostTensor> inputs) {
   // buffers are recycled from its previous runs.
   ThreadPool::Scope scope(pool.get());
   BufferPool::Scope buffers(bufferPool.get());
-  if (llvm::Error error = code->call(kEntryFunction, pointers))
-    return std::move(error);
+  entry(pointers.data());
   return outputs;
 }
 

@@ -10,6 +10,7 @@
 #ifndef DLC_RUNTIME_EXECUTABLE_H
 #define DLC_RUNTIME_EXECUTABLE_H
 
+#include "codegen/cpu/Jit.h"
 #include "ir/HostTensor.h"
 #include "ir/Model.h"
 #include "ir/Signature.h"
@@ -26,11 +27,11 @@
 namespace dlc {
 
 class BufferPool;
-class JitModule;
 class ThreadPool;
 
-/// How long each stage of getting native code took, in seconds.
-struct CompileTimes {
+/// How an executable got its native code: the time of each stage, in
+/// seconds, whether the cache served it, and the memory plan.
+struct CompileReport {
   double lowering = 0; ///< dlc → LLVM dialect (0 on a cache hit)
   double codegen = 0;  ///< LLVM IR → optimized object (0 on a cache hit)
   double linking = 0;  ///< loading the object into the process
@@ -60,8 +61,13 @@ public:
   static llvm::Expected<std::unique_ptr<Executable>>
   load(Artifact artifact, const CompileCache &cache = CompileCache::fromEnvironment());
 
+  /// readArtifact(path), then load().
+  static llvm::Expected<std::unique_ptr<Executable>>
+  loadFile(llvm::StringRef path,
+           const CompileCache &cache = CompileCache::fromEnvironment());
+
   const Signature &signature() const { return packed.signature; }
-  const CompileTimes &compileTimes() const { return times; }
+  const CompileReport &compileReport() const { return times; }
   /// The model as a .dlc artifact holds it (writeArtifact saves it).
   const Artifact &artifact() const { return packed; }
 
@@ -73,22 +79,25 @@ public:
   llvm::Expected<NamedTensors> run(const NamedTensors &inputs);
 
   /// How many threads runs use (0: one per available core, the default).
+  /// Not while a run is in progress: the pool it uses is replaced.
   void setThreads(unsigned threads);
   unsigned threads() const;
 
   /// Bytes of intermediate buffers held for reuse between runs (the peak
   /// of the runs so far), and how many came from the system allocator.
-  size_t intermediateBytes() const;
+  size_t pooledBytes() const;
   uint64_t systemAllocations() const;
 
 private:
-  Executable(Artifact artifact, std::unique_ptr<JitModule> code, CompileTimes times);
+  Executable(Artifact artifact, std::unique_ptr<JitModule> code,
+             JitModule::PackedFunction entry, CompileReport times);
 
   Artifact packed;
   std::unique_ptr<JitModule> code;
+  JitModule::PackedFunction entry; // @main, resolved once
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<BufferPool> bufferPool;
-  CompileTimes times;
+  CompileReport times;
 };
 
 } // namespace dlc

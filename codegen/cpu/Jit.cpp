@@ -93,11 +93,9 @@ void addPackedEntryPoints(llvm::Module &module) {
   }
 }
 
-/// Translates `module` to LLVM IR for `targetMachine`, with packed entry
-/// points, optimized at O3.
-llvm::Expected<std::unique_ptr<llvm::Module>>
-translateAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &context,
-                     llvm::TargetMachine &targetMachine) {
+/// Translates `module` (LLVM dialect) to LLVM IR.
+llvm::Expected<std::unique_ptr<llvm::Module>> translate(mlir::ModuleOp module,
+                                                        llvm::LLVMContext &context) {
   // Translation problems are reported as diagnostics; keep them with the
   // error instead of letting them reach stderr.
   DiagnosticCapture diagnostics(module.getContext());
@@ -105,6 +103,18 @@ translateAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &context,
       mlir::translateModuleToLLVMIR(module.getOperation(), context);
   if (!llvmModule)
     return diagnostics.takeError("cannot translate the module to LLVM IR");
+  return llvmModule;
+}
+
+/// Translates `module` to LLVM IR for `targetMachine`, with packed entry
+/// points, optimized at O3.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+translateAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &context,
+                     llvm::TargetMachine &targetMachine) {
+  auto translated = translate(module, context);
+  if (!translated)
+    return translated.takeError();
+  std::unique_ptr<llvm::Module> llvmModule = std::move(*translated);
   llvmModule->setTargetTriple(targetMachine.getTargetTriple());
   llvmModule->setDataLayout(targetMachine.createDataLayout());
   addPackedEntryPoints(*llvmModule);
@@ -153,14 +163,11 @@ JitModule::load(llvm::StringRef object, llvm::ArrayRef<Symbol> runtimeSymbols) {
   return std::unique_ptr<JitModule>(new JitModule(std::move(*jit)));
 }
 
-llvm::Error JitModule::call(llvm::StringRef function,
-                            llvm::ArrayRef<void *> pointers) {
+llvm::Expected<JitModule::PackedFunction> JitModule::lookup(llvm::StringRef function) {
   auto address = jit->lookup((kPackedPrefix + function).str());
   if (!address)
     return address.takeError();
-  llvm::SmallVector<void *> arguments(pointers.begin(), pointers.end());
-  address->toPtr<void (*)(void **)>()(arguments.data());
-  return llvm::Error::success();
+  return address->toPtr<PackedFunction>();
 }
 
 llvm::Expected<std::string> dlc::compileToObject(mlir::ModuleOp module) {
@@ -184,24 +191,19 @@ llvm::Expected<std::string> dlc::compileToObject(mlir::ModuleOp module) {
 llvm::Expected<std::string> dlc::translateToLLVMIR(mlir::ModuleOp module,
                                                    bool optimize) {
   llvm::LLVMContext context;
-  std::unique_ptr<llvm::Module> llvmModule;
-  if (optimize) {
+  auto llvmModule = [&]() -> llvm::Expected<std::unique_ptr<llvm::Module>> {
+    if (!optimize)
+      return translate(module, context);
     auto targetMachine = hostTargetMachine();
     if (!targetMachine)
       return targetMachine.takeError();
-    auto optimized = translateAndOptimize(module, context, **targetMachine);
-    if (!optimized)
-      return optimized.takeError();
-    llvmModule = std::move(*optimized);
-  } else {
-    DiagnosticCapture diagnostics(module.getContext());
-    llvmModule = mlir::translateModuleToLLVMIR(module.getOperation(), context);
-    if (!llvmModule)
-      return diagnostics.takeError("cannot translate the module to LLVM IR");
-  }
+    return translateAndOptimize(module, context, **targetMachine);
+  }();
+  if (!llvmModule)
+    return llvmModule.takeError();
   std::string text;
   llvm::raw_string_ostream os(text);
-  llvmModule->print(os, nullptr);
+  (*llvmModule)->print(os, nullptr);
   return text;
 }
 

@@ -42,9 +42,13 @@ public:
   static llvm::Expected<std::unique_ptr<JitModule>>
   load(llvm::StringRef object, llvm::ArrayRef<Symbol> runtimeSymbols = {});
 
-  /// Calls `function`, compiled with the bare-pointer calling convention,
-  /// with one data pointer per memref argument.
-  llvm::Error call(llvm::StringRef function, llvm::ArrayRef<void *> pointers);
+  /// A compiled function with the bare-pointer calling convention, called
+  /// through its packed entry point: one data pointer per memref argument.
+  using PackedFunction = void (*)(void **pointers);
+
+  /// The packed entry point of `function`. Resolve it once and keep it:
+  /// a lookup goes through the JIT's symbol tables.
+  llvm::Expected<PackedFunction> lookup(llvm::StringRef function);
 
 private:
   explicit JitModule(std::unique_ptr<llvm::orc::LLJIT> jit);

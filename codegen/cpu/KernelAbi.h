@@ -19,7 +19,15 @@ namespace dlc {
 /// b + p·bStrideK + j·bStrideN, so a transposed B needs no copy. Strides
 /// count elements; a, b and c are addresses.
 constexpr const char *kGemmF32Kernel = "dlc_gemm_f32";
-constexpr int kGemmF32Arguments = 14;
+
+/// The position of each of dlc_gemm_f32's arguments.
+enum GemmF32Argument : unsigned {
+  kGemmBatch, kGemmM, kGemmN, kGemmK,
+  kGemmA, kGemmABatchStride, kGemmLda,
+  kGemmB, kGemmBBatchStride, kGemmBStrideK, kGemmBStrideN,
+  kGemmC, kGemmCBatchStride, kGemmLdc,
+  kGemmF32Arguments,
+};
 
 } // namespace dlc
 

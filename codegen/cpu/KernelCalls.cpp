@@ -116,11 +116,21 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   bool transposed = layout == Layout::TransposedB;
   Value bAlongK = transposed ? vb.strides.back() : rowStride(vb);
   Value bAlongN = transposed ? rowStride(vb) : vb.strides.back();
-  SmallVector<Value> arguments = {
-      batched ? vc.sizes[0] : one, rows(vc), columns(vc), columns(va),
-      va.address, batchStride(va), rowStride(va),
-      vb.address, batchStride(vb), bAlongK, bAlongN,
-      vc.address, batchStride(vc), rowStride(vc)};
+  SmallVector<Value> arguments(dlc::kGemmF32Arguments);
+  arguments[dlc::kGemmBatch] = batched ? vc.sizes[0] : one;
+  arguments[dlc::kGemmM] = rows(vc);
+  arguments[dlc::kGemmN] = columns(vc);
+  arguments[dlc::kGemmK] = columns(va);
+  arguments[dlc::kGemmA] = va.address;
+  arguments[dlc::kGemmABatchStride] = batchStride(va);
+  arguments[dlc::kGemmLda] = rowStride(va);
+  arguments[dlc::kGemmB] = vb.address;
+  arguments[dlc::kGemmBBatchStride] = batchStride(vb);
+  arguments[dlc::kGemmBStrideK] = bAlongK;
+  arguments[dlc::kGemmBStrideN] = bAlongN;
+  arguments[dlc::kGemmC] = vc.address;
+  arguments[dlc::kGemmCBatchStride] = batchStride(vc);
+  arguments[dlc::kGemmLdc] = rowStride(vc);
   func::CallOp::create(b, loc, gemm, arguments);
   op->erase();
 }

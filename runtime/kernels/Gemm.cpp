@@ -138,11 +138,11 @@ void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda
 }
 
 void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                 const float *b, int64_t ldb, int64_t bStrideN, float *c, int64_t ldc,
+                 const float *b, int64_t bStrideK, int64_t bStrideN, float *c, int64_t ldc,
                  const GemmMicroKernel &kernel, ThreadPool *pool) {
   if (m * n * k < kParallelMinWork)
     pool = nullptr;
-  if (m < kPackRows && ldb == 1 && bStrideN != 1)
+  if (m < kPackRows && bStrideK == 1 && bStrideN != 1)
     return gemvTransposed(m, n, k, a, lda, b, bStrideN, c, ldc, pool);
   const int mr = kernel.mr, nr = kernel.nr;
   const int64_t panels = (n + nr - 1) / nr;
@@ -162,7 +162,7 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   forEach(pool, kBlocks * packedPanels, [&](int64_t task) {
     int64_t block = task / packedPanels, slot = task % packedPanels;
     int64_t panel = pack ? slot : panels - 1;
-    packPanel(b + block * KC * ldb, ldb, bStrideN, std::min(KC, k - block * KC), n,
+    packPanel(b + block * KC * bStrideK, bStrideK, bStrideN, std::min(KC, k - block * KC), n,
               panel * nr, nr, packedAt(block, slot));
   });
 
@@ -195,8 +195,8 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
       for (int64_t panel = firstPanel; panel < lastPanel; ++panel) {
         int64_t j = panel * nr;
         int cols = int(std::min<int64_t>(nr, n - j));
-        const float *panelData = b + p0 * ldb + j;
-        int64_t panelStride = ldb;
+        const float *panelData = b + p0 * bStrideK + j;
+        int64_t panelStride = bStrideK;
         if (pack || (partialLast && panel == panels - 1)) {
           panelData = packedAt(block, pack ? panel : 0);
           panelStride = nr;
@@ -236,7 +236,7 @@ void dlc::gemmF32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 
 extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                              const float *a, int64_t aBatchStride, int64_t lda,
-                             const float *b, int64_t bBatchStride, int64_t ldb,
+                             const float *b, int64_t bBatchStride, int64_t bStrideK,
                              int64_t bStrideN, float *c, int64_t cBatchStride,
                              int64_t ldc) {
   if (m <= 0 || n <= 0 || k <= 0)
@@ -247,12 +247,12 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
   // time. Few large ones: each product is split over the threads.
   if (pool && batch >= int64_t(pool->size())) {
     pool->parallelFor(batch, [&](int64_t i) {
-      gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, ldb, bStrideN,
+      gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
                   c + i * cBatchStride, ldc, kernel, nullptr);
     });
     return;
   }
   for (int64_t i = 0; i < batch; ++i)
-    gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, ldb, bStrideN,
+    gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
                 c + i * cBatchStride, ldc, kernel, pool);
 }

@@ -54,7 +54,7 @@ TEST_F(ArtifactTest, RoundTripKeepsSignatureWeightsAndOutputs) {
   CompileCache cache(path("cache"));
   auto compiled = Executable::compile(model, cache);
   ASSERT_TRUE(bool(compiled)) << llvm::toString(compiled.takeError());
-  EXPECT_FALSE((*compiled)->compileTimes().cacheHit);
+  EXPECT_FALSE((*compiled)->compileReport().cacheHit);
   ASSERT_FALSE(bool(writeArtifact(path("m.dlc"), (*compiled)->artifact())));
   EXPECT_TRUE(isArtifactFile(path("m.dlc")));
 
@@ -76,7 +76,7 @@ TEST_F(ArtifactTest, RoundTripKeepsSignatureWeightsAndOutputs) {
 
   auto loaded = Executable::load(std::move(*read), cache);
   ASSERT_TRUE(bool(loaded)) << llvm::toString(loaded.takeError());
-  EXPECT_TRUE((*loaded)->compileTimes().cacheHit);
+  EXPECT_TRUE((*loaded)->compileReport().cacheHit);
   HostTensor x = ramp({3, 12});
   auto first = (*compiled)->run({x});
   auto second = (*loaded)->run({x});

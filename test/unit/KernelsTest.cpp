@@ -171,7 +171,7 @@ TEST(BufferPoolTest, GeneratedCodeAllocatesOnlyOnItsFirstRun) {
   ASSERT_TRUE(bool((*executable)->run({x})));
   uint64_t first = (*executable)->systemAllocations();
   EXPECT_GT(first, 0u);
-  EXPECT_GT((*executable)->intermediateBytes(), 0u);
+  EXPECT_GT((*executable)->pooledBytes(), 0u);
   for (int i = 0; i < 3; ++i)
     ASSERT_TRUE(bool((*executable)->run({x})));
   EXPECT_EQ((*executable)->systemAllocations(), first);

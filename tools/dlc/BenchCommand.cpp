@@ -73,12 +73,8 @@ int dlc::tool::runBenchCommand() {
   auto start = std::chrono::steady_clock::now();
   Expected<std::unique_ptr<Executable>> executable =
       [&]() -> Expected<std::unique_ptr<Executable>> {
-    if (isArtifactFile(modelPath)) {
-      auto artifact = readArtifact(modelPath);
-      if (!artifact)
-        return artifact.takeError();
-      return Executable::load(std::move(*artifact));
-    }
+    if (isArtifactFile(modelPath))
+      return Executable::loadFile(modelPath);
     OnnxImportOptions options;
     if (Error error = parseShapeOptions(shapes, options.shapes))
       return std::move(error);
@@ -93,7 +89,7 @@ int dlc::tool::runBenchCommand() {
   Executable &exe = **executable;
   if (threads)
     exe.setThreads(threads);
-  const CompileTimes &times = exe.compileTimes();
+  const CompileReport &times = exe.compileReport();
   outs() << formatv("{0}: ready in {1:f3} s ({2}), {3} threads\n", modelPath.getValue(),
                     since(start), times.summary(), exe.threads());
   if (times.intermediateBytes)

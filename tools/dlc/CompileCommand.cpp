@@ -111,7 +111,7 @@ int dlc::tool::runCompileCommand() {
   auto executable = Executable::compile(*model);
   if (!executable)
     return fail(executable.takeError());
-  const CompileTimes &times = (*executable)->compileTimes();
+  const CompileReport &times = (*executable)->compileReport();
   errs() << "dlc compile: compiled for " << hostCpuDescription() << " (" << times.summary()
          << ")\n";
   if (times.intermediateBytes)

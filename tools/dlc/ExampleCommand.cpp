@@ -137,7 +137,7 @@ int dlc::tool::runExampleCommand() {
   auto executable = Executable::compile(*model);
   if (!executable)
     return fail(executable.takeError());
-  const CompileTimes &times = (*executable)->compileTimes();
+  const CompileReport &times = (*executable)->compileReport();
   outs() << "compile: " << times.summary() << "\n";
 
   Rng rng(config.seed + 1000);

@@ -24,7 +24,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
-#include "mlir/Parser/Parser.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -102,8 +101,9 @@ std::string shapeOf(Value buffer) {
 
 Kernel describeGemm(mlir::func::CallOp call) {
   Kernel kernel{"gemm", describeLocation(call.getLoc())};
-  Value a = bufferOfAddress(call.getOperand(4)), b = bufferOfAddress(call.getOperand(7)),
-        c = bufferOfAddress(call.getOperand(11));
+  Value a = bufferOfAddress(call.getOperand(kGemmA)),
+        b = bufferOfAddress(call.getOperand(kGemmB)),
+        c = bufferOfAddress(call.getOperand(kGemmC));
   if (!a || !b || !c)
     return kernel;
   // The product's size from the operands' static shapes: C is [B,] M x N,
@@ -255,11 +255,10 @@ int dlc::tool::runInspectCommand() {
     auto artifact = readArtifact(modelPath);
     if (!artifact)
       return fail(artifact.takeError());
-    DiagnosticCapture diagnostics(&context);
-    module = mlir::parseSourceString<mlir::ModuleOp>(artifact->moduleBytecode,
-                                                     mlir::ParserConfig(&context));
-    if (!module)
-      return fail(diagnostics.takeError("cannot read the artifact's module"));
+    auto parsed = parseArtifactModule(context, *artifact);
+    if (!parsed)
+      return fail(parsed.takeError());
+    module = std::move(*parsed);
   } else {
     OnnxImportOptions options;
     if (Error error = parseShapeOptions(shapes, options.shapes))

@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 using namespace llvm;
 using namespace dlc;
@@ -63,14 +64,11 @@ std::string preview(const HostTensor &tensor) {
 }
 
 /// The model's input names: from the artifact's signature or the ONNX graph.
-Expected<std::vector<std::string>> inputNames(bool artifact) {
+Expected<std::vector<std::string>> inputNames(const std::optional<Artifact> &artifact) {
   if (!artifact)
     return onnxInputNames(modelPath);
-  auto loaded = readArtifact(modelPath);
-  if (!loaded)
-    return loaded.takeError();
   std::vector<std::string> names;
-  for (const TensorSpec &spec : loaded->signature.inputs)
+  for (const TensorSpec &spec : artifact->signature.inputs)
     names.push_back(spec.name);
   return names;
 }
@@ -78,10 +76,18 @@ Expected<std::vector<std::string>> inputNames(bool artifact) {
 } // namespace
 
 int dlc::tool::runRunCommand() {
-  bool artifact = isArtifactFile(modelPath);
   auto inputs = readNumPyFile(inputsPath);
   if (!inputs)
     return fail(inputs.takeError());
+  // Loading an artifact is timed from reading it.
+  auto start = std::chrono::steady_clock::now();
+  std::optional<Artifact> artifact;
+  if (isArtifactFile(modelPath)) {
+    auto read = readArtifact(modelPath);
+    if (!read)
+      return fail(read.takeError());
+    artifact = std::move(*read);
+  }
   // A lone .npy feeds the model's only input, whatever the file is called.
   if (StringRef(inputsPath).ends_with(".npy")) {
     auto names = inputNames(artifact);
@@ -93,18 +99,13 @@ int dlc::tool::runRunCommand() {
                                     names->size()));
     inputs->front().first = names->front();
   }
-  auto start = std::chrono::steady_clock::now();
   // An ONNX model is compiled for the shapes of the inputs given; graph
   // inputs that set shapes are bound to their values and not fed.
   std::vector<std::string> bound;
   Expected<std::unique_ptr<Executable>> executable = [&]()
       -> Expected<std::unique_ptr<Executable>> {
-    if (artifact) {
-      auto loaded = readArtifact(modelPath);
-      if (!loaded)
-        return loaded.takeError();
-      return Executable::load(std::move(*loaded));
-    }
+    if (artifact)
+      return Executable::load(std::move(*artifact));
     mlir::MLIRContext context;
     auto model = importOnnxForInputs(context, modelPath, *inputs, bound);
     if (!model)
@@ -113,6 +114,7 @@ int dlc::tool::runRunCommand() {
   }();
   if (!executable)
     return fail(executable.takeError());
+  bool loadedArtifact = artifact.has_value();
   double compileSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (threads)
@@ -133,8 +135,8 @@ int dlc::tool::runRunCommand() {
   }
   std::sort(times.begin(), times.end());
   outs() << formatv("{0}: {1} in {2:f4} s ({3}), ran in {4:f3} ms (median of {5})\n",
-                    modelPath.getValue(), artifact ? "loaded" : "compiled",
-                    compileSeconds, (*executable)->compileTimes().summary(),
+                    modelPath.getValue(), loadedArtifact ? "loaded" : "compiled",
+                    compileSeconds, (*executable)->compileReport().summary(),
                     times[times.size() / 2] * 1e3, times.size());
   for (const auto &[name, tensor] : outputs)
     outs() << "  " << name << ": " << tensor.describe() << " " << preview(tensor) << "\n";
