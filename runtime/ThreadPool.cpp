@@ -2,6 +2,7 @@
 
 #include "runtime/ThreadPool.h"
 
+#include <algorithm>
 #include <chrono>
 
 #include <sched.h>
@@ -121,4 +122,20 @@ void ThreadPool::parallelFor(int64_t items, const std::function<void(int64_t)> &
     std::unique_lock<std::mutex> lock(mutex);
     done.wait(lock, [&] { return busy.load() == 0; });
   }
+}
+
+extern "C" void dlc_parallel_for(void (*task)(void **args, int64_t begin, int64_t end),
+                                 void **args, int64_t lo, int64_t hi) {
+  dlc::ThreadPool *pool = dlc::ThreadPool::current();
+  int64_t range = hi - lo;
+  if (!pool || pool->size() == 1 || range < 2) {
+    task(args, lo, hi);
+    return;
+  }
+  // A few pieces per thread: uneven ranges (3 channels on 2 threads) still
+  // balance, and each piece stays a contiguous block of the output.
+  int64_t pieces = std::min<int64_t>(range, 4 * int64_t(pool->size()));
+  pool->parallelFor(pieces, [&](int64_t piece) {
+    task(args, lo + range * piece / pieces, lo + range * (piece + 1) / pieces);
+  });
 }

@@ -75,4 +75,10 @@ private:
 
 } // namespace dlc
 
+/// Runs `task(args, begin, end)` on ranges that cover [lo, hi), spread over
+/// the current pool's threads (inline without one). Generated code calls
+/// it for the kernels that dlc-parallel-kernels split (KernelAbi.h).
+extern "C" void dlc_parallel_for(void (*task)(void **args, int64_t begin, int64_t end),
+                                 void **args, int64_t lo, int64_t hi);
+
 #endif // DLC_RUNTIME_THREADPOOL_H

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/cpu/Jit.h"
+#include "codegen/cpu/KernelAbi.h"
 #include "ir/Diagnostics.h"
 
 #include "mlir/ExecutionEngine/CRunnerUtils.h"
@@ -21,13 +22,17 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/Object/ELFObjectFile.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <cstdlib>
 #include <mutex>
+#include <unistd.h>
 
 using namespace dlc;
 
@@ -93,6 +98,71 @@ void addPackedEntryPoints(llvm::Module &module) {
   }
 }
 
+/// Calls of the kernels that dlc-parallel-kernels split (their last two
+/// arguments are a range of their outer loop) become calls of the runtime's
+/// dlc_parallel_for with a task function: the task unpacks the kernel's
+/// other arguments from an array of 8-byte slots that the call site fills.
+void addParallelCalls(llvm::Module &module) {
+  llvm::LLVMContext &context = module.getContext();
+  const llvm::DataLayout &layout = module.getDataLayout();
+  llvm::Type *pointer = llvm::PointerType::getUnqual(context);
+  llvm::Type *i64 = llvm::Type::getInt64Ty(context);
+  llvm::Type *voidType = llvm::Type::getVoidTy(context);
+  auto *taskType = llvm::FunctionType::get(voidType, {pointer, i64, i64}, false);
+  llvm::SmallVector<llvm::Function *> kernels;
+  for (llvm::Function &function : module) {
+    if (function.isDeclaration() || !function.hasFnAttribute(kParallelForAttribute))
+      continue;
+    unsigned arguments = function.arg_size();
+    bool slotted = arguments >= 2 &&
+                   function.getArg(arguments - 1)->getType() == i64 &&
+                   function.getArg(arguments - 2)->getType() == i64 &&
+                   llvm::all_of(function.args(), [&](llvm::Argument &argument) {
+                     return layout.getTypeAllocSize(argument.getType()) <= 8;
+                   });
+    // Otherwise the call stays as it is: the kernel runs the whole range.
+    if (slotted)
+      kernels.push_back(&function);
+  }
+  if (kernels.empty())
+    return;
+  llvm::FunctionCallee parallelFor = module.getOrInsertFunction(
+      kParallelFor, llvm::FunctionType::get(voidType, {pointer, pointer, i64, i64}, false));
+  for (llvm::Function *kernel : kernels) {
+    unsigned slots = kernel->arg_size() - 2;
+    // The calls to rewrite, before the task adds one of its own.
+    llvm::SmallVector<llvm::CallInst *> calls;
+    for (llvm::User *user : kernel->users())
+      if (auto *call = llvm::dyn_cast<llvm::CallInst>(user);
+          call && call->getCalledFunction() == kernel)
+        calls.push_back(call);
+    auto *task = llvm::Function::Create(taskType, llvm::GlobalValue::InternalLinkage,
+                                        kernel->getName() + "_task", module);
+    llvm::IRBuilder<> builder(llvm::BasicBlock::Create(context, "entry", task));
+    llvm::SmallVector<llvm::Value *> arguments;
+    for (unsigned i = 0; i < slots; ++i) {
+      llvm::Value *slot = builder.CreateConstGEP1_64(i64, task->getArg(0), i);
+      arguments.push_back(builder.CreateLoad(kernel->getArg(i)->getType(), slot));
+    }
+    arguments.push_back(task->getArg(1));
+    arguments.push_back(task->getArg(2));
+    builder.CreateCall(kernel, arguments);
+    builder.CreateRetVoid();
+
+    for (llvm::CallInst *call : calls) {
+      llvm::Function *caller = call->getFunction();
+      llvm::IRBuilder<> entry(&*caller->getEntryBlock().getFirstInsertionPt());
+      llvm::Value *array = entry.CreateAlloca(llvm::ArrayType::get(i64, std::max(slots, 1u)));
+      llvm::IRBuilder<> at(call);
+      for (unsigned i = 0; i < slots; ++i)
+        at.CreateStore(call->getArgOperand(i), at.CreateConstGEP1_64(i64, array, i));
+      at.CreateCall(parallelFor, {task, array, call->getArgOperand(slots),
+                                  call->getArgOperand(slots + 1)});
+      call->eraseFromParent();
+    }
+  }
+}
+
 /// Translates `module` (LLVM dialect) to LLVM IR.
 llvm::Expected<std::unique_ptr<llvm::Module>> translate(mlir::ModuleOp module,
                                                         llvm::LLVMContext &context) {
@@ -118,11 +188,50 @@ translateAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &context,
   llvmModule->setTargetTriple(targetMachine.getTargetTriple());
   llvmModule->setDataLayout(targetMachine.createDataLayout());
   addPackedEntryPoints(*llvmModule);
+  addParallelCalls(*llvmModule);
   auto optimize = mlir::makeOptimizingTransformer(/*optLevel=*/3, /*sizeLevel=*/0,
                                                   &targetMachine);
   if (llvm::Error error = optimize(llvmModule.get()))
     return std::move(error);
   return llvmModule;
+}
+
+/// With DLC_PERF_MAP set, appends the address, size and name of every
+/// function of `object` to /tmp/perf-PID.map, where `perf report` looks
+/// for the symbols of JIT-compiled code.
+void writePerfMap(llvm::orc::LLJIT &jit, llvm::StringRef object) {
+  if (!std::getenv("DLC_PERF_MAP"))
+    return;
+  auto file = llvm::object::ObjectFile::createObjectFile(
+      llvm::MemoryBufferRef(object, "dlc-module.o"));
+  if (!file) {
+    llvm::consumeError(file.takeError());
+    return;
+  }
+  std::error_code error;
+  llvm::raw_fd_ostream map(("/tmp/perf-" + llvm::Twine(::getpid()) + ".map").str(), error,
+                           llvm::sys::fs::OF_Append);
+  if (error)
+    return;
+  for (const llvm::object::SymbolRef &symbol : (*file)->symbols()) {
+    auto type = symbol.getType();
+    auto name = symbol.getName();
+    if (!type || !name || *type != llvm::object::SymbolRef::ST_Function || name->empty()) {
+      if (!type)
+        llvm::consumeError(type.takeError());
+      if (!name)
+        llvm::consumeError(name.takeError());
+      continue;
+    }
+    auto address = jit.lookup(*name);
+    if (!address) {
+      llvm::consumeError(address.takeError());
+      continue;
+    }
+    uint64_t size = llvm::object::ELFSymbolRef(symbol).getSize();
+    map << llvm::format_hex_no_prefix(address->getValue(), 1) << ' '
+        << llvm::format_hex_no_prefix(size, 1) << ' ' << *name << '\n';
+  }
 }
 
 } // namespace
@@ -160,6 +269,7 @@ JitModule::load(llvm::StringRef object, llvm::ArrayRef<Symbol> runtimeSymbols) {
   if (llvm::Error error = (*jit)->addObjectFile(
           llvm::MemoryBuffer::getMemBufferCopy(object, "dlc-module.o")))
     return std::move(error);
+  writePerfMap(**jit, object);
   return std::unique_ptr<JitModule>(new JitModule(std::move(*jit)));
 }
 

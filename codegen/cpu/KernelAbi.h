@@ -29,6 +29,19 @@ enum GemmF32Argument : unsigned {
   kGemmF32Arguments,
 };
 
+/// Runs `task(args, begin, end)` over [lo, hi) split into ranges, one per
+/// thread of the current pool:
+///   void dlc_parallel_for(void (*task)(void **args, int64_t begin,
+///                                      int64_t end),
+///                         void **args, int64_t lo, int64_t hi)
+/// The JIT emits the calls (for kernels that dlc-parallel-kernels split);
+/// `args` holds the kernel's other arguments, one 8-byte slot each.
+constexpr const char *kParallelFor = "dlc_parallel_for";
+
+/// The LLVM function attribute that marks a kernel whose last two
+/// arguments are the range [lo, hi) of its split loop.
+constexpr const char *kParallelForAttribute = "dlc-parallel-for";
+
 } // namespace dlc
 
 #endif // DLC_CODEGEN_CPU_KERNELABI_H

@@ -10,6 +10,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/RegionUtils.h"
@@ -92,6 +93,14 @@ struct OutlineKernelsPass
     for (func::FuncOp function : functions) {
       if (function.isExternal() || function->hasAttr("passthrough"))
         continue;
+      // Copies become ops like any other: outlined and compiled to loops.
+      // (MLIR's memrefCopy helper copies a strided buffer one element at
+      // a time through memcpy.)
+      function.walk([](memref::CopyOp copy) {
+        OpBuilder builder(copy);
+        linalg::CopyOp::create(builder, copy.getLoc(), copy.getSource(), copy.getTarget());
+        copy->erase();
+      });
       SmallVector<linalg::LinalgOp> kernels;
       function.walk([&](linalg::LinalgOp op) {
         if (op.hasPureBufferSemantics() && outlinable(op))

@@ -83,7 +83,9 @@ def DlcOutlineKernels : Pass<"dlc-outline-kernels", "mlir::ModuleOp"> {
     optimize. One function per kernel keeps compile time proportional to
     the model, and is the unit that fusion and the thread pool will work
     on. Constants the op uses are cloned into the kernel; other values
-    become arguments.
+    become arguments. `memref.copy` ops become `linalg.copy` first, so
+    copies are kernels too (compiled loops, not MLIR's element-by-element
+    `memrefCopy` helper).
 
     ```mlir
     linalg.generic {...} ins(%a : memref<4xf32>) outs(%b : memref<4xf32>) {...}
@@ -91,7 +93,7 @@ def DlcOutlineKernels : Pass<"dlc-outline-kernels", "mlir::ModuleOp"> {
     call @main_kernel_0(%a, %b) : (memref<4xf32>, memref<4xf32>) -> ()
     ```
   }];
-  let dependentDialects = ["mlir::func::FuncDialect"];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::linalg::LinalgDialect"];
 }
 
 def DlcPlanMemory : Pass<"dlc-plan-memory", "mlir::ModuleOp"> {
@@ -124,3 +126,35 @@ def DlcPlanMemory : Pass<"dlc-plan-memory", "mlir::ModuleOp"> {
 }
 
 #endif // DLC_CODEGEN_CPU_PASSES_TD
+
+def DlcParallelKernels : Pass<"dlc-parallel-kernels", "mlir::ModuleOp"> {
+  let summary = "Split outlined kernels' outer parallel loop over the thread pool";
+  let description = [{
+    Runs on the kernels that dlc-outline-kernels made. A kernel whose op
+    does at least `min-work` iteration points gets two more arguments,
+    `lo` and `hi` (index), and runs the op on the slices `[lo, hi)` of its
+    outermost parallel loop that has two or more iterations (never the
+    innermost loop, which stays whole for vectorization). Calls pass the
+    whole range, so the kernel is correct when called directly; the kernel
+    is marked with the LLVM function attribute `dlc-parallel-for`, and the
+    JIT (Jit.cpp) turns each call into a call of the runtime's
+    `dlc_parallel_for`, which splits the range over the thread pool.
+
+    ```mlir
+    func.func private @main_kernel_0(%a: memref<8x64xf32>, %b: memref<8x64xf32>)
+    // becomes
+    func.func private @main_kernel_0(%a: memref<8x64xf32>, %b: memref<8x64xf32>,
+                                     %lo: index, %hi: index) {
+      scf.for %i = %lo to %hi step %c1 {
+        // the op on %a[%i, 0] [1, 64] and %b[%i, 0] [1, 64]
+      }
+    }
+    ```
+  }];
+  let options = [
+    Option<"minWork", "min-work", "int64_t", /*default=*/"32768",
+           "Iteration points below which a kernel stays on one thread">,
+  ];
+  let dependentDialects = ["mlir::scf::SCFDialect", "mlir::memref::MemRefDialect",
+                           "mlir::arith::ArithDialect"];
+}

@@ -53,6 +53,10 @@ void buildKernelPipeline(OpPassManager &pm) {
   // intermediate buffers.
   pm.addPass(createDlcFuseElementwise());
   pm.addPass(createCanonicalizerPass());
+  // An op whose result is inserted into a bigger tensor (a convolution's
+  // zero padding, a concatenation) writes into that tensor's slice in place
+  // instead of into a buffer of its own that is then copied.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
 
   // Bufferize with plain (identity-layout) memrefs at the function boundary
   // and turn results into out-parameters, so the runtime passes one bare
@@ -68,6 +72,9 @@ void buildKernelPipeline(OpPassManager &pm) {
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createConvertBufferizationToMemRefPass());
+  // In-place writes leave copies of a slice onto the same slice behind.
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
   // Matrix products call the runtime's tuned kernels; every other op
   // becomes a function of its own (compile time stays linear), then loops.
   pm.addPass(createDlcCpuKernelCalls());
@@ -80,6 +87,8 @@ void dlc::buildCpuLoweringPipeline(OpPassManager &pm) {
   buildKernelPipeline(pm);
   // Intermediate buffers share one arena, allocated once per run.
   pm.addPass(createDlcPlanMemory());
+  // Kernels large enough run on every thread of the pool.
+  pm.addPass(createDlcParallelKernels());
 
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
