@@ -36,6 +36,20 @@ bool isFusableElementwise(Operation *op) {
   });
 }
 
+/// Whether fusing `producer` into `consumer` duplicates no work: every use
+/// of the producer is the consumer's, or its body only moves values (a
+/// broadcast, a transpose), which costs nothing to recompute. Fusing a
+/// computing producer that has other users would compute it twice, and
+/// along a chain (each layer's residual stream feeding the next) again
+/// for every later consumer.
+bool fusionDuplicatesNoWork(Operation *producer, Operation *consumer) {
+  auto generic = cast<linalg::GenericOp>(producer);
+  if (llvm::hasSingleElement(generic.getBody()->getOperations()))
+    return true;
+  return llvm::all_of(producer->getUsers(),
+                      [&](Operation *user) { return user == consumer; });
+}
+
 /// Fuses an elementwise producer into an elementwise consumer, one operand
 /// at a time (upstream's fusion pattern, with dlc's choice of what to fuse
 /// and without its other rewrites, which make constants of unsigned types).
@@ -50,6 +64,8 @@ struct FuseElementwiseProducer : OpRewritePattern<linalg::GenericOp> {
           !linalg::areElementwiseOpsFusable(&operand))
         continue;
       Operation *producer = operand.get().getDefiningOp();
+      if (!fusionDuplicatesNoWork(producer, consumer))
+        continue;
       FailureOr<linalg::ElementwiseOpFusionResult> fused =
           linalg::fuseElementwiseOps(rewriter, &operand);
       if (failed(fused))

@@ -68,7 +68,10 @@ def DlcFuseElementwise : Pass<"dlc-fuse-elementwise", "mlir::ModuleOp"> {
     their consumers. Unlike upstream's `--linalg-fuse-elementwise-ops`, it
     never fuses into contractions: a matrix product that absorbed its
     im2col producer would no longer be a matrix product, and would lose
-    the runtime's GEMM.
+    the runtime's GEMM. A producer that computes something is fused only
+    into its sole user: fused into each of several users it would be
+    computed once per user (BERT's residual stream, which feeds every later
+    layer, was recomputed by each: 397 ms against 158 ms once fixed).
   }];
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }

@@ -49,3 +49,25 @@ func.func @unsigned(%x: tensor<4xui8>, %y: tensor<4xui8>) -> tensor<4xui8> {
   %1 = dlc.mul %0, %y : tensor<4xui8>
   return %1 : tensor<4xui8>
 }
+
+// -----
+
+// A computing producer with two users is not fused into either (that would
+// compute it twice: a residual stream feeding every later layer would be
+// recomputed by each); a broadcast is fused into both, since it only moves
+// values.
+// CHECK-LABEL: func.func @shared
+// CHECK: %[[EXP:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<4x8xf32>)
+// CHECK: math.exp
+// CHECK: linalg.generic {{.*}} ins(%[[EXP]], %arg1 : tensor<4x8xf32>, tensor<8xf32>)
+// CHECK: arith.addf
+// CHECK: linalg.generic {{.*}} ins(%[[EXP]], %arg1 : tensor<4x8xf32>, tensor<8xf32>)
+// CHECK: arith.mulf
+// CHECK-NOT: linalg.generic
+func.func @shared(%x: tensor<4x8xf32>, %b: tensor<8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>) {
+  %e = dlc.exp %x : tensor<4x8xf32>
+  %bb = dlc.broadcast %b, dims = [1] : tensor<8xf32> -> tensor<4x8xf32>
+  %0 = dlc.add %e, %bb : tensor<4x8xf32>
+  %1 = dlc.mul %e, %bb : tensor<4x8xf32>
+  return %0, %1 : tensor<4x8xf32>, tensor<4x8xf32>
+}
