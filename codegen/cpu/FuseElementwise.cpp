@@ -36,18 +36,25 @@ bool isFusableElementwise(Operation *op) {
   });
 }
 
-/// Whether fusing `producer` into `consumer` duplicates no work: every use
-/// of the producer is the consumer's, or its body only moves values (a
+/// Whether fusing `producer` into the consumer of `operand` duplicates no
+/// work: the consumer reads each of the producer's elements once and is
+/// its only user, or the producer's body only moves values (a
 /// broadcast, a transpose), which costs nothing to recompute. Fusing a
 /// computing producer that has other users would compute it twice, and
 /// along a chain (each layer's residual stream feeding the next) again
 /// for every later consumer.
-bool fusionDuplicatesNoWork(Operation *producer, Operation *consumer) {
+bool fusionDuplicatesNoWork(Operation *producer, OpOperand &operand) {
   auto generic = cast<linalg::GenericOp>(producer);
   if (llvm::hasSingleElement(generic.getBody()->getOperations()))
     return true;
+  // Read through a broadcast, the producer would run once per element of
+  // the consumer, not once per element of its own (a batch norm's
+  // per-channel sqrt and division, once per pixel).
+  auto consumer = cast<linalg::GenericOp>(operand.getOwner());
+  if (!consumer.getMatchingIndexingMap(&operand).isPermutation())
+    return false;
   return llvm::all_of(producer->getUsers(),
-                      [&](Operation *user) { return user == consumer; });
+                      [&](Operation *user) { return user == consumer.getOperation(); });
 }
 
 /// Fuses an elementwise producer into an elementwise consumer, one operand
@@ -64,7 +71,7 @@ struct FuseElementwiseProducer : OpRewritePattern<linalg::GenericOp> {
           !linalg::areElementwiseOpsFusable(&operand))
         continue;
       Operation *producer = operand.get().getDefiningOp();
-      if (!fusionDuplicatesNoWork(producer, consumer))
+      if (!fusionDuplicatesNoWork(producer, operand))
         continue;
       FailureOr<linalg::ElementwiseOpFusionResult> fused =
           linalg::fuseElementwiseOps(rewriter, &operand);

@@ -71,3 +71,22 @@ func.func @shared(%x: tensor<4x8xf32>, %b: tensor<8xf32>) -> (tensor<4x8xf32>, t
   %1 = dlc.mul %e, %bb : tensor<4x8xf32>
   return %0, %1 : tensor<4x8xf32>, tensor<4x8xf32>
 }
+
+// -----
+
+// A computing producer read through a broadcast stays apart: fused, its
+// square root would run once per element of the consumer (32) instead of
+// once per element of its own (8), as a batch norm's per-channel factor.
+// CHECK-LABEL: func.func @through_broadcast
+// CHECK: %[[ROOT:.*]] = linalg.generic {{.*}} ins(%arg1 : tensor<8xf32>)
+// CHECK: math.sqrt
+// CHECK: linalg.generic {{.*}} ins(%arg0, %[[ROOT]] : tensor<4x8xf32>, tensor<8xf32>)
+// CHECK-NOT: math.sqrt
+// CHECK: arith.mulf
+// CHECK-NOT: linalg.generic
+func.func @through_broadcast(%x: tensor<4x8xf32>, %v: tensor<8xf32>) -> tensor<4x8xf32> {
+  %s = dlc.sqrt %v : tensor<8xf32>
+  %bs = dlc.broadcast %s, dims = [1] : tensor<8xf32> -> tensor<4x8xf32>
+  %0 = dlc.mul %x, %bs : tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}
