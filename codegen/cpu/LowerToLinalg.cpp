@@ -8,6 +8,8 @@
 #include "ir/DlcOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -1196,7 +1198,19 @@ struct LowerToLinalgPass
                  ReduceWindowLowering, ConvLowering, TopKDecomposition>(ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    // Inputs and weights belong to the caller and stay as they are: an op
+    // that updates a tensor in place (a scatter into a weight) gets a copy
+    // when bufferized, and the runtime may cache what it derives from a
+    // weight (packed GEMM operands) across runs.
+    getOperation()->walk([](func::FuncOp function) {
+      if (function.isExternal())
+        return;
+      for (unsigned i = 0; i < function.getNumArguments(); ++i)
+        if (isa<TensorType>(function.getArgument(i).getType()))
+          function.setArgAttr(i, bufferization::BufferizationDialect::kWritableAttrName,
+                              BoolAttr::get(function.getContext(), false));
+    });
   }
 };
 

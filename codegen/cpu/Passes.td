@@ -18,10 +18,13 @@ def DlcLowerToLinalg : Pass<"dlc-lower-to-linalg", "mlir::ModuleOp"> {
     dot becomes `linalg.matmul` or `linalg.batch_matmul`, reshape becomes a
     collapse/expand pair, constants become `arith.constant`. The module is
     left on tensors, ready for one-shot bufferization. A dlc op without a
-    lowering is an error at its location.
+    lowering is an error at its location. Function arguments (inputs and
+    weights) are marked `bufferization.writable = false`: bufferization
+    copies before any in-place update of one.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
+    "mlir::bufferization::BufferizationDialect",
     "mlir::linalg::LinalgDialect",
     "mlir::math::MathDialect",
     "mlir::scf::SCFDialect",

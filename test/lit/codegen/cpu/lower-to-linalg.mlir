@@ -137,3 +137,14 @@ func.func @data_movement(%a: tensor<2x4xf32>, %z: tensor<f32>, %i: tensor<3xi64>
   %5 = dlc.scatter add %f, %i, %u : tensor<8xf32>, tensor<3xi64>, tensor<3xf32>
   return %0, %1, %2, %3, %4, %5 : tensor<2x2xf32>, tensor<2x4xf32>, tensor<4x4xf32>, tensor<3x5xf32>, tensor<2x3xf32>, tensor<8xf32>
 }
+
+// -----
+
+// Inputs and weights are the caller's: bufferization must not update them
+// in place.
+// CHECK-LABEL: func.func @read_only_arguments
+// CHECK-SAME: (%{{.*}}: tensor<4xf32> {bufferization.writable = false, dlc.input = "x"}, %{{.*}}: tensor<4xf32> {bufferization.writable = false, dlc.param = "w"})
+func.func @read_only_arguments(%x: tensor<4xf32> {dlc.input = "x"}, %w: tensor<4xf32> {dlc.param = "w"}) -> tensor<4xf32> {
+  %0 = dlc.add %x, %w : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
