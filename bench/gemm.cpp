@@ -85,7 +85,7 @@ Result timeGemm(ThreadPool &pool, int64_t m, int64_t n, int64_t k, double second
   for (float &x : b)
     x = uniform(rng);
   ThreadPool::Scope scope(&pool);
-  dlc_gemm_f32(1, m, n, k, a.data(), 0, k, b.data(), 0, n, 1, c.data(), 0, n);
+  dlc_gemm_f32(1, m, n, k, a.data(), 0, k, b.data(), 0, n, 1, c.data(), 0, n, 0);
   // Check sampled entries of the first product against float64.
   double maxError = 0;
   std::uniform_int_distribution<int64_t> row(0, m - 1), column(0, n - 1);
@@ -100,13 +100,13 @@ Result timeGemm(ThreadPool &pool, int64_t m, int64_t n, int64_t k, double second
   double flops = 2.0 * m * n * k;
   int64_t runs = 1;
   for (auto start = Clock::now(); since(start) < 0.05; ++runs)
-    dlc_gemm_f32(1, m, n, k, a.data(), 0, k, b.data(), 0, n, 1, c.data(), 0, n);
+    dlc_gemm_f32(1, m, n, k, a.data(), 0, k, b.data(), 0, n, 1, c.data(), 0, n, 0);
   std::vector<double> rates;
   auto begin = Clock::now();
   while (since(begin) < seconds || rates.size() < 5) {
     auto start = Clock::now();
     for (int64_t r = 0; r < runs; ++r)
-      dlc_gemm_f32(1, m, n, k, a.data(), 0, k, b.data(), 0, n, 1, c.data(), 0, n);
+      dlc_gemm_f32(1, m, n, k, a.data(), 0, k, b.data(), 0, n, 1, c.data(), 0, n, 0);
     rates.push_back(flops * runs / since(start) * 1e-9);
   }
   std::sort(rates.begin(), rates.end());

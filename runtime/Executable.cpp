@@ -53,6 +53,7 @@ Executable::Executable(Artifact artifact, std::unique_ptr<JitModule> code,
                        JitModule::PackedFunction entry, CompileReport times)
     : packed(std::move(artifact)), code(std::move(code)), entry(entry),
       pool(std::make_unique<ThreadPool>()), bufferPool(std::make_unique<BufferPool>()),
+      packCache(std::make_unique<GemmPackCache>()),
       times(times) {}
 
 void Executable::setThreads(unsigned threads) {
@@ -166,6 +167,7 @@ Executable::run(llvm::ArrayRef<HostTensor> inputs) {
   // buffers are recycled from its previous runs.
   ThreadPool::Scope scope(pool.get());
   BufferPool::Scope buffers(bufferPool.get());
+  GemmPackCache::Scope packings(packCache.get());
   entry(pointers.data());
   return outputs;
 }

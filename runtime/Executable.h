@@ -27,6 +27,7 @@
 namespace dlc {
 
 class BufferPool;
+class GemmPackCache;
 class ThreadPool;
 
 /// How an executable got its native code: the time of each stage, in
@@ -97,6 +98,8 @@ private:
   JitModule::PackedFunction entry; // @main, resolved once
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<BufferPool> bufferPool;
+  /// Weights packed for the GEMM on the first run, kept for the next.
+  std::unique_ptr<GemmPackCache> packCache;
   CompileReport times;
 };
 

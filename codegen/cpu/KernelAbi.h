@@ -14,10 +14,11 @@ namespace dlc {
 
 /// C[i] += A[i]·B[i] for i in [0, batch), single precision:
 ///   (batch, m, n, k, a, aBatchStride, lda, b, bBatchStride, bStrideK,
-///    bStrideN, c, cBatchStride, ldc)
+///    bStrideN, c, cBatchStride, ldc, flags)
 /// A and C are row-major with unit column stride; B's element (p, j) is at
 /// b + p·bStrideK + j·bStrideN, so a transposed B needs no copy. Strides
-/// count elements; a, b and c are addresses.
+/// count elements; a, b and c are addresses. `flags` is a set of
+/// GemmF32Flag bits.
 constexpr const char *kGemmF32Kernel = "dlc_gemm_f32";
 
 /// The position of each of dlc_gemm_f32's arguments.
@@ -26,7 +27,15 @@ enum GemmF32Argument : unsigned {
   kGemmA, kGemmABatchStride, kGemmLda,
   kGemmB, kGemmBBatchStride, kGemmBStrideK, kGemmBStrideN,
   kGemmC, kGemmCBatchStride, kGemmLdc,
+  kGemmFlags,
   kGemmF32Arguments,
+};
+
+/// What dlc_gemm_f32's `flags` may say about its operands.
+enum GemmF32Flag : unsigned {
+  /// B is a weight: the same values at the same address on every run of
+  /// the executable, so the runtime may pack it once and keep the packing.
+  kGemmConstantB = 1,
 };
 
 /// Runs `task(args, begin, end)` over [lo, hi) split into ranges, one per

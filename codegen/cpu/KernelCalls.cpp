@@ -14,6 +14,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/PatternMatch.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 
 #include <optional>
 
@@ -58,6 +59,18 @@ BufferView viewOf(OpBuilder &b, Location loc, Value buffer) {
   view.strides.assign(metadata.getStrides().begin(), metadata.getStrides().end());
   view.sizes.assign(metadata.getSizes().begin(), metadata.getSizes().end());
   return view;
+}
+
+/// Whether `buffer` is a view of one of the weights (an argument marked
+/// dlc.param): the same values at the same address on every run.
+bool isWeight(Value buffer) {
+  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
+    buffer = view.getViewSource();
+  auto argument = dyn_cast<BlockArgument>(buffer);
+  if (!argument)
+    return false;
+  auto function = dyn_cast<func::FuncOp>(argument.getOwner()->getParentOp());
+  return function && function.getArgAttr(argument.getArgNumber(), "dlc.param");
 }
 
 /// How a product's operands are laid out, as its indexing maps say.
@@ -131,6 +144,8 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   arguments[dlc::kGemmC] = vc.address;
   arguments[dlc::kGemmCBatchStride] = batchStride(vc);
   arguments[dlc::kGemmLdc] = rowStride(vc);
+  arguments[dlc::kGemmFlags] =
+      arith::ConstantIndexOp::create(b, loc, isWeight(bMatrix) ? dlc::kGemmConstantB : 0);
   func::CallOp::create(b, loc, gemm, arguments);
   op->erase();
 }

@@ -18,12 +18,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/kernels/Gemm.h"
+#include "codegen/cpu/KernelAbi.h"
 #include "runtime/ThreadPool.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <new>
 
 using namespace dlc;
 
@@ -143,7 +145,8 @@ void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda
 
 void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  const float *b, int64_t bStrideK, int64_t bStrideN, float *c, int64_t ldc,
-                 const GemmMicroKernel &kernel, ThreadPool *pool) {
+                 const GemmMicroKernel &kernel, ThreadPool *pool,
+                 GemmPackCache *cache = nullptr) {
   if (m < kPackRows && bStrideK == 1 && bStrideN != 1)
     return gemvTransposed(m, n, k, a, lda, b, bStrideN, c, ldc,
                           m * n * k < kGemvParallelMinWork ? nullptr : pool);
@@ -160,16 +163,27 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   // A transposed B is always packed: the kernel reads rows of nr floats.
   const bool pack = m >= kPackRows || bStrideN != 1;
   const int64_t packedPanels = pack ? panels : partialLast ? 1 : 0;
-  float *packed = packedPanels ? packingBuffer(size_t(k) * packedPanels * nr) : nullptr;
-  auto packedAt = [&](int64_t block, int64_t slot) {
+  const size_t packedFloats = size_t(k) * packedPanels * nr;
+  auto packedAt = [&](float *packed, int64_t block, int64_t slot) {
     return packed + (block * KC * packedPanels + slot * std::min(KC, k - block * KC)) * nr;
   };
-  forEach(pool, kBlocks * packedPanels, [&](int64_t task) {
-    int64_t block = task / packedPanels, slot = task % packedPanels;
-    int64_t panel = pack ? slot : panels - 1;
-    packPanel(b + block * KC * bStrideK, bStrideK, bStrideN, std::min(KC, k - block * KC), n,
-              panel * nr, nr, packedAt(block, slot));
-  });
+  auto packInto = [&](float *packed) {
+    forEach(pool, kBlocks * packedPanels, [&](int64_t task) {
+      int64_t block = task / packedPanels, slot = task % packedPanels;
+      int64_t panel = pack ? slot : panels - 1;
+      packPanel(b + block * KC * bStrideK, bStrideK, bStrideN, std::min(KC, k - block * KC),
+                n, panel * nr, nr, packedAt(packed, block, slot));
+    });
+  };
+  // A weight is packed once per executable; anything else on every product.
+  const float *packed = nullptr;
+  if (pack && cache) {
+    packed = cache->get({b, k, n, bStrideK, bStrideN, nr}, packedFloats, packInto);
+  } else if (packedPanels) {
+    float *scratch = packingBuffer(packedFloats);
+    packInto(scratch);
+    packed = scratch;
+  }
 
   // Split C into tasks of rows × columns, finer until each thread has
   // several (the last ones balance the load).
@@ -203,7 +217,7 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
         const float *panelData = b + p0 * bStrideK + j;
         int64_t panelStride = bStrideK;
         if (pack || (partialLast && panel == panels - 1)) {
-          panelData = packedAt(block, pack ? panel : 0);
+          panelData = packedAt(const_cast<float *>(packed), block, pack ? panel : 0);
           panelStride = nr;
         }
         for (int64_t i = i0; i < iEnd; i += mr)
@@ -215,6 +229,42 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 }
 
 } // namespace
+
+namespace {
+thread_local GemmPackCache *currentPackCache = nullptr;
+} // namespace
+
+void GemmPackCache::Free::operator()(float *p) const { std::free(p); }
+
+const float *GemmPackCache::get(const Key &key, size_t floats,
+                                const std::function<void(float *)> &pack) {
+  // Packing under the lock: a second run of the same executable waits for
+  // the packing instead of reading half of it. Only first runs pack.
+  std::lock_guard<std::mutex> lock(mutex);
+  auto found = packings.find(key);
+  if (found != packings.end())
+    return found->second.get();
+  size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+  std::unique_ptr<float, Free> buffer(static_cast<float *>(std::aligned_alloc(64, bytes)));
+  if (!buffer)
+    throw std::bad_alloc();
+  pack(buffer.get());
+  held += bytes;
+  return packings.emplace(key, std::move(buffer)).first->second.get();
+}
+
+size_t GemmPackCache::bytesHeld() const {
+  std::lock_guard<std::mutex> lock(mutex);
+  return held;
+}
+
+GemmPackCache *GemmPackCache::current() { return currentPackCache; }
+
+GemmPackCache::Scope::Scope(GemmPackCache *cache) : previous(currentPackCache) {
+  currentPackCache = cache;
+}
+
+GemmPackCache::Scope::~Scope() { currentPackCache = previous; }
 
 const GemmMicroKernel *dlc::portableGemmKernel() { return &portable; }
 
@@ -243,21 +293,22 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                              const float *a, int64_t aBatchStride, int64_t lda,
                              const float *b, int64_t bBatchStride, int64_t bStrideK,
                              int64_t bStrideN, float *c, int64_t cBatchStride,
-                             int64_t ldc) {
+                             int64_t ldc, int64_t flags) {
   if (m <= 0 || n <= 0 || k <= 0)
     return;
   const GemmMicroKernel &kernel = hostGemmKernel();
   ThreadPool *pool = ThreadPool::current();
+  GemmPackCache *cache = flags & kGemmConstantB ? GemmPackCache::current() : nullptr;
   // Many small products (attention heads): one product per thread at a
   // time. Few large ones: each product is split over the threads.
   if (pool && batch >= int64_t(pool->size())) {
     pool->parallelFor(batch, [&](int64_t i) {
       gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
-                  c + i * cBatchStride, ldc, kernel, nullptr);
+                  c + i * cBatchStride, ldc, kernel, nullptr, cache);
     });
     return;
   }
   for (int64_t i = 0; i < batch; ++i)
     gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
-                c + i * cBatchStride, ldc, kernel, pool);
+                c + i * cBatchStride, ldc, kernel, pool, cache);
 }

@@ -11,7 +11,13 @@
 #ifndef DLC_RUNTIME_KERNELS_GEMM_H
 #define DLC_RUNTIME_KERNELS_GEMM_H
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
 
 namespace dlc {
 
@@ -43,15 +49,60 @@ void gemmF32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
              const float *b, int64_t bStrideK, int64_t bStrideN, float *c,
              int64_t ldc, const GemmMicroKernel *kernel = nullptr);
 
+/// Packed copies of weights used as B: packed on a product's first run and
+/// kept, so later runs skip packing (ONNX Runtime prepacks weights the same
+/// way). Each Executable owns one, current while it runs (like BufferPool);
+/// without a current cache, weights are packed on every product.
+class GemmPackCache {
+public:
+  GemmPackCache() = default;
+  GemmPackCache(const GemmPackCache &) = delete;
+  GemmPackCache &operator=(const GemmPackCache &) = delete;
+
+  /// What a packing depends on: the weight's address and layout, the
+  /// product's sizes and the micro-kernel's panel width.
+  using Key = std::tuple<const float *, int64_t, int64_t, int64_t, int64_t, int>;
+
+  /// The packing of `key` (`floats` floats), made by `pack` into a fresh
+  /// 64-byte-aligned buffer the first time. Concurrent callers wait for
+  /// the first one's packing.
+  const float *get(const Key &key, size_t floats, const std::function<void(float *)> &pack);
+
+  /// Bytes held by packings.
+  size_t bytesHeld() const;
+
+  /// The cache of the Executable::run on this thread's stack, or null.
+  static GemmPackCache *current();
+
+  /// Makes `cache` this thread's current cache while in scope.
+  class Scope {
+  public:
+    explicit Scope(GemmPackCache *cache);
+    ~Scope();
+
+  private:
+    GemmPackCache *previous;
+  };
+
+private:
+  struct Free {
+    void operator()(float *p) const;
+  };
+  mutable std::mutex mutex;
+  std::map<Key, std::unique_ptr<float, Free>> packings;
+  size_t held = 0;
+};
+
 } // namespace dlc
 
 /// The entry point generated code calls (codegen/cpu/KernelAbi.h): for each
 /// of `batch` products, C[i] += A[i]·B[i], where X[i] starts `xBatchStride`
-/// elements after X[i-1].
+/// elements after X[i-1]. With kGemmConstantB in `flags`, B's packing is
+/// kept in the current GemmPackCache.
 extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                              const float *a, int64_t aBatchStride, int64_t lda,
                              const float *b, int64_t bBatchStride, int64_t bStrideK,
                              int64_t bStrideN, float *c, int64_t cBatchStride,
-                             int64_t ldc);
+                             int64_t ldc, int64_t flags);
 
 #endif // DLC_RUNTIME_KERNELS_GEMM_H

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/cpu/KernelAbi.h"
 #include "frontend/builder/Examples.h"
 #include "runtime/BufferPool.h"
 #include "runtime/Executable.h"
@@ -104,7 +105,7 @@ TEST(GemmTest, BatchedEntryPointUsesBatchStrides) {
     ThreadPool pool(threads);
     ThreadPool::Scope scope(&pool);
     std::vector<float> c(batch * m * n, 0.0f);
-    dlc_gemm_f32(batch, m, n, k, a.data(), m * k, k, b.data(), k * n, n, 1, c.data(), m * n, n);
+    dlc_gemm_f32(batch, m, n, k, a.data(), m * k, k, b.data(), k * n, n, 1, c.data(), m * n, n, 0);
     for (int64_t q = 0; q < batch; ++q)
       for (int64_t i = 0; i < m; ++i)
         for (int64_t j = 0; j < n; ++j) {
@@ -112,6 +113,46 @@ TEST(GemmTest, BatchedEntryPointUsesBatchStrides) {
           for (int64_t p = 0; p < k; ++p)
             want += double(a[q * m * k + i * k + p]) * b[q * k * n + p * n + j];
           ASSERT_NEAR(c[q * m * n + i * n + j], want, 1e-5) << threads << " threads";
+        }
+  }
+}
+
+TEST(GemmTest, ConstantBIsPackedOnceAndReused) {
+  // A weight (kGemmConstantB) is packed on the first product and the
+  // packing reused: the second product must give the same result without
+  // packing again, for a row-major and a transposed B, batched or not.
+  const int64_t batch = 2, m = 40, n = 70, k = 300;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  std::vector<float> a(batch * m * k), b(batch * k * n);
+  for (float &x : a)
+    x = uniform(rng);
+  for (float &x : b)
+    x = uniform(rng);
+  ThreadPool pool(2);
+  ThreadPool::Scope scope(&pool);
+  for (bool transposed : {false, true}) {
+    GemmPackCache cache;
+    GemmPackCache::Scope packings(&cache);
+    // B[q] is k×n, or n×k read transposed.
+    int64_t strideK = transposed ? 1 : n, strideN = transposed ? k : 1;
+    std::vector<float> first(batch * m * n, 0.0f), second(batch * m * n, 0.0f);
+    dlc_gemm_f32(batch, m, n, k, a.data(), m * k, k, b.data(), k * n, strideK, strideN,
+                 first.data(), m * n, n, kGemmConstantB);
+    size_t held = cache.bytesHeld();
+    EXPECT_GE(held, size_t(batch * k * n) * sizeof(float)) << "one packing per product";
+    dlc_gemm_f32(batch, m, n, k, a.data(), m * k, k, b.data(), k * n, strideK, strideN,
+                 second.data(), m * n, n, kGemmConstantB);
+    EXPECT_EQ(cache.bytesHeld(), held) << "the second run packs nothing";
+    EXPECT_EQ(first, second);
+    for (int64_t q = 0; q < batch; ++q)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double want = 0;
+          for (int64_t p = 0; p < k; ++p)
+            want += double(a[q * m * k + i * k + p]) *
+                    b[q * k * n + p * strideK + j * strideN];
+          ASSERT_NEAR(second[q * m * n + i * n + j], want, 1e-4) << transposed;
         }
   }
 }

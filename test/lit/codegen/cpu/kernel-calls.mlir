@@ -8,8 +8,9 @@
 // CHECK-DAG: %[[PA:.*]] = memref.extract_aligned_pointer_as_index %[[A]]
 // CHECK-DAG: %[[PB:.*]] = memref.extract_aligned_pointer_as_index %[[B]]
 // CHECK-DAG: %[[PC:.*]] = memref.extract_aligned_pointer_as_index %[[C]]
-// CHECK: call @dlc_gemm_f32(%{{.*}}) : (index, index, index, index, index, index, index, index, index, index, index, index, index, index) -> ()
-// CHECK: func.func private @dlc_gemm_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index)
+// CHECK: %[[NOFLAGS:c0_[0-9]+]] = arith.constant 0 : index
+// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %[[NOFLAGS]]) : (index, index, index, index, index, index, index, index, index, index, index, index, index, index, index) -> ()
+// CHECK: func.func private @dlc_gemm_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
 func.func @matmul(%a: memref<8x16xf32>, %b: memref<16x4xf32>, %c: memref<8x4xf32>) {
   linalg.matmul ins(%a, %b : memref<8x16xf32>, memref<16x4xf32>) outs(%c : memref<8x4xf32>)
   return
@@ -70,5 +71,19 @@ func.func @transposed_b(%a: memref<8x16xf32>, %bt: memref<4x16xf32>, %c: memref<
                                  affine_map<(m, n, k) -> (n, k)>,
                                  affine_map<(m, n, k) -> (m, n)>]
                 ins(%a, %bt : memref<8x16xf32>, memref<4x16xf32>) outs(%c : memref<8x4xf32>)
+  return
+}
+
+// -----
+
+// A right operand that is a view of a weight (an argument marked
+// dlc.param) is flagged constant (kGemmConstantB = 1): the runtime packs it
+// once and keeps the packing.
+// CHECK-LABEL: func.func @weight
+// CHECK: %[[CONSTANT:c1_[0-9]+]] = arith.constant 1 : index
+// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %[[CONSTANT]])
+func.func @weight(%a: memref<8x16xf32>, %w: memref<1x16x4xf32> {dlc.param = "w"}, %c: memref<8x4xf32>) {
+  %b = memref.collapse_shape %w [[0, 1], [2]] : memref<1x16x4xf32> into memref<16x4xf32>
+  linalg.matmul ins(%a, %b : memref<8x16xf32>, memref<16x4xf32>) outs(%c : memref<8x4xf32>)
   return
 }
