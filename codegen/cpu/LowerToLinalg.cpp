@@ -14,6 +14,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace dlc {
@@ -372,6 +373,19 @@ struct BroadcastLowering : OpConversionPattern<BroadcastOp> {
     auto operandType = op.getOperand().getType();
     auto resultType = op.getType();
     MLIRContext *ctx = op.getContext();
+    // Adding unit dimensions in order (a weight [768, 768] as [1, 768, 768]
+    // for a batched product) is a view, not a copy: the product then reads
+    // the weight itself, and the runtime can keep its packing.
+    if (operandType.hasStaticShape() && resultType.hasStaticShape() &&
+        resultType.getRank() > operandType.getRank() &&
+        operandType.getNumElements() == resultType.getNumElements() &&
+        llvm::is_sorted(op.getDims())) {
+      if (auto reassociation = getReassociationIndicesForReshape(operandType, resultType)) {
+        rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, resultType, adaptor.getOperand(),
+                                                           *reassociation);
+        return success();
+      }
+    }
     SmallVector<AffineExpr> exprs;
     for (auto [i, dim] : llvm::enumerate(op.getDims())) {
       bool grows = operandType.getDimSize(i) != resultType.getDimSize(dim);

@@ -47,6 +47,18 @@ func.func @broadcast(%a: tensor<4x1xf32>) -> tensor<2x4x3xf32> {
 
 // -----
 
+// A broadcast that only adds unit dimensions is a view: no copy of the
+// weight a batched product reads.
+// CHECK-LABEL: func.func @unit_broadcast
+func.func @unit_broadcast(%w: tensor<8x4xf32>) -> tensor<1x8x4xf32> {
+  // CHECK: tensor.expand_shape %{{.*}} {{\[\[}}0, 1], [2]] output_shape [1, 8, 4]
+  // CHECK-NOT: linalg.generic
+  %0 = dlc.broadcast %w, dims = [1, 2] : tensor<8x4xf32> -> tensor<1x8x4xf32>
+  return %0 : tensor<1x8x4xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @reshape
 func.func @reshape(%a: tensor<2x3x4xf32>) -> tensor<4x6xf32> {
   // CHECK: %[[FLAT:.*]] = tensor.collapse_shape %{{.*}} {{\[\[}}0, 1, 2]] : tensor<2x3x4xf32> into tensor<24xf32>
