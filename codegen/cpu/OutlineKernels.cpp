@@ -9,10 +9,12 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 namespace dlc {
@@ -23,6 +25,25 @@ namespace dlc {
 using namespace mlir;
 
 namespace {
+
+/// The buffer `value` is a view of: an allocation, a global or an argument.
+Value rootOf(Value value) {
+  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
+    value = view.getViewSource();
+  return value;
+}
+
+/// Whether the buffers among `values` are views of pairwise distinct
+/// allocations or arguments, so no two of them overlap. (The runtime
+/// passes distinct arrays for the inputs, weights and outputs.)
+bool haveDistinctRoots(ArrayRef<Value> values) {
+  llvm::SmallPtrSet<void *, 8> roots;
+  for (Value value : values)
+    if (isa<MemRefType>(value.getType()) &&
+        !roots.insert(rootOf(value).getAsOpaquePointer()).second)
+      return false;
+  return true;
+}
 
 /// Moves `op` into a new function `name` placed before `parent`, and calls it.
 void outline(linalg::LinalgOp op, func::FuncOp parent, StringRef name) {
@@ -48,6 +69,13 @@ void outline(linalg::LinalgOp op, func::FuncOp parent, StringRef name) {
   kernel.setPrivate();
   // Kept apart in LLVM too: inlining them back would undo the point.
   kernel->setAttr("passthrough", builder.getArrayAttr({builder.getStringAttr("noinline")}));
+  // Buffers of distinct allocations (or distinct arguments of the caller)
+  // never overlap: telling LLVM lets it keep a batch norm's per-channel
+  // values in registers across the stores of a row, and vectorize.
+  if (haveDistinctRoots(arguments))
+    for (auto [i, value] : llvm::enumerate(arguments))
+      if (isa<MemRefType>(value.getType()))
+        kernel.setArgAttr(i, LLVM::LLVMDialect::getNoAliasAttrName(), builder.getUnitAttr());
   Block *body = kernel.addEntryBlock();
   builder.setInsertionPointToStart(body);
   IRMapping mapping;

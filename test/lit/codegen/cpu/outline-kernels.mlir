@@ -1,13 +1,13 @@
-// RUN: dlc-opt --dlc-outline-kernels %s | FileCheck %s
+// RUN: dlc-opt --dlc-outline-kernels --split-input-file %s | FileCheck %s
 
 // Each linalg op on buffers moves into a noinline function; constants its
 // body uses are cloned into it, other values become arguments.
 // CHECK-LABEL: func.func private @main_kernel_0
-// CHECK-SAME: (%[[OUT:.*]]: memref<4xf32>) attributes {passthrough = ["noinline"]}
+// CHECK-SAME: (%[[OUT:.*]]: memref<4xf32> {llvm.noalias}) attributes {passthrough = ["noinline"]}
 // CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
 // CHECK: linalg.fill ins(%[[ZERO]] : f32) outs(%[[OUT]] : memref<4xf32>)
 // CHECK-LABEL: func.func private @main_kernel_1
-// CHECK-SAME: (%[[IN:.*]]: memref<4xf32>, %[[OUT2:.*]]: memref<4xf32>, %[[SCALE:.*]]: f32)
+// CHECK-SAME: (%[[IN:.*]]: memref<4xf32> {llvm.noalias}, %[[OUT2:.*]]: memref<4xf32> {llvm.noalias}, %[[SCALE:.*]]: f32)
 // CHECK: linalg.generic {{.*}} ins(%[[IN]] : memref<4xf32>) outs(%[[OUT2]] : memref<4xf32>)
 // CHECK: arith.mulf %{{.*}}, %[[SCALE]]
 // CHECK-LABEL: func.func @main
@@ -24,5 +24,22 @@ func.func @main(%in: memref<4xf32>, %out: memref<4xf32>, %scale: f32) {
     %0 = arith.mulf %a, %scale : f32
     linalg.yield %0 : f32
   }
+  return
+}
+
+// -----
+
+// Buffers of one allocation (two halves of a concatenation's result) may
+// overlap as far as the kernel can tell: no noalias. A copy becomes a
+// linalg.copy kernel.
+// CHECK-LABEL: func.func private @main_kernel_0
+// CHECK-SAME: (%{{.*}}: memref<4xf32, strided<[1]>>, %{{.*}}: memref<4xf32, strided<[1], offset: 4>>)
+// CHECK: linalg.copy
+// CHECK-LABEL: func.func @main
+// CHECK-NOT: memref.copy
+func.func @main(%out: memref<8xf32>) {
+  %low = memref.subview %out[0] [4] [1] : memref<8xf32> to memref<4xf32, strided<[1]>>
+  %high = memref.subview %out[4] [4] [1] : memref<8xf32> to memref<4xf32, strided<[1], offset: 4>>
+  memref.copy %low, %high : memref<4xf32, strided<[1]>> to memref<4xf32, strided<[1], offset: 4>>
   return
 }
