@@ -1018,10 +1018,18 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     Value groupedInput = splitDim(input, 1, groups, Cg);
     Value groupedFilter = splitDim(adaptor.getFilter(), 0, groups, Mg);
 
-    // Iteration space: n, g, m, o_1..o_s (parallel), c, k_1..k_s (reduction).
+    // Iteration space: n, g, m, o_1..o_s (parallel), c, k_1..k_s (reduction),
+    // with o_s moved innermost: the loops over the filter run outside a loop
+    // along an output row, which LLVM vectorizes (each output element still
+    // sums its terms in the same order). Depthwise convolutions, which the
+    // GEMM does not take, are this loop nest.
     MLIRContext *ctx = op.getContext();
     unsigned numDims = 3 + 2 * spatial + 1;
-    auto dim = [&](unsigned d) { return getAffineDimExpr(d, ctx); };
+    unsigned lastOutput = 2 + spatial;
+    auto dim = [&](unsigned d) {
+      unsigned loop = d == lastOutput ? numDims - 1 : d > lastOutput ? d - 1 : d;
+      return getAffineDimExpr(loop, ctx);
+    };
     AffineExpr n = dim(0), g = dim(1), m = dim(2), c = dim(3 + spatial);
     SmallVector<AffineExpr> inExprs = {n, g, c}, filterExprs = {g, m, c},
                             outExprs = {n, g, m};
@@ -1034,8 +1042,9 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     SmallVector<AffineMap> maps = {AffineMap::get(numDims, 0, inExprs, ctx),
                                    AffineMap::get(numDims, 0, filterExprs, ctx),
                                    AffineMap::get(numDims, 0, outExprs, ctx)};
-    SmallVector<utils::IteratorType> iterators(3 + spatial, utils::IteratorType::parallel);
+    SmallVector<utils::IteratorType> iterators(2 + spatial, utils::IteratorType::parallel);
     iterators.append(1 + spatial, utils::IteratorType::reduction);
+    iterators.push_back(utils::IteratorType::parallel);
     SmallVector<int64_t> groupedOut = {N, groups, Mg};
     llvm::append_range(groupedOut, type.getShape().drop_front(2));
     auto groupedType = RankedTensorType::get(groupedOut, elementType);
