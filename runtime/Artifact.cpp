@@ -325,6 +325,8 @@ llvm::Expected<Artifact> dlc::readArtifact(llvm::StringRef path) {
     artifact.weights.push_back(HostTensor::view(spec.dtype, spec.shape, data, mapping));
   }
   artifact.moduleBytecode = sections["MLIR"].str();
+  artifact.weightsMapped =
+      mapping->getBufferKind() == llvm::MemoryBuffer::MemoryBuffer_MMap;
   return artifact;
 }
 

@@ -35,6 +35,10 @@ struct Artifact {
   std::string moduleBytecode;
   /// One weight per parameter of the signature, in its order.
   std::vector<HostTensor> weights;
+  /// Whether the weights are pages of a read-only file mapping (readArtifact
+  /// maps the file): such pages can be dropped and come back from the file
+  /// unchanged when read again.
+  bool weightsMapped = false;
 };
 
 /// Packs `model` (a module still in the dlc dialect) for this dlc and host.

@@ -140,8 +140,12 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
   if (!entry)
     return entry.takeError();
   times.linking = secondsSince(start);
-  return std::unique_ptr<Executable>(
+  bool mapped = artifact.weightsMapped;
+  auto executable = std::unique_ptr<Executable>(
       new Executable(std::move(artifact), std::move(*code), *entry, times));
+  if (mapped)
+    executable->packCache->dropPackedSources();
+  return executable;
 }
 
 llvm::Expected<std::vector<HostTensor>>

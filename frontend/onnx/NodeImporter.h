@@ -27,6 +27,11 @@ mlir::Type elementTypeOf(mlir::MLIRContext &context, int onnxType);
 llvm::Expected<HostTensor> tensorFromProto(const onnx::TensorProto &proto,
                                            llvm::StringRef directory);
 
+/// As tensorFromProto, but raw data is taken over instead of copied: the
+/// proto is left without it.
+llvm::Expected<HostTensor> takeTensorFromProto(onnx::TensorProto &proto,
+                                               llvm::StringRef directory);
+
 class NodeImporter {
 public:
   using WeightLookup = std::function<const HostTensor *(mlir::Value)>;

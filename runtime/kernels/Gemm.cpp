@@ -26,6 +26,8 @@
 #include <cstring>
 #include <memory>
 #include <new>
+#include <sys/mman.h>
+#include <unistd.h>
 
 using namespace dlc;
 
@@ -178,7 +180,9 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   // A weight is packed once per executable; anything else on every product.
   const float *packed = nullptr;
   if (pack && cache) {
-    packed = cache->get({b, k, n, bStrideK, bStrideN, nr}, packedFloats, packInto);
+    size_t sourceBytes = size_t((k - 1) * bStrideK + (n - 1) * bStrideN + 1) * sizeof(float);
+    packed = cache->get({b, k, n, bStrideK, bStrideN, nr}, packedFloats, packInto, b,
+                        sourceBytes);
   } else if (packedPanels) {
     float *scratch = packingBuffer(packedFloats);
     packInto(scratch);
@@ -237,7 +241,8 @@ thread_local GemmPackCache *currentPackCache = nullptr;
 void GemmPackCache::Free::operator()(float *p) const { std::free(p); }
 
 const float *GemmPackCache::get(const Key &key, size_t floats,
-                                const std::function<void(float *)> &pack) {
+                                const std::function<void(float *)> &pack,
+                                const void *source, size_t sourceBytes) {
   // Packing under the lock: a second run of the same executable waits for
   // the packing instead of reading half of it. Only first runs pack.
   std::lock_guard<std::mutex> lock(mutex);
@@ -250,6 +255,14 @@ const float *GemmPackCache::get(const Key &key, size_t floats,
     throw std::bad_alloc();
   pack(buffer.get());
   held += bytes;
+  if (dropSources && source) {
+    // Only the pages wholly inside the source: its neighbours may be live.
+    uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    uintptr_t begin = (uintptr_t(source) + page - 1) / page * page;
+    uintptr_t end = (uintptr_t(source) + sourceBytes) / page * page;
+    if (end > begin)
+      madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
+  }
   return packings.emplace(key, std::move(buffer)).first->second.get();
 }
 

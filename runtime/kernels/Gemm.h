@@ -66,10 +66,19 @@ public:
   /// The packing of `key` (`floats` floats), made by `pack` into a fresh
   /// 64-byte-aligned buffer the first time. Concurrent callers wait for
   /// the first one's packing.
-  const float *get(const Key &key, size_t floats, const std::function<void(float *)> &pack);
+  /// `source` is the memory packed from, `sourceBytes` long.
+  const float *get(const Key &key, size_t floats, const std::function<void(float *)> &pack,
+                   const void *source = nullptr, size_t sourceBytes = 0);
 
   /// Bytes held by packings.
   size_t bytesHeld() const;
+
+  /// Lets get() drop the pages of what it packed (madvise DONTNEED), for
+  /// weights in a read-only file mapping: packed, the original is not read
+  /// again by this product, and a page read again by anything else comes
+  /// back from the file. Memory then holds one copy of such a weight, as
+  /// ONNX Runtime's prepacking does.
+  void dropPackedSources() { dropSources = true; }
 
   /// The cache of the Executable::run on this thread's stack, or null.
   static GemmPackCache *current();
@@ -91,6 +100,7 @@ private:
   mutable std::mutex mutex;
   std::map<Key, std::unique_ptr<float, Free>> packings;
   size_t held = 0;
+  bool dropSources = false;
 };
 
 } // namespace dlc
