@@ -13,6 +13,12 @@ process held after importing its engine), dlc's cold compile time (empty
 cache) and cached compile time (from the ONNX file, import included), and
 whether the outputs agree (rtol 1e-3, atol 1e-4 times the largest output
 magnitude). Last, the geometric mean of the ratios.
+
+dlc's memory is given twice: "dlc MiB" for the process that compiles the
+ONNX file and runs it (the import and the compiler's own memory included),
+".dlc MiB" for a third process that loads the artifact the second one saved
+(its code in the compile cache) and runs it, as a deployment that compiled
+ahead of time does. That process's outputs must equal the second's exactly.
 """
 import argparse
 import json
@@ -74,11 +80,27 @@ def worker(args):
         def run():
             names = [o.name for o in session.get_outputs()]
             outputs.update(zip(names, session.run(None, inputs)))
+    elif args.engine == "dlc-artifact":
+        # Serving from the artifact that the dlc worker saved, with its code
+        # in the compile cache: what a deployment that compiled ahead of
+        # time runs.
+        sys.path.insert(0, os.path.join(ROOT, "build", "python"))
+        import dlc
+        baseline = resident_kib()
+        os.environ["DLC_CACHE_DIR"] = args.cache
+        start = time.perf_counter()
+        model = dlc.load(args.model)
+        result["compile"] = time.perf_counter() - start
+        assert model.cache_hit
+        outputs = {}
+
+        def run():
+            outputs.update(model.run(inputs))
     else:
         sys.path.insert(0, os.path.join(ROOT, "build", "python"))
         import dlc
         baseline = resident_kib()
-        os.environ["DLC_CACHE_DIR"] = tempfile.mkdtemp(prefix="dlc-bench-cache-")
+        os.environ["DLC_CACHE_DIR"] = args.cache
         shapes = {name: value.shape for name, value in inputs.items()}
         start = time.perf_counter()
         model = dlc.compile(args.model, shapes=shapes)
@@ -90,6 +112,8 @@ def worker(args):
         model = dlc.compile(args.model, shapes=shapes)
         result["compile_cached"] = time.perf_counter() - start
         assert model.cache_hit
+        if args.save:
+            model.save(args.save)
         outputs = {}
 
         def run():
@@ -106,8 +130,10 @@ def main():
     parser.add_argument("--batches", default="1,32")
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--worker", choices=["ort", "dlc"], dest="engine")
+    parser.add_argument("--worker", choices=["ort", "dlc", "dlc-artifact"], dest="engine")
     parser.add_argument("--model")
+    parser.add_argument("--save")
+    parser.add_argument("--cache")
     parser.add_argument("--inputs")
     parser.add_argument("--out")
     args = parser.parse_args()
@@ -120,7 +146,8 @@ def main():
 
     work = tempfile.mkdtemp(prefix="dlc-compare-")
     print(f"{'model':<12} {'batch':>5} {'ORT ms':>9} {'dlc ms':>9} {'dlc/ORT':>8} "
-          f"{'ORT MiB':>8} {'dlc MiB':>8} {'compile s':>9} {'cached s':>8}  outputs")
+          f"{'ORT MiB':>8} {'dlc MiB':>8} {'.dlc MiB':>8} {'compile s':>9} {'cached s':>8}"
+          f"  outputs")
     ratios, all_ok = [], True
     for name in args.models.split(","):
         model, shapes = models.build(name, np.random.default_rng(2026))
@@ -139,11 +166,14 @@ def main():
             in_path = os.path.join(work, f"{name}-{batch}-in.npz")
             np.savez(in_path, **inputs)
             results, outputs = {}, {}
-            for engine in ("ort", "dlc"):
+            cache = tempfile.mkdtemp(prefix="dlc-bench-cache-", dir=work)
+            artifact = os.path.join(work, f"{name}-{batch}.dlc")
+            for engine in ("ort", "dlc", "dlc-artifact"):
                 out = os.path.join(work, f"{name}-{batch}-{engine}.npz")
-                command = [sys.executable, __file__, "--worker", engine, "--model", path,
+                command = [sys.executable, __file__, "--worker", engine,
+                           "--model", artifact if engine == "dlc-artifact" else path,
                            "--inputs", in_path, "--out", out, "--seconds", str(args.seconds),
-                           "--threads", str(args.threads)]
+                           "--threads", str(args.threads), "--cache", cache, "--save", artifact]
                 env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
                 done = subprocess.run(command, capture_output=True, text=True, env=env)
                 if done.returncode:
@@ -152,9 +182,13 @@ def main():
                     continue
                 results[engine] = json.loads(done.stdout.strip().splitlines()[-1])
                 outputs[engine] = dict(np.load(out))
-            if not results.get("ort") or not results.get("dlc"):
+            if not all(results.get(e) for e in ("ort", "dlc", "dlc-artifact")):
                 all_ok = False
                 continue
+            # The artifact must compute exactly what the compiled ONNX file does.
+            same = all(np.array_equal(outputs["dlc"][k], outputs["dlc-artifact"][k])
+                       for k in outputs["dlc"])
+            all_ok &= same
             # Elementwise rtol 1e-3, with the absolute floor scaled to the
             # output's magnitude: deep float32 networks reorder sums.
             agree = all(np.allclose(outputs["dlc"][k], outputs["ort"][k], rtol=1e-3,
@@ -163,13 +197,15 @@ def main():
             worst = max(float(np.max(np.abs(outputs["dlc"][k] - outputs["ort"][k])))
                         for k in outputs["ort"])
             all_ok &= agree
-            o, d = results["ort"], results["dlc"]
+            o, d, a = results["ort"], results["dlc"], results["dlc-artifact"]
             ratio = d["latency"] / o["latency"]
             ratios.append(ratio)
             print(f"{name:<12} {batch:>5} {o['latency'] * 1e3:>9.2f} {d['latency'] * 1e3:>9.2f} "
                   f"{ratio:>8.2f} {o['peak_mib']:>8.0f} {d['peak_mib']:>8.0f} "
+                  f"{a['peak_mib']:>8.0f} "
                   f"{d['compile']:>9.2f} {d['compile_cached']:>8.3f}  "
-                  f"{'agree' if agree else 'DIFFER'} (max |diff| {worst:.1e})", flush=True)
+                  f"{'agree' if agree else 'DIFFER'} (max |diff| {worst:.1e})"
+                  f"{'' if same else '; .dlc outputs DIFFER'}", flush=True)
     if ratios:
         geomean = math.exp(sum(math.log(r) for r in ratios) / len(ratios))
         print(f"geometric mean of dlc/ORT latency ratios: {geomean:.2f} over {len(ratios)} pairs")
