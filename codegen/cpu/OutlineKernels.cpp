@@ -45,13 +45,74 @@ bool haveDistinctRoots(ArrayRef<Value> values) {
   return true;
 }
 
+/// Whether `type` can cross a function boundary as a bare pointer, which
+/// the LLVM lowering uses for every function: a memref needs a static
+/// shape, strides and offset.
+bool passableAsBarePointer(Type type) {
+  auto memref = dyn_cast<MemRefType>(type);
+  if (!memref)
+    return true;
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  return memref.hasStaticShape() && succeeded(memref.getStridesAndOffset(strides, offset)) &&
+         !ShapedType::isDynamic(offset) && llvm::none_of(strides, ShapedType::isDynamic);
+}
+
+/// The subviews, in order of definition, between `op`'s operands that
+/// cannot be passed as bare pointers and buffers that can; none when some
+/// operand is neither (outlinable() says so).
+SmallVector<Operation *> slicesToClone(linalg::LinalgOp op) {
+  SetVector<Operation *> views;
+  for (Value operand : op->getOperands()) {
+    SmallVector<Operation *> chain;
+    Value value = operand;
+    while (!passableAsBarePointer(value.getType())) {
+      auto subview = value.getDefiningOp<memref::SubViewOp>();
+      if (!subview)
+        return {};
+      chain.push_back(subview);
+      value = subview.getSource();
+    }
+    for (Operation *view : llvm::reverse(chain))
+      views.insert(view);
+  }
+  return views.takeVector();
+}
+
+/// Ops whose operands (and captured values) can all be passed, directly or
+/// as a subview of a buffer that can.
+bool outlinable(linalg::LinalgOp op) {
+  SetVector<Value> captured;
+  getUsedValuesDefinedAbove(op->getRegions(), captured);
+  if (!llvm::all_of(captured, [](Value v) { return passableAsBarePointer(v.getType()); }))
+    return false;
+  SmallVector<Operation *> views = slicesToClone(op);
+  for (Value operand : op->getOperands())
+    if (!passableAsBarePointer(operand.getType()) &&
+        !llvm::is_contained(views, operand.getDefiningOp()))
+      return false;
+  return true;
+}
+
 /// Moves `op` into a new function `name` placed before `parent`, and calls it.
 void outline(linalg::LinalgOp op, func::FuncOp parent, StringRef name) {
   // The kernel's arguments: the op's operands and the values its body uses
   // from outside, except constants, which are cloned into the kernel.
+  // A slice that moves with a loop (one image of a batch) cannot cross the
+  // call as a bare pointer: its subview is cloned into the kernel, which
+  // takes the sliced buffer and the slice's offsets instead.
+  SmallVector<Operation *> views = slicesToClone(op);
+  llvm::SmallPtrSet<Operation *, 4> cloned(views.begin(), views.end());
   SetVector<Value> captured;
+  auto capture = [&](Value value) {
+    if (!cloned.contains(value.getDefiningOp()))
+      captured.insert(value);
+  };
+  for (Operation *view : views)
+    for (Value operand : view->getOperands())
+      capture(operand);
   for (Value operand : op->getOperands())
-    captured.insert(operand);
+    capture(operand);
   getUsedValuesDefinedAbove(op->getRegions(), captured);
   SmallVector<Value> arguments;
   SmallVector<Operation *> constants;
@@ -83,34 +144,14 @@ void outline(linalg::LinalgOp op, func::FuncOp parent, StringRef name) {
     mapping.map(value, argument);
   for (Operation *constant : constants)
     builder.clone(*constant, mapping);
+  for (Operation *view : views)
+    builder.clone(*view, mapping);
   builder.clone(*op, mapping);
   func::ReturnOp::create(builder, op.getLoc());
 
   builder.setInsertionPoint(op);
   func::CallOp::create(builder, op.getLoc(), kernel, arguments);
   op->erase();
-}
-
-/// Whether `type` can cross a function boundary as a bare pointer, which
-/// the LLVM lowering uses for every function: a memref needs a static
-/// shape, strides and offset.
-bool passableAsBarePointer(Type type) {
-  auto memref = dyn_cast<MemRefType>(type);
-  if (!memref)
-    return true;
-  SmallVector<int64_t> strides;
-  int64_t offset;
-  return memref.hasStaticShape() && succeeded(memref.getStridesAndOffset(strides, offset)) &&
-         !ShapedType::isDynamic(offset) && llvm::none_of(strides, ShapedType::isDynamic);
-}
-
-/// Ops whose operands (and captured values) can all be passed; others, such
-/// as ops on slices that move with a loop, stay where they are.
-bool outlinable(linalg::LinalgOp op) {
-  SetVector<Value> captured;
-  getUsedValuesDefinedAbove(op->getRegions(), captured);
-  return llvm::all_of(op->getOperandTypes(), passableAsBarePointer) &&
-         llvm::all_of(captured, [](Value v) { return passableAsBarePointer(v.getType()); });
 }
 
 struct OutlineKernelsPass

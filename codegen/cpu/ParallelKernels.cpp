@@ -48,7 +48,8 @@ std::optional<unsigned> splitLoop(linalg::LinalgOp op, int64_t minWork) {
   return std::nullopt;
 }
 
-/// The one linalg op of an outlined kernel, if that is all it holds.
+/// The one linalg op of an outlined kernel, if that is all it holds (with
+/// constants and the subviews of slices it works on).
 linalg::LinalgOp soleOp(func::FuncOp kernel) {
   linalg::LinalgOp found;
   for (Operation &op : kernel.getBody().front()) {
@@ -56,7 +57,7 @@ linalg::LinalgOp soleOp(func::FuncOp kernel) {
       if (found)
         return {};
       found = linalgOp;
-    } else if (!isa<arith::ConstantOp, func::ReturnOp>(op)) {
+    } else if (!isa<arith::ConstantOp, memref::SubViewOp, func::ReturnOp>(op)) {
       return {};
     }
   }

@@ -91,7 +91,9 @@ def DlcOutlineKernels : Pass<"dlc-outline-kernels", "mlir::ModuleOp"> {
     optimize. One function per kernel keeps compile time proportional to
     the model, and is the unit that fusion and the thread pool will work
     on. Constants the op uses are cloned into the kernel; other values
-    become arguments. `memref.copy` ops become `linalg.copy` first, so
+    become arguments. An op on a slice that moves with a loop (one image of
+    a batch) takes the sliced buffer and the slice's offsets, and makes the
+    subview inside the kernel. `memref.copy` ops become `linalg.copy` first, so
     copies are kernels too (compiled loops, not MLIR's element-by-element
     `memrefCopy` helper). When the kernel's buffers are views of pairwise
     distinct allocations or arguments, they are marked `llvm.noalias`, so

@@ -43,3 +43,32 @@ func.func @main(%out: memref<8xf32>) {
   memref.copy %low, %high : memref<4xf32, strided<[1]>> to memref<4xf32, strided<[1], offset: 4>>
   return
 }
+
+// -----
+
+// An op on a slice that moves with a loop (one image of a batch) is
+// outlined too: the kernel takes the whole buffer and the loop's position,
+// and makes the subview itself.
+// CHECK-LABEL: func.func private @main_kernel_0
+// CHECK-SAME: (%[[BATCH:.*]]: memref<4x8xf32> {llvm.noalias}, %[[I:.*]]: index, %[[OUT:.*]]: memref<1x8xf32> {llvm.noalias})
+// CHECK: %[[IMAGE:.*]] = memref.subview %[[BATCH]][%[[I]], 0] [1, 8] [1, 1]
+// CHECK: linalg.generic {{.*}} ins(%[[IMAGE]] : {{.*}}) outs(%[[OUT]] : memref<1x8xf32>)
+// CHECK-LABEL: func.func @main
+// CHECK: scf.for %[[N:.*]] =
+// CHECK: call @main_kernel_0(%arg0, %[[N]], %arg1)
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+func.func @main(%batch: memref<4x8xf32>, %out: memref<1x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c4 = arith.constant 4 : index
+  scf.for %n = %c0 to %c4 step %c1 {
+    %image = memref.subview %batch[%n, 0] [1, 8] [1, 1] : memref<4x8xf32> to memref<1x8xf32, strided<[8, 1], offset: ?>>
+    linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+        ins(%image : memref<1x8xf32, strided<[8, 1], offset: ?>>) outs(%out : memref<1x8xf32>) {
+    ^bb0(%a: f32, %b: f32):
+      %0 = arith.addf %a, %b : f32
+      linalg.yield %0 : f32
+    }
+  }
+  return
+}
