@@ -92,6 +92,7 @@ def worker(args):
         model = dlc.load(args.model)
         result["compile"] = time.perf_counter() - start
         assert model.cache_hit
+        model.threads = args.threads
         outputs = {}
 
         def run():
@@ -112,6 +113,7 @@ def worker(args):
         model = dlc.compile(args.model, shapes=shapes)
         result["compile_cached"] = time.perf_counter() - start
         assert model.cache_hit
+        model.threads = args.threads
         if args.save:
             model.save(args.save)
         outputs = {}

@@ -3,6 +3,7 @@
 #include "runtime/BufferPool.h"
 
 #include <cstdlib>
+#include <sys/mman.h>
 
 using namespace dlc;
 
@@ -22,6 +23,17 @@ BufferPool::~BufferPool() {
     std::free(buffer);
 }
 
+void *dlc::allocateLarge(size_t bytes) {
+  constexpr size_t kHugePage = size_t(2) << 20;
+  if (bytes < kHugePage)
+    return std::aligned_alloc(64, bytes);
+  size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
+  void *buffer = std::aligned_alloc(kHugePage, rounded);
+  if (buffer)
+    madvise(buffer, rounded, MADV_HUGEPAGE);
+  return buffer;
+}
+
 void *BufferPool::allocate(size_t bytes) {
   size_t size = roundedSize(bytes);
   std::lock_guard<std::mutex> lock(mutex);
@@ -31,7 +43,7 @@ void *BufferPool::allocate(size_t bytes) {
     buffer = it->second.back();
     it->second.pop_back();
   } else {
-    buffer = std::aligned_alloc(64, size);
+    buffer = allocateLarge(size);
     if (!buffer)
       return nullptr;
     held += size;

@@ -62,6 +62,14 @@ private:
 
 } // namespace dlc
 
+namespace dlc {
+/// A 64-byte-aligned buffer of `bytes` (a multiple of 64) for std::free.
+/// From 2 MB on it is aligned to 2 MB and backed by transparent huge pages
+/// where the kernel allows (madvise): kernels that stride through big
+/// buffers (GEMM packing, im2col) then miss the TLB far less.
+void *allocateLarge(size_t bytes);
+} // namespace dlc
+
 /// What generated code calls for malloc and free (bound by the JIT): the
 /// current BufferPool's buffers, or the system allocator outside a run.
 extern "C" void *dlc_malloc(size_t bytes);

@@ -19,6 +19,7 @@
 
 #include "runtime/kernels/Gemm.h"
 #include "codegen/cpu/KernelAbi.h"
+#include "runtime/BufferPool.h"
 #include "runtime/ThreadPool.h"
 
 #include <algorithm>
@@ -76,7 +77,7 @@ float *packingBuffer(size_t floats) {
   thread_local Buffer buffer;
   if (floats > buffer.capacity) {
     size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-    buffer.data.reset(static_cast<float *>(std::aligned_alloc(64, bytes)));
+    buffer.data.reset(static_cast<float *>(allocateLarge(bytes)));
     buffer.capacity = buffer.data ? floats : 0;
   }
   return buffer.data.get();
@@ -250,7 +251,7 @@ const float *GemmPackCache::get(const Key &key, size_t floats,
   if (found != packings.end())
     return found->second.get();
   size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-  std::unique_ptr<float, Free> buffer(static_cast<float *>(std::aligned_alloc(64, bytes)));
+  std::unique_ptr<float, Free> buffer(static_cast<float *>(allocateLarge(bytes)));
   if (!buffer)
     throw std::bad_alloc();
   pack(buffer.get());
