@@ -64,9 +64,10 @@ private:
 
 namespace dlc {
 /// A 64-byte-aligned buffer of `bytes` (a multiple of 64) for std::free.
-/// From 2 MB on it is aligned to 2 MB and backed by transparent huge pages
-/// where the kernel allows (madvise): kernels that stride through big
-/// buffers (GEMM packing, im2col) then miss the TLB far less.
+/// From 2 MB on, where rounding up to whole 2 MB pages wastes at most an
+/// eighth, it is aligned to 2 MB and backed by transparent huge pages where
+/// the kernel allows (madvise): kernels that stride through big buffers
+/// (GEMM packing, im2col) then miss the TLB far less.
 void *allocateLarge(size_t bytes);
 } // namespace dlc
 
