@@ -36,6 +36,9 @@ enum GemmF32Flag : unsigned {
   /// B is a weight: the same values at the same address on every run of
   /// the executable, so the runtime may pack it once and keep the packing.
   kGemmConstantB = 1,
+  /// C holds zeros (a fill that dlc-cpu-kernel-calls removed): the kernel
+  /// writes A·B instead of adding it, and never reads C.
+  kGemmOverwriteC = 2,
 };
 
 /// Runs `task(args, begin, end)` over [lo, hi) split into ranges, one per

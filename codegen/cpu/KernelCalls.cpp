@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -61,12 +62,58 @@ BufferView viewOf(OpBuilder &b, Location loc, Value buffer) {
   return view;
 }
 
+/// The buffer `value` is a view of.
+Value rootOf(Value value) {
+  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
+    value = view.getViewSource();
+  return value;
+}
+
+/// Whether `buffer` is the whole of its root buffer.
+bool coversRoot(Value buffer) {
+  auto type = cast<MemRefType>(buffer.getType());
+  auto rootType = dyn_cast<MemRefType>(rootOf(buffer).getType());
+  return rootType && type.hasStaticShape() && rootType.hasStaticShape() &&
+         type.getNumElements() == rootType.getNumElements();
+}
+
+/// The zero fill of the whole of `c` that a product into `c` (all of its
+/// root buffer) follows with nothing in between touching that buffer:
+/// the product can write its result instead of adding it to zeros.
+linalg::FillOp zeroFillBefore(linalg::LinalgOp product, Value c) {
+  if (!coversRoot(c))
+    return {};
+  Value root = rootOf(c);
+  auto touchesRoot = [&](Operation *op) {
+    WalkResult found = op->walk([&](Operation *inner) {
+      for (Value operand : inner->getOperands())
+        if (isa<MemRefType>(operand.getType()) && rootOf(operand) == root)
+          return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    return found.wasInterrupted();
+  };
+  for (Operation *op = product->getPrevNode(); op; op = op->getPrevNode()) {
+    if (isa<ViewLikeOpInterface>(op))
+      continue;
+    if (auto fill = dyn_cast<linalg::FillOp>(op)) {
+      Value target = fill.getDpsInitOperand(0)->get();
+      if (isa<MemRefType>(target.getType()) && rootOf(target) == root)
+        return matchPattern(fill.getDpsInputOperand(0)->get(), m_AnyZeroFloat()) &&
+                       coversRoot(target)
+                   ? fill
+                   : linalg::FillOp();
+    }
+    if (touchesRoot(op))
+      return {};
+  }
+  return {};
+}
+
 /// Whether `buffer` is a view of one of the weights (an argument marked
 /// dlc.param): the same values at the same address on every run.
 bool isWeight(Value buffer) {
-  while (auto view = buffer.getDefiningOp<ViewLikeOpInterface>())
-    buffer = view.getViewSource();
-  auto argument = dyn_cast<BlockArgument>(buffer);
+  auto argument = dyn_cast<BlockArgument>(rootOf(buffer));
   if (!argument)
     return false;
   auto function = dyn_cast<func::FuncOp>(argument.getOwner()->getParentOp());
@@ -110,6 +157,13 @@ std::optional<Layout> kernelLayout(linalg::LinalgOp op) {
 
 /// Replaces `op` (a matmul or batch_matmul on f32 buffers) with a call.
 void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) {
+  // A product into freshly zeroed memory writes instead of accumulating:
+  // the fill (a pass over C) and the kernel's read of C both go.
+  bool overwrite = false;
+  if (linalg::FillOp fill = zeroFillBefore(op, op.getDpsInitOperand(0)->get())) {
+    fill->erase();
+    overwrite = true;
+  }
   OpBuilder b(op);
   Location loc = op.getLoc();
   Value a = op.getDpsInputOperand(0)->get(), bMatrix = op.getDpsInputOperand(1)->get(),
@@ -144,8 +198,8 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   arguments[dlc::kGemmC] = vc.address;
   arguments[dlc::kGemmCBatchStride] = batchStride(vc);
   arguments[dlc::kGemmLdc] = rowStride(vc);
-  arguments[dlc::kGemmFlags] =
-      arith::ConstantIndexOp::create(b, loc, isWeight(bMatrix) ? dlc::kGemmConstantB : 0);
+  arguments[dlc::kGemmFlags] = arith::ConstantIndexOp::create(
+      b, loc, (isWeight(bMatrix) ? dlc::kGemmConstantB : 0) | (overwrite ? dlc::kGemmOverwriteC : 0));
   func::CallOp::create(b, loc, gemm, arguments);
   op->erase();
 }

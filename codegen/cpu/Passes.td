@@ -47,12 +47,16 @@ def DlcCpuKernelCalls : Pass<"dlc-cpu-kernel-calls", "mlir::ModuleOp"> {
                   outs(%c : memref<8x4xf32>)
     // becomes
     func.call @dlc_gemm_f32(%batch, %m, %n, %k, %a_ptr, %a_batch_stride, %lda,
-        %b_ptr, %b_batch_stride, %ldb, %c_ptr, %c_batch_stride, %ldc)
-        : (index, ...) -> ()
+        %b_ptr, %b_batch_stride, %b_stride_k, %b_stride_n, %c_ptr,
+        %c_batch_stride, %ldc, %flags) : (index, ...) -> ()
     ```
 
     Pointers are the operands' aligned base pointers plus their offsets, as
-    `index`. Other element types and layouts keep their loops.
+    `index`. Other element types and layouts keep their loops. `flags`
+    says that B is a weight (a view of a `dlc.param` argument: the runtime
+    packs it once) and that C was zero-filled whole just before with nothing
+    else touching it in between (the fill is removed and the kernel writes
+    its result instead of adding it).
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect",

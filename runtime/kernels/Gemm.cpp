@@ -51,7 +51,7 @@ constexpr int64_t kGemvParallelMinWork = int64_t(1) << 17;
 
 /// The scalar fallback, for CPUs without AVX2 and FMA.
 void portableKernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
-                    int64_t ldb, float *c, int64_t ldc, int cols) {
+                    int64_t ldb, float *c, int64_t ldc, int cols, bool accumulate) {
   constexpr int MR = 4, NR = 8;
   float acc[MR][NR] = {};
   for (int64_t p = 0; p < kc; ++p)
@@ -62,7 +62,7 @@ void portableKernel(int64_t kc, const float *a, int64_t lda, int rows, const flo
     }
   for (int i = 0; i < rows; ++i)
     for (int j = 0; j < cols; ++j)
-      c[i * ldc + j] += acc[i][j];
+      c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
 const GemmMicroKernel portable = {"portable 4x8", 4, 8, portableKernel};
@@ -120,7 +120,8 @@ template <typename Body> void forEach(ThreadPool *pool, int64_t count, Body body
 /// as a dense layer's weights are): one dot product per element of C,
 /// reading B once in order. Such products are bound by memory, not by FMAs.
 void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                    const float *bT, int64_t ldbT, float *c, int64_t ldc, ThreadPool *pool) {
+                    const float *bT, int64_t ldbT, float *c, int64_t ldc, ThreadPool *pool,
+                    bool overwrite) {
   constexpr int64_t kColumnsPerTask = 64;
   forEach(pool, (n + kColumnsPerTask - 1) / kColumnsPerTask, [&](int64_t task) {
     int64_t jEnd = std::min(n, (task + 1) * kColumnsPerTask);
@@ -140,7 +141,7 @@ void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda
           sum += row[p] * column[p];
         for (float lane : lanes)
           sum += lane;
-        c[i * ldc + j] += sum;
+        c[i * ldc + j] = overwrite ? sum : c[i * ldc + j] + sum;
       }
     }
   });
@@ -149,10 +150,10 @@ void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda
 void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  const float *b, int64_t bStrideK, int64_t bStrideN, float *c, int64_t ldc,
                  const GemmMicroKernel &kernel, ThreadPool *pool,
-                 GemmPackCache *cache = nullptr) {
+                 GemmPackCache *cache = nullptr, bool overwrite = false) {
   if (m < kPackRows && bStrideK == 1 && bStrideN != 1)
     return gemvTransposed(m, n, k, a, lda, b, bStrideN, c, ldc,
-                          m * n * k < kGemvParallelMinWork ? nullptr : pool);
+                          m * n * k < kGemvParallelMinWork ? nullptr : pool, overwrite);
   if (m * n * k < kParallelMinWork)
     pool = nullptr;
   const int mr = kernel.mr, nr = kernel.nr;
@@ -227,7 +228,8 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
         }
         for (int64_t i = i0; i < iEnd; i += mr)
           kernel.run(kc, a + i * lda + p0, lda, int(std::min<int64_t>(mr, iEnd - i)),
-                     panelData, panelStride, c + i * ldc + j, ldc, cols);
+                     panelData, panelStride, c + i * ldc + j, ldc, cols,
+                     /*accumulate=*/!overwrite || block > 0);
       }
     }
   });
@@ -308,8 +310,17 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                              const float *b, int64_t bBatchStride, int64_t bStrideK,
                              int64_t bStrideN, float *c, int64_t cBatchStride,
                              int64_t ldc, int64_t flags) {
-  if (m <= 0 || n <= 0 || k <= 0)
+  if (m <= 0 || n <= 0)
     return;
+  const bool overwrite = flags & kGemmOverwriteC;
+  if (k <= 0) {
+    // An empty sum: C stays, or becomes zero.
+    if (overwrite)
+      for (int64_t i = 0; i < batch; ++i)
+        for (int64_t r = 0; r < m; ++r)
+          std::fill(c + i * cBatchStride + r * ldc, c + i * cBatchStride + r * ldc + n, 0.0f);
+    return;
+  }
   const GemmMicroKernel &kernel = hostGemmKernel();
   ThreadPool *pool = ThreadPool::current();
   GemmPackCache *cache = flags & kGemmConstantB ? GemmPackCache::current() : nullptr;
@@ -318,11 +329,11 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
   if (pool && batch >= int64_t(pool->size())) {
     pool->parallelFor(batch, [&](int64_t i) {
       gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
-                  c + i * cBatchStride, ldc, kernel, nullptr, cache);
+                  c + i * cBatchStride, ldc, kernel, nullptr, cache, overwrite);
     });
     return;
   }
   for (int64_t i = 0; i < batch; ++i)
     gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
-                c + i * cBatchStride, ldc, kernel, pool, cache);
+                c + i * cBatchStride, ldc, kernel, pool, cache, overwrite);
 }

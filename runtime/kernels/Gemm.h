@@ -21,15 +21,16 @@
 
 namespace dlc {
 
-/// One micro-kernel: computes an mr×nr tile of C += A·B from `rows` rows of
-/// A (row stride lda) and kc rows of nr floats of B (row stride ldb: nr for
-/// a packed panel), updating the first `rows`×`cols` elements of C. All nr
-/// columns of B are read, so a partial tile must come from a padded panel.
+/// One micro-kernel: computes an mr×nr tile of C += A·B (C = A·B without
+/// `accumulate`) from `rows` rows of A (row stride lda) and kc rows of nr
+/// floats of B (row stride ldb: nr for a packed panel), updating the first
+/// `rows`×`cols` elements of C. All nr columns of B are read, so a partial
+/// tile must come from a padded panel.
 struct GemmMicroKernel {
   const char *name;
   int mr, nr;
   void (*run)(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
-              int64_t ldb, float *c, int64_t ldc, int cols);
+              int64_t ldb, float *c, int64_t ldc, int cols, bool accumulate);
 };
 
 /// The micro-kernels this build has, best first; each is usable only where
@@ -108,7 +109,8 @@ private:
 /// The entry point generated code calls (codegen/cpu/KernelAbi.h): for each
 /// of `batch` products, C[i] += A[i]·B[i], where X[i] starts `xBatchStride`
 /// elements after X[i-1]. With kGemmConstantB in `flags`, B's packing is
-/// kept in the current GemmPackCache.
+/// kept in the current GemmPackCache; with kGemmOverwriteC, C[i] = A[i]·B[i]
+/// (C's contents are not read).
 extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                              const float *a, int64_t aBatchStride, int64_t lda,
                              const float *b, int64_t bBatchStride, int64_t bStrideK,

@@ -21,7 +21,7 @@ __m256i maskFor(int cols) {
 }
 
 void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
-            int64_t ldb, float *c, int64_t ldc, int cols) {
+            int64_t ldb, float *c, int64_t ldc, int cols, bool accumulate) {
   const float *row[MR];
   for (int i = 0; i < MR; ++i)
     row[i] = a + (i < rows ? i : rows - 1) * lda;
@@ -40,9 +40,12 @@ void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
   __m256i low = maskFor(cols), high = maskFor(cols - 8);
   for (int i = 0; i < rows; ++i) {
     float *out = c + i * ldc;
-    _mm256_maskstore_ps(out, low, _mm256_add_ps(_mm256_maskload_ps(out, low), acc[i][0]));
-    _mm256_maskstore_ps(out + 8, high,
-                        _mm256_add_ps(_mm256_maskload_ps(out + 8, high), acc[i][1]));
+    if (accumulate) {
+      acc[i][0] = _mm256_add_ps(_mm256_maskload_ps(out, low), acc[i][0]);
+      acc[i][1] = _mm256_add_ps(_mm256_maskload_ps(out + 8, high), acc[i][1]);
+    }
+    _mm256_maskstore_ps(out, low, acc[i][0]);
+    _mm256_maskstore_ps(out + 8, high, acc[i][1]);
   }
 }
 

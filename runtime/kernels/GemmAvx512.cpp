@@ -15,7 +15,7 @@ namespace {
 constexpr int MR = 8, NR = 32;
 
 void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
-            int64_t ldb, float *c, int64_t ldc, int cols) {
+            int64_t ldb, float *c, int64_t ldc, int cols, bool accumulate) {
   // Rows past the end of A read the last row again; their results are
   // dropped.
   const float *row[MR];
@@ -37,10 +37,12 @@ void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
   __mmask16 high = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : __mmask16((1u << (cols - 16)) - 1);
   for (int i = 0; i < rows; ++i) {
     float *out = c + i * ldc;
-    _mm512_mask_storeu_ps(out, low,
-                          _mm512_add_ps(_mm512_maskz_loadu_ps(low, out), acc[i][0]));
-    _mm512_mask_storeu_ps(out + 16, high,
-                          _mm512_add_ps(_mm512_maskz_loadu_ps(high, out + 16), acc[i][1]));
+    if (accumulate) {
+      acc[i][0] = _mm512_add_ps(_mm512_maskz_loadu_ps(low, out), acc[i][0]);
+      acc[i][1] = _mm512_add_ps(_mm512_maskz_loadu_ps(high, out + 16), acc[i][1]);
+    }
+    _mm512_mask_storeu_ps(out, low, acc[i][0]);
+    _mm512_mask_storeu_ps(out + 16, high, acc[i][1]);
   }
 }
 

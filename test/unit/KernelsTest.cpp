@@ -122,6 +122,43 @@ TEST(GemmTest, BatchedEntryPointUsesBatchStrides) {
   }
 }
 
+TEST(GemmTest, OverwriteNeverReadsC) {
+  // With kGemmOverwriteC, C = A·B whatever C held (NaN here), for products
+  // packed, read in place, transposed, batched, and the empty sum (k = 0).
+  struct Case {
+    int64_t batch, m, n, k;
+    bool transposed;
+  };
+  std::mt19937 rng(11);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  ThreadPool pool(2);
+  ThreadPool::Scope scope(&pool);
+  for (Case shape : {Case{1, 40, 70, 300, false}, Case{1, 5, 33, 600, false},
+                     Case{1, 5, 33, 600, true}, Case{3, 9, 17, 20, false},
+                     Case{2, 4, 8, 0, false}}) {
+    auto [batch, m, n, k, transposed] = shape;
+    std::vector<float> a(batch * m * k + 1), b(batch * k * n + 1);
+    for (float &x : a)
+      x = uniform(rng);
+    for (float &x : b)
+      x = uniform(rng);
+    int64_t strideK = transposed ? 1 : n, strideN = transposed ? k : 1;
+    std::vector<float> c(batch * m * n, std::nanf(""));
+    dlc_gemm_f32(batch, m, n, k, a.data(), m * k, k, b.data(), k * n, strideK, strideN,
+                 c.data(), m * n, n, kGemmOverwriteC);
+    for (int64_t q = 0; q < batch; ++q)
+      for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < n; ++j) {
+          double want = 0;
+          for (int64_t p = 0; p < k; ++p)
+            want += double(a[q * m * k + i * k + p]) *
+                    b[q * k * n + p * strideK + j * strideN];
+          ASSERT_NEAR(c[q * m * n + i * n + j], want, 1e-4)
+              << m << "x" << n << "x" << k << (transposed ? " transposed" : "");
+        }
+  }
+}
+
 TEST(GemmTest, ConstantBIsPackedOnceAndReused) {
   // A weight (kGemmConstantB) is packed on the first product and the
   // packing reused: the second product must give the same result without

@@ -87,3 +87,33 @@ func.func @weight(%a: memref<8x16xf32>, %w: memref<1x16x4xf32> {dlc.param = "w"}
   linalg.matmul ins(%a, %b : memref<8x16xf32>, memref<16x4xf32>) outs(%c : memref<8x4xf32>)
   return
 }
+
+// -----
+
+// A product into a buffer that was just zero-filled whole writes its result
+// instead of adding it (kGemmOverwriteC = 2, with kGemmConstantB = 1 for
+// the weight: 3) and the fill goes. A fill that something reads before the
+// product stays, and the product accumulates.
+// CHECK-LABEL: func.func @overwrite
+// CHECK-NOT: linalg.fill
+// CHECK: %[[FLAGS:c3(_[0-9]+)?]] = arith.constant 3 : index
+// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %[[FLAGS]])
+func.func @overwrite(%a: memref<8x16xf32>, %w: memref<16x4xf32> {dlc.param = "w"}, %c: memref<8x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<8x4xf32>)
+  linalg.matmul ins(%a, %w : memref<8x16xf32>, memref<16x4xf32>) outs(%c : memref<8x4xf32>)
+  return
+}
+
+// CHECK-LABEL: func.func @read_between
+// CHECK: linalg.fill
+// CHECK: linalg.copy
+// CHECK: %[[FLAGS:c0_[0-9]+]] = arith.constant 0 : index
+// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %[[FLAGS]])
+func.func @read_between(%a: memref<8x16xf32>, %b: memref<16x4xf32>, %c: memref<8x4xf32>, %d: memref<8x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<8x4xf32>)
+  linalg.copy ins(%c : memref<8x4xf32>) outs(%d : memref<8x4xf32>)
+  linalg.matmul ins(%a, %b : memref<8x16xf32>, memref<16x4xf32>) outs(%c : memref<8x4xf32>)
+  return
+}
