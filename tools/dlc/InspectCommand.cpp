@@ -22,6 +22,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/ADT/MapVector.h"
@@ -138,6 +140,9 @@ Kernel describeCall(mlir::func::CallOp call, mlir::ModuleOp module) {
     });
     kernel.flops = points * double(arithmetic);
     auto callOperand = [&](Value inner) -> Value {
+      // A kernel on a slice makes its subview itself (dlc-outline-kernels).
+      while (auto subview = inner.getDefiningOp<mlir::memref::SubViewOp>())
+        inner = subview.getSource();
       if (auto argument = dyn_cast<mlir::BlockArgument>(inner);
           argument && argument.getOwner()->getParentOp() == callee)
         return rootOf(call.getOperand(argument.getArgNumber()));
@@ -283,14 +288,27 @@ int dlc::tool::runInspectCommand() {
   if (!main)
     return fail(createStringError("the module has no @main"));
 
+  // Kernels in program order, those in a loop (one image at a time) with
+  // their work counted once per iteration.
   std::vector<Kernel> kernels;
-  for (mlir::Operation &op : main.getBody().front()) {
-    if (auto call = dyn_cast<mlir::func::CallOp>(op))
+  main.walk<mlir::WalkOrder::PreOrder>([&](mlir::Operation *op) {
+    double repeats = 1;
+    for (auto loop = op->getParentOfType<mlir::scf::ForOp>(); loop;
+         loop = loop->getParentOfType<mlir::scf::ForOp>()) {
+      auto lower = mlir::getConstantIntValue(loop.getLowerBound());
+      auto upper = mlir::getConstantIntValue(loop.getUpperBound());
+      auto step = mlir::getConstantIntValue(loop.getStep());
+      if (lower && upper && step && *step > 0 && *upper > *lower)
+        repeats *= double((*upper - *lower + *step - 1) / *step);
+    }
+    if (auto call = dyn_cast<mlir::func::CallOp>(op)) {
       kernels.push_back(describeCall(call, *module));
-    else if (auto copy = dyn_cast<mlir::memref::CopyOp>(op))
+      kernels.back().flops *= repeats;
+    } else if (auto copy = dyn_cast<mlir::memref::CopyOp>(op)) {
       kernels.push_back({"copy", describeLocation(copy.getLoc()), 0,
                          {rootOf(copy.getSource())}, {rootOf(copy.getTarget())}});
-  }
+    }
+  });
   double totalFlops = 0, gemmFlops = 0;
   int64_t gemms = 0, copies = 0;
   for (const Kernel &kernel : kernels) {
@@ -299,7 +317,7 @@ int dlc::tool::runInspectCommand() {
       gemmFlops += kernel.flops;
       ++gemms;
     }
-    copies += kernel.kind == "copy";
+    copies += kernel.kind == "copy" || kernel.kind == "linalg.copy";
   }
   FunctionMemoryPlan plan = planFunctionMemory(main);
 
