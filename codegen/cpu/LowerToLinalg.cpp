@@ -1131,6 +1131,31 @@ struct DotLowering : OpConversionPattern<DotOp> {
       rewriter.replaceOp(op, product.getResult(0));
       return success();
     }
+    // A batch of rows times one matrix broadcast over the batch (a dense
+    // layer on [batch, sequence, hidden]) is one matrix product on
+    // [batch · sequence, hidden]: the weight is read in place, not copied
+    // once per batch entry, and its packing is kept.
+    auto broadcast = op.getRhs().getDefiningOp<BroadcastOp>();
+    if (!transposedRhs && broadcast &&
+        broadcast.getOperand().getType().getRank() == 2 &&
+        llvm::ArrayRef(broadcast.getDims()) == llvm::ArrayRef<int64_t>{rank - 2, rank - 1}) {
+      Value matrix = rewriter.getRemappedValue(broadcast.getOperand());
+      if (matrix) {
+        SmallVector<ReassociationIndices> rows(2);
+        for (int64_t d = 0; d < rank - 1; ++d)
+          rows[0].push_back(d);
+        rows[1].push_back(rank - 1);
+        Value flat = tensor::CollapseShapeOp::create(rewriter, loc, lhs, rows);
+        auto flatType = RankedTensorType::get(
+            {cast<RankedTensorType>(flat.getType()).getDimSize(0), resultType.getDimSize(rank - 1)},
+            elementType);
+        Value init = filled(rewriter, loc, flatType, zero);
+        auto product = linalg::MatmulOp::create(rewriter, loc, ValueRange{flat, matrix}, init);
+        rewriter.replaceOpWithNewOp<tensor::ExpandShapeOp>(op, resultType, product.getResult(0),
+                                                           rows);
+        return success();
+      }
+    }
     // Fold batch dimensions [B0, B1, ..., M, K] into [B, M, K].
     SmallVector<ReassociationIndices> reassociation(3);
     for (int64_t d = 0; d < rank - 2; ++d)

@@ -160,3 +160,18 @@ func.func @read_only_arguments(%x: tensor<4xf32> {dlc.input = "x"}, %w: tensor<4
   %0 = dlc.add %x, %w : tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// Rows of a batch times one matrix broadcast over the batch is one matrix
+// product on [batch · rows, k]: the broadcast is never materialized.
+// CHECK-LABEL: func.func @dense_on_batch
+// CHECK: %[[ROWS:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : tensor<2x3x8xf32> into tensor<6x8xf32>
+// CHECK: %[[PRODUCT:.*]] = linalg.matmul ins(%[[ROWS]], %arg1 : tensor<6x8xf32>, tensor<8x4xf32>)
+// CHECK: tensor.expand_shape %[[PRODUCT]] {{\[\[}}0, 1], [2]] output_shape [2, 3, 4]
+// CHECK-NOT: linalg.generic
+func.func @dense_on_batch(%x: tensor<2x3x8xf32>, %w: tensor<8x4xf32>) -> tensor<2x3x4xf32> {
+  %bw = dlc.broadcast %w, dims = [1, 2] : tensor<8x4xf32> -> tensor<2x8x4xf32>
+  %0 = dlc.dot %x, %bw : tensor<2x3x8xf32>, tensor<2x8x4xf32> -> tensor<2x3x4xf32>
+  return %0 : tensor<2x3x4xf32>
+}
