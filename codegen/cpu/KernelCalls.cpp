@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/cpu/Buffers.h"
 #include "codegen/cpu/KernelAbi.h"
 #include "codegen/cpu/Passes.h"
 
@@ -62,17 +63,10 @@ BufferView viewOf(OpBuilder &b, Location loc, Value buffer) {
   return view;
 }
 
-/// The buffer `value` is a view of.
-Value rootOf(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
-  return value;
-}
-
 /// Whether `buffer` is the whole of its root buffer.
 bool coversRoot(Value buffer) {
   auto type = cast<MemRefType>(buffer.getType());
-  auto rootType = dyn_cast<MemRefType>(rootOf(buffer).getType());
+  auto rootType = dyn_cast<MemRefType>(dlc::bufferRoot(buffer).getType());
   return rootType && type.hasStaticShape() && rootType.hasStaticShape() &&
          type.getNumElements() == rootType.getNumElements();
 }
@@ -83,11 +77,11 @@ bool coversRoot(Value buffer) {
 linalg::FillOp zeroFillBefore(linalg::LinalgOp product, Value c) {
   if (!coversRoot(c))
     return {};
-  Value root = rootOf(c);
+  Value root = dlc::bufferRoot(c);
   auto touchesRoot = [&](Operation *op) {
     WalkResult found = op->walk([&](Operation *inner) {
       for (Value operand : inner->getOperands())
-        if (isa<MemRefType>(operand.getType()) && rootOf(operand) == root)
+        if (isa<MemRefType>(operand.getType()) && dlc::bufferRoot(operand) == root)
           return WalkResult::interrupt();
       return WalkResult::advance();
     });
@@ -98,7 +92,7 @@ linalg::FillOp zeroFillBefore(linalg::LinalgOp product, Value c) {
       continue;
     if (auto fill = dyn_cast<linalg::FillOp>(op)) {
       Value target = fill.getDpsInitOperand(0)->get();
-      if (isa<MemRefType>(target.getType()) && rootOf(target) == root)
+      if (isa<MemRefType>(target.getType()) && dlc::bufferRoot(target) == root)
         return matchPattern(fill.getDpsInputOperand(0)->get(), m_AnyZeroFloat()) &&
                        coversRoot(target)
                    ? fill
@@ -113,7 +107,7 @@ linalg::FillOp zeroFillBefore(linalg::LinalgOp product, Value c) {
 /// Whether `buffer` is a view of one of the weights (an argument marked
 /// dlc.param): the same values at the same address on every run.
 bool isWeight(Value buffer) {
-  auto argument = dyn_cast<BlockArgument>(rootOf(buffer));
+  auto argument = dyn_cast<BlockArgument>(dlc::bufferRoot(buffer));
   if (!argument)
     return false;
   auto function = dyn_cast<func::FuncOp>(argument.getOwner()->getParentOp());

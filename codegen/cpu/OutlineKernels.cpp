@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/cpu/Buffers.h"
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -14,7 +15,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 #include "mlir/Transforms/RegionUtils.h"
 
 namespace dlc {
@@ -26,13 +26,6 @@ using namespace mlir;
 
 namespace {
 
-/// The buffer `value` is a view of: an allocation, a global or an argument.
-Value rootOf(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
-  return value;
-}
-
 /// Whether the buffers among `values` are views of pairwise distinct
 /// allocations or arguments, so no two of them overlap. (The runtime
 /// passes distinct arrays for the inputs, weights and outputs.)
@@ -40,7 +33,7 @@ bool haveDistinctRoots(ArrayRef<Value> values) {
   llvm::SmallPtrSet<void *, 8> roots;
   for (Value value : values)
     if (isa<MemRefType>(value.getType()) &&
-        !roots.insert(rootOf(value).getAsOpaquePointer()).second)
+        !roots.insert(dlc::bufferRoot(value).getAsOpaquePointer()).second)
       return false;
   return true;
 }

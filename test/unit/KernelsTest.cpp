@@ -45,6 +45,34 @@ struct Shape {
   int64_t m, n, k;
 };
 
+/// `count` floats drawn uniformly from [-1, 1) with `seed`.
+std::vector<float> randomFloats(size_t count, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  std::vector<float> values(count);
+  for (float &x : values)
+    x = uniform(rng);
+  return values;
+}
+
+/// Checks `batch` products C[q] = A[q]·B[q] (m×k times k×n, each packed
+/// densely after the previous one; B[q]'s element (p, j) at p·strideK +
+/// j·strideN) against float64, every `step`-th row and column.
+void expectProducts(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a,
+                    const float *b, int64_t strideK, int64_t strideN, const float *c,
+                    int64_t step = 1) {
+  for (int64_t q = 0; q < batch; ++q)
+    for (int64_t i = 0; i < m; i += step)
+      for (int64_t j = 0; j < n; j += step) {
+        double want = 0;
+        for (int64_t p = 0; p < k; ++p)
+          want += double(a[q * m * k + i * k + p]) * b[q * k * n + p * strideK + j * strideN];
+        ASSERT_NEAR(c[q * m * n + i * n + j], want, 1e-4)
+            << "product " << q << " of " << m << "x" << n << "x" << k << " at " << i << ","
+            << j;
+      }
+}
+
 /// C (initially random) += A·B with row strides wider than the matrices,
 /// B row-major or transposed, checked against float64.
 void checkGemm(const GemmMicroKernel *kernel, Shape s, ThreadPool *pool,
@@ -99,26 +127,13 @@ TEST(GemmTest, BatchedEntryPointUsesBatchStrides) {
   // 5 products of 19×23 · 23×29, more than the pool has threads (one
   // product per thread) and, with a pool of 8, fewer (split products).
   const int64_t batch = 5, m = 19, n = 29, k = 23;
-  std::mt19937 rng(3);
-  std::uniform_real_distribution<float> uniform(-1, 1);
-  std::vector<float> a(batch * m * k), b(batch * k * n);
-  for (float &x : a)
-    x = uniform(rng);
-  for (float &x : b)
-    x = uniform(rng);
+  std::vector<float> a = randomFloats(batch * m * k, 3), b = randomFloats(batch * k * n, 4);
   for (unsigned threads : {2u, 8u}) {
     ThreadPool pool(threads);
     ThreadPool::Scope scope(&pool);
     std::vector<float> c(batch * m * n, 0.0f);
     dlc_gemm_f32(batch, m, n, k, a.data(), m * k, k, b.data(), k * n, n, 1, c.data(), m * n, n, 0);
-    for (int64_t q = 0; q < batch; ++q)
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) {
-          double want = 0;
-          for (int64_t p = 0; p < k; ++p)
-            want += double(a[q * m * k + i * k + p]) * b[q * k * n + p * n + j];
-          ASSERT_NEAR(c[q * m * n + i * n + j], want, 1e-5) << threads << " threads";
-        }
+    expectProducts(batch, m, n, k, a.data(), b.data(), n, 1, c.data());
   }
 }
 
@@ -129,33 +144,20 @@ TEST(GemmTest, OverwriteNeverReadsC) {
     int64_t batch, m, n, k;
     bool transposed;
   };
-  std::mt19937 rng(11);
-  std::uniform_real_distribution<float> uniform(-1, 1);
   ThreadPool pool(2);
   ThreadPool::Scope scope(&pool);
+  unsigned seed = 11;
   for (Case shape : {Case{1, 40, 70, 300, false}, Case{1, 5, 33, 600, false},
                      Case{1, 5, 33, 600, true}, Case{3, 9, 17, 20, false},
                      Case{2, 4, 8, 0, false}}) {
     auto [batch, m, n, k, transposed] = shape;
-    std::vector<float> a(batch * m * k + 1), b(batch * k * n + 1);
-    for (float &x : a)
-      x = uniform(rng);
-    for (float &x : b)
-      x = uniform(rng);
+    std::vector<float> a = randomFloats(batch * m * k + 1, seed++),
+                       b = randomFloats(batch * k * n + 1, seed++);
     int64_t strideK = transposed ? 1 : n, strideN = transposed ? k : 1;
     std::vector<float> c(batch * m * n, std::nanf(""));
     dlc_gemm_f32(batch, m, n, k, a.data(), m * k, k, b.data(), k * n, strideK, strideN,
                  c.data(), m * n, n, kGemmOverwriteC);
-    for (int64_t q = 0; q < batch; ++q)
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) {
-          double want = 0;
-          for (int64_t p = 0; p < k; ++p)
-            want += double(a[q * m * k + i * k + p]) *
-                    b[q * k * n + p * strideK + j * strideN];
-          ASSERT_NEAR(c[q * m * n + i * n + j], want, 1e-4)
-              << m << "x" << n << "x" << k << (transposed ? " transposed" : "");
-        }
+    expectProducts(batch, m, n, k, a.data(), b.data(), strideK, strideN, c.data());
   }
 }
 
@@ -164,13 +166,7 @@ TEST(GemmTest, ConstantBIsPackedOnceAndReused) {
   // packing reused: the second product must give the same result without
   // packing again, for a row-major and a transposed B, batched or not.
   const int64_t batch = 2, m = 40, n = 70, k = 300;
-  std::mt19937 rng(5);
-  std::uniform_real_distribution<float> uniform(-1, 1);
-  std::vector<float> a(batch * m * k), b(batch * k * n);
-  for (float &x : a)
-    x = uniform(rng);
-  for (float &x : b)
-    x = uniform(rng);
+  std::vector<float> a = randomFloats(batch * m * k, 5), b = randomFloats(batch * k * n, 6);
   ThreadPool pool(2);
   ThreadPool::Scope scope(&pool);
   for (bool transposed : {false, true}) {
@@ -187,15 +183,7 @@ TEST(GemmTest, ConstantBIsPackedOnceAndReused) {
                  second.data(), m * n, n, kGemmConstantB);
     EXPECT_EQ(cache.bytesHeld(), held) << "the second run packs nothing";
     EXPECT_EQ(first, second);
-    for (int64_t q = 0; q < batch; ++q)
-      for (int64_t i = 0; i < m; ++i)
-        for (int64_t j = 0; j < n; ++j) {
-          double want = 0;
-          for (int64_t p = 0; p < k; ++p)
-            want += double(a[q * m * k + i * k + p]) *
-                    b[q * k * n + p * strideK + j * strideN];
-          ASSERT_NEAR(second[q * m * n + i * n + j], want, 1e-4) << transposed;
-        }
+    expectProducts(batch, m, n, k, a.data(), b.data(), strideK, strideN, second.data());
   }
 }
 
@@ -204,13 +192,7 @@ TEST(GemmTest, DroppedPagesOfAMappedWeightComeBackFromTheFile) {
   // dropped once packed; the products stay right, and reading the weight
   // again gives the file's values.
   const int64_t m = 40, n = 256, k = 512; // B: 512 KB, many whole pages
-  std::mt19937 rng(7);
-  std::uniform_real_distribution<float> uniform(-1, 1);
-  std::vector<float> a(m * k), b(k * n);
-  for (float &x : a)
-    x = uniform(rng);
-  for (float &x : b)
-    x = uniform(rng);
+  std::vector<float> a = randomFloats(m * k, 7), b = randomFloats(k * n, 8);
   llvm::SmallString<128> path;
   ASSERT_FALSE(llvm::sys::fs::createTemporaryFile("dlc-weight", "bin", path));
   {
@@ -231,13 +213,8 @@ TEST(GemmTest, DroppedPagesOfAMappedWeightComeBackFromTheFile) {
   for (int round = 0; round < 2; ++round) {
     std::vector<float> c(m * n, 0.0f);
     dlc_gemm_f32(1, m, n, k, a.data(), 0, k, mapped, 0, n, 1, c.data(), 0, n, kGemmConstantB);
-    for (int64_t i = 0; i < m; i += 13)
-      for (int64_t j = 0; j < n; j += 7) {
-        double want = 0;
-        for (int64_t p = 0; p < k; ++p)
-          want += double(a[i * k + p]) * b[p * n + j];
-        ASSERT_NEAR(c[i * n + j], want, 1e-4) << "round " << round;
-      }
+    SCOPED_TRACE("round " + std::to_string(round));
+    expectProducts(1, m, n, k, a.data(), b.data(), n, 1, c.data(), /*step=*/7);
   }
   EXPECT_TRUE(std::equal(b.begin(), b.end(), mapped));
   llvm::sys::fs::remove(path);

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "tools/dlc/Commands.h"
+#include "codegen/cpu/Buffers.h"
 #include "codegen/cpu/KernelAbi.h"
 #include "codegen/cpu/MemoryPlan.h"
 #include "codegen/cpu/Passes.h"
@@ -80,13 +81,6 @@ struct Kernel {
   SmallVector<Value> reads, writes; // root buffers
 };
 
-/// The allocation or argument a view of memory comes from.
-Value rootOf(Value value) {
-  while (auto view = value.getDefiningOp<ViewLikeOpInterface>())
-    value = view.getViewSource();
-  return value;
-}
-
 /// The buffer (view) whose address `index` is (see dlc-cpu-kernel-calls).
 Value bufferOfAddress(Value index) {
   if (auto add = index.getDefiningOp<mlir::arith::AddIOp>())
@@ -114,8 +108,8 @@ Kernel describeGemm(mlir::func::CallOp call) {
   for (int64_t d : cast<mlir::MemRefType>(c.getType()).getShape())
     product *= double(d);
   kernel.flops = product;
-  kernel.reads = {rootOf(a), rootOf(b)};
-  kernel.writes = {rootOf(c)};
+  kernel.reads = {dlc::bufferRoot(a), dlc::bufferRoot(b)};
+  kernel.writes = {dlc::bufferRoot(c)};
   return kernel;
 }
 
@@ -145,7 +139,7 @@ Kernel describeCall(mlir::func::CallOp call, mlir::ModuleOp module) {
         inner = subview.getSource();
       if (auto argument = dyn_cast<mlir::BlockArgument>(inner);
           argument && argument.getOwner()->getParentOp() == callee)
-        return rootOf(call.getOperand(argument.getArgNumber()));
+        return dlc::bufferRoot(call.getOperand(argument.getArgNumber()));
       return {};
     };
     for (mlir::OpOperand *input : op.getDpsInputOperands())
@@ -306,7 +300,7 @@ int dlc::tool::runInspectCommand() {
       kernels.back().flops *= repeats;
     } else if (auto copy = dyn_cast<mlir::memref::CopyOp>(op)) {
       kernels.push_back({"copy", describeLocation(copy.getLoc()), 0,
-                         {rootOf(copy.getSource())}, {rootOf(copy.getTarget())}});
+                         {dlc::bufferRoot(copy.getSource())}, {dlc::bufferRoot(copy.getTarget())}});
     }
   });
   double totalFlops = 0, gemmFlops = 0;
