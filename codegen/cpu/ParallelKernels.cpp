@@ -42,8 +42,16 @@ std::optional<unsigned> splitLoop(linalg::LinalgOp op, int64_t minWork) {
   if (work < minWork)
     return std::nullopt;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  // Each thread must write elements of its own: the loop indexes every
+  // output.
+  auto indexesEveryOutput = [&](unsigned loop) {
+    return llvm::all_of(op.getDpsInitsMutable(), [&](OpOperand &init) {
+      return op.getMatchingIndexingMap(&init).isFunctionOfDim(loop);
+    });
+  };
   for (unsigned loop = 0; loop + 1 < ranges.size(); ++loop)
-    if (iterators[loop] == utils::IteratorType::parallel && ranges[loop] >= 2)
+    if (iterators[loop] == utils::IteratorType::parallel && ranges[loop] >= 2 &&
+        indexesEveryOutput(loop))
       return loop;
   return std::nullopt;
 }

@@ -80,3 +80,19 @@ func.func @main(%in: memref<8x64xf32>, %out: memref<8x64xf32>, %x: memref<1x16x6
   call @main_kernel_3(%w) : (memref<4096xf32>) -> ()
   return
 }
+
+// A loop that an output does not depend on (declared parallel, but every
+// iteration writes the same elements) is not split: threads would race.
+// CHECK-LABEL: func.func private @main_kernel_4
+// CHECK-SAME: (%{{.*}}: memref<64x16xf32>, %{{.*}}: memref<16xf32>) attributes {passthrough = ["noinline"]}
+// CHECK-NOT: scf.for
+func.func private @main_kernel_4(%in: memref<64x16xf32>, %out: memref<16xf32>)
+    attributes {passthrough = ["noinline"]} {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%in : memref<64x16xf32>) outs(%out : memref<16xf32>) {
+  ^bb0(%a: f32, %b: f32):
+    linalg.yield %a : f32
+  }
+  return
+}
