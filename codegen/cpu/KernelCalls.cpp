@@ -192,8 +192,9 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   arguments[dlc::kGemmC] = vc.address;
   arguments[dlc::kGemmCBatchStride] = batchStride(vc);
   arguments[dlc::kGemmLdc] = rowStride(vc);
-  arguments[dlc::kGemmFlags] = arith::ConstantIndexOp::create(
-      b, loc, (isWeight(bMatrix) ? dlc::kGemmConstantB : 0) | (overwrite ? dlc::kGemmOverwriteC : 0));
+  unsigned flags = (isWeight(bMatrix) ? dlc::kGemmConstantB : 0) |
+                   (overwrite ? dlc::kGemmOverwriteC : 0);
+  arguments[dlc::kGemmFlags] = arith::ConstantIndexOp::create(b, loc, flags);
   func::CallOp::create(b, loc, gemm, arguments);
   op->erase();
 }
