@@ -175,3 +175,16 @@ def DlcParallelKernels : Pass<"dlc-parallel-kernels", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::scf::SCFDialect", "mlir::memref::MemRefDialect",
                            "mlir::arith::ArithDialect"];
 }
+
+def DlcApproximateMath : Pass<"dlc-approximate-math", "mlir::ModuleOp"> {
+  let summary = "Compute exp, erf and tanh with polynomials LLVM can vectorize";
+  let description = [{
+    Replaces `math.exp`, `math.erf` and `math.tanh` on f32 with MLIR's
+    polynomial approximations (arith and bit operations only), so loops
+    that use them vectorize instead of calling libm once per element
+    (BERT's GELU and softmax). Each op's results stay within the float64
+    reference tolerance of the unit tests and the ONNX conformance data.
+  }];
+  let dependentDialects = ["mlir::arith::ArithDialect", "mlir::math::MathDialect",
+                           "mlir::vector::VectorDialect"];
+}

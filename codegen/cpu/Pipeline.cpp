@@ -95,8 +95,10 @@ void dlc::buildCpuLoweringPipeline(OpPassManager &pm) {
   pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
-  // Integer powers become loops; functions LLVM has no intrinsic for (erf,
-  // asin...) become libm calls; the rest become LLVM intrinsics.
+  // exp, erf and tanh become polynomials that vectorize; integer powers
+  // become loops; functions LLVM has no intrinsic for (asin...) become libm
+  // calls; the rest become LLVM intrinsics.
+  pm.addPass(createDlcApproximateMath());
   pm.addPass(createConvertMathToFuncs());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
