@@ -96,3 +96,25 @@ func.func private @main_kernel_4(%in: memref<64x16xf32>, %out: memref<16xf32>)
   }
   return
 }
+
+// A per-channel operation on [1, C, H, W]: the per-channel operand's unit
+// dimensions are viewed away, H and W merge into one loop of H·W
+// contiguous elements (which vectorizes), and threads split the channels.
+// CHECK-LABEL: func.func private @main_kernel_5
+// CHECK: memref.collapse_shape %{{.*}} {{\[\[}}0], [1, 2, 3]] : memref<1x8x1x1xf32> into memref<1x8xf32>
+// CHECK: memref.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : memref<1x8x64x64xf32> into memref<1x8x4096xf32>
+// CHECK: scf.for
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel"]
+func.func private @main_kernel_5(%in: memref<1x8x64x64xf32>, %scale: memref<1x8x1x1xf32>,
+                                 %out: memref<1x8x64x64xf32>) attributes {passthrough = ["noinline"]} {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>,
+                                   affine_map<(d0, d1, d2, d3) -> (d0, d1, 0, 0)>,
+                                   affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%in, %scale : memref<1x8x64x64xf32>, memref<1x8x1x1xf32>) outs(%out : memref<1x8x64x64xf32>) {
+  ^bb0(%a: f32, %s: f32, %b: f32):
+    %0 = arith.mulf %a, %s : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
