@@ -65,7 +65,7 @@ void portableKernel(int64_t kc, const float *a, int64_t lda, int rows, const flo
       c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
-const GemmMicroKernel portable = {"portable 4x8", 4, 8, portableKernel};
+const GemmMicroKernel portable = {"portable 4x8", 4, 8, portableKernel, nullptr};
 
 /// A 64-byte-aligned scratch buffer per thread, grown as needed and never
 /// shrunk, so steady-state runs allocate nothing.
@@ -121,11 +121,30 @@ template <typename Body> void forEach(ThreadPool *pool, int64_t count, Body body
 /// reading B once in order. Such products are bound by memory, not by FMAs.
 void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                     const float *bT, int64_t ldbT, float *c, int64_t ldc, ThreadPool *pool,
-                    bool overwrite) {
+                    bool overwrite, const GemmMicroKernel &kernel) {
   constexpr int64_t kColumnsPerTask = 64;
   forEach(pool, (n + kColumnsPerTask - 1) / kColumnsPerTask, [&](int64_t task) {
     int64_t jEnd = std::min(n, (task + 1) * kColumnsPerTask);
-    for (int64_t j = task * kColumnsPerTask; j < jEnd; ++j) {
+    int64_t j = task * kColumnsPerTask;
+    if (kernel.dot4) {
+      for (; j < jEnd; j += 4) {
+        int columns = int(std::min<int64_t>(4, jEnd - j));
+        // A partial group reads its last column again and drops the sums.
+        const float *column[4];
+        for (int q = 0; q < 4; ++q)
+          column[q] = bT + (j + std::min(q, columns - 1)) * ldbT;
+        for (int64_t i = 0; i < m; ++i) {
+          float sums[4];
+          kernel.dot4(k, a + i * lda, column, sums);
+          for (int q = 0; q < columns; ++q) {
+            float &out = c[i * ldc + j + q];
+            out = overwrite ? sums[q] : out + sums[q];
+          }
+        }
+      }
+      return;
+    }
+    for (; j < jEnd; ++j) {
       const float *column = bT + j * ldbT;
       for (int64_t i = 0; i < m; ++i) {
         const float *row = a + i * lda;
@@ -153,7 +172,7 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  GemmPackCache *cache = nullptr, bool overwrite = false) {
   if (m < kPackRows && bStrideK == 1 && bStrideN != 1)
     return gemvTransposed(m, n, k, a, lda, b, bStrideN, c, ldc,
-                          m * n * k < kGemvParallelMinWork ? nullptr : pool, overwrite);
+                          m * n * k < kGemvParallelMinWork ? nullptr : pool, overwrite, kernel);
   if (m * n * k < kParallelMinWork)
     pool = nullptr;
   const int mr = kernel.mr, nr = kernel.nr;

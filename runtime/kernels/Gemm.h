@@ -31,6 +31,10 @@ struct GemmMicroKernel {
   int mr, nr;
   void (*run)(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
               int64_t ldb, float *c, int64_t ldc, int cols, bool accumulate);
+  /// For products with few rows and a transposed B (dense layers at small
+  /// batch): sums[q] = Σ_p row[p]·columns[q][p] for the four columns, each
+  /// element of the row loaded once for all four. Null: a portable loop.
+  void (*dot4)(int64_t k, const float *row, const float *const *columns, float *sums);
 };
 
 /// The micro-kernels this build has, best first; each is usable only where

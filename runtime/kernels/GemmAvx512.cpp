@@ -46,7 +46,26 @@ void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
   }
 }
 
-const dlc::GemmMicroKernel avx512 = {"avx512 8x32", MR, NR, kernel};
+void dot4(int64_t k, const float *row, const float *const *columns, float *sums) {
+  __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(),
+                   _mm512_setzero_ps()};
+  int64_t p = 0;
+  for (; p + 16 <= k; p += 16) {
+    __m512 r = _mm512_loadu_ps(row + p);
+    for (int q = 0; q < 4; ++q)
+      acc[q] = _mm512_fmadd_ps(r, _mm512_loadu_ps(columns[q] + p), acc[q]);
+  }
+  if (p < k) {
+    __mmask16 tail = __mmask16((1u << (k - p)) - 1);
+    __m512 r = _mm512_maskz_loadu_ps(tail, row + p);
+    for (int q = 0; q < 4; ++q)
+      acc[q] = _mm512_fmadd_ps(r, _mm512_maskz_loadu_ps(tail, columns[q] + p), acc[q]);
+  }
+  for (int q = 0; q < 4; ++q)
+    sums[q] = _mm512_reduce_add_ps(acc[q]);
+}
+
+const dlc::GemmMicroKernel avx512 = {"avx512 8x32", MR, NR, kernel, dot4};
 
 } // namespace
 
