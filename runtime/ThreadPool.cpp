@@ -77,7 +77,7 @@ void ThreadPool::runTasks() {
   // Indices are handed out one at a time: kernels make each index a block
   // of work large enough that the atomic increment does not matter.
   for (int64_t i = next.fetch_add(1); i < count; i = next.fetch_add(1))
-    (*body)(i);
+    body(i);
 }
 
 void ThreadPool::workerLoop() {
@@ -100,7 +100,7 @@ void ThreadPool::workerLoop() {
   }
 }
 
-void ThreadPool::parallelFor(int64_t items, const std::function<void(int64_t)> &work) {
+void ThreadPool::parallelFor(int64_t items, llvm::function_ref<void(int64_t)> work) {
   if (items <= 0)
     return;
   if (workers.empty() || items == 1 || insideJob) {
@@ -111,7 +111,7 @@ void ThreadPool::parallelFor(int64_t items, const std::function<void(int64_t)> &
   std::lock_guard<std::mutex> one(submit);
   {
     std::lock_guard<std::mutex> lock(mutex);
-    body = &work;
+    body = work;
     count = items;
     next.store(0);
     busy.store(unsigned(workers.size()) + 1);

@@ -11,10 +11,11 @@
 #ifndef DLC_RUNTIME_THREADPOOL_H
 #define DLC_RUNTIME_THREADPOOL_H
 
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
-#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -35,7 +36,7 @@ public:
   /// Calls `body(i)` for every i in [0, count), spread over the pool's
   /// threads, and returns when all calls have returned. A parallelFor made
   /// from inside a job (a kernel calling a kernel) runs inline.
-  void parallelFor(int64_t count, const std::function<void(int64_t)> &body);
+  void parallelFor(int64_t count, llvm::function_ref<void(int64_t)> body);
 
   /// The pool of the Executable::run on this thread's stack, or null.
   static ThreadPool *current();
@@ -62,7 +63,7 @@ private:
   std::condition_variable wake, done;
   // The job being run: its body, its size, the next index to take, and
   // how many threads are still working on it.
-  const std::function<void(int64_t)> *body = nullptr;
+  llvm::function_ref<void(int64_t)> body;
   int64_t count = 0;
   std::atomic<int64_t> next{0};
   std::atomic<unsigned> busy{0};

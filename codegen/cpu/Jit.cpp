@@ -208,11 +208,15 @@ void writePerfMap(llvm::orc::LLJIT &jit, llvm::StringRef object) {
     llvm::consumeError(file.takeError());
     return;
   }
+  std::string path = ("/tmp/perf-" + llvm::Twine(::getpid()) + ".map").str();
   std::error_code error;
-  llvm::raw_fd_ostream map(("/tmp/perf-" + llvm::Twine(::getpid()) + ".map").str(), error,
-                           llvm::sys::fs::OF_Append);
-  if (error)
+  llvm::raw_fd_ostream map(path, error, llvm::sys::fs::OF_Append);
+  if (error) {
+    // Asked for, so say why it is missing; the code itself runs either way.
+    llvm::errs() << "dlc: DLC_PERF_MAP: cannot write " << path << ": " << error.message()
+                 << "\n";
     return;
+  }
   for (const llvm::object::SymbolRef &symbol : (*file)->symbols()) {
     auto type = symbol.getType();
     auto name = symbol.getName();

@@ -263,7 +263,7 @@ thread_local GemmPackCache *currentPackCache = nullptr;
 void GemmPackCache::Free::operator()(float *p) const { std::free(p); }
 
 const float *GemmPackCache::get(const Key &key, size_t floats,
-                                const std::function<void(float *)> &pack,
+                                llvm::function_ref<void(float *)> pack,
                                 const void *source, size_t sourceBytes) {
   // Packing under the lock: a second run of the same executable waits for
   // the packing instead of reading half of it. Only first runs pack.

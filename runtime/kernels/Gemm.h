@@ -11,9 +11,10 @@
 #ifndef DLC_RUNTIME_KERNELS_GEMM_H
 #define DLC_RUNTIME_KERNELS_GEMM_H
 
+#include "llvm/ADT/STLFunctionalExtras.h"
+
 #include <cstddef>
 #include <cstdint>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -72,7 +73,7 @@ public:
   /// 64-byte-aligned buffer the first time. Concurrent callers wait for
   /// the first one's packing.
   /// `source` is the memory packed from, `sourceBytes` long.
-  const float *get(const Key &key, size_t floats, const std::function<void(float *)> &pack,
+  const float *get(const Key &key, size_t floats, llvm::function_ref<void(float *)> pack,
                    const void *source = nullptr, size_t sourceBytes = 0);
 
   /// Bytes held by packings.
