@@ -340,6 +340,57 @@ LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> lo
 }
 
 //===----------------------------------------------------------------------===//
+// FusedConvOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult FusedConvOp::verify() {
+  auto input = cast<RankedTensorType>(getInput().getType());
+  auto filter = cast<RankedTensorType>(getFilter().getType());
+  auto type = cast<RankedTensorType>(getType());
+  if (!input.getElementType().isF32() || !filter.getElementType().isF32() ||
+      !type.getElementType().isF32())
+    return emitOpError("takes float32 tensors only");
+  if (input.getRank() != 4 || filter.getRank() != 4 || type.getRank() != 4)
+    return emitOpError("needs input [N, C, H, W], filter [O, C, KH, KW] and result [N, O, "
+                       "HO, WO]; got ")
+           << input << ", " << filter << " and " << type;
+  for (ArrayRef<int64_t> attribute :
+       {getStrides(), getDilations(), getPadLow(), getPadHigh()})
+    if (attribute.size() != 2)
+      return emitOpError("needs two strides, dilations, pad_low and pad_high");
+  if (filter.getDimSize(1) != input.getDimSize(1))
+    return emitOpError("filter takes ") << filter.getDimSize(1) << " channels, input has "
+                                        << input.getDimSize(1);
+  SmallVector<int64_t> shape = {input.getDimSize(0), filter.getDimSize(0)};
+  for (int64_t i = 0; i < 2; ++i) {
+    if (getStrides()[i] < 1 || getDilations()[i] < 1)
+      return emitOpError("strides and dilations must be positive");
+    shape.push_back(windowOutputSize(input.getDimSize(i + 2), filter.getDimSize(i + 2),
+                                     getStrides()[i], getDilations()[i], 1, getPadLow()[i],
+                                     getPadHigh()[i]));
+  }
+  if (type.getShape() != ArrayRef<int64_t>(shape))
+    return emitOpError("result should have shape ") << formatShape(shape) << ", not "
+                                                    << formatShape(type.getShape());
+  auto checkType = [&](Value value, const char *name, ArrayRef<int64_t> expected) -> LogicalResult {
+    if (!value)
+      return success();
+    auto valueType = cast<RankedTensorType>(value.getType());
+    if (valueType.getShape() != expected || !valueType.getElementType().isF32())
+      return emitOpError() << name << " must be float32 of shape " << formatShape(expected)
+                           << ", not " << valueType;
+    return success();
+  };
+  int64_t channels = filter.getDimSize(0);
+  if (failed(checkType(getScale(), "scale", {channels})) ||
+      failed(checkType(getShift(), "shift", {channels})) ||
+      failed(checkType(getResidual(), "residual", type.getShape())) ||
+      failed(checkType(getMin(), "min", {})) || failed(checkType(getMax(), "max", {})))
+    return failure();
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // ReduceWindowOp
 //===----------------------------------------------------------------------===//
 

@@ -414,6 +414,48 @@ def Dlc_ConvOp : Dlc_Op<"conv", [Pure, InferTypeOpAdaptor]> {
   }];
 }
 
+def Dlc_FusedConvOp : Dlc_Op<"fused_conv", [Pure, AttrSizedOperandSegments]> {
+  let summary = "2-D float32 convolution with a per-channel epilogue";
+  let description = [{
+    A `dlc.conv` (one group, float32, two spatial dimensions) whose result
+    goes through the elementwise chain that usually follows it in a network:
+    its bias, an inference batch norm, a residual sum, a ReLU or ReLU6. With
+    `c = conv(input, filter)`:
+
+    ```
+    result[n, o, y, x] = min(max(c[n, o, y, x] · scale[o] + shift[o]
+                                 + residual[n, o, y, x], min), max)
+    ```
+
+    Each of `scale`, `shift` (`[O]`), `residual` (the result's type), `min`
+    and `max` (0-d) may be absent: the term is skipped. The
+    `dlc-fuse-conv-epilogues` pass forms this op from `dlc.conv` and its
+    chain; the CPU code generator applies the epilogue to each tile of the
+    GEMM that computes the convolution, while the tile is in cache.
+
+    ```mlir
+    %r = dlc.fused_conv %x, %w scale %s shift %b min %lo max %hi,
+         strides = [1, 1], dilations = [1, 1], pad_low = [1, 1], pad_high = [1, 1]
+         : (tensor<1x3x8x8xf32>, tensor<16x3x3x3xf32>, tensor<16xf32>, tensor<16xf32>,
+            tensor<f32>, tensor<f32>) -> tensor<1x16x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Dlc_FloatTensor:$input, Dlc_FloatTensor:$filter,
+                       Optional<Dlc_FloatTensor>:$scale, Optional<Dlc_FloatTensor>:$shift,
+                       Optional<Dlc_FloatTensor>:$residual,
+                       Optional<Dlc_FloatTensor>:$min, Optional<Dlc_FloatTensor>:$max,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$dilations,
+                       DenseI64ArrayAttr:$pad_low, DenseI64ArrayAttr:$pad_high);
+  let results = (outs Dlc_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $filter (`scale` $scale^)? (`shift` $shift^)? (`residual` $residual^)?
+    (`min` $min^)? (`max` $max^)? `,` `strides` `=` $strides `,` `dilations` `=` $dilations `,`
+    `pad_low` `=` $pad_low `,` `pad_high` `=` $pad_high attr-dict `:`
+    functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 def Dlc_ReduceWindowOp : Dlc_Op<"reduce_window", [Pure, InferTypeOpAdaptor]> {
   let summary = "reduces sliding windows (pooling)";
   let description = [{

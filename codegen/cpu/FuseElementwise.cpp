@@ -24,12 +24,14 @@ using namespace mlir;
 
 namespace {
 
-/// An all-parallel generic on signed, signless or float elements. Generics
+/// An all-parallel generic on signed, signless or float elements, other
+/// than a GEMM's epilogue (which the GEMM applies to its tiles). Generics
 /// on unsigned integers compute on signless values through casts that
 /// only resolve within their own body, so they are never merged.
 bool isFusableElementwise(Operation *op) {
   auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
-  if (!generic || generic.getNumLoops() != generic.getNumParallelLoops())
+  if (!generic || generic.getNumLoops() != generic.getNumParallelLoops() ||
+      generic->hasAttr(dlc::kEpilogueAttribute))
     return false;
   return llvm::none_of(op->getOperandTypes(), [](Type type) {
     return getElementTypeOrSelf(type).isUnsignedInteger();

@@ -12,13 +12,22 @@
 
 namespace dlc {
 
-/// C[i] += A[i]·B[i] for i in [0, batch), single precision:
+/// C[i] += A[i]·B[i] for i in [0, batch), single precision, then an
+/// epilogue on each element of C:
 ///   (batch, m, n, k, a, aBatchStride, lda, b, bBatchStride, bStrideK,
-///    bStrideN, c, cBatchStride, ldc, flags)
+///    bStrideN, c, cBatchStride, ldc, flags,
+///    rowScale, rowShift, residual, residualBatchStride, ldr, minBits, maxBits)
 /// A and C are row-major with unit column stride; B's element (p, j) is at
 /// b + p·bStrideK + j·bStrideN, so a transposed B needs no copy. Strides
 /// count elements; a, b and c are addresses. `flags` is a set of
-/// GemmF32Flag bits.
+/// GemmF32Flag bits. The epilogue makes each element c of C[i] at row r,
+/// column j
+///   min(max(c · rowScale[r] + rowShift[r] + R[i](r, j), lo), hi)
+/// with R[i](r, j) at residual + i·residualBatchStride + r·ldr + j, and lo
+/// and hi the floats whose bits minBits and maxBits hold: a fused
+/// convolution's bias, batch norm, residual connection and ReLU. A term
+/// whose address is 0 is skipped; max and min only with kGemmClampMin and
+/// kGemmClampMax.
 constexpr const char *kGemmF32Kernel = "dlc_gemm_f32";
 
 /// The position of each of dlc_gemm_f32's arguments.
@@ -28,6 +37,9 @@ enum GemmF32Argument : unsigned {
   kGemmB, kGemmBBatchStride, kGemmBStrideK, kGemmBStrideN,
   kGemmC, kGemmCBatchStride, kGemmLdc,
   kGemmFlags,
+  kGemmRowScale, kGemmRowShift,
+  kGemmResidual, kGemmResidualBatchStride, kGemmLdr,
+  kGemmMinBits, kGemmMaxBits,
   kGemmF32Arguments,
 };
 
@@ -39,6 +51,10 @@ enum GemmF32Flag : unsigned {
   /// C holds zeros (a fill that dlc-cpu-kernel-calls removed): the kernel
   /// writes A·B instead of adding it, and never reads C.
   kGemmOverwriteC = 2,
+  /// The epilogue takes the maximum with the float in minBits.
+  kGemmClampMin = 4,
+  /// The epilogue takes the minimum with the float in maxBits.
+  kGemmClampMax = 8,
 };
 
 /// Runs `task(args, begin, end)` over [lo, hi) split into ranges, one per

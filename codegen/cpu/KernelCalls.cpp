@@ -39,6 +39,14 @@ bool hasUnitInnerStride(MemRefType type) {
   return !strides.empty() && strides.back() == 1;
 }
 
+/// Whether `value` is a float32 buffer whose innermost dimension is
+/// contiguous (a 0-d buffer is).
+bool isF32Buffer(Value value) {
+  auto type = dyn_cast<MemRefType>(value.getType());
+  return type && type.getElementType().isF32() &&
+         (type.getRank() == 0 || hasUnitInnerStride(type));
+}
+
 /// The address of `buffer`'s first element, its strides (in elements) and
 /// sizes, as index values.
 struct BufferView {
@@ -149,6 +157,112 @@ std::optional<Layout> kernelLayout(linalg::LinalgOp op) {
   return std::nullopt;
 }
 
+/// Whether `a` and `b` are the same memory: the same value, or equal
+/// subviews of the same memory (bufferization may build one subview per
+/// use of a slice).
+bool isSameView(Value a, Value b) {
+  if (a == b)
+    return true;
+  auto viewA = a.getDefiningOp<memref::SubViewOp>();
+  auto viewB = b.getDefiningOp<memref::SubViewOp>();
+  return viewA && viewB && viewA.getType() == viewB.getType() &&
+         isSameView(viewA.getSource(), viewB.getSource()) &&
+         viewA.getMixedOffsets() == viewB.getMixedOffsets() &&
+         viewA.getMixedSizes() == viewB.getMixedSizes() &&
+         viewA.getMixedStrides() == viewB.getMixedStrides();
+}
+
+/// A clamp bound of an epilogue: a 0-d buffer or a constant.
+struct Bound {
+  Value buffer;
+  FloatAttr constant;
+  explicit operator bool() const { return buffer || constant; }
+};
+
+/// The operands of a fused convolution's epilogue (see kEpilogueAttribute),
+/// each null where its term is absent.
+struct EpilogueOperands {
+  Value scale, shift, residual;
+  Bound min, max;
+};
+
+/// The generic that updates `c` (a batched product's result) in place
+/// right after `product` (a fused convolution's epilogue), and its
+/// operands, if the GEMM can apply it: its body must be the terms in the
+/// order the runtime applies them.
+std::optional<std::pair<linalg::GenericOp, EpilogueOperands>>
+epilogueAfter(linalg::LinalgOp product, Value c) {
+  Operation *op = product->getNextNode();
+  while (op && isa<ViewLikeOpInterface, arith::ConstantOp>(op))
+    op = op->getNextNode();
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
+  // The body decides, not the kEpilogueAttribute mark (rewrites of the
+  // generic may drop it): any such in-place update is an epilogue.
+  if (!generic || generic.getNumDpsInits() != 1 || !isSameView(generic.getDpsInitOperand(0)->get(), c) ||
+      cast<MemRefType>(c.getType()).getRank() != 3)
+    return std::nullopt;
+  MLIRContext *ctx = generic.getContext();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(3, ctx);
+  AffineMap perRow = AffineMap::get(3, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  AffineMap scalar = AffineMap::get(3, 0, {}, ctx);
+  if (generic.getMatchingIndexingMap(generic.getDpsInitOperand(0)) != identity)
+    return std::nullopt;
+  Block *body = generic.getBody();
+  Value running = body->getArguments().back();
+  EpilogueOperands operands;
+  int stage = -1;
+  for (Operation &inner : body->without_terminator()) {
+    // A splat bound folded into the body (ReLU's zero).
+    if (isa<arith::ConstantOp>(inner))
+      continue;
+    if (inner.getNumOperands() != 2 || inner.getOperand(0) != running)
+      return std::nullopt;
+    FloatAttr constant;
+    if (matchPattern(inner.getOperand(1), m_Constant(&constant)) && constant.getType().isF32()) {
+      bool isMax = isa<arith::MaximumFOp>(inner), isMin = isa<arith::MinimumFOp>(inner);
+      int next = isMax ? 3 : 4;
+      if ((!isMax && !isMin) || next <= stage)
+        return std::nullopt;
+      (isMax ? operands.min : operands.max).constant = constant;
+      stage = next;
+      running = inner.getResult(0);
+      continue;
+    }
+    auto argument = dyn_cast<BlockArgument>(inner.getOperand(1));
+    if (!argument || argument.getOwner() != body ||
+        argument.getArgNumber() >= generic.getNumDpsInputs())
+      return std::nullopt;
+    OpOperand *input = generic.getDpsInputOperand(argument.getArgNumber());
+    AffineMap map = generic.getMatchingIndexingMap(input);
+    Value buffer = input->get();
+    // The stage of each term: the runtime applies them in this order.
+    int next;
+    Value *slot;
+    if (isa<arith::MulFOp>(inner) && map == perRow)
+      next = 0, slot = &operands.scale;
+    else if (isa<arith::AddFOp>(inner) && map == perRow)
+      next = 1, slot = &operands.shift;
+    else if (isa<arith::AddFOp>(inner) && map == identity)
+      next = 2, slot = &operands.residual;
+    else if (isa<arith::MaximumFOp>(inner) && map == scalar)
+      next = 3, slot = &operands.min.buffer;
+    else if (isa<arith::MinimumFOp>(inner) && map == scalar)
+      next = 4, slot = &operands.max.buffer;
+    else
+      return std::nullopt;
+    // A term that reads C's own memory would see the product, not its value.
+    if (next <= stage || !isF32Buffer(buffer) || dlc::bufferRoot(buffer) == dlc::bufferRoot(c))
+      return std::nullopt;
+    stage = next;
+    *slot = buffer;
+    running = inner.getResult(0);
+  }
+  auto yield = cast<linalg::YieldOp>(body->getTerminator());
+  if (yield.getNumOperands() != 1 || yield.getOperand(0) != running)
+    return std::nullopt;
+  return std::make_pair(generic, operands);
+}
+
 /// Replaces `op` (a matmul or batch_matmul on f32 buffers) with a call.
 void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) {
   // A product into freshly zeroed memory writes instead of accumulating:
@@ -194,14 +308,45 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   arguments[dlc::kGemmLdc] = rowStride(vc);
   unsigned flags = (isWeight(bMatrix) ? dlc::kGemmConstantB : 0) |
                    (overwrite ? dlc::kGemmOverwriteC : 0);
+  for (unsigned i = dlc::kGemmRowScale; i < dlc::kGemmF32Arguments; ++i)
+    arguments[i] = zero;
+  auto epilogue = epilogueAfter(op, c);
+  if (epilogue) {
+    EpilogueOperands &terms = epilogue->second;
+    auto addressOf = [&](Value buffer) { return viewOf(b, loc, buffer).address; };
+    if (terms.scale)
+      arguments[dlc::kGemmRowScale] = addressOf(terms.scale);
+    if (terms.shift)
+      arguments[dlc::kGemmRowShift] = addressOf(terms.shift);
+    if (terms.residual) {
+      BufferView residual = viewOf(b, loc, terms.residual);
+      arguments[dlc::kGemmResidual] = residual.address;
+      arguments[dlc::kGemmResidualBatchStride] = residual.strides[0];
+      arguments[dlc::kGemmLdr] = residual.strides[1];
+    }
+    // A bound travels as its float's bits in an index.
+    auto bitsOf = [&](const Bound &bound) -> Value {
+      Value value = bound.buffer
+                        ? memref::LoadOp::create(b, loc, bound.buffer, ValueRange{}).getResult()
+                        : arith::ConstantOp::create(b, loc, bound.constant).getResult();
+      Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), value);
+      Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), bits);
+      return arith::IndexCastOp::create(b, loc, b.getIndexType(), wide);
+    };
+    if (terms.min) {
+      flags |= dlc::kGemmClampMin;
+      arguments[dlc::kGemmMinBits] = bitsOf(terms.min);
+    }
+    if (terms.max) {
+      flags |= dlc::kGemmClampMax;
+      arguments[dlc::kGemmMaxBits] = bitsOf(terms.max);
+    }
+  }
   arguments[dlc::kGemmFlags] = arith::ConstantIndexOp::create(b, loc, flags);
   func::CallOp::create(b, loc, gemm, arguments);
+  if (epilogue)
+    epilogue->first->erase();
   op->erase();
-}
-
-bool isF32Buffer(Value value) {
-  auto type = dyn_cast<MemRefType>(value.getType());
-  return type && type.getElementType().isF32() && hasUnitInnerStride(type);
 }
 
 struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass> {

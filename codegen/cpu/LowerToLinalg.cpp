@@ -15,6 +15,7 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace dlc {
@@ -866,11 +867,83 @@ struct ReduceWindowLowering : OpConversionPattern<ReduceWindowOp> {
 /// one image's patches exist at a time (ResNet-50's first layer at batch 32
 /// would otherwise need 236 MB of patches). `input` is already padded (and
 /// dilated).
-Value convAsMatmul(ConversionPatternRewriter &rewriter, ConvOp op, Value input,
-                   Value filter) {
-  Location loc = op.getLoc();
-  MLIRContext *ctx = op.getContext();
-  auto type = cast<RankedTensorType>(op.getType());
+///
+/// With an epilogue (a dlc.fused_conv), each image's product is followed by
+/// a linalg.generic marked `dlc.epilogue` that updates it in place:
+///   out[0, o, p] = min(max(out[0, o, p] · scale[o] + shift[o]
+///                          + residual[n, o, p], min), max)
+/// (absent terms left out), which dlc-cpu-kernel-calls folds into the GEMM.
+struct ConvEpilogue {
+  Value scale, shift, residual, min, max; ///< residual already [N, O, P]
+};
+
+/// Applies `epilogue` to `product` ([1, O, P]) in place; `residual` is
+/// the image's [1, O, P] slice of the epilogue's residual.
+Value applyEpilogue(OpBuilder &b, Location loc, Value product, const ConvEpilogue &epilogue,
+                    Value residual) {
+  MLIRContext *ctx = b.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(3, ctx);
+  AffineMap perChannel = AffineMap::get(3, 0, {d(1)}, ctx);
+  AffineMap scalar = AffineMap::get(3, 0, {}, ctx);
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  auto add = [&](Value value, AffineMap map) {
+    if (!value)
+      return;
+    inputs.push_back(value);
+    maps.push_back(map);
+  };
+  add(epilogue.scale, perChannel);
+  add(epilogue.shift, perChannel);
+  add(residual, identity);
+  // A constant bound (ReLU's zero) goes into the body as a scalar now: the
+  // canonicalizer would otherwise fold it there by rebuilding the generic,
+  // without its mark.
+  auto constantBound = [](Value bound) -> FloatAttr {
+    DenseElementsAttr value;
+    if (bound && matchPattern(bound, m_Constant(&value)) && value.isSplat())
+      return value.getSplatValue<FloatAttr>();
+    return {};
+  };
+  FloatAttr minConstant = constantBound(epilogue.min), maxConstant = constantBound(epilogue.max);
+  if (!minConstant)
+    add(epilogue.min, scalar);
+  if (!maxConstant)
+    add(epilogue.max, scalar);
+  maps.push_back(identity);
+  auto generic = linalg::GenericOp::create(
+      b, loc, product.getType(), inputs, ValueRange{product}, maps,
+      SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nested, ValueRange args) {
+        // args: the present terms in order, then the product's element.
+        Value v = args.back();
+        unsigned next = 0;
+        if (epilogue.scale)
+          v = arith::MulFOp::create(nb, nested, v, args[next++]);
+        if (epilogue.shift)
+          v = arith::AddFOp::create(nb, nested, v, args[next++]);
+        if (residual)
+          v = arith::AddFOp::create(nb, nested, v, args[next++]);
+        auto bound = [&](FloatAttr constant) -> Value {
+          if (constant)
+            return arith::ConstantOp::create(nb, nested, constant);
+          return args[next++];
+        };
+        if (epilogue.min)
+          v = arith::MaximumFOp::create(nb, nested, v, bound(minConstant));
+        if (epilogue.max)
+          v = arith::MinimumFOp::create(nb, nested, v, bound(maxConstant));
+        linalg::YieldOp::create(nb, nested, v);
+      });
+  generic->setAttr(kEpilogueAttribute, UnitAttr::get(ctx));
+  return generic.getResult(0);
+}
+
+Value convAsMatmul(ConversionPatternRewriter &rewriter, Location loc, RankedTensorType type,
+                   ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations, Value input,
+                   Value filter, const ConvEpilogue *epilogue = nullptr) {
+  MLIRContext *ctx = rewriter.getContext();
   Type f32 = type.getElementType();
   auto inType = cast<RankedTensorType>(input.getType());
   auto filterType = cast<RankedTensorType>(filter.getType());
@@ -880,8 +953,8 @@ Value convAsMatmul(ConversionPatternRewriter &rewriter, ConvOp op, Value input,
           KW = filterType.getDimSize(3);
   int64_t HO = type.getDimSize(2), WO = type.getDimSize(3);
   int64_t K = C * KH * KW, P = HO * WO;
-  int64_t sh = op.getStrides()[0], sw = op.getStrides()[1];
-  int64_t dh = op.getDilations()[0], dw = op.getDilations()[1];
+  int64_t sh = strides[0], sw = strides[1];
+  int64_t dh = dilations[0], dw = dilations[1];
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
 
   Value weights = tensor::CollapseShapeOp::create(
@@ -893,8 +966,10 @@ Value convAsMatmul(ConversionPatternRewriter &rewriter, ConvOp op, Value input,
       AffineMapAttr::get(AffineMap::get(4, 0, {d(0), d(3), d(2)}, ctx)),
       AffineMapAttr::get(AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx))};
 
-  // out[1, O, P] += weights · im2col(image[1, C, HP, WP]).
-  auto convolveImage = [&](OpBuilder &b, Location at, Value image, Value out) -> Value {
+  // out[1, O, P] += weights · im2col(image[1, C, HP, WP]), then the
+  // epilogue with the image's slice of the residual.
+  auto convolveImage = [&](OpBuilder &b, Location at, Value image, Value out,
+                           Value residual) -> Value {
     Value cols;
     if (KH == 1 && KW == 1 && sh == 1 && sw == 1 && HP == HO && WP == WO) {
       cols = tensor::CollapseShapeOp::create(
@@ -921,14 +996,22 @@ Value convAsMatmul(ConversionPatternRewriter &rewriter, ConvOp op, Value input,
     auto product = linalg::BatchMatmulOp::create(
         b, at, TypeRange{out.getType()}, ValueRange{weights, cols}, ValueRange{out});
     product.setIndexingMapsAttr(b.getArrayAttr(productMaps));
-    return product.getResult(0);
+    if (!epilogue)
+      return product.getResult(0);
+    return applyEpilogue(b, at, product.getResult(0), *epilogue, residual);
   };
 
-  auto productType = RankedTensorType::get({N, O, P}, f32);
-  Value init = filled(rewriter, loc, productType, rewriter.getF32FloatAttr(0));
+  // The products start from zeros of the convolution's own shape, viewed
+  // as [N, O, P]: when the result is copied into a bigger tensor (the next
+  // convolution's padding), empty-tensor elimination finds an empty tensor
+  // of the copied type and the GEMM writes into the bigger tensor directly.
+  Value init = tensor::CollapseShapeOp::create(
+      rewriter, loc, filled(rewriter, loc, type, rewriter.getF32FloatAttr(0)),
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
   Value result;
+  Value residual = epilogue ? epilogue->residual : Value();
   if (N == 1) {
-    result = convolveImage(rewriter, loc, input, init);
+    result = convolveImage(rewriter, loc, input, init, residual);
   } else {
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value count = arith::ConstantIndexOp::create(rewriter, loc, N);
@@ -951,7 +1034,12 @@ Value convAsMatmul(ConversionPatternRewriter &rewriter, ConvOp op, Value input,
           Value slot = tensor::ExtractSliceOp::create(
               b, at, RankedTensorType::get({1, O, P}, f32), carried[0], outOffsets,
               outSizes, outStrides);
-          Value product = convolveImage(b, at, image, slot);
+          Value imageResidual;
+          if (residual)
+            imageResidual = tensor::ExtractSliceOp::create(
+                b, at, RankedTensorType::get({1, O, P}, f32), residual, outOffsets, outSizes,
+                outStrides);
+          Value product = convolveImage(b, at, image, slot, imageResidual);
           Value next = tensor::InsertSliceOp::create(b, at, product, carried[0], outOffsets,
                                                      outSizes, outStrides);
           scf::YieldOp::create(b, at, next);
@@ -993,7 +1081,8 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
                         RankedTensorType::get(paddedShape, elementType), zero, low, strides);
 
     if (elementType.isF32() && spatial == 2 && groups == 1) {
-      rewriter.replaceOp(op, convAsMatmul(rewriter, op, input, adaptor.getFilter()));
+      rewriter.replaceOp(op, convAsMatmul(rewriter, loc, type, op.getStrides(),
+                                          op.getDilations(), input, adaptor.getFilter()));
       return success();
     }
 
@@ -1063,6 +1152,37 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     for (int64_t i = 0; i < spatial; ++i)
       merge.push_back({3 + i});
     rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, type, generic.getResult(0), merge);
+    return success();
+  }
+};
+
+/// fused_conv: the convolution as a GEMM per image (convAsMatmul) with its
+/// epilogue after each image's product.
+struct FusedConvLowering : OpConversionPattern<FusedConvOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(FusedConvOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inType = cast<RankedTensorType>(op.getInput().getType());
+    auto type = cast<RankedTensorType>(op.getType());
+    SmallVector<int64_t> paddedShape = {inType.getDimSize(0), inType.getDimSize(1)};
+    SmallVector<int64_t> low = {0, 0};
+    for (int64_t i = 0; i < 2; ++i) {
+      paddedShape.push_back(inType.getDimSize(i + 2) + op.getPadLow()[i] + op.getPadHigh()[i]);
+      low.push_back(op.getPadLow()[i]);
+    }
+    Value input = embed(rewriter, loc, adaptor.getInput(),
+                        RankedTensorType::get(paddedShape, type.getElementType()),
+                        rewriter.getF32FloatAttr(0), low, {1, 1, 1, 1});
+    ConvEpilogue epilogue{adaptor.getScale(), adaptor.getShift(), Value(), adaptor.getMin(),
+                          adaptor.getMax()};
+    if (Value residual = adaptor.getResidual())
+      epilogue.residual = tensor::CollapseShapeOp::create(
+          rewriter, loc, residual, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+    rewriter.replaceOp(op, convAsMatmul(rewriter, loc, type, op.getStrides(),
+                                        op.getDilations(), input, adaptor.getFilter(),
+                                        &epilogue));
     return success();
   }
 };
@@ -1243,7 +1363,8 @@ struct LowerToLinalgPass
                  CompareLowering, SelectLowering, ConvertLowering,
                  IotaLowering, SliceLowering, ReverseLowering, ConcatLowering,
                  PadLowering, GatherLowering, ScatterLowering,
-                 ReduceWindowLowering, ConvLowering, TopKDecomposition>(ctx);
+                 ReduceWindowLowering, ConvLowering, FusedConvLowering,
+                 TopKDecomposition>(ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       return signalPassFailure();

@@ -21,6 +21,11 @@ namespace dlc {
 #define GEN_PASS_DECL
 #include "codegen/cpu/Passes.h.inc"
 
+/// Marks the linalg.generic that applies a fused convolution's epilogue to
+/// a GEMM's result in place (see dlc-lower-to-linalg): elementwise fusion
+/// leaves it alone and dlc-cpu-kernel-calls folds it into the GEMM call.
+constexpr const char *kEpilogueAttribute = "dlc.epilogue";
+
 /// Appends the passes that take a module from dlc ops on tensors to the LLVM
 /// dialect: lower to linalg, bufferize (results become out-parameters), lower
 /// loops, and convert everything to LLVM with the bare-pointer calling

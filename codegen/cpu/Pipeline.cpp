@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/cpu/Passes.h"
+#include "passes/Passes.h"
 #include "ir/DlcDialect.h"
 #include "ir/Diagnostics.h"
 
@@ -46,6 +47,10 @@ namespace {
 
 /// dlc on tensors to straight-line calls of kernels on buffers.
 void buildKernelPipeline(OpPassManager &pm) {
+  // A convolution's bias, batch norm, residual and ReLU become its GEMM's
+  // epilogue: applied to each tile while it is in cache, not in passes
+  // over the whole result.
+  pm.addNestedPass<func::FuncOp>(createDlcFuseConvEpilogues());
   pm.addPass(createDlcLowerToLinalg());
   pm.addPass(createCanonicalizerPass());
   // Chains of elementwise ops (a convolution's batch norm and ReLU, a
@@ -136,7 +141,13 @@ llvm::Error dlc::lowerForCpu(ModuleOp module, CpuStage stage) {
 }
 
 void dlc::registerCpuPasses() {
+  registerDlcPasses();
   registerDlcCpuPasses();
+  PassPipelineRegistration<>(
+      "dlc-lower-to-kernels",
+      "Lower dlc ops on tensors to kernels on buffers: @main calling one "
+      "function per kernel and the runtime's GEMM (what `dlc inspect` reads)",
+      [](OpPassManager &pm) { buildKernelPipeline(pm); });
   PassPipelineRegistration<>(
       "dlc-lower-to-llvm",
       "Lower dlc ops on tensors all the way to the LLVM dialect (the CPU "

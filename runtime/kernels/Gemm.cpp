@@ -23,6 +23,8 @@
 #include "runtime/ThreadPool.h"
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -116,12 +118,70 @@ template <typename Body> void forEach(ThreadPool *pool, int64_t count, Body body
   pool->parallelFor(count, body);
 }
 
+/// What dlc_gemm_f32 applies to each element of C after the product (see
+/// codegen/cpu/KernelAbi.h): null pointers skip their terms. Row indices
+/// are C's; `residual` is the current product's.
+struct Epilogue {
+  const float *rowScale = nullptr, *rowShift = nullptr, *residual = nullptr;
+  int64_t ldr = 0;
+  bool clampMin = false, clampMax = false;
+  float lo = 0, hi = 0;
+
+  /// Applies the epilogue to rows [i0, i1) and columns [j0, j1) of C, in
+  /// the order of the elementwise kernel it replaces. Each term is a loop
+  /// of its own over a row (in L1), so each vectorizes.
+  void apply(float *c, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1) const {
+    // Locals, not members: a store into C could otherwise alias them, and
+    // the loops would reload them per element instead of vectorizing.
+    const int64_t width = j1 - j0;
+    const float *const scales = rowScale, *const shifts = rowShift, *const residuals = residual;
+    const int64_t residualStride = ldr;
+    const bool withMin = clampMin, withMax = clampMax;
+    const float low = lo, high = hi;
+    // A NaN bound makes every element NaN, as max and min do.
+    const bool nanBound = (withMin && std::isnan(low)) || (withMax && std::isnan(high));
+    for (int64_t i = i0; i < i1; ++i) {
+      float *__restrict row = c + i * ldc + j0;
+      if (scales) {
+        const float scale = scales[i];
+        for (int64_t j = 0; j < width; ++j)
+          row[j] *= scale;
+      }
+      if (shifts) {
+        const float shift = shifts[i];
+        for (int64_t j = 0; j < width; ++j)
+          row[j] += shift;
+      }
+      if (residuals) {
+        const float *__restrict r = residuals + i * residualStride + j0;
+        for (int64_t j = 0; j < width; ++j)
+          row[j] += r[j];
+        // The residual comes from memory, row by row: ask for the next
+        // panel's part of this row now, so it is in cache by then.
+        for (int64_t j = width; j < 2 * width; j += 16)
+          __builtin_prefetch(r + j);
+      }
+      if (nanBound) {
+        std::fill(row, row + width, std::numeric_limits<float>::quiet_NaN());
+        continue;
+      }
+      // `v < low ? low : v` keeps a NaN v.
+      if (withMin)
+        for (int64_t j = 0; j < width; ++j)
+          row[j] = row[j] < low ? low : row[j];
+      if (withMax)
+        for (int64_t j = 0; j < width; ++j)
+          row[j] = row[j] > high ? high : row[j];
+    }
+  }
+};
+
 /// C += A·B with few rows and a transposed B (each column of B contiguous,
 /// as a dense layer's weights are): one dot product per element of C,
 /// reading B once in order. Such products are bound by memory, not by FMAs.
 void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                     const float *bT, int64_t ldbT, float *c, int64_t ldc, ThreadPool *pool,
-                    bool overwrite, const GemmMicroKernel &kernel) {
+                    bool overwrite, const GemmMicroKernel &kernel, const Epilogue *epilogue) {
   constexpr int64_t kColumnsPerTask = 64;
   forEach(pool, (n + kColumnsPerTask - 1) / kColumnsPerTask, [&](int64_t task) {
     int64_t jEnd = std::min(n, (task + 1) * kColumnsPerTask);
@@ -142,8 +202,11 @@ void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda
           }
         }
       }
+      if (epilogue)
+        epilogue->apply(c, ldc, 0, m, task * kColumnsPerTask, jEnd);
       return;
     }
+    const int64_t jBegin = j;
     for (; j < jEnd; ++j) {
       const float *column = bT + j * ldbT;
       for (int64_t i = 0; i < m; ++i) {
@@ -163,16 +226,20 @@ void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda
         c[i * ldc + j] = overwrite ? sum : c[i * ldc + j] + sum;
       }
     }
+    if (epilogue)
+      epilogue->apply(c, ldc, 0, m, jBegin, jEnd);
   });
 }
 
 void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  const float *b, int64_t bStrideK, int64_t bStrideN, float *c, int64_t ldc,
                  const GemmMicroKernel &kernel, ThreadPool *pool,
-                 GemmPackCache *cache = nullptr, bool overwrite = false) {
+                 GemmPackCache *cache = nullptr, bool overwrite = false,
+                 const Epilogue *epilogue = nullptr) {
   if (m < kPackRows && bStrideK == 1 && bStrideN != 1)
     return gemvTransposed(m, n, k, a, lda, b, bStrideN, c, ldc,
-                          m * n * k < kGemvParallelMinWork ? nullptr : pool, overwrite, kernel);
+                          m * n * k < kGemvParallelMinWork ? nullptr : pool, overwrite, kernel,
+                          epilogue);
   if (m * n * k < kParallelMinWork)
     pool = nullptr;
   const int mr = kernel.mr, nr = kernel.nr;
@@ -249,6 +316,10 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
           kernel.run(kc, a + i * lda + p0, lda, int(std::min<int64_t>(mr, iEnd - i)),
                      panelData, panelStride, c + i * ldc + j, ldc, cols,
                      /*accumulate=*/!overwrite || block > 0);
+        // The panel's columns are final after the last block, and still in
+        // L1: the epilogue costs no pass over memory.
+        if (epilogue && block == kBlocks - 1)
+          epilogue->apply(c, ldc, i0, iEnd, j, j + cols);
       }
     }
   });
@@ -328,16 +399,37 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                              const float *a, int64_t aBatchStride, int64_t lda,
                              const float *b, int64_t bBatchStride, int64_t bStrideK,
                              int64_t bStrideN, float *c, int64_t cBatchStride,
-                             int64_t ldc, int64_t flags) {
+                             int64_t ldc, int64_t flags, const float *rowScale,
+                             const float *rowShift, const float *residual,
+                             int64_t residualBatchStride, int64_t ldr, int64_t minBits,
+                             int64_t maxBits) {
   if (m <= 0 || n <= 0)
     return;
   const bool overwrite = flags & kGemmOverwriteC;
+  const bool clampMin = flags & kGemmClampMin, clampMax = flags & kGemmClampMax;
+  const bool hasEpilogue = rowScale || rowShift || residual || clampMin || clampMax;
+  auto floatOf = [](int64_t bits) {
+    uint32_t word = uint32_t(bits);
+    float value;
+    std::memcpy(&value, &word, sizeof value);
+    return value;
+  };
+  // The epilogue of product i (its residual is the i-th).
+  auto epilogueOf = [&](int64_t i) {
+    Epilogue epilogue{rowScale, rowShift, residual ? residual + i * residualBatchStride : nullptr,
+                      ldr, clampMin, clampMax, floatOf(minBits), floatOf(maxBits)};
+    return epilogue;
+  };
   if (k <= 0) {
     // An empty sum: C stays, or becomes zero.
-    if (overwrite)
-      for (int64_t i = 0; i < batch; ++i)
+    for (int64_t i = 0; i < batch; ++i) {
+      float *ci = c + i * cBatchStride;
+      if (overwrite)
         for (int64_t r = 0; r < m; ++r)
-          std::fill(c + i * cBatchStride + r * ldc, c + i * cBatchStride + r * ldc + n, 0.0f);
+          std::fill(ci + r * ldc, ci + r * ldc + n, 0.0f);
+      if (hasEpilogue)
+        epilogueOf(i).apply(ci, ldc, 0, m, 0, n);
+    }
     return;
   }
   const GemmMicroKernel &kernel = hostGemmKernel();
@@ -347,12 +439,17 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
   // time. Few large ones: each product is split over the threads.
   if (pool && batch >= int64_t(pool->size())) {
     pool->parallelFor(batch, [&](int64_t i) {
+      Epilogue epilogue = epilogueOf(i);
       gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
-                  c + i * cBatchStride, ldc, kernel, nullptr, cache, overwrite);
+                  c + i * cBatchStride, ldc, kernel, nullptr, cache, overwrite,
+                  hasEpilogue ? &epilogue : nullptr);
     });
     return;
   }
-  for (int64_t i = 0; i < batch; ++i)
+  for (int64_t i = 0; i < batch; ++i) {
+    Epilogue epilogue = epilogueOf(i);
     gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
-                c + i * cBatchStride, ldc, kernel, pool, cache, overwrite);
+                c + i * cBatchStride, ldc, kernel, pool, cache, overwrite,
+                hasEpilogue ? &epilogue : nullptr);
+  }
 }

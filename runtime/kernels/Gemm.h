@@ -115,11 +115,17 @@ private:
 /// of `batch` products, C[i] += A[i]·B[i], where X[i] starts `xBatchStride`
 /// elements after X[i-1]. With kGemmConstantB in `flags`, B's packing is
 /// kept in the current GemmPackCache; with kGemmOverwriteC, C[i] = A[i]·B[i]
-/// (C's contents are not read).
+/// (C's contents are not read). Then the epilogue, term by term:
+/// c · rowScale[r] + rowShift[r] + residual (each skipped where null), then
+/// the maximum with the float whose bits minBits holds (with
+/// kGemmClampMin) and the minimum with maxBits' (with kGemmClampMax).
 extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                              const float *a, int64_t aBatchStride, int64_t lda,
                              const float *b, int64_t bBatchStride, int64_t bStrideK,
                              int64_t bStrideN, float *c, int64_t cBatchStride,
-                             int64_t ldc, int64_t flags);
+                             int64_t ldc, int64_t flags, const float *rowScale = nullptr,
+                             const float *rowShift = nullptr, const float *residual = nullptr,
+                             int64_t residualBatchStride = 0, int64_t ldr = 0,
+                             int64_t minBits = 0, int64_t maxBits = 0);
 
 #endif // DLC_RUNTIME_KERNELS_GEMM_H

@@ -407,6 +407,69 @@ TEST(ExecutableTest, ConvolutionAndPooling) {
   expectClose(outputs[5], {2, 4, 4, 4}, sumPool);
 }
 
+/// What dlc-fuse-conv-epilogues folds into a convolution's GEMM: a bias,
+/// an inference batch norm, a residual sum and ReLU, or ReLU6 with bounds
+/// given as inputs; and a chain that feeds a padded convolution (which
+/// stays an elementwise kernel). Against float64.
+TEST(ExecutableTest, ConvolutionEpilogues) {
+  Rng rng(37);
+  const int64_t N = 2, C = 4, O = 6, H = 5, W = 5;
+  HostTensor x = randomUniform({N, C, H, W}, -1, 1, rng);
+  HostTensor w = randomUniform({O, C, 3, 3}, -1, 1, rng);
+  HostTensor bias = randomUniform({O}, -1, 1, rng);
+  HostTensor scale = randomUniform({O}, 0.5, 2, rng);
+  HostTensor shift = randomUniform({O}, -1, 1, rng);
+  HostTensor mean = randomUniform({O}, -1, 1, rng);
+  HostTensor variance = randomUniform({O}, 0.5, 2, rng);
+  HostTensor residual = randomUniform({N, O, H, W}, -1, 1, rng);
+  HostTensor w2 = randomUniform({O, O, 3, 3}, -1, 1, rng);
+  HostTensor lo = randomUniform({}, -0.2, -0.1, rng);
+  HostTensor hi = randomUniform({}, 0.5, 0.6, rng);
+  const double epsilon = 1e-5;
+  auto outputs = buildAndRun(
+      [&](GraphBuilder &g) {
+        Tensor in = g.input("x", {N, C, H, W});
+        Tensor filter = g.input("w", {O, C, 3, 3});
+        Tensor b = g.input("bias", {O}), s = g.input("scale", {O});
+        Tensor t = g.input("shift", {O}), m = g.input("mean", {O});
+        Tensor v = g.input("variance", {O});
+        Tensor r = g.input("residual", {N, O, H, W});
+        Tensor filter2 = g.input("w2", {O, O, 3, 3});
+        Tensor low = g.input("lo", {}), high = g.input("hi", {});
+        GraphBuilder::ConvOptions same;
+        same.padLow = same.padHigh = {1, 1};
+        Tensor normalized = g.batchNorm(g.conv(in, filter, b, same), s, t, m, v, epsilon);
+        g.output("residual_relu", g.relu(g.add(normalized, r)));
+        Tensor clipped = g.min(g.max(g.batchNorm(g.conv(in, filter, b, same), s, t, m, v,
+                                                 epsilon),
+                                     low),
+                               high);
+        g.output("relu6", clipped);
+        // Padded for the next convolution: not fused, the same values.
+        g.output("padded", g.conv(clipped, filter2, Tensor(), same));
+      },
+      {x, w, bias, scale, shift, mean, variance, residual, w2, lo, hi});
+  ASSERT_EQ(outputs.size(), 3u);
+  int64_t h, wd;
+  std::vector<double> conv =
+      referenceConv2d(toDoubles(x), x.shape(), toDoubles(w), w.shape(), 1, 1, 1, 1, 1, h, wd);
+  std::vector<double> b = toDoubles(bias), s = toDoubles(scale), t = toDoubles(shift),
+                      m = toDoubles(mean), v = toDoubles(variance), r = toDoubles(residual);
+  double low = toDoubles(lo)[0], high = toDoubles(hi)[0];
+  std::vector<double> residualRelu, relu6;
+  for (int64_t i = 0; i < int64_t(conv.size()); ++i) {
+    int64_t o = (i / (h * wd)) % O;
+    double normalized = (conv[i] + b[o] - m[o]) / std::sqrt(v[o] + epsilon) * s[o] + t[o];
+    residualRelu.push_back(std::max(normalized + r[i], 0.0));
+    relu6.push_back(std::min(std::max(normalized, low), high));
+  }
+  expectClose(outputs[0], {N, O, h, wd}, residualRelu, 1e-5);
+  expectClose(outputs[1], {N, O, h, wd}, relu6, 1e-5);
+  std::vector<double> padded =
+      referenceConv2d(relu6, {N, O, h, wd}, toDoubles(w2), w2.shape(), 1, 1, 1, 1, 1, h, wd);
+  expectClose(outputs[2], {N, O, h, wd}, padded, 1e-5);
+}
+
 /// numpy.matmul of [batch..., m, k] and [k, n] (rhs broadcast over batches).
 std::vector<double> referenceMatmul(const std::vector<double> &a,
                                     const std::vector<double> &b,

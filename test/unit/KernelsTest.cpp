@@ -13,6 +13,8 @@
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/Gemm.h"
 
+#include <cstring>
+
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
@@ -159,6 +161,78 @@ TEST(GemmTest, OverwriteNeverReadsC) {
                  c.data(), m * n, n, kGemmOverwriteC);
     expectProducts(batch, m, n, k, a.data(), b.data(), strideK, strideN, c.data());
   }
+}
+
+/// The bits of `value`, as dlc_gemm_f32 takes its clamp bounds.
+int64_t bitsOf(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+TEST(GemmTest, EpilogueAppliesEachTermAfterTheProduct) {
+  // C = min(max(A·B · scale[r] + shift[r] + R, lo), hi), term by term, for
+  // products packed, read in place, transposed (the matrix-vector path),
+  // batched, and the empty sum; then with some terms absent.
+  struct Case {
+    int64_t batch, m, n, k;
+    bool transposed;
+  };
+  ThreadPool pool(2);
+  ThreadPool::Scope scope(&pool);
+  unsigned seed = 21;
+  for (Case shape : {Case{1, 40, 70, 300, false}, Case{1, 5, 33, 600, false},
+                     Case{1, 5, 33, 600, true}, Case{3, 9, 17, 20, false},
+                     Case{2, 4, 8, 0, false}})
+    for (bool allTerms : {true, false}) {
+      auto [batch, m, n, k, transposed] = shape;
+      std::vector<float> a = randomFloats(batch * m * k + 1, seed++),
+                         b = randomFloats(batch * k * n + 1, seed++),
+                         scale = randomFloats(m, seed++), shift = randomFloats(m, seed++),
+                         residual = randomFloats(batch * m * n, seed++);
+      const float lo = -0.25f, hi = 0.5f;
+      int64_t strideK = transposed ? 1 : n, strideN = transposed ? k : 1;
+      std::vector<float> c(batch * m * n, std::nanf(""));
+      const float *s = allTerms ? scale.data() : nullptr;
+      const float *r = allTerms ? residual.data() : nullptr;
+      const bool low = allTerms;
+      dlc_gemm_f32(batch, m, n, k, a.data(), m * k, k, b.data(), k * n, strideK, strideN,
+                   c.data(), m * n, n,
+                   kGemmOverwriteC | (low ? kGemmClampMin : 0) | kGemmClampMax, s,
+                   shift.data(), r, m * n, n, bitsOf(lo), bitsOf(hi));
+      for (int64_t q = 0; q < batch; ++q)
+        for (int64_t i = 0; i < m; ++i)
+          for (int64_t j = 0; j < n; ++j) {
+            double want = 0;
+            for (int64_t p = 0; p < k; ++p)
+              want += double(a[q * m * k + i * k + p]) * b[q * k * n + p * strideK + j * strideN];
+            want = want * (s ? s[i] : 1.0) + shift[i] + (r ? r[(q * m + i) * n + j] : 0.0);
+            if (low)
+              want = std::max(want, double(lo));
+            want = std::min(want, double(hi));
+            ASSERT_NEAR(c[(q * m + i) * n + j], want, 1e-4)
+                << "product " << q << " of " << m << "x" << n << "x" << k << " at " << i
+                << "," << j << (allTerms ? " (all terms)" : " (shift and max)");
+          }
+    }
+}
+
+TEST(GemmTest, EpilogueKeepsNaN) {
+  // max and min with a NaN give NaN, as the elementwise kernels do.
+  const int64_t m = 8, n = 16, k = 4;
+  std::vector<float> a = randomFloats(m * k, 1), b = randomFloats(k * n, 2), c(m * n);
+  a[3 * k] = std::nanf("");
+  const float lo = 0, hi = 6, nanBound = std::nanf("");
+  const int64_t clamp = kGemmOverwriteC | kGemmClampMin | kGemmClampMax;
+  dlc_gemm_f32(1, m, n, k, a.data(), 0, k, b.data(), 0, n, 1, c.data(), 0, n, clamp, nullptr,
+               nullptr, nullptr, 0, 0, bitsOf(lo), bitsOf(hi));
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      EXPECT_EQ(std::isnan(c[i * n + j]), i == 3) << i << "," << j;
+  dlc_gemm_f32(1, m, n, k, a.data(), 0, k, b.data(), 0, n, 1, c.data(), 0, n, clamp, nullptr,
+               nullptr, nullptr, 0, 0, bitsOf(nanBound), bitsOf(hi));
+  for (float v : c)
+    EXPECT_TRUE(std::isnan(v));
 }
 
 TEST(GemmTest, ConstantBIsPackedOnceAndReused) {

@@ -1,7 +1,8 @@
 // RUN: dlc-opt --dlc-cpu-kernel-calls --split-input-file %s | FileCheck %s
 
 // A float32 matmul becomes one call with the operands' addresses, sizes and
-// row strides; the kernel accumulates into C as the matmul did.
+// row strides; the kernel accumulates into C as the matmul did. The last
+// seven arguments, the epilogue's, are zero: it has none.
 // CHECK-LABEL: func.func @matmul
 // CHECK-SAME: (%[[A:.*]]: memref<8x16xf32>, %[[B:.*]]: memref<16x4xf32>, %[[C:.*]]: memref<8x4xf32>)
 // CHECK-NOT: linalg.matmul
@@ -9,8 +10,8 @@
 // CHECK-DAG: %[[PB:.*]] = memref.extract_aligned_pointer_as_index %[[B]]
 // CHECK-DAG: %[[PC:.*]] = memref.extract_aligned_pointer_as_index %[[C]]
 // CHECK: %[[NOFLAGS:c0_[0-9]+]] = arith.constant 0 : index
-// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %[[NOFLAGS]]) : (index, index, index, index, index, index, index, index, index, index, index, index, index, index, index) -> ()
-// CHECK: func.func private @dlc_gemm_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
+// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %[[NOFLAGS]]{{(, %[a-z0-9_]+)+}}) : (index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index) -> ()
+// CHECK: func.func private @dlc_gemm_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
 func.func @matmul(%a: memref<8x16xf32>, %b: memref<16x4xf32>, %c: memref<8x4xf32>) {
   linalg.matmul ins(%a, %b : memref<8x16xf32>, memref<16x4xf32>) outs(%c : memref<8x4xf32>)
   return
@@ -81,7 +82,7 @@ func.func @transposed_b(%a: memref<8x16xf32>, %bt: memref<4x16xf32>, %c: memref<
 // once and keeps the packing.
 // CHECK-LABEL: func.func @weight
 // CHECK: %[[CONSTANT:c1_[0-9]+]] = arith.constant 1 : index
-// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %[[CONSTANT]])
+// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %[[CONSTANT]]{{(, %[a-z0-9_]+)+}})
 func.func @weight(%a: memref<8x16xf32>, %w: memref<1x16x4xf32> {dlc.param = "w"}, %c: memref<8x4xf32>) {
   %b = memref.collapse_shape %w [[0, 1], [2]] : memref<1x16x4xf32> into memref<16x4xf32>
   linalg.matmul ins(%a, %b : memref<8x16xf32>, memref<16x4xf32>) outs(%c : memref<8x4xf32>)
@@ -97,7 +98,7 @@ func.func @weight(%a: memref<8x16xf32>, %w: memref<1x16x4xf32> {dlc.param = "w"}
 // CHECK-LABEL: func.func @overwrite
 // CHECK-NOT: linalg.fill
 // CHECK: %[[FLAGS:c3(_[0-9]+)?]] = arith.constant 3 : index
-// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %[[FLAGS]])
+// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %[[FLAGS]]{{(, %[a-z0-9_]+)+}})
 func.func @overwrite(%a: memref<8x16xf32>, %w: memref<16x4xf32> {dlc.param = "w"}, %c: memref<8x4xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%c : memref<8x4xf32>)
@@ -109,11 +110,68 @@ func.func @overwrite(%a: memref<8x16xf32>, %w: memref<16x4xf32> {dlc.param = "w"
 // CHECK: linalg.fill
 // CHECK: linalg.copy
 // CHECK: %[[FLAGS:c0_[0-9]+]] = arith.constant 0 : index
-// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %[[FLAGS]])
+// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %[[FLAGS]]{{(, %[a-z0-9_]+)+}})
 func.func @read_between(%a: memref<8x16xf32>, %b: memref<16x4xf32>, %c: memref<8x4xf32>, %d: memref<8x4xf32>) {
   %zero = arith.constant 0.0 : f32
   linalg.fill ins(%zero : f32) outs(%c : memref<8x4xf32>)
   linalg.copy ins(%c : memref<8x4xf32>) outs(%d : memref<8x4xf32>)
   linalg.matmul ins(%a, %b : memref<8x16xf32>, memref<16x4xf32>) outs(%c : memref<8x4xf32>)
+  return
+}
+
+// -----
+
+// A fused convolution's epilogue updating the product's buffer in place
+// right after it becomes the GEMM's: per-row scale and shift, the
+// residual's address and strides, and the ReLU6 bounds as float bits
+// (kGemmClampMin | kGemmClampMax = 12; the weight is A, not a constant B);
+// the generic goes. One that reads a buffer the product writes stays.
+// CHECK-LABEL: func.func @epilogue
+// CHECK-NOT: linalg.generic
+// CHECK-DAG: %[[PS:.*]] = memref.extract_aligned_pointer_as_index %[[S:arg3]]
+// CHECK-DAG: %[[PT:.*]] = memref.extract_aligned_pointer_as_index %[[T:arg4]]
+// CHECK-DAG: %[[PR:.*]] = memref.extract_aligned_pointer_as_index %[[R:arg5]]
+// CHECK-DAG: %[[LO:.*]] = memref.load %arg6[]
+// CHECK-DAG: %[[LOBITS:.*]] = arith.bitcast %[[LO]] : f32 to i32
+// CHECK-DAG: %[[SIX:.*]] = arith.constant 6.000000e+00 : f32
+// CHECK-DAG: %[[HIBITS:.*]] = arith.bitcast %[[SIX]] : f32 to i32
+// CHECK-DAG: %[[FLAGS:c12(_[0-9]+)?]] = arith.constant 12 : index
+// CHECK: call @dlc_gemm_f32({{.*}}, %[[FLAGS]], %{{.*}}, %{{.*}}, %{{.*}}, %[[RBATCH:.*]], %[[LDR:.*]], %{{.*}}, %{{.*}})
+// CHECK-NOT: linalg.generic
+// CHECK: return
+#row = affine_map<(d0, d1, d2) -> (d1)>
+#all = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+#none = affine_map<(d0, d1, d2) -> ()>
+func.func @epilogue(%w: memref<8x4xf32> {dlc.param = "w"}, %cols: memref<1x4x36xf32>, %c: memref<1x8x36xf32>,
+                    %s: memref<8xf32>, %t: memref<8xf32>, %r: memref<1x8x36xf32>, %lo: memref<f32>) {
+  linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (m, k)>, affine_map<(b, m, n, k) -> (b, k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+    ins(%w, %cols : memref<8x4xf32>, memref<1x4x36xf32>) outs(%c : memref<1x8x36xf32>)
+  linalg.generic {indexing_maps = [#row, #row, #all, #none, #all], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%s, %t, %r, %lo : memref<8xf32>, memref<8xf32>, memref<1x8x36xf32>, memref<f32>) outs(%c : memref<1x8x36xf32>) {
+  ^bb0(%vs: f32, %vt: f32, %vr: f32, %vlo: f32, %out: f32):
+    %six = arith.constant 6.0 : f32
+    %0 = arith.mulf %out, %vs : f32
+    %1 = arith.addf %0, %vt : f32
+    %2 = arith.addf %1, %vr : f32
+    %3 = arith.maximumf %2, %vlo : f32
+    %4 = arith.minimumf %3, %six : f32
+    linalg.yield %4 : f32
+  }
+  return
+}
+
+// CHECK-LABEL: func.func @epilogue_reads_product
+// CHECK: call @dlc_gemm_f32
+// CHECK: linalg.generic
+func.func @epilogue_reads_product(%w: memref<8x4xf32>, %cols: memref<1x4x36xf32>, %c: memref<1x8x36xf32>) {
+  linalg.batch_matmul indexing_maps = [affine_map<(b, m, n, k) -> (m, k)>, affine_map<(b, m, n, k) -> (b, k, n)>, affine_map<(b, m, n, k) -> (b, m, n)>]
+    ins(%w, %cols : memref<8x4xf32>, memref<1x4x36xf32>) outs(%c : memref<1x8x36xf32>)
+  // The "residual" is the product itself: the GEMM cannot add it.
+  linalg.generic {indexing_maps = [#all, #all], iterator_types = ["parallel", "parallel", "parallel"]}
+      ins(%c : memref<1x8x36xf32>) outs(%c : memref<1x8x36xf32>) {
+  ^bb0(%vr: f32, %out: f32):
+    %0 = arith.addf %out, %vr : f32
+    linalg.yield %0 : f32
+  }
   return
 }
