@@ -139,9 +139,16 @@ void registerNeuralNetConverters(ConverterTable &table);
 void registerReductionConverters(ConverterTable &table);
 void registerResizeConverters(ConverterTable &table);
 void registerMiscConverters(ConverterTable &table);
+void registerTrainingConverters(ConverterTable &table);
 
-/// The table of every converter, built once.
+/// The table of every converter of the default domain, built once.
 const ConverterTable &converters();
+
+/// The domain of ONNX's training ops (optimizer updates).
+constexpr const char *kTrainingDomain = "ai.onnx.preview.training";
+
+/// The converters of kTrainingDomain's ops, built once.
+const ConverterTable &trainingConverters();
 
 } // namespace dlc::onnx_import
 

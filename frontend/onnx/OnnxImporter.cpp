@@ -426,6 +426,15 @@ const ConverterTable &onnx_import::converters() {
   return table;
 }
 
+const ConverterTable &onnx_import::trainingConverters() {
+  static const ConverterTable table = [] {
+    ConverterTable t;
+    registerTrainingConverters(t);
+    return t;
+  }();
+  return table;
+}
+
 std::vector<std::string> dlc::supportedOnnxOps() {
   std::vector<std::string> names;
   for (const auto &entry : converters())
@@ -560,16 +569,19 @@ llvm::Error GraphImporter::importInputs(onnx::GraphProto &graph) {
 llvm::Error GraphImporter::importNode(const onnx::NodeProto &node, int64_t opset) {
   g.setLocation(node.name().empty() ? node.op_type() : node.name());
   bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
-  const ConverterTable &table = converters();
+  bool trainingDomain = node.domain() == kTrainingDomain;
+  const ConverterTable &table = trainingDomain ? trainingConverters() : converters();
   auto converter = table.find(node.op_type());
-  if (!defaultDomain || converter == table.end()) {
+  if (!(defaultDomain || trainingDomain) || converter == table.end()) {
     opset = opsetOf(node, opset);
-    std::string supported;
+    std::string supported, training;
     for (const std::string &op : supportedOnnxOps())
       supported += (supported.empty() ? "" : ", ") + op;
+    for (const auto &entry : trainingConverters())
+      training += (training.empty() ? "" : ", ") + entry.getKey().str();
     return error(describeNode(node, opset) + ": unsupported operator; dlc "
                  "supports these ONNX operators of the default domain: " +
-                 supported);
+                 supported + "; and of " + kTrainingDomain + ": " + training);
   }
   for (const auto &attribute : node.attribute())
     if (attribute.type() == onnx::AttributeProto::GRAPH ||
