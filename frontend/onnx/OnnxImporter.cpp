@@ -570,10 +570,11 @@ llvm::Error GraphImporter::importNode(const onnx::NodeProto &node, int64_t opset
   g.setLocation(node.name().empty() ? node.op_type() : node.name());
   bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
   bool trainingDomain = node.domain() == kTrainingDomain;
+  // The node's own domain's opset (the training domain has its own).
+  opset = opsetOf(node, opset);
   const ConverterTable &table = trainingDomain ? trainingConverters() : converters();
   auto converter = table.find(node.op_type());
   if (!(defaultDomain || trainingDomain) || converter == table.end()) {
-    opset = opsetOf(node, opset);
     std::string supported, training;
     for (const std::string &op : supportedOnnxOps())
       supported += (supported.empty() ? "" : ", ") + op;

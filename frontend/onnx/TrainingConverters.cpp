@@ -62,7 +62,7 @@ void onnx_import::registerTrainingConverters(ConverterTable &t) {
     std::optional<OptimizerInputs> in = optimizerInputs(n, 3);
     if (!in)
       return;
-    float decay = n.floatAttr("decay_factor", 0), epsilon = n.floatAttr("epsilon", 0);
+    float decay = n.floatAttr("decay_factor", 0), epsilon = n.floatAttr("epsilon", 1e-6f);
     float normCoefficient = n.floatAttr("norm_coefficient", 0);
     for (int64_t i = 0; i < in->count; ++i) {
       Tensor x = in->at(n, 0, i), g = in->at(n, 1, i), h = in->at(n, 2, i);
@@ -120,7 +120,7 @@ void onnx_import::registerTrainingConverters(ConverterTable &t) {
     if (!in)
       return;
     float alpha = n.floatAttr("alpha", 0.9f), beta = n.floatAttr("beta", 0.999f);
-    float epsilon = n.floatAttr("epsilon", 0);
+    float epsilon = n.floatAttr("epsilon", 1e-6f);
     float normCoefficient = n.floatAttr("norm_coefficient", 0);
     float normCoefficientPost = n.floatAttr("norm_coefficient_post", 0);
     for (int64_t i = 0; i < in->count; ++i) {
