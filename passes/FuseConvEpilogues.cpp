@@ -22,82 +22,82 @@ using namespace dlc;
 
 namespace {
 
-/// One per-channel step of the chain: result = chain <kind> vector.
+/// An operand of the chain that the group takes in a smaller form: the
+/// splat value of a constant, or the operand of a broadcast.
+struct SmallOperand {
+  Attribute splat; ///< the constant's one value, or null
+  Value source;    ///< the broadcast's operand, or null
+};
+
+/// One per-channel step of the chain: result = chain <kind> operand.
 struct ChannelStep {
   enum Kind { Add, Sub, Mul, Div } kind;
-  Value vector; ///< [O], built before the group
+  SmallOperand operand;
 };
 
 /// What a chain after a convolution folds into.
 struct Epilogue {
   SmallVector<ChannelStep> steps;
-  Value residual, min, max;
+  Value residual;
+  std::optional<SmallOperand> min, max;
   SmallVector<Operation *> chain; ///< the ops after the convolution, in order
   Operation *last = nullptr;      ///< the chain's last op: the group replaces it
 };
 
 /// The splat value of a constant, if `value` is one.
-std::optional<Attribute> splatOf(Value value) {
+Attribute splatOf(Value value) {
   auto constant = value.getDefiningOp<ConstantOp>();
   if (!constant)
-    return std::nullopt;
+    return {};
   auto elements = dyn_cast<DenseElementsAttr>(constant.getValue());
   if (!elements || !elements.isSplat())
-    return std::nullopt;
+    return {};
   return elements.getSplatValue<Attribute>();
 }
 
-/// Builds the 1-D or 0-d tensors the group takes from the chain's operands.
-class OperandBuilder {
-public:
-  OperandBuilder(OpBuilder &b, Location loc, int64_t channels)
-      : b(b), loc(loc), channels(channels) {}
+/// `value` if it is the same along every dimension but 1 (the channels): a
+/// splat constant, or a broadcast of a per-channel vector or of a scalar.
+std::optional<SmallOperand> perChannel(Value value, int64_t channels) {
+  if (Attribute splat = splatOf(value))
+    return SmallOperand{splat, {}};
+  auto broadcast = value.getDefiningOp<BroadcastOp>();
+  if (!broadcast)
+    return std::nullopt;
+  auto source = broadcast.getOperand().getType();
+  ArrayRef<int64_t> dims = broadcast.getDims();
+  for (int64_t i = 0; i < source.getRank(); ++i)
+    if (source.getDimSize(i) != 1 && dims[i] != 1)
+      return std::nullopt;
+  if (source.getNumElements() != channels && source.getNumElements() != 1)
+    return std::nullopt;
+  return SmallOperand{{}, broadcast.getOperand()};
+}
 
-  /// `value` as a [channels] vector if it is a broadcast along dimension 1
-  /// (of a per-channel vector or of a scalar) or a splat constant.
-  Value perChannel(Value value) {
-    auto f32 = b.getF32Type();
-    auto vectorType = RankedTensorType::get({channels}, f32);
-    if (std::optional<Attribute> splat = splatOf(value))
-      return ConstantOp::create(b, loc, DenseElementsAttr::get(vectorType, *splat));
-    auto broadcast = value.getDefiningOp<BroadcastOp>();
-    if (!broadcast)
-      return {};
-    auto source = cast<RankedTensorType>(broadcast.getOperand().getType());
-    ArrayRef<int64_t> dims = broadcast.getDims();
-    for (int64_t i = 0; i < source.getRank(); ++i)
-      if (source.getDimSize(i) != 1 && dims[i] != 1)
-        return {};
-    if (source == vectorType)
-      return broadcast.getOperand();
-    if (source.getNumElements() == channels)
-      return ReshapeOp::create(b, loc, vectorType, broadcast.getOperand());
-    if (source.getNumElements() != 1)
-      return {};
-    Value one = ReshapeOp::create(b, loc, RankedTensorType::get({1}, f32),
-                                  broadcast.getOperand());
-    return BroadcastOp::create(b, loc, vectorType, one, b.getDenseI64ArrayAttr({0}));
-  }
+/// `value` if all its elements are one value: a splat constant or a
+/// broadcast of a single element.
+std::optional<SmallOperand> scalar(Value value) {
+  if (Attribute splat = splatOf(value))
+    return SmallOperand{splat, {}};
+  auto broadcast = value.getDefiningOp<BroadcastOp>();
+  if (!broadcast || broadcast.getOperand().getType().getNumElements() != 1)
+    return std::nullopt;
+  return SmallOperand{{}, broadcast.getOperand()};
+}
 
-  /// `value` as a 0-d tensor if every element is the same one value: a
-  /// broadcast of a single element or a splat constant.
-  Value scalar(Value value) {
-    auto scalarType = RankedTensorType::get({}, b.getF32Type());
-    if (std::optional<Attribute> splat = splatOf(value))
-      return ConstantOp::create(b, loc, DenseElementsAttr::get(scalarType, *splat));
-    auto broadcast = value.getDefiningOp<BroadcastOp>();
-    if (!broadcast || broadcast.getOperand().getType().getNumElements() != 1)
-      return {};
-    if (broadcast.getOperand().getType().getRank() == 0)
-      return broadcast.getOperand();
-    return ReshapeOp::create(b, loc, scalarType, broadcast.getOperand());
-  }
-
-private:
-  OpBuilder &b;
-  Location loc;
-  int64_t channels;
-};
+/// `operand` as a tensor of `type` ([channels] or 0-d), built at `b`.
+Value build(OpBuilder &b, Location loc, const SmallOperand &operand, RankedTensorType type) {
+  if (operand.splat)
+    return ConstantOp::create(b, loc, DenseElementsAttr::get(type, operand.splat));
+  auto source = cast<RankedTensorType>(operand.source.getType());
+  if (source == type)
+    return operand.source;
+  if (source.getNumElements() == type.getNumElements())
+    return ReshapeOp::create(b, loc, type, operand.source);
+  // One element broadcast over the channels.
+  Value one = ReshapeOp::create(b, loc, RankedTensorType::get({1}, type.getElementType()),
+                                operand.source);
+  return BroadcastOp::create(b, loc, type, one, b.getDenseI64ArrayAttr({0}));
+}
 
 /// Whether `conv` is one the group takes: float32, 2-D, one group, no
 /// input dilation.
@@ -114,8 +114,7 @@ Epilogue matchChain(ConvOp conv) {
   enum Phase { Affine, AfterResidual, AfterMax, Done } phase = Affine;
   auto type = cast<RankedTensorType>(conv.getType());
   Value current = conv.getResult();
-  // The operands are recorded as the chain's values; fuse() turns them into
-  // vectors and scalars.
+  // Operands are recorded in their small form; fuse() builds them.
   while (phase != Done && current.hasOneUse()) {
     Operation *user = *current.getUsers().begin();
     if (user->getNumOperands() != 2 || user->getNumResults() != 1 ||
@@ -129,21 +128,24 @@ Epilogue matchChain(ConvOp conv) {
     bool isChannelOp = isa<AddOp, SubOp, MulOp, DivOp>(user);
     // Only additions follow a residual: (c·s + b + r)·t is not c·s' + b'.
     bool allowed = phase == Affine || (phase == AfterResidual && isa<AddOp, SubOp>(user));
+    int64_t channels = type.getDimSize(1);
+    std::optional<SmallOperand> channelOperand = perChannel(other, channels);
+    std::optional<SmallOperand> scalarOperand = scalar(other);
     bool broadcastLike = other.getDefiningOp<BroadcastOp>() || splatOf(other);
-    if (isChannelOp && allowed && broadcastLike) {
+    if (isChannelOp && allowed && channelOperand) {
       ChannelStep::Kind kind = isa<AddOp>(user)   ? ChannelStep::Add
                                : isa<SubOp>(user) ? ChannelStep::Sub
                                : isa<MulOp>(user) ? ChannelStep::Mul
                                                   : ChannelStep::Div;
-      epilogue.steps.push_back({kind, other});
+      epilogue.steps.push_back({kind, *channelOperand});
     } else if (isa<AddOp>(user) && phase == Affine && !broadcastLike) {
       epilogue.residual = other;
       phase = AfterResidual;
-    } else if (isa<MaxOp>(user) && phase <= AfterResidual && broadcastLike) {
-      epilogue.min = other;
+    } else if (isa<MaxOp>(user) && phase <= AfterResidual && scalarOperand) {
+      epilogue.min = scalarOperand;
       phase = AfterMax;
-    } else if (isa<MinOp>(user) && phase <= AfterMax && broadcastLike) {
-      epilogue.max = other;
+    } else if (isa<MinOp>(user) && phase <= AfterMax && scalarOperand) {
+      epilogue.max = scalarOperand;
       phase = Done;
     } else {
       break;
@@ -178,31 +180,16 @@ bool feedsSpatialPadding(Value value) {
   });
 }
 
-/// Erases what `block` holds, users first; fails.
-LogicalResult discard(Block &block) {
-  while (!block.empty())
-    block.back().erase();
-  return failure();
-}
-
-/// Replaces `conv` and its chain with one dlc.fused_conv; fails (changing
-/// nothing) if an operand is not per-channel or scalar after all.
-LogicalResult fuse(ConvOp conv, Epilogue &epilogue) {
+/// Replaces `conv` and its chain with one dlc.fused_conv, its per-channel
+/// scale and shift composed in front of the chain's last op.
+void fuse(ConvOp conv, Epilogue &epilogue) {
   auto type = cast<RankedTensorType>(conv.getType());
-  int64_t channels = type.getDimSize(1);
   OpBuilder b(epilogue.last);
   Location loc = epilogue.last->getLoc();
-  // Operands are built in a block of their own first, so a chain that
-  // turns out not to fold leaves nothing behind.
-  Block scratch;
-  b.setInsertionPointToStart(&scratch);
-  OperandBuilder operands(b, loc, channels);
-  auto vectorType = RankedTensorType::get({channels}, b.getF32Type());
+  auto vectorType = RankedTensorType::get({type.getDimSize(1)}, b.getF32Type());
   Value scale, shift;
   for (ChannelStep &step : epilogue.steps) {
-    Value v = operands.perChannel(step.vector);
-    if (!v)
-      return discard(scratch);
+    Value v = build(b, loc, step.operand, vectorType);
     switch (step.kind) {
     case ChannelStep::Add:
       shift = shift ? AddOp::create(b, loc, vectorType, shift, v).getResult() : v;
@@ -226,14 +213,9 @@ LogicalResult fuse(ConvOp conv, Epilogue &epilogue) {
       break;
     }
   }
-  Value min, max;
-  if ((epilogue.min && !(min = operands.scalar(epilogue.min))) ||
-      (epilogue.max && !(max = operands.scalar(epilogue.max))))
-    return discard(scratch);
-  // Move what was built in front of the chain's last op, then the group.
-  while (!scratch.empty())
-    scratch.front().moveBefore(epilogue.last);
-  b.setInsertionPoint(epilogue.last);
+  auto scalarType = RankedTensorType::get({}, b.getF32Type());
+  Value min = epilogue.min ? build(b, loc, *epilogue.min, scalarType) : Value();
+  Value max = epilogue.max ? build(b, loc, *epilogue.max, scalarType) : Value();
   auto fused = FusedConvOp::create(
       b, conv.getLoc(), type, conv.getInput(), conv.getFilter(), scale, shift,
       epilogue.residual, min, max, conv.getStridesAttr(), conv.getDilationsAttr(),
@@ -250,7 +232,6 @@ LogicalResult fuse(ConvOp conv, Epilogue &epilogue) {
         producer->erase();
   }
   conv->erase();
-  return success();
 }
 
 struct FuseConvEpiloguesPass
@@ -264,7 +245,7 @@ struct FuseConvEpiloguesPass
     for (ConvOp conv : convs) {
       Epilogue epilogue = matchChain(conv);
       if (epilogue.last && !feedsSpatialPadding(epilogue.last->getResult(0)))
-        (void)fuse(conv, epilogue);
+        fuse(conv, epilogue);
     }
   }
 };

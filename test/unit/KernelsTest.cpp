@@ -57,23 +57,43 @@ std::vector<float> randomFloats(size_t count, unsigned seed) {
   return values;
 }
 
+/// What a product's element becomes after the GEMM's epilogue: (product
+/// q, row i, column j, A·B there) -> the expected value.
+using ExpectedAfter = llvm::function_ref<double(int64_t, int64_t, int64_t, double)>;
+
 /// Checks `batch` products C[q] = A[q]·B[q] (m×k times k×n, each packed
 /// densely after the previous one; B[q]'s element (p, j) at p·strideK +
-/// j·strideN) against float64, every `step`-th row and column.
+/// j·strideN) against float64, every `step`-th row and column, each element
+/// through `after` when given.
 void expectProducts(int64_t batch, int64_t m, int64_t n, int64_t k, const float *a,
                     const float *b, int64_t strideK, int64_t strideN, const float *c,
-                    int64_t step = 1) {
+                    int64_t step = 1, ExpectedAfter after = nullptr) {
   for (int64_t q = 0; q < batch; ++q)
     for (int64_t i = 0; i < m; i += step)
       for (int64_t j = 0; j < n; j += step) {
         double want = 0;
         for (int64_t p = 0; p < k; ++p)
           want += double(a[q * m * k + i * k + p]) * b[q * k * n + p * strideK + j * strideN];
+        if (after)
+          want = after(q, i, j, want);
         ASSERT_NEAR(c[q * m * n + i * n + j], want, 1e-4)
             << "product " << q << " of " << m << "x" << n << "x" << k << " at " << i << ","
             << j;
       }
 }
+
+/// Products that take each path of the GEMM driver: packed, B read in
+/// place (few rows), transposed B with few rows (dot products), batched,
+/// and the empty sum (k = 0).
+struct PathCase {
+  int64_t batch, m, n, k;
+  bool transposed;
+};
+constexpr PathCase kPathCases[] = {{1, 40, 70, 300, false},
+                                   {1, 5, 33, 600, false},
+                                   {1, 5, 33, 600, true},
+                                   {3, 9, 17, 20, false},
+                                   {2, 4, 8, 0, false}};
 
 /// C (initially random) += A·B with row strides wider than the matrices,
 /// B row-major or transposed, checked against float64.
@@ -140,18 +160,12 @@ TEST(GemmTest, BatchedEntryPointUsesBatchStrides) {
 }
 
 TEST(GemmTest, OverwriteNeverReadsC) {
-  // With kGemmOverwriteC, C = A·B whatever C held (NaN here), for products
-  // packed, read in place, transposed, batched, and the empty sum (k = 0).
-  struct Case {
-    int64_t batch, m, n, k;
-    bool transposed;
-  };
+  // With kGemmOverwriteC, C = A·B whatever C held (NaN here), on every
+  // path of the driver.
   ThreadPool pool(2);
   ThreadPool::Scope scope(&pool);
   unsigned seed = 11;
-  for (Case shape : {Case{1, 40, 70, 300, false}, Case{1, 5, 33, 600, false},
-                     Case{1, 5, 33, 600, true}, Case{3, 9, 17, 20, false},
-                     Case{2, 4, 8, 0, false}}) {
+  for (PathCase shape : kPathCases) {
     auto [batch, m, n, k, transposed] = shape;
     std::vector<float> a = randomFloats(batch * m * k + 1, seed++),
                        b = randomFloats(batch * k * n + 1, seed++);
@@ -171,19 +185,12 @@ int64_t bitsOf(float value) {
 }
 
 TEST(GemmTest, EpilogueAppliesEachTermAfterTheProduct) {
-  // C = min(max(A·B · scale[r] + shift[r] + R, lo), hi), term by term, for
-  // products packed, read in place, transposed (the matrix-vector path),
-  // batched, and the empty sum; then with some terms absent.
-  struct Case {
-    int64_t batch, m, n, k;
-    bool transposed;
-  };
+  // C = min(max(A·B · scale[r] + shift[r] + R, lo), hi), term by term, on
+  // every path of the driver; then with only the shift and the max.
   ThreadPool pool(2);
   ThreadPool::Scope scope(&pool);
   unsigned seed = 21;
-  for (Case shape : {Case{1, 40, 70, 300, false}, Case{1, 5, 33, 600, false},
-                     Case{1, 5, 33, 600, true}, Case{3, 9, 17, 20, false},
-                     Case{2, 4, 8, 0, false}})
+  for (PathCase shape : kPathCases)
     for (bool allTerms : {true, false}) {
       auto [batch, m, n, k, transposed] = shape;
       std::vector<float> a = randomFloats(batch * m * k + 1, seed++),
@@ -200,20 +207,15 @@ TEST(GemmTest, EpilogueAppliesEachTermAfterTheProduct) {
                    c.data(), m * n, n,
                    kGemmOverwriteC | (low ? kGemmClampMin : 0) | kGemmClampMax, s,
                    shift.data(), r, m * n, n, bitsOf(lo), bitsOf(hi));
-      for (int64_t q = 0; q < batch; ++q)
-        for (int64_t i = 0; i < m; ++i)
-          for (int64_t j = 0; j < n; ++j) {
-            double want = 0;
-            for (int64_t p = 0; p < k; ++p)
-              want += double(a[q * m * k + i * k + p]) * b[q * k * n + p * strideK + j * strideN];
-            want = want * (s ? s[i] : 1.0) + shift[i] + (r ? r[(q * m + i) * n + j] : 0.0);
-            if (low)
-              want = std::max(want, double(lo));
-            want = std::min(want, double(hi));
-            ASSERT_NEAR(c[(q * m + i) * n + j], want, 1e-4)
-                << "product " << q << " of " << m << "x" << n << "x" << k << " at " << i
-                << "," << j << (allTerms ? " (all terms)" : " (shift and max)");
-          }
+      SCOPED_TRACE(allTerms ? "all terms" : "shift and max");
+      expectProducts(batch, m, n, k, a.data(), b.data(), strideK, strideN, c.data(), 1,
+                     [&](int64_t q, int64_t i, int64_t j, double product) {
+                       double want = product * (s ? s[i] : 1.0) + shift[i] +
+                                     (r ? r[(q * m + i) * n + j] : 0.0);
+                       if (low)
+                         want = std::max(want, double(lo));
+                       return std::min(want, double(hi));
+                     });
     }
 }
 
