@@ -290,52 +290,67 @@ LogicalResult ScatterOp::inferReturnTypes(MLIRContext *, std::optional<Location>
 // ConvOp
 //===----------------------------------------------------------------------===//
 
+namespace {
+
+/// The result shape of a convolution of `input` by `filter` (op `name`,
+/// "conv" or "fused_conv"), or an error at `loc` saying what is wrong.
+FailureOr<SmallVector<int64_t>>
+convResultShape(std::optional<Location> loc, StringRef name, RankedTensorType input,
+                RankedTensorType filter, ArrayRef<int64_t> strides,
+                ArrayRef<int64_t> dilations, ArrayRef<int64_t> lhsDilation,
+                ArrayRef<int64_t> padLow, ArrayRef<int64_t> padHigh, int64_t groups) {
+  int64_t spatial = input.getRank() - 2;
+  if (spatial < 1 || filter.getRank() != input.getRank())
+    return emitOptionalError(loc, "'dlc.", name, "' needs input [N, C, D...] and "
+                             "filter [O, C/groups, K...] of one rank; got ",
+                             input, " and ", filter);
+  if (input.getElementType() != filter.getElementType())
+    return emitOptionalError(loc, "'dlc.", name, "' operands have different element "
+                                                 "types");
+  if (failed(checkRank(loc, name, spatial,
+                       {{"strides", strides},
+                        {"dilations", dilations},
+                        {"lhs_dilation", lhsDilation},
+                        {"pad_low", padLow},
+                        {"pad_high", padHigh}})))
+    return failure();
+  int64_t channels = input.getDimSize(1), outChannels = filter.getDimSize(0);
+  if (groups < 1 || channels % groups || outChannels % groups ||
+      filter.getDimSize(1) * groups != channels)
+    return emitOptionalError(loc, "'dlc.", name, "' with ", groups, " groups cannot "
+                             "take ", channels, " input channels with a "
+                             "filter of shape ",
+                             formatShape(filter.getShape()));
+  SmallVector<int64_t> shape = {input.getDimSize(0), outChannels};
+  for (int64_t i = 0; i < spatial; ++i) {
+    if (strides[i] < 1 || dilations[i] < 1 || lhsDilation[i] < 1)
+      return emitOptionalError(loc, "'dlc.", name, "' strides and dilations must be "
+                                                   "positive");
+    int64_t size = windowOutputSize(input.getDimSize(i + 2), filter.getDimSize(i + 2),
+                                    strides[i], dilations[i], lhsDilation[i], padLow[i],
+                                    padHigh[i]);
+    if (size < 0)
+      return emitOptionalError(loc, "'dlc.", name, "' filter of spatial size ",
+                               filter.getDimSize(i + 2),
+                               " does not fit the padded input in dimension ", i + 2);
+    shape.push_back(size);
+  }
+  return shape;
+}
+
+} // namespace
+
 LogicalResult ConvOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
                                        Adaptor adaptor,
                                        SmallVectorImpl<Type> &results) {
   auto input = cast<RankedTensorType>(adaptor.getInput().getType());
   auto filter = cast<RankedTensorType>(adaptor.getFilter().getType());
-  int64_t spatial = input.getRank() - 2;
-  if (spatial < 1 || filter.getRank() != input.getRank())
-    return emitOptionalError(loc, "'dlc.conv' needs input [N, C, D...] and "
-                                  "filter [O, C/groups, K...] of one rank; got ",
-                             input, " and ", filter);
-  if (input.getElementType() != filter.getElementType())
-    return emitOptionalError(loc, "'dlc.conv' operands have different element "
-                                  "types");
-  if (failed(checkRank(loc, "conv", spatial,
-                       {{"strides", adaptor.getStrides()},
-                        {"dilations", adaptor.getDilations()},
-                        {"lhs_dilation", adaptor.getLhsDilation()},
-                        {"pad_low", adaptor.getPadLow()},
-                        {"pad_high", adaptor.getPadHigh()}})))
+  FailureOr<SmallVector<int64_t>> shape = convResultShape(
+      loc, "conv", input, filter, adaptor.getStrides(), adaptor.getDilations(),
+      adaptor.getLhsDilation(), adaptor.getPadLow(), adaptor.getPadHigh(), adaptor.getGroups());
+  if (failed(shape))
     return failure();
-  int64_t groups = adaptor.getGroups();
-  int64_t channels = input.getDimSize(1), outChannels = filter.getDimSize(0);
-  if (groups < 1 || channels % groups || outChannels % groups ||
-      filter.getDimSize(1) * groups != channels)
-    return emitOptionalError(loc, "'dlc.conv' with ", groups, " groups cannot "
-                                  "take ", channels, " input channels with a "
-                                  "filter of shape ",
-                             formatShape(filter.getShape()));
-  SmallVector<int64_t> shape = {input.getDimSize(0), outChannels};
-  for (int64_t i = 0; i < spatial; ++i) {
-    int64_t stride = adaptor.getStrides()[i], dilation = adaptor.getDilations()[i];
-    int64_t lhsDilation = adaptor.getLhsDilation()[i];
-    if (stride < 1 || dilation < 1 || lhsDilation < 1)
-      return emitOptionalError(loc, "'dlc.conv' strides and dilations must be "
-                                    "positive");
-    int64_t size = windowOutputSize(input.getDimSize(i + 2), filter.getDimSize(i + 2),
-                                    stride, dilation, lhsDilation,
-                                    adaptor.getPadLow()[i], adaptor.getPadHigh()[i]);
-    if (size < 0)
-      return emitOptionalError(loc, "'dlc.conv' filter of spatial size ",
-                               filter.getDimSize(i + 2),
-                               " does not fit the padded input in dimension ",
-                               i + 2);
-    shape.push_back(size);
-  }
-  results.push_back(RankedTensorType::get(shape, input.getElementType()));
+  results.push_back(RankedTensorType::get(*shape, input.getElementType()));
   return success();
 }
 
@@ -350,27 +365,17 @@ LogicalResult FusedConvOp::verify() {
   if (!input.getElementType().isF32() || !filter.getElementType().isF32() ||
       !type.getElementType().isF32())
     return emitOpError("takes float32 tensors only");
-  if (input.getRank() != 4 || filter.getRank() != 4 || type.getRank() != 4)
+  if (input.getRank() != 4 || type.getRank() != 4)
     return emitOpError("needs input [N, C, H, W], filter [O, C, KH, KW] and result [N, O, "
                        "HO, WO]; got ")
            << input << ", " << filter << " and " << type;
-  for (ArrayRef<int64_t> attribute :
-       {getStrides(), getDilations(), getPadLow(), getPadHigh()})
-    if (attribute.size() != 2)
-      return emitOpError("needs two strides, dilations, pad_low and pad_high");
-  if (filter.getDimSize(1) != input.getDimSize(1))
-    return emitOpError("filter takes ") << filter.getDimSize(1) << " channels, input has "
-                                        << input.getDimSize(1);
-  SmallVector<int64_t> shape = {input.getDimSize(0), filter.getDimSize(0)};
-  for (int64_t i = 0; i < 2; ++i) {
-    if (getStrides()[i] < 1 || getDilations()[i] < 1)
-      return emitOpError("strides and dilations must be positive");
-    shape.push_back(windowOutputSize(input.getDimSize(i + 2), filter.getDimSize(i + 2),
-                                     getStrides()[i], getDilations()[i], 1, getPadLow()[i],
-                                     getPadHigh()[i]));
-  }
-  if (type.getShape() != ArrayRef<int64_t>(shape))
-    return emitOpError("result should have shape ") << formatShape(shape) << ", not "
+  FailureOr<SmallVector<int64_t>> shape =
+      convResultShape(getLoc(), "fused_conv", input, filter, getStrides(), getDilations(),
+                      {1, 1}, getPadLow(), getPadHigh(), /*groups=*/1);
+  if (failed(shape))
+    return failure();
+  if (type.getShape() != ArrayRef<int64_t>(*shape))
+    return emitOpError("result should have shape ") << formatShape(*shape) << ", not "
                                                     << formatShape(type.getShape());
   auto checkType = [&](Value value, const char *name, ArrayRef<int64_t> expected) -> LogicalResult {
     if (!value)

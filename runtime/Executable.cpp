@@ -3,7 +3,7 @@
 #include "runtime/Executable.h"
 #include "codegen/cpu/KernelAbi.h"
 #include "codegen/cpu/Passes.h"
-#include "ir/Diagnostics.h"
+#include "codegen/cpu/MemoryPlan.h"
 #include "runtime/BufferPool.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/Gemm.h"
@@ -110,9 +110,9 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
       return std::move(error);
     times.lowering = secondsSince(start);
     if (auto entry = (*module)->lookupSymbol(kEntryFunction)) {
-      if (auto arena = entry->getAttrOfType<mlir::IntegerAttr>("dlc.arena_bytes"))
+      if (auto arena = entry->getAttrOfType<mlir::IntegerAttr>(kArenaBytesAttr))
         times.arenaBytes = arena.getInt();
-      if (auto apart = entry->getAttrOfType<mlir::IntegerAttr>("dlc.intermediate_bytes"))
+      if (auto apart = entry->getAttrOfType<mlir::IntegerAttr>(kIntermediateBytesAttr))
         times.intermediateBytes = apart.getInt();
     }
     start = std::chrono::steady_clock::now();

@@ -18,6 +18,7 @@
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
@@ -128,6 +129,20 @@ void addParallelCalls(llvm::Module &module) {
     return;
   llvm::FunctionCallee parallelFor = module.getOrInsertFunction(
       kParallelFor, llvm::FunctionType::get(voidType, {pointer, pointer, i64, i64}, false));
+  // One slot array per caller, as long as the longest call needs:
+  // dlc_parallel_for returns when the kernel is done, so calls reuse it.
+  unsigned maxSlots = 1;
+  for (llvm::Function *kernel : kernels)
+    maxSlots = std::max(maxSlots, unsigned(kernel->arg_size() - 2));
+  llvm::DenseMap<llvm::Function *, llvm::Value *> slotArrays;
+  auto slotArrayOf = [&](llvm::Function *caller) {
+    llvm::Value *&array = slotArrays[caller];
+    if (!array) {
+      llvm::IRBuilder<> entry(&*caller->getEntryBlock().getFirstInsertionPt());
+      array = entry.CreateAlloca(llvm::ArrayType::get(i64, maxSlots));
+    }
+    return array;
+  };
   for (llvm::Function *kernel : kernels) {
     unsigned slots = kernel->arg_size() - 2;
     // The calls to rewrite, before the task adds one of its own.
@@ -150,9 +165,7 @@ void addParallelCalls(llvm::Module &module) {
     builder.CreateRetVoid();
 
     for (llvm::CallInst *call : calls) {
-      llvm::Function *caller = call->getFunction();
-      llvm::IRBuilder<> entry(&*caller->getEntryBlock().getFirstInsertionPt());
-      llvm::Value *array = entry.CreateAlloca(llvm::ArrayType::get(i64, std::max(slots, 1u)));
+      llvm::Value *array = slotArrayOf(call->getFunction());
       llvm::IRBuilder<> at(call);
       for (unsigned i = 0; i < slots; ++i)
         at.CreateStore(call->getArgOperand(i), at.CreateConstGEP1_64(i64, array, i));

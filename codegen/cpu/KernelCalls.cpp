@@ -8,11 +8,13 @@
 #include "codegen/cpu/Buffers.h"
 #include "codegen/cpu/KernelAbi.h"
 #include "codegen/cpu/Passes.h"
+#include "ir/Signature.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/PatternMatch.h"
@@ -119,7 +121,7 @@ bool isWeight(Value buffer) {
   if (!argument)
     return false;
   auto function = dyn_cast<func::FuncOp>(argument.getOwner()->getParentOp());
-  return function && function.getArgAttr(argument.getArgNumber(), "dlc.param");
+  return function && function.getArgAttr(argument.getArgNumber(), dlc::kParamAttr);
 }
 
 /// How a product's operands are laid out, as its indexing maps say.
@@ -167,9 +169,7 @@ bool isSameView(Value a, Value b) {
   auto viewB = b.getDefiningOp<memref::SubViewOp>();
   return viewA && viewB && viewA.getType() == viewB.getType() &&
          isSameView(viewA.getSource(), viewB.getSource()) &&
-         viewA.getMixedOffsets() == viewB.getMixedOffsets() &&
-         viewA.getMixedSizes() == viewB.getMixedSizes() &&
-         viewA.getMixedStrides() == viewB.getMixedStrides();
+         viewA.isSameAs(viewB, isEqualConstantIntOrValue);
 }
 
 /// A clamp bound of an epilogue: a 0-d buffer or a constant.
@@ -272,10 +272,13 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
     fill->erase();
     overwrite = true;
   }
-  OpBuilder b(op);
-  Location loc = op.getLoc();
   Value a = op.getDpsInputOperand(0)->get(), bMatrix = op.getDpsInputOperand(1)->get(),
         c = op.getDpsInitOperand(0)->get();
+  // With an epilogue, the call goes where the epilogue was: its operands
+  // may be views made between the product and it.
+  auto epilogue = epilogueAfter(op, c);
+  OpBuilder b(epilogue ? epilogue->first.getOperation() : op.getOperation());
+  Location loc = op.getLoc();
   BufferView va = viewOf(b, loc, a), vb = viewOf(b, loc, bMatrix), vc = viewOf(b, loc, c);
   bool batched = vc.sizes.size() == 3;
   Value zero = arith::ConstantIndexOp::create(b, loc, 0);
@@ -310,7 +313,6 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
                    (overwrite ? dlc::kGemmOverwriteC : 0);
   for (unsigned i = dlc::kGemmRowScale; i < dlc::kGemmF32Arguments; ++i)
     arguments[i] = zero;
-  auto epilogue = epilogueAfter(op, c);
   if (epilogue) {
     EpilogueOperands &terms = epilogue->second;
     auto addressOf = [&](Value buffer) { return viewOf(b, loc, buffer).address; };

@@ -804,6 +804,24 @@ Value embed(OpBuilder &b, Location loc, Value source, RankedTensorType type,
                                        sourceType.getShape(), strides);
 }
 
+/// A convolution's input [N, C, D...] spread by `lhsDilation` and padded
+/// with `zero` by `low` and `high` along its spatial dimensions.
+Value paddedInput(OpBuilder &b, Location loc, Value input, TypedAttr zero,
+                  ArrayRef<int64_t> lhsDilation, ArrayRef<int64_t> low, ArrayRef<int64_t> high) {
+  auto type = cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> shape = {type.getDimSize(0), type.getDimSize(1)};
+  SmallVector<int64_t> offsets = {0, 0}, strides = {1, 1};
+  for (size_t i = 0; i < low.size(); ++i) {
+    int64_t in = type.getDimSize(i + 2), dilation = lhsDilation[i];
+    int64_t dilated = in == 0 ? 0 : (in - 1) * dilation + 1;
+    shape.push_back(dilated + low[i] + high[i]);
+    offsets.push_back(low[i]);
+    strides.push_back(dilation);
+  }
+  return embed(b, loc, input, RankedTensorType::get(shape, type.getElementType()), zero,
+               offsets, strides);
+}
+
 /// reduce_window: pad with the kind's identity, then a generic whose
 /// reduction dimensions walk the window (their bounds come from an empty
 /// tensor of the window's shape).
@@ -1069,16 +1087,8 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     int64_t Cg = C / groups, Mg = O / groups;
     TypedAttr zero = reductionIdentity(rewriter, ReduceKind::sum, elementType);
 
-    SmallVector<int64_t> paddedShape = {N, C}, low = {0, 0}, strides = {1, 1};
-    for (int64_t i = 0; i < spatial; ++i) {
-      int64_t in = inType.getDimSize(i + 2), dilation = op.getLhsDilation()[i];
-      int64_t dilated = in == 0 ? 0 : (in - 1) * dilation + 1;
-      paddedShape.push_back(dilated + op.getPadLow()[i] + op.getPadHigh()[i]);
-      low.push_back(op.getPadLow()[i]);
-      strides.push_back(dilation);
-    }
-    Value input = embed(rewriter, loc, adaptor.getInput(),
-                        RankedTensorType::get(paddedShape, elementType), zero, low, strides);
+    Value input = paddedInput(rewriter, loc, adaptor.getInput(), zero, op.getLhsDilation(),
+                              op.getPadLow(), op.getPadHigh());
 
     if (elementType.isF32() && spatial == 2 && groups == 1) {
       rewriter.replaceOp(op, convAsMatmul(rewriter, loc, type, op.getStrides(),
@@ -1164,17 +1174,9 @@ struct FusedConvLowering : OpConversionPattern<FusedConvOp> {
   matchAndRewrite(FusedConvOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    auto inType = cast<RankedTensorType>(op.getInput().getType());
     auto type = cast<RankedTensorType>(op.getType());
-    SmallVector<int64_t> paddedShape = {inType.getDimSize(0), inType.getDimSize(1)};
-    SmallVector<int64_t> low = {0, 0};
-    for (int64_t i = 0; i < 2; ++i) {
-      paddedShape.push_back(inType.getDimSize(i + 2) + op.getPadLow()[i] + op.getPadHigh()[i]);
-      low.push_back(op.getPadLow()[i]);
-    }
-    Value input = embed(rewriter, loc, adaptor.getInput(),
-                        RankedTensorType::get(paddedShape, type.getElementType()),
-                        rewriter.getF32FloatAttr(0), low, {1, 1, 1, 1});
+    Value input = paddedInput(rewriter, loc, adaptor.getInput(), rewriter.getF32FloatAttr(0),
+                              {1, 1}, op.getPadLow(), op.getPadHigh());
     ConvEpilogue epilogue{adaptor.getScale(), adaptor.getShift(), Value(), adaptor.getMin(),
                           adaptor.getMax()};
     if (Value residual = adaptor.getResidual())

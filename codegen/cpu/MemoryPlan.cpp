@@ -2,6 +2,8 @@
 
 #include "codegen/cpu/MemoryPlan.h"
 
+#include "llvm/Support/MathExtras.h"
+
 #include "llvm/ADT/STLExtras.h"
 
 #include <algorithm>
@@ -13,7 +15,7 @@ using namespace dlc;
 namespace {
 
 int64_t roundUp(int64_t bytes, int64_t alignment) {
-  return (std::max<int64_t>(bytes, 1) + alignment - 1) / alignment * alignment;
+  return llvm::alignTo(std::max<int64_t>(bytes, 1), alignment);
 }
 
 /// Places the buffers in `order`, each at the smallest gap that holds it

@@ -25,6 +25,15 @@ class FuncOp;
 
 namespace dlc {
 
+/// The alignment of the arena and of every buffer in it (a cache line, and
+/// enough for any vector load).
+constexpr int64_t kArenaAlignment = 64;
+
+/// The attributes dlc-plan-memory gives @main: the arena's bytes and the
+/// intermediate buffers' bytes apart (for reports).
+constexpr const char *kArenaBytesAttr = "dlc.arena_bytes";
+constexpr const char *kIntermediateBytesAttr = "dlc.intermediate_bytes";
+
 /// One buffer: `bytes` long, alive from schedule position `first` to `last`
 /// (both included).
 struct LiveRange {
@@ -38,7 +47,7 @@ struct ArenaPlan {
 };
 
 /// Every offset is a multiple of `alignment`; sizes are rounded up to it.
-ArenaPlan planArena(llvm::ArrayRef<LiveRange> buffers, int64_t alignment = 64);
+ArenaPlan planArena(llvm::ArrayRef<LiveRange> buffers, int64_t alignment = kArenaAlignment);
 
 /// The plan dlc-plan-memory makes for one function on buffers (for
 /// reporting; the pass applies it): every buffer it places, with its
@@ -51,7 +60,7 @@ struct FunctionMemoryPlan {
   };
   std::vector<Buffer> buffers;
   int64_t arenaBytes = 0;
-  int64_t separateBytes = 0; ///< the buffers apart, each rounded to 64 bytes
+  int64_t separateBytes = 0; ///< the buffers apart, each rounded to kArenaAlignment
 };
 FunctionMemoryPlan planFunctionMemory(mlir::func::FuncOp function);
 

@@ -52,9 +52,9 @@ bool passableAsBarePointer(Type type) {
 }
 
 /// The subviews, in order of definition, between `op`'s operands that
-/// cannot be passed as bare pointers and buffers that can; none when some
-/// operand is neither (outlinable() says so).
-SmallVector<Operation *> slicesToClone(linalg::LinalgOp op) {
+/// cannot be passed as bare pointers and buffers that can; failure when
+/// some operand is neither.
+FailureOr<SmallVector<Operation *>> slicesToClone(linalg::LinalgOp op) {
   SetVector<Operation *> views;
   for (Value operand : op->getOperands()) {
     SmallVector<Operation *> chain;
@@ -62,39 +62,36 @@ SmallVector<Operation *> slicesToClone(linalg::LinalgOp op) {
     while (!passableAsBarePointer(value.getType())) {
       auto subview = value.getDefiningOp<memref::SubViewOp>();
       if (!subview)
-        return {};
+        return failure();
       chain.push_back(subview);
       value = subview.getSource();
     }
     for (Operation *view : llvm::reverse(chain))
       views.insert(view);
   }
-  return views.takeVector();
+  return SmallVector<Operation *>(views.begin(), views.end());
 }
 
-/// Ops whose operands (and captured values) can all be passed, directly or
-/// as a subview of a buffer that can.
-bool outlinable(linalg::LinalgOp op) {
+/// What outlining `op` clones into its kernel (the subviews of
+/// slicesToClone), if every operand and captured value can be passed,
+/// directly or as a subview of a buffer that can.
+FailureOr<SmallVector<Operation *>> outlinable(linalg::LinalgOp op) {
   SetVector<Value> captured;
   getUsedValuesDefinedAbove(op->getRegions(), captured);
   if (!llvm::all_of(captured, [](Value v) { return passableAsBarePointer(v.getType()); }))
-    return false;
-  SmallVector<Operation *> views = slicesToClone(op);
-  for (Value operand : op->getOperands())
-    if (!passableAsBarePointer(operand.getType()) &&
-        !llvm::is_contained(views, operand.getDefiningOp()))
-      return false;
-  return true;
+    return failure();
+  return slicesToClone(op);
 }
 
-/// Moves `op` into a new function `name` placed before `parent`, and calls it.
-void outline(linalg::LinalgOp op, func::FuncOp parent, StringRef name) {
+/// Moves `op` into a new function `name` placed before `parent`, and calls
+/// it; `views` (from outlinable()) are cloned into the function.
+void outline(linalg::LinalgOp op, ArrayRef<Operation *> views, func::FuncOp parent,
+             StringRef name) {
   // The kernel's arguments: the op's operands and the values its body uses
   // from outside, except constants, which are cloned into the kernel.
   // A slice that moves with a loop (one image of a batch) cannot cross the
   // call as a bare pointer: its subview is cloned into the kernel, which
   // takes the sliced buffer and the slice's offsets instead.
-  SmallVector<Operation *> views = slicesToClone(op);
   llvm::SmallPtrSet<Operation *, 4> cloned(views.begin(), views.end());
   SetVector<Value> captured;
   auto capture = [&](Value value) {
@@ -163,14 +160,16 @@ struct OutlineKernelsPass
         linalg::CopyOp::create(builder, copy.getLoc(), copy.getSource(), copy.getTarget());
         copy->erase();
       });
-      SmallVector<linalg::LinalgOp> kernels;
+      SmallVector<std::pair<linalg::LinalgOp, SmallVector<Operation *>>> kernels;
       function.walk([&](linalg::LinalgOp op) {
-        if (op.hasPureBufferSemantics() && outlinable(op))
-          kernels.push_back(op);
+        if (!op.hasPureBufferSemantics())
+          return;
+        if (FailureOr<SmallVector<Operation *>> views = outlinable(op); succeeded(views))
+          kernels.push_back({op, std::move(*views)});
       });
       unsigned count = 0;
-      for (linalg::LinalgOp op : kernels)
-        outline(op, function,
+      for (auto &[op, views] : kernels)
+        outline(op, views, function,
                 (function.getSymName() + "_kernel_" + llvm::Twine(count++)).str());
     }
   }

@@ -48,15 +48,21 @@ def DlcCpuKernelCalls : Pass<"dlc-cpu-kernel-calls", "mlir::ModuleOp"> {
     // becomes
     func.call @dlc_gemm_f32(%batch, %m, %n, %k, %a_ptr, %a_batch_stride, %lda,
         %b_ptr, %b_batch_stride, %b_stride_k, %b_stride_n, %c_ptr,
-        %c_batch_stride, %ldc, %flags) : (index, ...) -> ()
+        %c_batch_stride, %ldc, %flags, %row_scale, %row_shift, %residual,
+        %residual_batch_stride, %ldr, %min_bits, %max_bits) : (index, ...) -> ()
     ```
 
     Pointers are the operands' aligned base pointers plus their offsets, as
     `index`. Other element types and layouts keep their loops. `flags`
     says that B is a weight (a view of a `dlc.param` argument: the runtime
-    packs it once) and that C was zero-filled whole just before with nothing
+    packs it once), that C was zero-filled whole just before with nothing
     else touching it in between (the fill is removed and the kernel writes
-    its result instead of adding it).
+    its result instead of adding it), and which clamp bounds the epilogue
+    has. A batched product followed (with only views and constants in
+    between) by a `linalg.generic` that updates its output in place with
+    per-row scale, per-row shift, a residual, then max and min with scalars
+    (a fused convolution's epilogue, in that order) passes those as the
+    epilogue arguments and the generic goes; without one they are 0.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect",
@@ -142,7 +148,6 @@ def DlcPlanMemory : Pass<"dlc-plan-memory", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::memref::MemRefDialect"];
 }
 
-#endif // DLC_CODEGEN_CPU_PASSES_TD
 
 def DlcParallelKernels : Pass<"dlc-parallel-kernels", "mlir::ModuleOp"> {
   let summary = "Split outlined kernels' outer parallel loop over the thread pool";
@@ -192,3 +197,5 @@ def DlcApproximateMath : Pass<"dlc-approximate-math", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::arith::ArithDialect", "mlir::math::MathDialect",
                            "mlir::vector::VectorDialect"];
 }
+
+#endif // DLC_CODEGEN_CPU_PASSES_TD

@@ -45,14 +45,19 @@ using namespace dlc;
 
 namespace {
 
-/// dlc on tensors to straight-line calls of kernels on buffers.
-void buildKernelPipeline(OpPassManager &pm) {
+/// dlc on tensors to linalg on tensors (the `linalg` stage).
+void buildLinalgPipeline(OpPassManager &pm) {
   // A convolution's bias, batch norm, residual and ReLU become its GEMM's
   // epilogue: applied to each tile while it is in cache, not in passes
   // over the whole result.
   pm.addNestedPass<func::FuncOp>(createDlcFuseConvEpilogues());
   pm.addPass(createDlcLowerToLinalg());
   pm.addPass(createCanonicalizerPass());
+}
+
+/// dlc on tensors to straight-line calls of kernels on buffers.
+void buildKernelPipeline(OpPassManager &pm) {
+  buildLinalgPipeline(pm);
   // Chains of elementwise ops (a convolution's batch norm and ReLU, a
   // residual add) become one loop nest: one pass over memory, no
   // intermediate buffers.
@@ -128,8 +133,7 @@ llvm::Error dlc::lowerForCpu(ModuleOp module, CpuStage stage) {
   DiagnosticCapture diagnostics(context);
   PassManager pm(context);
   if (stage == CpuStage::Linalg) {
-    pm.addPass(createDlcLowerToLinalg());
-    pm.addPass(createCanonicalizerPass());
+    buildLinalgPipeline(pm);
   } else if (stage == CpuStage::Kernels) {
     buildKernelPipeline(pm);
   } else {

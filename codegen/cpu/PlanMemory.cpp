@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace dlc {
 #define GEN_PASS_DEF_DLCPLANMEMORY
@@ -99,7 +100,7 @@ dlc::FunctionMemoryPlan planCandidates(func::FuncOp function,
   plan.arenaBytes = arena.size;
   for (auto [buffer, range, offset] : llvm::zip(buffers, ranges, arena.offsets)) {
     plan.buffers.push_back({buffer.alloc, range, offset});
-    plan.separateBytes += (buffer.bytes + 63) / 64 * 64;
+    plan.separateBytes += llvm::alignTo(buffer.bytes, dlc::kArenaAlignment);
   }
   return plan;
 }
@@ -115,7 +116,7 @@ void planFunction(func::FuncOp function) {
   Location loc = function.getLoc();
   auto arenaType = MemRefType::get({plan.arenaBytes}, builder.getI8Type());
   auto arena = memref::AllocOp::create(builder, loc, arenaType);
-  arena.setAlignment(64);
+  arena.setAlignment(dlc::kArenaAlignment);
   for (auto [buffer, placed] : llvm::zip(buffers, plan.buffers)) {
     builder.setInsertionPoint(buffer.alloc);
     Value byteShift =
@@ -128,8 +129,8 @@ void planFunction(func::FuncOp function) {
   }
   builder.setInsertionPoint(body.getTerminator());
   memref::DeallocOp::create(builder, loc, arena);
-  function->setAttr("dlc.arena_bytes", builder.getI64IntegerAttr(plan.arenaBytes));
-  function->setAttr("dlc.intermediate_bytes", builder.getI64IntegerAttr(plan.separateBytes));
+  function->setAttr(dlc::kArenaBytesAttr, builder.getI64IntegerAttr(plan.arenaBytes));
+  function->setAttr(dlc::kIntermediateBytesAttr, builder.getI64IntegerAttr(plan.separateBytes));
 }
 
 struct PlanMemoryPass : public dlc::impl::DlcPlanMemoryBase<PlanMemoryPass> {

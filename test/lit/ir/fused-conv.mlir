@@ -40,7 +40,7 @@ func.func @wrong_scale(%x: tensor<1x3x8x8xf32>, %w: tensor<4x3x1x1xf32>, %s: ten
 // -----
 
 func.func @grouped(%x: tensor<1x4x8x8xf32>, %w: tensor<4x1x1x1xf32>) -> tensor<1x4x8x8xf32> {
-  // expected-error @+1 {{filter takes 1 channels, input has 4}}
+  // expected-error @+1 {{'dlc.fused_conv' with 1 groups cannot take 4 input channels with a filter of shape 4x1x1x1}}
   %0 = dlc.fused_conv %x, %w, strides = [1, 1], dilations = [1, 1], pad_low = [0, 0], pad_high = [0, 0]
       : (tensor<1x4x8x8xf32>, tensor<4x1x1x1xf32>) -> tensor<1x4x8x8xf32>
   return %0 : tensor<1x4x8x8xf32>
@@ -53,4 +53,13 @@ func.func @float64(%x: tensor<1x3x8x8xf64>, %w: tensor<4x3x1x1xf64>) -> tensor<1
   %0 = dlc.fused_conv %x, %w, strides = [1, 1], dilations = [1, 1], pad_low = [0, 0], pad_high = [0, 0]
       : (tensor<1x3x8x8xf64>, tensor<4x3x1x1xf64>) -> tensor<1x4x8x8xf64>
   return %0 : tensor<1x4x8x8xf64>
+}
+
+// -----
+
+func.func @filter_too_big(%x: tensor<1x3x2x2xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<1x4x1x1xf32> {
+  // expected-error @+1 {{'dlc.fused_conv' filter of spatial size 3 does not fit the padded input in dimension 2}}
+  %0 = dlc.fused_conv %x, %w, strides = [1, 1], dilations = [1, 1], pad_low = [0, 0], pad_high = [0, 0]
+      : (tensor<1x3x2x2xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x1x1xf32>
+  return %0 : tensor<1x4x1x1xf32>
 }
