@@ -221,7 +221,8 @@ PYBIND11_MODULE(_dlc, m) {
       .def_property_readonly("cache_hit", &PyModel::cacheHit,
                              "Whether the native code came from the compile cache")
       .def_property("threads", &PyModel::threads, &PyModel::setThreads,
-                    "Threads the kernels use (setting 0 means one per core)");
+                    "Threads the kernels use (setting 0 means one per core); not to be "
+                    "set while another thread runs the model");
   m.def("compile", &compileModel, py::arg("path"),
         py::arg("example_inputs") = py::dict(),
         py::arg("shapes") = std::map<std::string, std::vector<int64_t>>(),

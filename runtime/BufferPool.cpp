@@ -24,6 +24,7 @@ BufferPool::~BufferPool() {
 }
 
 void *dlc::allocateLarge(size_t bytes) {
+  bytes = roundedSize(bytes); // aligned_alloc takes whole multiples of the alignment
   constexpr size_t kHugePage = size_t(2) << 20;
   size_t rounded = (bytes + kHugePage - 1) / kHugePage * kHugePage;
   // A huge page is resident whole: round up only where little is wasted

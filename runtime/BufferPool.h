@@ -60,15 +60,13 @@ private:
   uint64_t fromSystem = 0;
 };
 
-} // namespace dlc
-
-namespace dlc {
-/// A 64-byte-aligned buffer of `bytes` (a multiple of 64) for std::free.
+/// A 64-byte-aligned buffer of at least `bytes` for std::free.
 /// From 2 MB on, where rounding up to whole 2 MB pages wastes at most an
 /// eighth, it is aligned to 2 MB and backed by transparent huge pages where
 /// the kernel allows (madvise): kernels that stride through big buffers
 /// (GEMM packing, im2col) then miss the TLB far less.
 void *allocateLarge(size_t bytes);
+
 } // namespace dlc
 
 /// What generated code calls for malloc and free (bound by the JIT): the

@@ -57,6 +57,10 @@ Executable::Executable(Artifact artifact, std::unique_ptr<JitModule> code,
       times(times) {}
 
 void Executable::setThreads(unsigned threads) {
+  if (threads == 0)
+    threads = ThreadPool::availableCores();
+  if (pool && pool->size() == threads)
+    return; // the pool it has (its workers stay warm)
   pool = std::make_unique<ThreadPool>(threads);
 }
 

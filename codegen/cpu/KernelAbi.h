@@ -57,8 +57,8 @@ enum GemmF32Flag : unsigned {
   kGemmClampMax = 8,
 };
 
-/// Runs `task(args, begin, end)` over [lo, hi) split into ranges, one per
-/// thread of the current pool:
+/// Runs `task(args, begin, end)` over [lo, hi) split into ranges, a few
+/// per thread of the current pool (the later ones balance the load):
 ///   void dlc_parallel_for(void (*task)(void **args, int64_t begin,
 ///                                      int64_t end),
 ///                         void **args, int64_t lo, int64_t hi)

@@ -11,6 +11,7 @@
 #include "mlir/IR/Matchers.h"
 #include "onnx/defs/parser.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -166,9 +167,9 @@ onnx_import::tensorFromProto(const onnx::TensorProto &proto,
   auto layout = layoutOf(proto);
   if (!layout)
     return layout.takeError();
-  std::optional<DType> dtype = layout->dtype;
+  DType dtype = layout->dtype;
   size_t bytes = layout->bytes;
-  HostTensor tensor(*dtype, layout->shape);
+  HostTensor tensor(dtype, layout->shape);
 
   if (proto.data_location() == onnx::TensorProto::EXTERNAL) {
     std::string location;
@@ -220,7 +221,7 @@ onnx_import::tensorFromProto(const onnx::TensorProto &proto,
     return tensor;
   }
   llvm::Error error = llvm::Error::success();
-  switch (*dtype) {
+  switch (dtype) {
   case DType::f32: error = copyField(proto.float_data(), tensor); break;
   case DType::f64: error = copyField(proto.double_data(), tensor); break;
   case DType::i64: error = copyField(proto.int64_data(), tensor); break;
@@ -435,13 +436,18 @@ const ConverterTable &onnx_import::trainingConverters() {
   return table;
 }
 
-std::vector<std::string> dlc::supportedOnnxOps() {
+namespace {
+/// The ops of `table`, sorted.
+std::vector<std::string> sortedOps(const ConverterTable &table) {
   std::vector<std::string> names;
-  for (const auto &entry : converters())
+  for (const auto &entry : table)
     names.push_back(entry.getKey().str());
   llvm::sort(names);
   return names;
 }
+} // namespace
+
+std::vector<std::string> dlc::supportedOnnxOps() { return sortedOps(converters()); }
 
 //===----------------------------------------------------------------------===//
 // The graph walk
@@ -575,14 +581,10 @@ llvm::Error GraphImporter::importNode(const onnx::NodeProto &node, int64_t opset
   const ConverterTable &table = trainingDomain ? trainingConverters() : converters();
   auto converter = table.find(node.op_type());
   if (!(defaultDomain || trainingDomain) || converter == table.end()) {
-    std::string supported, training;
-    for (const std::string &op : supportedOnnxOps())
-      supported += (supported.empty() ? "" : ", ") + op;
-    for (const auto &entry : trainingConverters())
-      training += (training.empty() ? "" : ", ") + entry.getKey().str();
     return error(describeNode(node, opset) + ": unsupported operator; dlc "
                  "supports these ONNX operators of the default domain: " +
-                 supported + "; and of " + kTrainingDomain + ": " + training);
+                 llvm::join(sortedOps(converters()), ", ") + "; and of " + kTrainingDomain +
+                 ": " + llvm::join(sortedOps(trainingConverters()), ", "));
   }
   for (const auto &attribute : node.attribute())
     if (attribute.type() == onnx::AttributeProto::GRAPH ||

@@ -111,7 +111,8 @@ public:
   bool loadedFromCache() const;
 
   /// Threads the kernels use: one per available core unless set (0 means
-  /// that default again).
+  /// that default again). Not while a run is in progress: a different
+  /// count replaces the thread pool that runs use.
   void setThreads(unsigned threads);
   unsigned threads() const;
 

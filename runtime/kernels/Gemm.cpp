@@ -9,11 +9,15 @@
 //       for each panel in the columns:        the panel stays in L1
 //         for each group of mr rows:          A streams from L2
 //           micro-kernel: C[mr × nr] += A[mr × kc] · panel[kc × nr]
+//         after the last block: the epilogue on the panel's columns
 //
 // A is read in place (its rows are broadcast element by element), so only
 // B is copied, and only when enough rows of A reuse it; a product with few
-// rows (a small batch) reads B in place. The packing buffer is per calling
-// thread and reused. Two synchronizations per product: packing, products.
+// rows (a small batch) reads B in place, and one with few rows and a
+// transposed B is dot products (gemvTransposed). A weight's packing is kept
+// in the executable's GemmPackCache; other packings go to a buffer per
+// calling thread, reused. Two synchronizations per product: packing (none
+// once a weight is packed), products.
 //
 //===----------------------------------------------------------------------===//
 
@@ -78,8 +82,7 @@ float *packingBuffer(size_t floats) {
   };
   thread_local Buffer buffer;
   if (floats > buffer.capacity) {
-    size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-    buffer.data.reset(static_cast<float *>(allocateLarge(bytes)));
+    buffer.data.reset(static_cast<float *>(allocateLarge(floats * sizeof(float))));
     buffer.capacity = buffer.data ? floats : 0;
   }
   return buffer.data.get();
@@ -271,7 +274,9 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
     size_t sourceBytes = size_t((k - 1) * bStrideK + (n - 1) * bStrideN + 1) * sizeof(float);
     packed = cache->get({b, k, n, bStrideK, bStrideN, nr}, packedFloats, packInto, b,
                         sourceBytes);
-  } else if (packedPanels) {
+  }
+  // Without a cache, or when it could not allocate: a packing of our own.
+  if (!packed && packedPanels) {
     float *scratch = packingBuffer(packedFloats);
     packInto(scratch);
     packed = scratch;
@@ -336,17 +341,25 @@ void GemmPackCache::Free::operator()(float *p) const { std::free(p); }
 const float *GemmPackCache::get(const Key &key, size_t floats,
                                 llvm::function_ref<void(float *)> pack,
                                 const void *source, size_t sourceBytes) {
-  // Packing under the lock: a second run of the same executable waits for
-  // the packing instead of reading half of it. Only first runs pack.
-  std::lock_guard<std::mutex> lock(mutex);
-  auto found = packings.find(key);
-  if (found != packings.end())
-    return found->second.get();
-  size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto found = packings.find(key);
+    if (found != packings.end())
+      return found->second.get();
+  }
+  // Packed without the lock: packing may use the thread pool, whose
+  // workers may be waiting for this lock (a batched product's). Two first
+  // runs at once may both pack; the first to finish is kept. A packing is
+  // published only whole.
+  size_t bytes = floats * sizeof(float);
   std::unique_ptr<float, Free> buffer(static_cast<float *>(allocateLarge(bytes)));
   if (!buffer)
-    throw std::bad_alloc();
+    return nullptr;
   pack(buffer.get());
+  std::lock_guard<std::mutex> lock(mutex);
+  auto [entry, inserted] = packings.try_emplace(key, std::move(buffer));
+  if (!inserted)
+    return entry->second.get();
   held += bytes;
   if (dropSources && source) {
     // Only the pages wholly inside the source: its neighbours may be live.
@@ -356,7 +369,7 @@ const float *GemmPackCache::get(const Key &key, size_t floats,
     if (end > begin)
       madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
   }
-  return packings.emplace(key, std::move(buffer)).first->second.get();
+  return entry->second.get();
 }
 
 size_t GemmPackCache::bytesHeld() const {

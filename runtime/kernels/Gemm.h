@@ -111,14 +111,9 @@ private:
 
 } // namespace dlc
 
-/// The entry point generated code calls (codegen/cpu/KernelAbi.h): for each
-/// of `batch` products, C[i] += A[i]·B[i], where X[i] starts `xBatchStride`
-/// elements after X[i-1]. With kGemmConstantB in `flags`, B's packing is
-/// kept in the current GemmPackCache; with kGemmOverwriteC, C[i] = A[i]·B[i]
-/// (C's contents are not read). Then the epilogue, term by term:
-/// c · rowScale[r] + rowShift[r] + residual (each skipped where null), then
-/// the maximum with the float whose bits minBits holds (with
-/// kGemmClampMin) and the minimum with maxBits' (with kGemmClampMax).
+/// The entry point generated code calls; its arguments, flags and epilogue
+/// are specified in codegen/cpu/KernelAbi.h (kGemmF32Kernel). The epilogue's
+/// arguments default to none for C++ callers (tests, benchmarks).
 extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                              const float *a, int64_t aBatchStride, int64_t lda,
                              const float *b, int64_t bBatchStride, int64_t bStrideK,

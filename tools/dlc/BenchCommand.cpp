@@ -14,7 +14,6 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/WithColor.h"
 
 #include <algorithm>
 #include <chrono>
@@ -22,6 +21,8 @@
 
 using namespace llvm;
 using namespace dlc;
+using dlc::tool::fail;
+using dlc::tool::secondsSince;
 
 cl::SubCommand dlc::tool::benchCommand("bench", "Time one model on random inputs");
 
@@ -41,15 +42,6 @@ cl::opt<unsigned> threads("threads",
 cl::opt<double> seconds("seconds", cl::desc("How long to keep timing (default 3)"),
                         cl::init(3.0), cl::sub(dlc::tool::benchCommand),
                         cl::cat(dlc::tool::dlcCategory));
-
-int fail(Error error) {
-  WithColor::error(errs(), "dlc bench") << toString(std::move(error)) << "\n";
-  return 1;
-}
-
-double since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 /// Uniform values in [-1, 1] for floats; zeros for integers and booleans,
 /// which are usually indices or masks that must stay in range.
@@ -85,13 +77,13 @@ int dlc::tool::runBenchCommand() {
     return Executable::compile(*model);
   }();
   if (!executable)
-    return fail(executable.takeError());
+    return fail(dlc::tool::benchCommand, executable.takeError());
   Executable &exe = **executable;
   if (threads)
     exe.setThreads(threads);
   const CompileReport &times = exe.compileReport();
   outs() << formatv("{0}: ready in {1:f3} s ({2}), {3} threads\n", modelPath.getValue(),
-                    since(start), times.summary(), exe.threads());
+                    secondsSince(start), times.summary(), exe.threads());
   if (times.intermediateBytes)
     outs() << formatv("memory: intermediates in a {0:f1} MB arena ({1:f1} MB apart)\n",
                       times.arenaBytes / 1e6, times.intermediateBytes / 1e6);
@@ -103,14 +95,14 @@ int dlc::tool::runBenchCommand() {
   std::vector<double> runs;
   auto first = exe.run(inputs); // warm-up: the first run allocates the arena
   if (!first)
-    return fail(first.takeError());
+    return fail(dlc::tool::benchCommand, first.takeError());
   auto begin = std::chrono::steady_clock::now();
-  while (since(begin) < seconds || runs.size() < 5) {
+  while (secondsSince(begin) < seconds || runs.size() < 5) {
     auto runStart = std::chrono::steady_clock::now();
     auto outputs = exe.run(inputs);
-    runs.push_back(since(runStart));
+    runs.push_back(secondsSince(runStart));
     if (!outputs)
-      return fail(outputs.takeError());
+      return fail(dlc::tool::benchCommand, outputs.takeError());
   }
   std::sort(runs.begin(), runs.end());
   auto at = [&](double q) { return runs[size_t(q * (runs.size() - 1))] * 1e3; };

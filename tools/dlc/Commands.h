@@ -12,6 +12,7 @@
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Error.h"
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,15 @@ extern llvm::cl::SubCommand runCommand;
 extern llvm::cl::SubCommand compileCommand;
 extern llvm::cl::SubCommand benchCommand;
 extern llvm::cl::SubCommand inspectCommand;
+
+/// Prints `error` as "dlc COMMAND: error: ..." and returns exit code 1.
+int fail(const llvm::cl::SubCommand &command, llvm::Error error);
+
+/// Seconds from `start` until now.
+inline double secondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
 /// Builds, compiles and runs a bundled builder example; returns the exit code.
 int runExampleCommand();
 /// Imports an ONNX model and prints its IR; returns the exit code.

@@ -18,12 +18,13 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
-#include "llvm/Support/WithColor.h"
 
 #include <chrono>
 
 using namespace llvm;
 using namespace dlc;
+using dlc::tool::fail;
+using dlc::tool::secondsSince;
 
 cl::SubCommand dlc::tool::compileCommand(
     "compile", "Compile an ONNX model into a .dlc artifact");
@@ -54,33 +55,23 @@ cl::opt<Stage> emit(
                           "the .dlc artifact, after compiling it once (default)")),
     cl::sub(dlc::tool::compileCommand), cl::cat(dlc::tool::dlcCategory));
 
-int fail(Error error) {
-  WithColor::error(errs(), "dlc compile") << toString(std::move(error)) << "\n";
-  return 1;
-}
-
-double secondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 /// Writes an intermediate stage as text.
 int emitStage(Model &model) {
   if (emit == Stage::Linalg || emit == Stage::LLVMDialect || emit == Stage::LLVMIR) {
     CpuStage stage = emit == Stage::Linalg ? CpuStage::Linalg : CpuStage::LLVMDialect;
     if (Error error = lowerForCpu(*model.module, stage))
-      return fail(std::move(error));
+      return fail(dlc::tool::compileCommand, std::move(error));
   }
   std::string path = outputPath.empty() ? "-" : outputPath.getValue();
   std::error_code ec;
   ToolOutputFile out(path, ec, sys::fs::OF_Text);
   if (ec)
-    return fail(createStringError("cannot write '%s': %s", path.c_str(),
+    return fail(dlc::tool::compileCommand, createStringError("cannot write '%s': %s", path.c_str(),
                                   ec.message().c_str()));
   if (emit == Stage::LLVMIR) {
     auto ir = translateToLLVMIR(*model.module, /*optimize=*/true);
     if (!ir)
-      return fail(ir.takeError());
+      return fail(dlc::tool::compileCommand, ir.takeError());
     out.os() << *ir;
   } else {
     model.module->print(out.os());
@@ -95,12 +86,12 @@ int emitStage(Model &model) {
 int dlc::tool::runCompileCommand() {
   OnnxImportOptions options;
   if (Error error = parseShapeOptions(shapes, options.shapes))
-    return fail(std::move(error));
+    return fail(dlc::tool::compileCommand, std::move(error));
   auto start = std::chrono::steady_clock::now();
   mlir::MLIRContext context;
   auto model = importOnnxFile(context, modelPath, options);
   if (!model)
-    return fail(model.takeError());
+    return fail(dlc::tool::compileCommand, model.takeError());
   if (emit != Stage::Artifact)
     return emitStage(*model);
   errs() << formatv("dlc compile: imported {0} in {1:f3} s\n", modelPath.getValue(),
@@ -110,7 +101,7 @@ int dlc::tool::runCompileCommand() {
   // artifact, and the compile cache is warm for its first load.
   auto executable = Executable::compile(*model);
   if (!executable)
-    return fail(executable.takeError());
+    return fail(dlc::tool::compileCommand, executable.takeError());
   const CompileReport &times = (*executable)->compileReport();
   errs() << "dlc compile: compiled for " << hostCpuDescription() << " (" << times.summary()
          << ")\n";
@@ -126,7 +117,7 @@ int dlc::tool::runCompileCommand() {
   }
   const Artifact &artifact = (*executable)->artifact();
   if (Error error = writeArtifact(path, artifact))
-    return fail(createStringError("cannot write '%s': %s", path.c_str(),
+    return fail(dlc::tool::compileCommand, createStringError("cannot write '%s': %s", path.c_str(),
                                   toString(std::move(error)).c_str()));
   uint64_t size = 0;
   sys::fs::file_size(path, size);

@@ -15,7 +15,6 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/Format.h"
-#include "llvm/Support/WithColor.h"
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
@@ -24,6 +23,7 @@
 
 using namespace llvm;
 using namespace dlc;
+using dlc::tool::fail;
 
 cl::SubCommand dlc::tool::exampleCommand(
     "example", "Build, compile and run a bundled builder example (mlp)");
@@ -57,11 +57,6 @@ cl::opt<bool> printLocations(
     cl::desc("With --emit, print each op's location (its node name)"),
     cl::sub(dlc::tool::exampleCommand), cl::cat(dlc::tool::dlcCategory));
 
-int fail(Error error) {
-  WithColor::error(errs(), "dlc example") << toString(std::move(error)) << "\n";
-  return 1;
-}
-
 double median(std::vector<double> values) {
   std::sort(values.begin(), values.end());
   size_t n = values.size();
@@ -86,7 +81,7 @@ void printMatrix(raw_ostream &os, const HostTensor &tensor) {
 
 int dlc::tool::runExampleCommand() {
   if (exampleName != "mlp")
-    return fail(createStringError("unknown example '%s'; the examples are: mlp",
+    return fail(dlc::tool::exampleCommand, createStringError("unknown example '%s'; the examples are: mlp",
                                   exampleName.c_str()));
   MlpConfig config;
   config.batch = batch;
@@ -94,12 +89,12 @@ int dlc::tool::runExampleCommand() {
   if (!widths.empty())
     config.widths.assign(widths.begin(), widths.end());
   if (config.batch <= 0 || llvm::any_of(config.widths, [](int64_t w) { return w <= 0; }))
-    return fail(createStringError("--batch and --widths must be positive"));
+    return fail(dlc::tool::exampleCommand, createStringError("--batch and --widths must be positive"));
 
   mlir::MLIRContext context;
   auto model = buildMlp(context, config);
   if (!model)
-    return fail(model.takeError());
+    return fail(dlc::tool::exampleCommand, model.takeError());
   std::vector<HostTensor> weights;
   int64_t weightCount = 0;
   for (auto &[name, weight] : model->weights) {
@@ -111,12 +106,12 @@ int dlc::tool::runExampleCommand() {
     if (emit != EmitStage::Dlc) {
       CpuStage stage = emit == EmitStage::Linalg ? CpuStage::Linalg : CpuStage::LLVMDialect;
       if (Error error = lowerForCpu(*model->module, stage))
-        return fail(std::move(error));
+        return fail(dlc::tool::exampleCommand, std::move(error));
     }
     if (emit == EmitStage::LLVMIR) {
       auto ir = translateToLLVMIR(*model->module, /*optimize=*/true);
       if (!ir)
-        return fail(ir.takeError());
+        return fail(dlc::tool::exampleCommand, ir.takeError());
       outs() << *ir;
     } else {
       mlir::OpPrintingFlags flags;
@@ -136,7 +131,7 @@ int dlc::tool::runExampleCommand() {
 
   auto executable = Executable::compile(*model);
   if (!executable)
-    return fail(executable.takeError());
+    return fail(dlc::tool::exampleCommand, executable.takeError());
   const CompileReport &times = (*executable)->compileReport();
   outs() << "compile: " << times.summary() << "\n";
 
@@ -150,7 +145,7 @@ int dlc::tool::runExampleCommand() {
     runTimes.push_back(std::chrono::duration<double>(
                            std::chrono::steady_clock::now() - start).count());
     if (!result)
-      return fail(result.takeError());
+      return fail(dlc::tool::exampleCommand, result.takeError());
     outputs = std::move(*result);
   }
   double flops = 0;

@@ -11,10 +11,10 @@
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/ToolOutputFile.h"
-#include "llvm/Support/WithColor.h"
 
 using namespace llvm;
 using namespace dlc;
+using dlc::tool::fail;
 
 cl::SubCommand dlc::tool::importCommand(
     "import", "Import an ONNX model and print its dlc IR");
@@ -41,11 +41,6 @@ cl::opt<bool> printLocations("print-locations",
                              cl::desc("Print each op's location (its ONNX node)"),
                              cl::sub(dlc::tool::importCommand),
                              cl::cat(dlc::tool::dlcCategory));
-
-int fail(Error error) {
-  WithColor::error(errs(), "dlc import") << toString(std::move(error)) << "\n";
-  return 1;
-}
 
 } // namespace
 
@@ -84,24 +79,24 @@ Error dlc::tool::parseShapeOptions(ArrayRef<std::string> texts,
 int dlc::tool::runImportCommand() {
   OnnxImportOptions options;
   if (Error error = parseShapeOptions(shapes, options.shapes))
-    return fail(std::move(error));
+    return fail(dlc::tool::importCommand, std::move(error));
   for (const std::string &text : constantInputs) {
     auto [name, file] = StringRef(text).split('=');
     if (name.empty() || file.empty())
-      return fail(createStringError("--constant-input expects NAME=FILE.pb"));
+      return fail(dlc::tool::importCommand, createStringError("--constant-input expects NAME=FILE.pb"));
     auto tensor = readOnnxTensorFile(file);
     if (!tensor)
-      return fail(tensor.takeError());
+      return fail(dlc::tool::importCommand, tensor.takeError());
     options.constantInputs[name] = tensor->second;
   }
   mlir::MLIRContext context;
   auto model = importOnnxFile(context, modelPath, options);
   if (!model)
-    return fail(model.takeError());
+    return fail(dlc::tool::importCommand, model.takeError());
   std::error_code ec;
   ToolOutputFile out(outputPath, ec, sys::fs::OF_Text);
   if (ec)
-    return fail(createStringError("cannot write '%s': %s", outputPath.c_str(),
+    return fail(dlc::tool::importCommand, createStringError("cannot write '%s': %s", outputPath.c_str(),
                                   ec.message().c_str()));
   mlir::OpPrintingFlags flags;
   if (printLocations)

@@ -32,12 +32,12 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/ToolOutputFile.h"
-#include "llvm/Support/WithColor.h"
 
 #include <numeric>
 
 using namespace llvm;
 using namespace dlc;
+using dlc::tool::fail;
 using mlir::Value;
 using mlir::ViewLikeOpInterface;
 
@@ -67,11 +67,6 @@ cl::opt<std::string> memoryPath("memory-svg",
                                 cl::cat(dlc::tool::dlcCategory));
 cl::opt<unsigned> top("top", cl::desc("Kernels listed, by FLOPs (default 10)"), cl::init(10),
                       cl::sub(dlc::tool::inspectCommand), cl::cat(dlc::tool::dlcCategory));
-
-int fail(Error error) {
-  WithColor::error(errs(), "dlc inspect") << toString(std::move(error)) << "\n";
-  return 1;
-}
 
 /// One kernel of @main, in schedule order.
 struct Kernel {
@@ -253,18 +248,18 @@ int dlc::tool::runInspectCommand() {
   if (isArtifactFile(modelPath)) {
     auto artifact = readArtifact(modelPath);
     if (!artifact)
-      return fail(artifact.takeError());
+      return fail(dlc::tool::inspectCommand, artifact.takeError());
     auto parsed = parseArtifactModule(context, *artifact);
     if (!parsed)
-      return fail(parsed.takeError());
+      return fail(dlc::tool::inspectCommand, parsed.takeError());
     module = std::move(*parsed);
   } else {
     OnnxImportOptions options;
     if (Error error = parseShapeOptions(shapes, options.shapes))
-      return fail(std::move(error));
+      return fail(dlc::tool::inspectCommand, std::move(error));
     auto model = importOnnxFile(context, modelPath, options);
     if (!model)
-      return fail(model.takeError());
+      return fail(dlc::tool::inspectCommand, model.takeError());
     module = std::move(model->module);
   }
 
@@ -277,10 +272,10 @@ int dlc::tool::runInspectCommand() {
     }
   });
   if (Error error = lowerForCpu(*module, CpuStage::Kernels))
-    return fail(std::move(error));
+    return fail(dlc::tool::inspectCommand, std::move(error));
   auto main = module->lookupSymbol<mlir::func::FuncOp>(kEntryFunction);
   if (!main)
-    return fail(createStringError("the module has no @main"));
+    return fail(dlc::tool::inspectCommand, createStringError("the module has no @main"));
 
   // Kernels in program order, those in a loop (one image at a time) with
   // their work counted once per iteration.
@@ -341,28 +336,28 @@ int dlc::tool::runInspectCommand() {
 
   if (!dotPath.empty())
     if (Error error = writeFile(dotPath, [&](raw_ostream &os) { writeDot(os, main, kernels); }))
-      return fail(std::move(error));
+      return fail(dlc::tool::inspectCommand, std::move(error));
   if (!svgPath.empty()) {
     auto dot = sys::findProgramByName("dot");
     if (!dot)
-      return fail(createStringError("--svg needs Graphviz's `dot` (apt install graphviz); "
+      return fail(dlc::tool::inspectCommand, createStringError("--svg needs Graphviz's `dot` (apt install graphviz); "
                                     "--dot FILE writes the graph's source without it"));
     SmallString<128> source;
     if (std::error_code ec = sys::fs::createTemporaryFile("dlc-inspect", "dot", source))
-      return fail(createStringError("cannot create a temporary file: %s",
+      return fail(dlc::tool::inspectCommand, createStringError("cannot create a temporary file: %s",
                                     ec.message().c_str()));
     if (Error error = writeFile(source, [&](raw_ostream &os) { writeDot(os, main, kernels); }))
-      return fail(std::move(error));
+      return fail(dlc::tool::inspectCommand, std::move(error));
     std::string message;
     StringRef args[] = {*dot, "-Tsvg", "-o", svgPath, source};
     int status = sys::ExecuteAndWait(*dot, args, std::nullopt, {}, 120, 0, &message);
     sys::fs::remove(source);
     if (status != 0)
-      return fail(createStringError("dot failed: %s", message.c_str()));
+      return fail(dlc::tool::inspectCommand, createStringError("dot failed: %s", message.c_str()));
   }
   if (!memoryPath.empty())
     if (Error error =
             writeFile(memoryPath, [&](raw_ostream &os) { writeMemorySvg(os, plan); }))
-      return fail(std::move(error));
+      return fail(dlc::tool::inspectCommand, std::move(error));
   return 0;
 }

@@ -15,7 +15,6 @@
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
-#include "llvm/Support/WithColor.h"
 
 #include <algorithm>
 #include <chrono>
@@ -23,6 +22,7 @@
 
 using namespace llvm;
 using namespace dlc;
+using dlc::tool::fail;
 
 cl::SubCommand dlc::tool::runCommand(
     "run", "Run an ONNX model (compiled for the given inputs) or a .dlc artifact");
@@ -49,11 +49,6 @@ cl::opt<unsigned> threads("threads",
 cl::opt<unsigned> repeat("repeat", cl::desc("Timed runs (default 1)"), cl::init(1),
                          cl::sub(dlc::tool::runCommand), cl::cat(dlc::tool::dlcCategory));
 
-int fail(Error error) {
-  WithColor::error(errs(), "dlc run") << toString(std::move(error)) << "\n";
-  return 1;
-}
-
 /// "[0.1, 0.2, ... ]": the first few elements.
 std::string preview(const HostTensor &tensor) {
   std::string text = "[";
@@ -78,27 +73,32 @@ Expected<std::vector<std::string>> inputNames(const std::optional<Artifact> &art
 int dlc::tool::runRunCommand() {
   auto inputs = readNumPyFile(inputsPath);
   if (!inputs)
-    return fail(inputs.takeError());
+    return fail(dlc::tool::runCommand, inputs.takeError());
   // Loading an artifact is timed from reading it.
   auto start = std::chrono::steady_clock::now();
   std::optional<Artifact> artifact;
   if (isArtifactFile(modelPath)) {
     auto read = readArtifact(modelPath);
     if (!read)
-      return fail(read.takeError());
+      return fail(dlc::tool::runCommand, read.takeError());
     artifact = std::move(*read);
   }
   // A lone .npy feeds the model's only input, whatever the file is called.
   if (StringRef(inputsPath).ends_with(".npy")) {
     auto names = inputNames(artifact);
     if (!names)
-      return fail(names.takeError());
+      return fail(dlc::tool::runCommand, names.takeError());
     if (names->size() != 1)
-      return fail(createStringError("the model has %zu inputs; give them in an .npz "
+      return fail(dlc::tool::runCommand, createStringError("the model has %zu inputs; give them in an .npz "
                                     "keyed by input name",
                                     names->size()));
     inputs->front().first = names->front();
   }
+  // An ONNX model is timed from its import (reading its input names above
+  // parsed it once more).
+  if (!artifact)
+    start = std::chrono::steady_clock::now();
+  const bool loadedArtifact = artifact.has_value();
   // An ONNX model is compiled for the shapes of the inputs given; graph
   // inputs that set shapes are bound to their values and not fed.
   std::vector<std::string> bound;
@@ -113,8 +113,7 @@ int dlc::tool::runRunCommand() {
     return Executable::compile(*model);
   }();
   if (!executable)
-    return fail(executable.takeError());
-  bool loadedArtifact = artifact.has_value();
+    return fail(dlc::tool::runCommand, executable.takeError());
   double compileSeconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (threads)
@@ -130,7 +129,7 @@ int dlc::tool::runRunCommand() {
     auto result = (*executable)->run(fed);
     times.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count());
     if (!result)
-      return fail(result.takeError());
+      return fail(dlc::tool::runCommand, result.takeError());
     outputs = std::move(*result);
   }
   std::sort(times.begin(), times.end());
@@ -142,7 +141,7 @@ int dlc::tool::runRunCommand() {
     outs() << "  " << name << ": " << tensor.describe() << " " << preview(tensor) << "\n";
   if (!outputPath.empty()) {
     if (Error error = writeNumPyFile(outputPath, outputs))
-      return fail(std::move(error));
+      return fail(dlc::tool::runCommand, std::move(error));
     outs() << "wrote " << outputPath << "\n";
   }
   return 0;

@@ -23,6 +23,12 @@ static void printVersion(raw_ostream &os) {
 
 cl::OptionCategory dlc::tool::dlcCategory("dlc options");
 
+int dlc::tool::fail(const cl::SubCommand &command, Error error) {
+  WithColor::error(errs(), ("dlc " + command.getName()).str()) << toString(std::move(error))
+                                                                << "\n";
+  return 1;
+}
+
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   cl::SetVersionPrinter(printVersion);
