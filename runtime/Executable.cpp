@@ -49,6 +49,15 @@ std::string CompileReport::summary() const {
   return text;
 }
 
+std::string CompileReport::memorySummary() const {
+  if (!intermediateBytes)
+    return "";
+  char text[128];
+  std::snprintf(text, sizeof(text), "intermediates in a %.1f MB arena (%.1f MB apart)",
+                arenaBytes / 1e6, intermediateBytes / 1e6);
+  return text;
+}
+
 Executable::Executable(Artifact artifact, std::unique_ptr<JitModule> code,
                        JitModule::PackedFunction entry, CompileReport times)
     : packed(std::move(artifact)), code(std::move(code)), entry(entry),

@@ -45,6 +45,9 @@ struct CompileReport {
   /// "lowering 0.120 s, codegen 0.410 s, linking 0.004 s", or "cached,
   /// linking 0.004 s".
   std::string summary() const;
+  /// "intermediates in a 14.5 MB arena (116.7 MB apart)", or "" when the
+  /// plan is not known (a cache hit).
+  std::string memorySummary() const;
 };
 
 class Executable {

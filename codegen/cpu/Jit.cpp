@@ -210,7 +210,8 @@ translateAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &context,
 }
 
 /// With DLC_PERF_MAP set, appends the address, size and name of every
-/// function of `object` to /tmp/perf-PID.map, where `perf report` looks
+/// exported function of `object` (the JIT finds only those; internal task
+/// wrappers are left out) to /tmp/perf-PID.map, where `perf report` looks
 /// for the symbols of JIT-compiled code.
 void writePerfMap(llvm::orc::LLJIT &jit, llvm::StringRef object) {
   if (!std::getenv("DLC_PERF_MAP"))
@@ -221,6 +222,10 @@ void writePerfMap(llvm::orc::LLJIT &jit, llvm::StringRef object) {
     llvm::consumeError(file.takeError());
     return;
   }
+  // Symbol sizes are read the ELF way (the JIT emits ELF on Linux, where
+  // perf runs).
+  if (!llvm::isa<llvm::object::ELFObjectFileBase>(**file))
+    return;
   std::string path = ("/tmp/perf-" + llvm::Twine(::getpid()) + ".map").str();
   std::error_code error;
   llvm::raw_fd_ostream map(path, error, llvm::sys::fs::OF_Append);

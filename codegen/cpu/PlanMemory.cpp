@@ -133,10 +133,16 @@ void planFunction(func::FuncOp function) {
   function->setAttr(dlc::kIntermediateBytesAttr, builder.getI64IntegerAttr(plan.separateBytes));
 }
 
+/// Functions with a body of one block: the straight-line code the CPU
+/// pipeline makes (the schedule is the block's order).
+bool isPlannable(func::FuncOp function) {
+  return !function.isExternal() && function.getBody().hasOneBlock();
+}
+
 struct PlanMemoryPass : public dlc::impl::DlcPlanMemoryBase<PlanMemoryPass> {
   void runOnOperation() override {
     for (func::FuncOp function : getOperation().getOps<func::FuncOp>())
-      if (!function.isExternal() && function.getBody().hasOneBlock())
+      if (isPlannable(function))
         planFunction(function);
   }
 };
@@ -144,7 +150,7 @@ struct PlanMemoryPass : public dlc::impl::DlcPlanMemoryBase<PlanMemoryPass> {
 } // namespace
 
 dlc::FunctionMemoryPlan dlc::planFunctionMemory(func::FuncOp function) {
-  if (function.isExternal() || !function.getBody().hasOneBlock())
+  if (!isPlannable(function))
     return {};
   return planCandidates(function, candidatesOf(function));
 }

@@ -84,9 +84,8 @@ int dlc::tool::runBenchCommand() {
   const CompileReport &times = exe.compileReport();
   outs() << formatv("{0}: ready in {1:f3} s ({2}), {3} threads\n", modelPath.getValue(),
                     secondsSince(start), times.summary(), exe.threads());
-  if (times.intermediateBytes)
-    outs() << formatv("memory: intermediates in a {0:f1} MB arena ({1:f1} MB apart)\n",
-                      times.arenaBytes / 1e6, times.intermediateBytes / 1e6);
+  if (std::string memory = times.memorySummary(); !memory.empty())
+    outs() << "memory: " << memory << "\n";
 
   std::mt19937 rng(1);
   std::vector<HostTensor> inputs;

@@ -105,9 +105,8 @@ int dlc::tool::runCompileCommand() {
   const CompileReport &times = (*executable)->compileReport();
   errs() << "dlc compile: compiled for " << hostCpuDescription() << " (" << times.summary()
          << ")\n";
-  if (times.intermediateBytes)
-    errs() << formatv("dlc compile: intermediates in a {0:f1} MB arena ({1:f1} MB apart)\n",
-                      times.arenaBytes / 1e6, times.intermediateBytes / 1e6);
+  if (std::string memory = times.memorySummary(); !memory.empty())
+    errs() << "dlc compile: " << memory << "\n";
 
   std::string path = outputPath;
   if (path.empty()) {
