@@ -883,8 +883,9 @@ struct ReduceWindowLowering : OpConversionPattern<ReduceWindowOp> {
 /// each a linalg.batch_matmul of batch one whose filter operand has no batch
 /// dimension. With more than one image, an scf.for runs over them, so only
 /// one image's patches exist at a time (ResNet-50's first layer at batch 32
-/// would otherwise need 236 MB of patches). `input` is already padded (and
-/// dilated).
+/// would otherwise need 236 MB of patches); a pointwise convolution, which
+/// has no patches, is one product batched over the images. `input` is
+/// already padded (and dilated).
 ///
 /// With an epilogue (a dlc.fused_conv), each image's product is followed by
 /// a linalg.generic marked `dlc.epilogue` that updates it in place:
@@ -984,14 +985,20 @@ Value convAsMatmul(ConversionPatternRewriter &rewriter, Location loc, RankedTens
       AffineMapAttr::get(AffineMap::get(4, 0, {d(0), d(3), d(2)}, ctx)),
       AffineMapAttr::get(AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx))};
 
-  // out[1, O, P] += weights · im2col(image[1, C, HP, WP]), then the
-  // epilogue with the image's slice of the residual.
-  auto convolveImage = [&](OpBuilder &b, Location at, Value image, Value out,
-                           Value residual) -> Value {
+  // A 1×1 convolution with stride 1 reads its input in place as the
+  // product's right operand: no patches.
+  const bool pointwise = KH == 1 && KW == 1 && sh == 1 && sw == 1 && HP == HO && WP == WO;
+
+  // out[i, O, P] += weights · im2col(images[i, C, HP, WP]), then the
+  // epilogue with the images' residual. Only a pointwise convolution takes
+  // more than one image at a time.
+  auto convolveImages = [&](OpBuilder &b, Location at, Value images, Value out,
+                            Value residual) -> Value {
+    int64_t count = cast<RankedTensorType>(images.getType()).getDimSize(0);
     Value cols;
-    if (KH == 1 && KW == 1 && sh == 1 && sw == 1 && HP == HO && WP == WO) {
+    if (pointwise) {
       cols = tensor::CollapseShapeOp::create(
-          b, at, RankedTensorType::get({1, C, P}, f32), image,
+          b, at, RankedTensorType::get({count, C, P}, f32), images,
           SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
     } else {
       // patches[0, c, i, j, y, x] = image[0, c, y*sh + i*dh, x*sw + j*dw]
@@ -1002,7 +1009,7 @@ Value convAsMatmul(ConversionPatternRewriter &rewriter, Location loc, RankedTens
       auto patchesType = RankedTensorType::get({1, C, KH, KW, HO, WO}, f32);
       Value empty = tensor::EmptyOp::create(b, at, patchesType.getShape(), f32);
       auto patches = linalg::GenericOp::create(
-          b, at, patchesType, ValueRange{image}, ValueRange{empty}, maps,
+          b, at, patchesType, ValueRange{images}, ValueRange{empty}, maps,
           SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
           [](OpBuilder &nb, Location nested, ValueRange args) {
             linalg::YieldOp::create(nb, nested, args[0]);
@@ -1028,8 +1035,10 @@ Value convAsMatmul(ConversionPatternRewriter &rewriter, Location loc, RankedTens
       SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
   Value result;
   Value residual = epilogue ? epilogue->residual : Value();
-  if (N == 1) {
-    result = convolveImage(rewriter, loc, input, init, residual);
+  if (N == 1 || pointwise) {
+    // One batched product: with a batch at least as large as the thread
+    // pool, each thread computes whole products (no split, no sync).
+    result = convolveImages(rewriter, loc, input, init, residual);
   } else {
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value count = arith::ConstantIndexOp::create(rewriter, loc, N);
@@ -1057,7 +1066,7 @@ Value convAsMatmul(ConversionPatternRewriter &rewriter, Location loc, RankedTens
             imageResidual = tensor::ExtractSliceOp::create(
                 b, at, RankedTensorType::get({1, O, P}, f32), residual, outOffsets, outSizes,
                 outStrides);
-          Value product = convolveImage(b, at, image, slot, imageResidual);
+          Value product = convolveImages(b, at, image, slot, imageResidual);
           Value next = tensor::InsertSliceOp::create(b, at, product, carried[0], outOffsets,
                                                      outSizes, outStrides);
           scf::YieldOp::create(b, at, next);

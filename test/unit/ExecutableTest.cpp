@@ -425,6 +425,7 @@ TEST(ExecutableTest, ConvolutionEpilogues) {
   HostTensor w2 = randomUniform({O, O, 3, 3}, -1, 1, rng);
   HostTensor lo = randomUniform({}, -0.2, -0.1, rng);
   HostTensor hi = randomUniform({}, 0.5, 0.6, rng);
+  HostTensor w3 = randomUniform({O, C, 1, 1}, -1, 1, rng);
   const double epsilon = 1e-5;
   auto outputs = buildAndRun(
       [&](GraphBuilder &g) {
@@ -447,9 +448,13 @@ TEST(ExecutableTest, ConvolutionEpilogues) {
         g.output("relu6", clipped);
         // Padded for the next convolution: not fused, the same values.
         g.output("padded", g.conv(clipped, filter2, Tensor(), same));
+        // A 1x1 convolution: one product over both images, its epilogue
+        // adding each image's residual.
+        Tensor pointwise = g.conv(in, g.input("w3", {O, C, 1, 1}), Tensor(), {});
+        g.output("pointwise", g.relu(g.add(g.batchNorm(pointwise, s, t, m, v, epsilon), r)));
       },
-      {x, w, bias, scale, shift, mean, variance, residual, w2, lo, hi});
-  ASSERT_EQ(outputs.size(), 3u);
+      {x, w, bias, scale, shift, mean, variance, residual, w2, lo, hi, w3});
+  ASSERT_EQ(outputs.size(), 4u);
   int64_t h, wd;
   std::vector<double> conv =
       referenceConv2d(toDoubles(x), x.shape(), toDoubles(w), w.shape(), 1, 1, 1, 1, 1, h, wd);
@@ -468,6 +473,14 @@ TEST(ExecutableTest, ConvolutionEpilogues) {
   std::vector<double> padded =
       referenceConv2d(relu6, {N, O, h, wd}, toDoubles(w2), w2.shape(), 1, 1, 1, 1, 1, h, wd);
   expectClose(outputs[2], {N, O, h, wd}, padded, 1e-5);
+  std::vector<double> pointwise =
+      referenceConv2d(toDoubles(x), x.shape(), toDoubles(w3), w3.shape(), 1, 1, 0, 1, 1, h, wd);
+  for (int64_t i = 0; i < int64_t(pointwise.size()); ++i) {
+    int64_t o = (i / (h * wd)) % O;
+    double normalized = (pointwise[i] - m[o]) / std::sqrt(v[o] + epsilon) * s[o] + t[o];
+    pointwise[i] = std::max(normalized + r[i], 0.0);
+  }
+  expectClose(outputs[3], {N, O, h, wd}, pointwise, 1e-5);
 }
 
 /// numpy.matmul of [batch..., m, k] and [k, n] (rhs broadcast over batches).

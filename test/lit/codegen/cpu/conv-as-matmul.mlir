@@ -43,6 +43,22 @@ func.func @conv1x1(%x: tensor<1x8x5x5xf32>, %w: tensor<16x8x1x1xf32>) -> tensor<
 
 // -----
 
+// A batch of images through a 1x1 convolution is one product batched over
+// the images (no loop): [N, C, H*W] is a view of the input.
+// CHECK-LABEL: func.func @conv1x1_batched
+// CHECK-NOT: scf.for
+// CHECK: %[[COLS:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1], [2, 3]] : tensor<3x8x5x5xf32> into tensor<3x8x25xf32>
+// CHECK: linalg.batch_matmul {{.*}} ins(%{{.*}}, %[[COLS]] : tensor<16x8xf32>, tensor<3x8x25xf32>) outs(%{{.*}} : tensor<3x16x25xf32>)
+// CHECK-NOT: scf.for
+func.func @conv1x1_batched(%x: tensor<3x8x5x5xf32>, %w: tensor<16x8x1x1xf32>) -> tensor<3x16x5x5xf32> {
+  %0 = dlc.conv %x, %w, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1],
+       pad_low = [0, 0], pad_high = [0, 0], groups = 1
+       : tensor<3x8x5x5xf32>, tensor<16x8x1x1xf32> -> tensor<3x16x5x5xf32>
+  return %0 : tensor<3x16x5x5xf32>
+}
+
+// -----
+
 // Grouped (here depthwise) and non-float32 convolutions keep the direct loop nest.
 // CHECK-LABEL: func.func @depthwise
 // CHECK-NOT: linalg.batch_matmul
