@@ -16,6 +16,7 @@
 
 #include "ir/DlcDialect.h"
 #include "ir/DlcEnums.h.inc"
+#include "ir/DlcInterfaces.h.inc"
 
 #define GET_OP_CLASSES
 #include "ir/DlcOps.h.inc"

@@ -9,8 +9,12 @@
 #define DLC_OPS_TD
 
 include "ir/DlcDialect.td"
+include "ir/DlcInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// Ops with a gradient rule (ir/Gradients.cpp).
+defvar Differentiable = DeclareOpInterfaceMethods<Dlc_DifferentiableOpInterface>;
 
 //===----------------------------------------------------------------------===//
 // Constants
@@ -36,8 +40,8 @@ def Dlc_ConstantOp : Dlc_Op<"constant", [ConstantLike, Pure,
 // Elementwise operations
 //===----------------------------------------------------------------------===//
 
-class Dlc_UnaryOp<string mnemonic, Type operandType, string doc>
-    : Dlc_Op<mnemonic, [Pure, Elementwise, SameOperandsAndResultType]> {
+class Dlc_UnaryOp<string mnemonic, Type operandType, string doc, list<Trait> traits = []>
+    : Dlc_Op<mnemonic, !listconcat([Pure, Elementwise, SameOperandsAndResultType], traits)> {
   let summary = doc;
   let description = "Computes " # doc # " of each element.\n\n"
       # "```mlir\n%1 = dlc." # mnemonic # " %0 : tensor<4x8xf32>\n```";
@@ -47,18 +51,18 @@ class Dlc_UnaryOp<string mnemonic, Type operandType, string doc>
   let hasFolder = 1;
 }
 
-def Dlc_ExpOp : Dlc_UnaryOp<"exp", Dlc_FloatTensor, "the exponential">;
-def Dlc_NegOp : Dlc_UnaryOp<"neg", Dlc_Tensor, "the negation">;
-def Dlc_AbsOp : Dlc_UnaryOp<"abs", Dlc_Tensor, "the absolute value">;
+def Dlc_ExpOp : Dlc_UnaryOp<"exp", Dlc_FloatTensor, "the exponential", [Differentiable]>;
+def Dlc_NegOp : Dlc_UnaryOp<"neg", Dlc_Tensor, "the negation", [Differentiable]>;
+def Dlc_AbsOp : Dlc_UnaryOp<"abs", Dlc_Tensor, "the absolute value", [Differentiable]>;
 def Dlc_SignOp : Dlc_UnaryOp<"sign", Dlc_Tensor, "the sign (-1, 0 or 1)">;
 def Dlc_NotOp : Dlc_UnaryOp<"not", Dlc_IntTensor, "the bitwise complement (logical not of i1)">;
 
 // Float-only math, one op per function; the folder evaluates in double.
-class Dlc_MathOp<string mnemonic, string doc>
-    : Dlc_UnaryOp<mnemonic, Dlc_FloatTensor, doc>;
-def Dlc_LogOp : Dlc_MathOp<"log", "the natural logarithm">;
-def Dlc_SqrtOp : Dlc_MathOp<"sqrt", "the square root">;
-def Dlc_TanhOp : Dlc_MathOp<"tanh", "the hyperbolic tangent">;
+class Dlc_MathOp<string mnemonic, string doc, list<Trait> traits = []>
+    : Dlc_UnaryOp<mnemonic, Dlc_FloatTensor, doc, traits>;
+def Dlc_LogOp : Dlc_MathOp<"log", "the natural logarithm", [Differentiable]>;
+def Dlc_SqrtOp : Dlc_MathOp<"sqrt", "the square root", [Differentiable]>;
+def Dlc_TanhOp : Dlc_MathOp<"tanh", "the hyperbolic tangent", [Differentiable]>;
 def Dlc_ErfOp : Dlc_MathOp<"erf", "the error function">;
 def Dlc_FloorOp : Dlc_MathOp<"floor", "the largest integer not above">;
 def Dlc_CeilOp : Dlc_MathOp<"ceil", "the smallest integer not below">;
@@ -89,12 +93,12 @@ class Dlc_BinaryOp<string mnemonic, string doc, list<Trait> traits = []>
   let hasFolder = 1;
 }
 
-def Dlc_AddOp : Dlc_BinaryOp<"add", "the sum", [Commutative]>;
-def Dlc_SubOp : Dlc_BinaryOp<"sub", "the difference">;
-def Dlc_MulOp : Dlc_BinaryOp<"mul", "the product", [Commutative]>;
-def Dlc_DivOp : Dlc_BinaryOp<"div", "the quotient (integers round toward zero)">;
-def Dlc_MaxOp : Dlc_BinaryOp<"max", "the maximum (NaN if either is NaN)", [Commutative]>;
-def Dlc_MinOp : Dlc_BinaryOp<"min", "the minimum (NaN if either is NaN)", [Commutative]>;
+def Dlc_AddOp : Dlc_BinaryOp<"add", "the sum", [Commutative, Differentiable]>;
+def Dlc_SubOp : Dlc_BinaryOp<"sub", "the difference", [Differentiable]>;
+def Dlc_MulOp : Dlc_BinaryOp<"mul", "the product", [Commutative, Differentiable]>;
+def Dlc_DivOp : Dlc_BinaryOp<"div", "the quotient (integers round toward zero)", [Differentiable]>;
+def Dlc_MaxOp : Dlc_BinaryOp<"max", "the maximum (NaN if either is NaN)", [Commutative, Differentiable]>;
+def Dlc_MinOp : Dlc_BinaryOp<"min", "the minimum (NaN if either is NaN)", [Commutative, Differentiable]>;
 def Dlc_RemOp : Dlc_BinaryOp<"rem", "the remainder with the sign of the dividend (C fmod)">;
 def Dlc_PowOp : Dlc_BinaryOp<"pow", "the power">;
 def Dlc_AndOp : Dlc_BinaryOp<"and", "the bitwise and (logical and of i1)", [Commutative]>;
@@ -121,7 +125,7 @@ def Dlc_CompareOp : Dlc_Op<"compare", [Pure, Elementwise, InferTypeOpAdaptor,
   let hasFolder = 1;
 }
 
-def Dlc_SelectOp : Dlc_Op<"select", [Pure, Elementwise,
+def Dlc_SelectOp : Dlc_Op<"select", [Differentiable, Pure, Elementwise,
     AllTypesMatch<["on_true", "on_false", "result"]>]> {
   let summary = "picks elements from two tensors by a condition";
   let description = [{
@@ -141,7 +145,7 @@ def Dlc_SelectOp : Dlc_Op<"select", [Pure, Elementwise,
   let hasFolder = 1;
 }
 
-def Dlc_ConvertOp : Dlc_Op<"convert", [Pure, Elementwise]> {
+def Dlc_ConvertOp : Dlc_Op<"convert", [Differentiable, Pure, Elementwise]> {
   let summary = "converts elements to another type";
   let description = [{
     Float to integer rounds toward zero; integer to float rounds to nearest;
@@ -161,7 +165,7 @@ def Dlc_ConvertOp : Dlc_Op<"convert", [Pure, Elementwise]> {
 // Shape operations
 //===----------------------------------------------------------------------===//
 
-def Dlc_BroadcastOp : Dlc_Op<"broadcast", [Pure]> {
+def Dlc_BroadcastOp : Dlc_Op<"broadcast", [Differentiable, Pure]> {
   let summary = "broadcasts a tensor to a larger shape";
   let description = [{
     Maps operand dimension `i` to result dimension `dims[i]`; every other
@@ -182,7 +186,7 @@ def Dlc_BroadcastOp : Dlc_Op<"broadcast", [Pure]> {
   let hasFolder = 1;
 }
 
-def Dlc_ReshapeOp : Dlc_Op<"reshape", [Pure]> {
+def Dlc_ReshapeOp : Dlc_Op<"reshape", [Differentiable, Pure]> {
   let summary = "gives a tensor a new shape with the same elements";
   let description = [{
     Reinterprets the elements, in row-major order, with the result's shape.
@@ -199,7 +203,7 @@ def Dlc_ReshapeOp : Dlc_Op<"reshape", [Pure]> {
   let hasFolder = 1;
 }
 
-def Dlc_TransposeOp : Dlc_Op<"transpose", [Pure,
+def Dlc_TransposeOp : Dlc_Op<"transpose", [Differentiable, Pure,
     InferTypeOpAdaptor]> {
   let summary = "permutes the dimensions of a tensor";
   let description = [{
@@ -346,7 +350,7 @@ def Dlc_ScatterOp : Dlc_Op<"scatter", [Pure, InferTypeOpAdaptor]> {
 // Reductions and contractions
 //===----------------------------------------------------------------------===//
 
-def Dlc_ReduceOp : Dlc_Op<"reduce", [Pure,
+def Dlc_ReduceOp : Dlc_Op<"reduce", [Differentiable, Pure,
     InferTypeOpAdaptor]> {
   let summary = "reduces a tensor over some of its dimensions";
   let description = [{
@@ -367,7 +371,7 @@ def Dlc_ReduceOp : Dlc_Op<"reduce", [Pure,
   let hasFolder = 1;
 }
 
-def Dlc_DotOp : Dlc_Op<"dot", [Pure,
+def Dlc_DotOp : Dlc_Op<"dot", [Differentiable, Pure,
     InferTypeOpAdaptor]> {
   let summary = "batched matrix product";
   let description = [{

@@ -1,0 +1,247 @@
+//===- Gradients.cpp - the gradient rule of each dlc op ---------*- C++ -*-===//
+//
+// DifferentiableOpInterface for the ops that have a rule: given dL/dresult,
+// build dL/doperand with dlc ops (reverse mode). passes/Autodiff.cpp walks a
+// program backwards through these. Operands of integer or boolean type get
+// no gradient (a null value).
+//
+//===----------------------------------------------------------------------===//
+
+#include "ir/DlcOps.h"
+
+#include "mlir/IR/Builders.h"
+
+using namespace mlir;
+using namespace dlc;
+
+#include "ir/DlcInterfaces.cpp.inc"
+
+namespace {
+
+using Gradients = FailureOr<SmallVector<Value>>;
+
+bool isFloat(Value value) {
+  return isa<FloatType>(cast<RankedTensorType>(value.getType()).getElementType());
+}
+
+/// A tensor of `like`'s type filled with `value`.
+Value filledLike(OpBuilder &b, Location loc, Value like, double value) {
+  auto type = cast<RankedTensorType>(like.getType());
+  return ConstantOp::create(
+      b, loc, DenseElementsAttr::get(type, b.getFloatAttr(type.getElementType(), value)));
+}
+
+/// Builds an elementwise op of `like`'s type.
+template <typename Op> Value elementwise(OpBuilder &b, Location loc, Value lhs, Value rhs) {
+  return Op::create(b, loc, lhs.getType(), lhs, rhs);
+}
+
+/// The gradient of a float op with one operand: `rule(g)`; none for
+/// integers.
+template <typename Rule>
+Gradients unary(Operation *op, ValueRange grads, Rule rule) {
+  if (!isFloat(op->getOperand(0)))
+    return SmallVector<Value>{Value()};
+  return SmallVector<Value>{rule(grads[0])};
+}
+
+/// Where a max or min took each side: the gradient goes to `lhs` where
+/// `take` holds (ties go to the left operand), to `rhs` elsewhere.
+Gradients splitBy(OpBuilder &b, Operation *op, CompareDirection take, ValueRange grads) {
+  if (!isFloat(op->getResult(0)))
+    return SmallVector<Value>{Value(), Value()};
+  Location loc = op->getLoc();
+  Value lhs = op->getOperand(0), rhs = op->getOperand(1), g = grads[0];
+  Value mask = CompareOp::create(b, loc, take, lhs, rhs);
+  Value zero = filledLike(b, loc, g, 0);
+  return SmallVector<Value>{SelectOp::create(b, loc, g.getType(), mask, g, zero),
+                            SelectOp::create(b, loc, g.getType(), mask, zero, g)};
+}
+
+/// `value` with its last two dimensions swapped.
+Value transposeLastTwo(OpBuilder &b, Location loc, Value value) {
+  int64_t rank = cast<RankedTensorType>(value.getType()).getRank();
+  SmallVector<int64_t> perm = llvm::to_vector(llvm::seq<int64_t>(0, rank));
+  std::swap(perm[rank - 1], perm[rank - 2]);
+  return TransposeOp::create(b, loc, value, b.getDenseI64ArrayAttr(perm));
+}
+
+} // namespace
+
+Gradients AddOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getResult()))
+    return SmallVector<Value>{Value(), Value()};
+  return SmallVector<Value>{grads[0], grads[0]};
+}
+
+Gradients SubOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getResult()))
+    return SmallVector<Value>{Value(), Value()};
+  return SmallVector<Value>{grads[0], NegOp::create(b, getLoc(), grads[0].getType(), grads[0])};
+}
+
+Gradients MulOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getResult()))
+    return SmallVector<Value>{Value(), Value()};
+  Location loc = getLoc();
+  return SmallVector<Value>{elementwise<MulOp>(b, loc, grads[0], getRhs()),
+                            elementwise<MulOp>(b, loc, grads[0], getLhs())};
+}
+
+// d(a / b) = da / b - db · (a / b) / b
+Gradients DivOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getResult()))
+    return SmallVector<Value>{Value(), Value()};
+  Location loc = getLoc();
+  Value g = grads[0];
+  Value dLhs = elementwise<DivOp>(b, loc, g, getRhs());
+  Value dRhs = NegOp::create(b, loc, g.getType(),
+                             elementwise<MulOp>(b, loc, dLhs, getResult()));
+  return SmallVector<Value>{dLhs, dRhs};
+}
+
+Gradients MaxOp::gradients(OpBuilder &b, ValueRange grads) {
+  return splitBy(b, getOperation(), CompareDirection::ge, grads);
+}
+
+Gradients MinOp::gradients(OpBuilder &b, ValueRange grads) {
+  return splitBy(b, getOperation(), CompareDirection::le, grads);
+}
+
+Gradients NegOp::gradients(OpBuilder &b, ValueRange grads) {
+  return unary(*this, grads, [&](Value g) -> Value {
+    return NegOp::create(b, getLoc(), g.getType(), g);
+  });
+}
+
+Gradients AbsOp::gradients(OpBuilder &b, ValueRange grads) {
+  return unary(*this, grads, [&](Value g) -> Value {
+    Value sign = SignOp::create(b, getLoc(), g.getType(), getOperand());
+    return elementwise<MulOp>(b, getLoc(), g, sign);
+  });
+}
+
+// d exp(x) = exp(x) dx
+Gradients ExpOp::gradients(OpBuilder &b, ValueRange grads) {
+  return unary(*this, grads,
+               [&](Value g) { return elementwise<MulOp>(b, getLoc(), g, getResult()); });
+}
+
+// d log(x) = dx / x
+Gradients LogOp::gradients(OpBuilder &b, ValueRange grads) {
+  return unary(*this, grads,
+               [&](Value g) { return elementwise<DivOp>(b, getLoc(), g, getOperand()); });
+}
+
+// d sqrt(x) = dx / (2 sqrt(x))
+Gradients SqrtOp::gradients(OpBuilder &b, ValueRange grads) {
+  return unary(*this, grads, [&](Value g) {
+    Value twice = elementwise<AddOp>(b, getLoc(), getResult(), getResult());
+    return elementwise<DivOp>(b, getLoc(), g, twice);
+  });
+}
+
+// d tanh(x) = (1 - tanh(x)²) dx
+Gradients TanhOp::gradients(OpBuilder &b, ValueRange grads) {
+  return unary(*this, grads, [&](Value g) {
+    Location loc = getLoc();
+    Value square = elementwise<MulOp>(b, loc, getResult(), getResult());
+    return elementwise<SubOp>(b, loc, g, elementwise<MulOp>(b, loc, g, square));
+  });
+}
+
+Gradients SelectOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getResult()))
+    return SmallVector<Value>{Value(), Value(), Value()};
+  Location loc = getLoc();
+  Value g = grads[0], zero = filledLike(b, loc, g, 0);
+  return SmallVector<Value>{Value(),
+                            SelectOp::create(b, loc, g.getType(), getCondition(), g, zero),
+                            SelectOp::create(b, loc, g.getType(), getCondition(), zero, g)};
+}
+
+// A float-to-float conversion passes the gradient back converted.
+Gradients ConvertOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getOperand()) || !isFloat(getResult()))
+    return SmallVector<Value>{Value()};
+  return SmallVector<Value>{
+      ConvertOp::create(b, getLoc(), getOperand().getType(), grads[0]).getResult()};
+}
+
+Gradients ReshapeOp::gradients(OpBuilder &b, ValueRange grads) {
+  return SmallVector<Value>{
+      ReshapeOp::create(b, getLoc(), getOperand().getType(), grads[0]).getResult()};
+}
+
+Gradients TransposeOp::gradients(OpBuilder &b, ValueRange grads) {
+  ArrayRef<int64_t> perm = getPerm();
+  SmallVector<int64_t> inverse(perm.size());
+  for (auto [i, p] : llvm::enumerate(perm))
+    inverse[p] = int64_t(i);
+  return SmallVector<Value>{
+      TransposeOp::create(b, getLoc(), grads[0], b.getDenseI64ArrayAttr(inverse)).getResult()};
+}
+
+// Every operand element was copied to the result elements along the added
+// (or stretched) dimensions: its gradient is their sum.
+Gradients BroadcastOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getResult()))
+    return SmallVector<Value>{Value()};
+  auto source = cast<RankedTensorType>(getOperand().getType());
+  auto type = cast<RankedTensorType>(getType());
+  ArrayRef<int64_t> dims = getDims();
+  SmallVector<int64_t> summed;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    const int64_t *mapped = llvm::find(dims, d);
+    bool added = mapped == dims.end();
+    bool stretched = !added && source.getDimSize(mapped - dims.begin()) == 1 &&
+                     type.getDimSize(d) != 1;
+    if (added || stretched)
+      summed.push_back(d);
+  }
+  Value g = grads[0];
+  if (!summed.empty())
+    g = ReduceOp::create(b, getLoc(), ReduceKind::sum, g, b.getDenseI64ArrayAttr(summed));
+  if (g.getType() != source)
+    g = ReshapeOp::create(b, getLoc(), source, g);
+  return SmallVector<Value>{g};
+}
+
+// A sum sends its gradient to every element it summed; a max or min to
+// the elements equal to the result, shared equally among ties.
+Gradients ReduceOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getResult()))
+    return SmallVector<Value>{Value()};
+  ReduceKind kind = getKind();
+  if (kind == ReduceKind::prod)
+    return emitOpError("has no gradient rule for a product reduction yet");
+  Location loc = getLoc();
+  Value operand = getOperand();
+  auto source = cast<RankedTensorType>(operand.getType());
+  SmallVector<int64_t> kept;
+  for (int64_t d = 0; d < source.getRank(); ++d)
+    if (!llvm::is_contained(getDims(), d))
+      kept.push_back(d);
+  auto spread = [&](Value value) -> Value {
+    return BroadcastOp::create(b, loc, source, value, b.getDenseI64ArrayAttr(kept));
+  };
+  Value g = spread(grads[0]);
+  if (kind == ReduceKind::sum)
+    return SmallVector<Value>{g};
+  Value hit = CompareOp::create(b, loc, CompareDirection::eq, operand, spread(getResult()));
+  Value ones = ConvertOp::create(b, loc, source, hit);
+  Value ties = ReduceOp::create(b, loc, ReduceKind::sum, ones, getDimsAttr());
+  return SmallVector<Value>{
+      elementwise<DivOp>(b, loc, elementwise<MulOp>(b, loc, g, ones), spread(ties))};
+}
+
+// C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC (per batch).
+Gradients DotOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getResult()))
+    return SmallVector<Value>{Value(), Value()};
+  Location loc = getLoc();
+  Value g = grads[0];
+  Value dLhs = DotOp::create(b, loc, g, transposeLastTwo(b, loc, getRhs()));
+  Value dRhs = DotOp::create(b, loc, transposeLastTwo(b, loc, getLhs()), g);
+  return SmallVector<Value>{dLhs, dRhs};
+}
