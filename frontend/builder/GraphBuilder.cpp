@@ -3,6 +3,7 @@
 #include "frontend/builder/GraphBuilder.h"
 #include "ir/Diagnostics.h"
 #include "ir/Signature.h"
+#include "passes/Autodiff.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Verifier.h"
@@ -458,3 +459,39 @@ Tensor GraphBuilder::matmul(Tensor lhs, Tensor rhs) {
   return reshape(product, shape);
 }
 
+//===----------------------------------------------------------------------===//
+// Gradients
+//===----------------------------------------------------------------------===//
+
+std::vector<Tensor> GraphBuilder::gradients(Tensor y, llvm::ArrayRef<Tensor> xs) {
+  std::vector<Tensor> result(xs.size());
+  if (!usable({y}) || llvm::any_of(xs, [](Tensor x) { return !x.valid(); }))
+    return result;
+  for (Tensor t : llvm::concat<const Tensor>(llvm::ArrayRef(y), xs))
+    if (!isa<FloatType>(t.elementType())) {
+      std::string type;
+      llvm::raw_string_ostream(type) << t.elementType();
+      fail("gradients: only float tensors are differentiated, not " + type);
+      return result;
+    }
+  Value seed = ConstantOp::create(
+      builder, location,
+      DenseElementsAttr::get(y.type(), builder.getFloatAttr(y.elementType(), 1.0)));
+  SmallVector<Value> values;
+  for (Tensor x : xs)
+    values.push_back(x.value());
+  std::string message;
+  ScopedDiagnosticHandler handler(&context(), [&](Diagnostic &diagnostic) {
+    if (message.empty())
+      message = describeLocation(diagnostic.getLocation()) + ": " + diagnostic.str();
+    return success();
+  });
+  FailureOr<SmallVector<Value>> gradients = buildGradients(builder, y.value(), seed, values);
+  if (mlir::failed(gradients)) {
+    fail("gradients: " + message);
+    return result;
+  }
+  for (auto [i, gradient] : llvm::enumerate(*gradients))
+    result[i] = Tensor(gradient);
+  return result;
+}

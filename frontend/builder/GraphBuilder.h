@@ -194,6 +194,15 @@ public:
   Tensor argMax(Tensor operand, int64_t dim, bool keepDims, bool lastIndex);
   Tensor argMin(Tensor operand, int64_t dim, bool keepDims, bool lastIndex);
 
+  //===--- Gradients -------------------------------------------------------===//
+
+  /// d(sum of y's elements)/dx for each x of `xs` (float tensors built
+  /// before), by reverse-mode differentiation of the ops between them
+  /// (passes/Autodiff.h): what ONNX's Gradient op computes. An x that y does
+  /// not depend on gets zeros. Fails, naming the op, at an op without a
+  /// gradient rule.
+  std::vector<Tensor> gradients(Tensor y, llvm::ArrayRef<Tensor> xs);
+
   //===--- Layers ----------------------------------------------------------===//
 
   Tensor relu(Tensor operand);

@@ -35,12 +35,14 @@ llvm::Expected<HostTensor> takeTensorFromProto(onnx::TensorProto &proto,
 class NodeImporter {
 public:
   using WeightLookup = std::function<const HostTensor *(mlir::Value)>;
+  /// The graph's tensor of a name produced so far, or an invalid Tensor.
+  using ValueLookup = std::function<Tensor(llvm::StringRef)>;
 
   NodeImporter(GraphBuilder &g, const onnx::NodeProto &node, int64_t opset,
-               std::vector<Tensor> inputs, WeightLookup weightOf,
+               std::vector<Tensor> inputs, WeightLookup weightOf, ValueLookup valueOf,
                llvm::StringRef directory)
       : g(g), node(node), opset(opset), inputs(std::move(inputs)),
-        weightOf(std::move(weightOf)), directory(directory) {}
+        weightOf(std::move(weightOf)), valueOf(std::move(valueOf)), directory(directory) {}
 
   GraphBuilder &g;
   const onnx::NodeProto &node;
@@ -49,6 +51,9 @@ public:
   //===--- Inputs and outputs ----------------------------------------------===//
 
   size_t numInputs() const { return inputs.size(); }
+  /// A tensor of the graph named by an attribute rather than an input
+  /// (Gradient's y), or an invalid Tensor if no earlier node produced it.
+  Tensor valueNamed(llvm::StringRef name) const { return valueOf(name); }
   /// Input `i`, or an invalid tensor when it is absent (empty name).
   Tensor input(size_t i) const { return i < inputs.size() ? inputs[i] : Tensor(); }
   bool hasInput(size_t i) const { return input(i).valid(); }
@@ -107,6 +112,7 @@ private:
   std::vector<Tensor> inputs;
   std::vector<Tensor> outputs;
   WeightLookup weightOf;
+  ValueLookup valueOf;
   std::string directory;
 };
 

@@ -610,7 +610,7 @@ llvm::Error GraphImporter::importNode(const onnx::NodeProto &node, int64_t opset
         auto it = weights.find(v);
         return it == weights.end() ? nullptr : &it->second;
       },
-      directory);
+      [this](StringRef name) { return values.lookup(name); }, directory);
   converter->second(importer);
   if (g.failed()) {
     auto model = g.finish(); // Takes the recorded error.

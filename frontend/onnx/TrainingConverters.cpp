@@ -146,4 +146,31 @@ void onnx_import::registerTrainingConverters(ConverterTable &t) {
       n.setOutput(2 * in->count + i, hNew);
     }
   };
+  // The gradient of the sum of y's elements with respect to each of xs:
+  // the node's inputs are xs' values (then zs', which only feed y).
+  t["Gradient"] = [](NodeImporter &n) {
+    const onnx::AttributeProto *xsAttr = n.attr("xs"), *yAttr = n.attr("y");
+    if (!xsAttr || !yAttr) {
+      n.fail("needs attributes 'xs' and 'y'");
+      return;
+    }
+    int64_t count = xsAttr->strings_size();
+    if (count == 0 || int64_t(n.numInputs()) < count || int64_t(n.numOutputs()) != count) {
+      n.fail("takes the " + llvm::Twine(count) + " tensors of 'xs' as its first inputs and "
+             "gives one gradient for each; got " + llvm::Twine(n.numInputs()) +
+             " inputs and " + llvm::Twine(n.numOutputs()) + " outputs");
+      return;
+    }
+    Tensor y = n.valueNamed(yAttr->s());
+    if (!y) {
+      n.fail("y '" + llvm::Twine(yAttr->s()) + "' is not produced by an earlier node");
+      return;
+    }
+    std::vector<Tensor> xs;
+    for (int64_t i = 0; i < count; ++i)
+      xs.push_back(n.required(i));
+    std::vector<Tensor> gradients = n.g.gradients(y, xs);
+    for (int64_t i = 0; i < count; ++i)
+      n.setOutput(i, gradients[i]);
+  };
 }
