@@ -228,8 +228,26 @@ public:
   /// dimensions; `mask` (invalid for none) is added to the scores.
   Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask);
 
+  //===--- Losses (each the mean over the batch: a 0-d tensor) -------------===//
+
+  /// mean((prediction - target)²) over all elements.
+  Tensor mseLoss(Tensor prediction, Tensor target);
+  /// mean(|prediction - target|) over all elements.
+  Tensor l1Loss(Tensor prediction, Tensor target);
+  /// Softmax cross-entropy of `logits` [N, C] against `labels`: class
+  /// indices [N] (integers; an index outside [0, C) contributes nothing) or
+  /// probabilities [N, C] (floats). With `labelSmoothing` ε the target is
+  /// (1 - ε)·target + ε/C. The mean over N of -Σ target · log_softmax.
+  Tensor softmaxCrossEntropy(Tensor logits, Tensor labels, double labelSmoothing = 0);
+  /// Binary cross-entropy of sigmoid(logits) against `targets` (same
+  /// shape, in [0, 1]), in the stable form max(x, 0) - x·z + log(1 +
+  /// exp(-|x|)); the mean over all elements.
+  Tensor binaryCrossEntropyWithLogits(Tensor logits, Tensor targets);
+
 private:
   mlir::Location loc() const { return location; }
+  /// The mean of all of `value`'s elements, as a 0-d tensor.
+  Tensor meanOfAll(Tensor value);
   bool usable(std::initializer_list<Tensor> tensors);
   /// Fails (and returns false) if `shape` has a negative dimension or more
   /// than kMaxElements elements.

@@ -118,3 +118,68 @@ Tensor GraphBuilder::attention(Tensor q, Tensor k, Tensor v, Tensor mask) {
     scores = add(scores, mask);
   return matmul(softmax(scores, -1), v);
 }
+
+//===----------------------------------------------------------------------===//
+// Losses
+//===----------------------------------------------------------------------===//
+
+Tensor GraphBuilder::meanOfAll(Tensor value) {
+  if (!usable({value}))
+    return {};
+  SmallVector<int64_t> all;
+  for (int64_t d = 0; d < value.rank(); ++d)
+    all.push_back(d);
+  return reduceMean(value, all, /*keepDims=*/false);
+}
+
+Tensor GraphBuilder::mseLoss(Tensor prediction, Tensor target) {
+  Tensor difference = sub(prediction, target);
+  return meanOfAll(mul(difference, difference));
+}
+
+Tensor GraphBuilder::l1Loss(Tensor prediction, Tensor target) {
+  return meanOfAll(abs(sub(prediction, target)));
+}
+
+Tensor GraphBuilder::softmaxCrossEntropy(Tensor logits, Tensor labels, double labelSmoothing) {
+  if (!usable({logits, labels}))
+    return {};
+  if (logits.rank() != 2 || !isa<FloatType>(logits.elementType())) {
+    fail("softmax cross-entropy: logits must be float [N, C]");
+    return {};
+  }
+  if (labelSmoothing < 0 || labelSmoothing > 1) {
+    fail("softmax cross-entropy: label smoothing must be in [0, 1]");
+    return {};
+  }
+  int64_t n = logits.shape()[0], classes = logits.shape()[1];
+  Type type = logits.elementType();
+  Tensor target = labels;
+  if (isa<IntegerType>(labels.elementType())) {
+    if (labels.rank() != 1 || labels.shape()[0] != n) {
+      fail("softmax cross-entropy: class indices must be [N] = [" + std::to_string(n) + "]");
+      return {};
+    }
+    // One-hot: class c of row i is 1 where c equals the row's label.
+    Tensor classIds = iota({n, classes}, 1, labels.elementType());
+    Tensor rowLabels = reshape(labels, {n, 1});
+    target = convert(compare(CompareDirection::eq, classIds, rowLabels), type);
+  } else if (labels.shape() != logits.shape()) {
+    fail("softmax cross-entropy: probabilities must have the logits' shape");
+    return {};
+  }
+  if (labelSmoothing > 0)
+    target = add(mul(target, scalar(1 - labelSmoothing, type)),
+                 scalar(labelSmoothing / double(classes), type));
+  Tensor perRow = reduceSum(mul(target, logSoftmax(logits, 1)), {1}, /*keepDims=*/false);
+  return neg(meanOfAll(perRow));
+}
+
+Tensor GraphBuilder::binaryCrossEntropyWithLogits(Tensor logits, Tensor targets) {
+  if (!usable({logits, targets}))
+    return {};
+  Type type = logits.elementType();
+  Tensor zero = scalar(0, type), one = scalar(1, type);
+  Tensor softplus = math(MathFn::log, add(one, exp(neg(abs(logits)))));
+  return meanOfAll(add(sub(max(logits, zero), mul(logits, targets)), softplus));
+}

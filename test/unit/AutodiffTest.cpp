@@ -1,6 +1,6 @@
 //===- AutodiffTest.cpp - gradients against finite differences --*- C++ -*-===//
 //
-// Each differentiable op (and a small network) in float64: the gradients
+// Each differentiable op, each loss and a small network in float64: the gradients
 // that passes/Autodiff.cpp builds, compiled and run, against central
 // differences of the compiled loss L = sum(f(inputs) · W) (W fixed and
 // random, so that no gradient is trivially uniform).
@@ -165,6 +165,80 @@ TEST(AutodiffTest, DenseLayerWithSoftmax) {
         return g.logSoftmax(hidden, 1);
       },
       {InputSpec{{2, 3}}, InputSpec{{3, 4}}, InputSpec{{4}}});
+}
+
+/// A constant of int64 class indices.
+Tensor classIndices(GraphBuilder &g, std::vector<int64_t> values) {
+  HostTensor tensor(DType::i64, {int64_t(values.size())});
+  std::copy(values.begin(), values.end(), tensor.dataAs<int64_t>());
+  return g.constant(tensor);
+}
+
+TEST(AutodiffTest, Losses) {
+  InputSpec any{kMatrix}, probability{kMatrix, 0.05, 0.95};
+  checkGradients([](GraphBuilder &g, auto &x) { return g.mseLoss(x[0], x[1]); }, {any, any});
+  checkGradients([](GraphBuilder &g, auto &x) { return g.l1Loss(x[0], x[1]); }, {any, any});
+  // Class indices (one out of range: it contributes nothing), with and
+  // without label smoothing; probability targets.
+  checkGradients(
+      [](GraphBuilder &g, auto &x) {
+        return g.softmaxCrossEntropy(x[0], classIndices(g, {2, 0, 7}));
+      },
+      {any});
+  checkGradients(
+      [](GraphBuilder &g, auto &x) {
+        return g.softmaxCrossEntropy(x[0], classIndices(g, {1, 3, 0}), 0.1);
+      },
+      {any});
+  checkGradients([](GraphBuilder &g, auto &x) { return g.softmaxCrossEntropy(x[0], x[1]); },
+                 {any, probability});
+  checkGradients(
+      [](GraphBuilder &g, auto &x) { return g.binaryCrossEntropyWithLogits(x[0], x[1]); },
+      {InputSpec{kMatrix, -3, 3}, probability});
+}
+
+TEST(AutodiffTest, LossValues) {
+  // The losses' values against float64 written out here.
+  const std::vector<double> p = {0.5, -1.0, 2.0, 0.0, 1.5, -0.5};
+  const std::vector<double> t = {1.0, -1.0, 0.5, 0.25, 1.0, 0.0};
+  auto tensorOf = [](const std::vector<double> &values) {
+    HostTensor tensor(DType::f64, {2, 3});
+    std::copy(values.begin(), values.end(), tensor.dataAs<double>());
+    return tensor;
+  };
+  mlir::MLIRContext context;
+  GraphBuilder g(context);
+  Tensor logits = g.input("p", {2, 3}, DType::f64), target = g.input("t", {2, 3}, DType::f64);
+  g.output("mse", g.mseLoss(logits, target));
+  g.output("l1", g.l1Loss(logits, target));
+  g.output("ce", g.softmaxCrossEntropy(logits, classIndices(g, {2, 0}), 0.1));
+  g.output("bce", g.binaryCrossEntropyWithLogits(logits, target));
+  auto model = g.finish();
+  ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  auto executable = Executable::compile(std::move(*model));
+  ASSERT_TRUE(bool(executable)) << llvm::toString(executable.takeError());
+  auto outputs = (*executable)->run({tensorOf(p), tensorOf(t)});
+  ASSERT_TRUE(bool(outputs)) << llvm::toString(outputs.takeError());
+  double mse = 0, l1 = 0, ce = 0, bce = 0;
+  for (size_t i = 0; i < p.size(); ++i) {
+    mse += (p[i] - t[i]) * (p[i] - t[i]) / 6;
+    l1 += std::abs(p[i] - t[i]) / 6;
+    double sigmoid = 1 / (1 + std::exp(-p[i]));
+    bce -= (t[i] * std::log(sigmoid) + (1 - t[i]) * std::log(1 - sigmoid)) / 6;
+  }
+  const int64_t labels[] = {2, 0};
+  for (int row = 0; row < 2; ++row) {
+    double total = 0;
+    for (int c = 0; c < 3; ++c)
+      total += std::exp(p[row * 3 + c]);
+    for (int c = 0; c < 3; ++c) {
+      double target = 0.9 * (c == labels[row]) + 0.1 / 3;
+      ce -= target * (p[row * 3 + c] - std::log(total)) / 2;
+    }
+  }
+  const double expected[] = {mse, l1, ce, bce};
+  for (int i = 0; i < 4; ++i)
+    EXPECT_NEAR((*outputs)[i].dataAs<double>()[0], expected[i], 1e-12) << "loss " << i;
 }
 
 TEST(AutodiffTest, RefusesOpsWithoutARule) {
