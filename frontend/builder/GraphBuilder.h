@@ -244,6 +244,31 @@ public:
   /// exp(-|x|)); the mean over all elements.
   Tensor binaryCrossEntropyWithLogits(Tensor logits, Tensor targets);
 
+  //===--- Optimizer steps (PyTorch's semantics) ---------------------------===//
+
+  struct SgdOptions {
+    double learningRate = 0.01;
+    double momentum = 0;    ///< 0: plain SGD, no velocity
+    double weightDecay = 0; ///< L2: adds weightDecay · param to the gradient
+    bool nesterov = false;
+  };
+  /// One SGD step: the updated parameter, and the updated velocity (an
+  /// invalid Tensor without momentum; `velocity` may then be invalid too).
+  std::pair<Tensor, Tensor> sgdStep(Tensor param, Tensor gradient, Tensor velocity,
+                                    const SgdOptions &options);
+
+  struct AdamOptions {
+    double learningRate = 1e-3;
+    double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+    double weightDecay = 0;
+    bool decoupled = false; ///< AdamW: decay the parameter, not the gradient
+  };
+  /// One Adam (or AdamW) step with bias correction for step number `step`
+  /// (a 0-d float tensor, 1 on the first step): the updated parameter and
+  /// first and second moments.
+  std::tuple<Tensor, Tensor, Tensor> adamStep(Tensor param, Tensor gradient, Tensor m, Tensor v,
+                                              Tensor step, const AdamOptions &options);
+
 private:
   mlir::Location loc() const { return location; }
   /// The mean of all of `value`'s elements, as a 0-d tensor.

@@ -183,3 +183,48 @@ Tensor GraphBuilder::binaryCrossEntropyWithLogits(Tensor logits, Tensor targets)
   Tensor softplus = math(MathFn::log, add(one, exp(neg(abs(logits)))));
   return meanOfAll(add(sub(max(logits, zero), mul(logits, targets)), softplus));
 }
+
+//===----------------------------------------------------------------------===//
+// Optimizer steps
+//===----------------------------------------------------------------------===//
+
+std::pair<Tensor, Tensor> GraphBuilder::sgdStep(Tensor param, Tensor gradient, Tensor velocity,
+                                                const SgdOptions &options) {
+  if (!usable({param, gradient}) || (options.momentum != 0 && !usable({velocity})))
+    return {};
+  Type type = param.elementType();
+  Tensor g = gradient;
+  if (options.weightDecay != 0)
+    g = add(g, mul(scalar(options.weightDecay, type), param));
+  Tensor newVelocity;
+  Tensor direction = g;
+  if (options.momentum != 0) {
+    newVelocity = add(mul(scalar(options.momentum, type), velocity), g);
+    direction = options.nesterov ? add(g, mul(scalar(options.momentum, type), newVelocity))
+                                 : newVelocity;
+  }
+  return {sub(param, mul(scalar(options.learningRate, type), direction)), newVelocity};
+}
+
+std::tuple<Tensor, Tensor, Tensor> GraphBuilder::adamStep(Tensor param, Tensor gradient,
+                                                          Tensor m, Tensor v, Tensor step,
+                                                          const AdamOptions &options) {
+  if (!usable({param, gradient, m, v, step}))
+    return {};
+  Type type = param.elementType();
+  auto c = [&](double value) { return scalar(value, type); };
+  Tensor g = gradient, decayed = param;
+  if (options.weightDecay != 0) {
+    if (options.decoupled)
+      decayed = mul(param, c(1 - options.learningRate * options.weightDecay));
+    else
+      g = add(g, mul(c(options.weightDecay), param));
+  }
+  Tensor newM = add(mul(c(options.beta1), m), mul(c(1 - options.beta1), g));
+  Tensor newV = add(mul(c(options.beta2), v), mul(c(1 - options.beta2), mul(g, g)));
+  Tensor t = convert(step, type);
+  Tensor mHat = div(newM, sub(c(1), pow(c(options.beta1), t)));
+  Tensor vHat = div(newV, sub(c(1), pow(c(options.beta2), t)));
+  Tensor update = div(mHat, add(math(MathFn::sqrt, vHat), c(options.epsilon)));
+  return {sub(decayed, mul(c(options.learningRate), update)), newM, newV};
+}
