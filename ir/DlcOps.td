@@ -390,7 +390,7 @@ def Dlc_DotOp : Dlc_Op<"dot", [Differentiable, Pure,
   }];
 }
 
-def Dlc_ConvOp : Dlc_Op<"conv", [Pure, InferTypeOpAdaptor]> {
+def Dlc_ConvOp : Dlc_Op<"conv", [Differentiable, Pure, InferTypeOpAdaptor]> {
   let summary = "N-dimensional convolution, channels first";
   let description = [{
     Input `[N, C, D1...]`, filter `[O, C / groups, K1...]`, result

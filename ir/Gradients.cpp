@@ -245,3 +245,121 @@ Gradients DotOp::gradients(OpBuilder &b, ValueRange grads) {
   Value dRhs = DotOp::create(b, loc, transposeLastTwo(b, loc, getLhs()), g);
   return SmallVector<Value>{dLhs, dRhs};
 }
+
+namespace {
+
+/// `value` of shape [A, B, rest...] split at dimension 1 into [A, G, B/G,
+/// rest...], its first three dimensions permuted by `perm`, and two of them
+/// merged: the first two with `mergeFirst`, else the last two.
+Value regroup(OpBuilder &b, Location loc, Value value, int64_t groups,
+              ArrayRef<int64_t> perm, bool mergeFirst) {
+  auto type = cast<RankedTensorType>(value.getType());
+  SmallVector<int64_t> split = {type.getDimSize(0), groups, type.getDimSize(1) / groups};
+  llvm::append_range(split, type.getShape().drop_front(2));
+  Value grouped = ReshapeOp::create(b, loc, RankedTensorType::get(split, type.getElementType()),
+                                    value);
+  SmallVector<int64_t> order(perm);
+  for (int64_t d = 3; d < int64_t(split.size()); ++d)
+    order.push_back(d);
+  Value moved = TransposeOp::create(b, loc, grouped, b.getDenseI64ArrayAttr(order));
+  auto movedType = cast<RankedTensorType>(moved.getType());
+  int64_t d0 = movedType.getDimSize(0), d1 = movedType.getDimSize(1),
+          d2 = movedType.getDimSize(2);
+  SmallVector<int64_t> merged = mergeFirst ? SmallVector<int64_t>{d0 * d1, d2}
+                                           : SmallVector<int64_t>{d0, d1 * d2};
+  llvm::append_range(merged, movedType.getShape().drop_front(3));
+  return ReshapeOp::create(b, loc, RankedTensorType::get(merged, type.getElementType()), moved);
+}
+
+/// A filter [G·Mg, Cg, K...] as [G·Cg, Mg, K...]: the filter of the
+/// transposed convolution, group by group.
+Value regroupFilter(OpBuilder &b, Location loc, Value filter, int64_t groups) {
+  auto type = cast<RankedTensorType>(filter.getType());
+  int64_t mg = type.getDimSize(0) / groups, cg = type.getDimSize(1);
+  SmallVector<int64_t> split = {groups, mg, cg};
+  llvm::append_range(split, type.getShape().drop_front(2));
+  Value grouped = ReshapeOp::create(b, loc, RankedTensorType::get(split, type.getElementType()),
+                                    filter);
+  SmallVector<int64_t> order = {0, 2, 1};
+  for (int64_t d = 3; d < int64_t(split.size()); ++d)
+    order.push_back(d);
+  Value moved = TransposeOp::create(b, loc, grouped, b.getDenseI64ArrayAttr(order));
+  SmallVector<int64_t> merged = {groups * cg, mg};
+  llvm::append_range(merged, type.getShape().drop_front(2));
+  return ReshapeOp::create(b, loc, RankedTensorType::get(merged, type.getElementType()), moved);
+}
+
+/// The first `sizes` elements of each spatial dimension of `value`.
+Value spatialPrefix(OpBuilder &b, Location loc, Value value, ArrayRef<int64_t> sizes) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getShape().drop_front(2) == sizes)
+    return value;
+  SmallVector<int64_t> start(type.getRank(), 0), limit(type.getShape()),
+      strides(type.getRank(), 1);
+  for (auto [i, size] : llvm::enumerate(sizes))
+    limit[i + 2] = size;
+  return SliceOp::create(b, loc, value, b.getDenseI64ArrayAttr(start),
+                         b.getDenseI64ArrayAttr(limit), b.getDenseI64ArrayAttr(strides));
+}
+
+} // namespace
+
+// out[n, o, y] = Σ in_pad[n, g·Cg + c, y·s + k·d] · w[o, c, k]:
+//   dIn is a convolution of dOut spread by the strides with the filter
+//   flipped and its channels transposed per group;
+//   dW is a convolution over the batch: input and dOut with batch and
+//   channels swapped (per group), the dilations as strides and the strides
+//   as dilations.
+Gradients ConvOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getResult()))
+    return SmallVector<Value>{Value(), Value()};
+  if (llvm::any_of(getLhsDilation(), [](int64_t d) { return d != 1; }))
+    return emitOpError("has no gradient rule for input dilation (a transposed convolution) yet");
+  Location loc = getLoc();
+  Value g = grads[0], input = getInput(), filter = getFilter();
+  auto inType = cast<RankedTensorType>(input.getType());
+  auto filterType = cast<RankedTensorType>(filter.getType());
+  auto outType = cast<RankedTensorType>(getType());
+  int64_t spatial = inType.getRank() - 2, groups = getGroups();
+  ArrayRef<int64_t> strides = getStrides(), dilations = getDilations();
+  ArrayRef<int64_t> padLow = getPadLow(), padHigh = getPadHigh();
+  SmallVector<int64_t> ones(spatial, 1), zeros(spatial, 0);
+
+  // dIn: dOut spread by the strides, padded so that the window covers each
+  // input position once for every output it fed.
+  SmallVector<int64_t> inLow, inHigh;
+  for (int64_t i = 0; i < spatial; ++i) {
+    int64_t window = (filterType.getDimSize(i + 2) - 1) * dilations[i];
+    int64_t in = inType.getDimSize(i + 2), out = outType.getDimSize(i + 2);
+    int64_t covered = (out - 1) * strides[i] + window + 1; // of the padded input
+    int64_t low = window - padLow[i];
+    int64_t high = window - padHigh[i] + (in + padLow[i] + padHigh[i] - covered);
+    if (low < 0 || high < 0)
+      return emitOpError("has no gradient rule for padding wider than the window yet");
+    inLow.push_back(low);
+    inHigh.push_back(high);
+  }
+  SmallVector<int64_t> spatialDims;
+  for (int64_t i = 0; i < spatial; ++i)
+    spatialDims.push_back(i + 2);
+  // [O, Cg, K] -> [G·Cg, Mg, K], flipped.
+  Value flipped = ReverseOp::create(b, loc, regroupFilter(b, loc, filter, groups),
+                                    b.getDenseI64ArrayAttr(spatialDims));
+  Value dInput = ConvOp::create(b, loc, g, flipped, b.getDenseI64ArrayAttr(ones),
+                                getDilationsAttr(), b.getDenseI64ArrayAttr(strides),
+                                b.getDenseI64ArrayAttr(inLow), b.getDenseI64ArrayAttr(inHigh),
+                                groups);
+
+  // dW: [N, G·Cg, H] -> [Cg, G·N, H] and dOut [N, G·Mg, Ho] -> [G·Mg, N, Ho].
+  Value inputT = regroup(b, loc, input, groups, {2, 1, 0}, /*mergeFirst=*/false);
+  Value gradT = regroup(b, loc, g, groups, {1, 2, 0}, /*mergeFirst=*/true);
+  Value dFilterT = ConvOp::create(b, loc, inputT, gradT, getDilationsAttr(),
+                                  b.getDenseI64ArrayAttr(strides), b.getDenseI64ArrayAttr(ones),
+                                  getPadLowAttr(), getPadHighAttr(), groups);
+  // [Cg, O, K'] -> [O, Cg, K] (K' ≥ K where strides leave rows unused).
+  SmallVector<int64_t> swap = llvm::to_vector(llvm::seq<int64_t>(0, spatial + 2));
+  std::swap(swap[0], swap[1]);
+  Value dFilter = TransposeOp::create(b, loc, dFilterT, b.getDenseI64ArrayAttr(swap));
+  dFilter = spatialPrefix(b, loc, dFilter, filterType.getShape().drop_front(2));
+  return SmallVector<Value>{dInput, dFilter};
+}

@@ -156,6 +156,35 @@ TEST(AutodiffTest, MatrixProducts) {
                  {InputSpec{{2, 3, 4}}, InputSpec{{2, 4, 2}}});
 }
 
+TEST(AutodiffTest, Convolutions) {
+  // Strided and padded with two groups (and a bias); dilated and padded
+  // on one side; 1x1; a stride that leaves the last input rows unused.
+  auto convolution = [](std::vector<int64_t> strides, std::vector<int64_t> dilations,
+                        std::vector<int64_t> low, std::vector<int64_t> high, int64_t groups,
+                        bool bias) {
+    return [=](GraphBuilder &g, const std::vector<Tensor> &x) {
+      GraphBuilder::ConvOptions options;
+      options.strides.assign(strides.begin(), strides.end());
+      options.dilations.assign(dilations.begin(), dilations.end());
+      options.padLow.assign(low.begin(), low.end());
+      options.padHigh.assign(high.begin(), high.end());
+      options.groups = groups;
+      return g.conv(x[0], x[1], bias ? x[2] : Tensor(), options);
+    };
+  };
+  checkGradients(convolution({2, 2}, {1, 1}, {1, 1}, {1, 1}, 2, true),
+                 {InputSpec{{2, 4, 5, 5}}, InputSpec{{6, 2, 3, 3}}, InputSpec{{6}}});
+  checkGradients(convolution({1, 1}, {2, 2}, {2, 0}, {1, 2}, 1, false),
+                 {InputSpec{{1, 2, 6, 6}}, InputSpec{{3, 2, 2, 3}}});
+  checkGradients(convolution({1, 1}, {1, 1}, {0, 0}, {0, 0}, 1, false),
+                 {InputSpec{{2, 3, 4, 4}}, InputSpec{{5, 3, 1, 1}}});
+  checkGradients(convolution({3, 2}, {1, 1}, {0, 0}, {0, 0}, 1, false),
+                 {InputSpec{{1, 2, 8, 7}}, InputSpec{{2, 2, 2, 2}}});
+  // Depthwise, 1-D.
+  checkGradients(convolution({1}, {1}, {1}, {1}, 3, false),
+                 {InputSpec{{2, 3, 7}}, InputSpec{{3, 1, 3}}});
+}
+
 TEST(AutodiffTest, DenseLayerWithSoftmax) {
   // log-softmax of a tanh dense layer: reductions (max, sum), broadcasts,
   // exp and log, a product, all on one path.
