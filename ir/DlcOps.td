@@ -460,7 +460,7 @@ def Dlc_FusedConvOp : Dlc_Op<"fused_conv", [Pure, AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
-def Dlc_ReduceWindowOp : Dlc_Op<"reduce_window", [Pure, InferTypeOpAdaptor]> {
+def Dlc_ReduceWindowOp : Dlc_Op<"reduce_window", [Differentiable, Pure, InferTypeOpAdaptor]> {
   let summary = "reduces sliding windows (pooling)";
   let description = [{
     Each result element combines, with `kind`, the window of operand

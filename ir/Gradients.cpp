@@ -363,3 +363,104 @@ Gradients ConvOp::gradients(OpBuilder &b, ValueRange grads) {
   dFilter = spatialPrefix(b, loc, dFilter, filterType.getShape().drop_front(2));
   return SmallVector<Value>{dInput, dFilter};
 }
+
+// Pooling over the spatial dimensions of [N, C, spatial...]: the windows
+// are read as patches by a convolution of the operand (padded with the
+// kind's identity, as a finite value) with a one-hot filter per window
+// offset; a sum sends each output's gradient to its whole window, a max or
+// min to the elements equal to it (ties share), and the patches'
+// convolution carries the result back to the operand (its own rule).
+Gradients ReduceWindowOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getResult()))
+    return SmallVector<Value>{Value()};
+  ReduceKind kind = getKind();
+  if (kind == ReduceKind::prod)
+    return emitOpError("has no gradient rule for a product pooling yet");
+  auto type = cast<RankedTensorType>(getOperand().getType());
+  auto outType = cast<RankedTensorType>(getType());
+  int64_t rank = type.getRank(), spatial = rank - 2;
+  ArrayRef<int64_t> window = getWindow(), strides = getStrides(), dilations = getDilations(),
+                    padLow = getPadLow(), padHigh = getPadHigh();
+  for (int64_t d = 0; d < std::min<int64_t>(2, rank); ++d)
+    if (rank < 3 || window[d] != 1 || strides[d] != 1 || padLow[d] || padHigh[d])
+      return emitOpError("has a gradient rule only for windows over the spatial dimensions of "
+                         "[N, C, spatial...]");
+  Location loc = getLoc();
+  Type element = type.getElementType();
+  auto floatType = cast<FloatType>(element);
+  int64_t images = type.getDimSize(0) * type.getDimSize(1);
+
+  // The operand as [N·C, 1, spatial...], padded with the identity.
+  double identity = 0;
+  if (kind != ReduceKind::sum) {
+    APFloat largest = APFloat::getLargest(floatType.getFloatSemantics(), kind == ReduceKind::max);
+    identity = largest.convertToDouble();
+  }
+  SmallVector<int64_t> flatShape = {images, 1};
+  llvm::append_range(flatShape, type.getShape().drop_front(2));
+  Value flat = ReshapeOp::create(b, loc, RankedTensorType::get(flatShape, element), getOperand());
+  Value pad = ConstantOp::create(
+      b, loc, DenseElementsAttr::get(RankedTensorType::get({}, element),
+                                     b.getFloatAttr(element, identity)));
+  SmallVector<int64_t> low = {0, 0}, high = {0, 0};
+  llvm::append_range(low, padLow.drop_front(2));
+  llvm::append_range(high, padHigh.drop_front(2));
+  Value padded = PadOp::create(b, loc, flat, pad, b.getDenseI64ArrayAttr(low),
+                               b.getDenseI64ArrayAttr(high));
+
+  // One filter per window offset, 1 at that offset: [K, 1, window...].
+  SmallVector<int64_t> windowShape(window.drop_front(2));
+  int64_t offsets = 1;
+  for (int64_t w : windowShape)
+    offsets *= w;
+  SmallVector<int64_t> filterShape = {offsets, 1};
+  llvm::append_range(filterShape, windowShape);
+  auto filterType = RankedTensorType::get(filterShape, element);
+  SmallVector<APFloat> oneHot(filterType.getNumElements(), APFloat::getZero(floatType.getFloatSemantics()));
+  for (int64_t k = 0; k < offsets; ++k)
+    oneHot[k * offsets + k] = APFloat::getOne(floatType.getFloatSemantics());
+  Value filter = ConstantOp::create(b, loc, DenseElementsAttr::get(filterType, oneHot));
+  SmallVector<int64_t> ones(spatial, 1), zeros(spatial, 0);
+  auto patches = ConvOp::create(b, loc, padded, filter,
+                                b.getDenseI64ArrayAttr(strides.drop_front(2)),
+                                b.getDenseI64ArrayAttr(dilations.drop_front(2)),
+                                b.getDenseI64ArrayAttr(ones), b.getDenseI64ArrayAttr(zeros),
+                                b.getDenseI64ArrayAttr(zeros), 1);
+  auto patchesType = cast<RankedTensorType>(patches.getType());
+
+  // Each output's gradient (and value) over its window's offsets.
+  SmallVector<int64_t> perOutput = {images, 1};
+  llvm::append_range(perOutput, outType.getShape().drop_front(2));
+  auto spread = [&](Value value) -> Value {
+    Value reshaped =
+        ReshapeOp::create(b, loc, RankedTensorType::get(perOutput, element), value);
+    SmallVector<int64_t> dims = llvm::to_vector(llvm::seq<int64_t>(0, spatial + 2));
+    return BroadcastOp::create(b, loc, patchesType, reshaped, b.getDenseI64ArrayAttr(dims));
+  };
+  Value contributions = spread(grads[0]);
+  if (kind != ReduceKind::sum) {
+    Value hit = CompareOp::create(b, loc, CompareDirection::eq, patches, spread(getResult()));
+    Value mask = ConvertOp::create(b, loc, patchesType, hit);
+    Value ties = ReduceOp::create(b, loc, ReduceKind::sum, mask, b.getDenseI64ArrayAttr({1}));
+    SmallVector<int64_t> keepDims = {0};
+    for (int64_t d = 0; d < spatial; ++d)
+      keepDims.push_back(d + 2);
+    Value tiesSpread = BroadcastOp::create(b, loc, patchesType, ties,
+                                           b.getDenseI64ArrayAttr(keepDims));
+    contributions = elementwise<DivOp>(b, loc, elementwise<MulOp>(b, loc, contributions, mask),
+                                       tiesSpread);
+  }
+  FailureOr<SmallVector<Value>> throughPatches = patches.gradients(b, contributions);
+  if (failed(throughPatches))
+    return failure();
+  // Back to the operand: the interior of the padded gradient, reshaped.
+  auto paddedType = cast<RankedTensorType>(padded.getType());
+  SmallVector<int64_t> start(rank, 0), limit(paddedType.getShape()), step(rank, 1);
+  for (int64_t i = 0; i < spatial; ++i) {
+    start[i + 2] = low[i + 2];
+    limit[i + 2] = low[i + 2] + type.getDimSize(i + 2);
+  }
+  Value interior = SliceOp::create(b, loc, (*throughPatches)[0], b.getDenseI64ArrayAttr(start),
+                                   b.getDenseI64ArrayAttr(limit), b.getDenseI64ArrayAttr(step));
+  return SmallVector<Value>{ReshapeOp::create(b, loc, type, interior).getResult()};
+}

@@ -185,6 +185,37 @@ TEST(AutodiffTest, Convolutions) {
                  {InputSpec{{2, 3, 7}}, InputSpec{{3, 1, 3}}});
 }
 
+TEST(AutodiffTest, Pooling) {
+  // Overlapping padded windows (max, sum), dilated ones (min), and a 1-D
+  // max pooling that leaves the last elements out.
+  auto pooling = [](ReduceKind kind, std::vector<int64_t> window, std::vector<int64_t> strides,
+                    std::vector<int64_t> dilations, std::vector<int64_t> low,
+                    std::vector<int64_t> high) {
+    return [=](GraphBuilder &g, const std::vector<Tensor> &x) {
+      GraphBuilder::WindowOptions options;
+      options.window.assign(window.begin(), window.end());
+      options.strides.assign(strides.begin(), strides.end());
+      options.dilations.assign(dilations.begin(), dilations.end());
+      options.padLow.assign(low.begin(), low.end());
+      options.padHigh.assign(high.begin(), high.end());
+      return g.reduceWindow(kind, x[0], options);
+    };
+  };
+  InputSpec image{{2, 2, 5, 5}};
+  checkGradients(pooling(ReduceKind::max, {1, 1, 3, 3}, {1, 1, 2, 2}, {1, 1, 1, 1},
+                         {0, 0, 1, 1}, {0, 0, 1, 1}),
+                 {image});
+  checkGradients(pooling(ReduceKind::sum, {1, 1, 3, 3}, {1, 1, 2, 2}, {1, 1, 1, 1},
+                         {0, 0, 1, 1}, {0, 0, 1, 1}),
+                 {image});
+  checkGradients(pooling(ReduceKind::min, {1, 1, 2, 2}, {1, 1, 1, 1}, {1, 1, 2, 2},
+                         {0, 0, 0, 0}, {0, 0, 0, 0}),
+                 {image});
+  checkGradients(pooling(ReduceKind::max, {1, 1, 2}, {1, 1, 2}, {1, 1, 1}, {0, 0, 0},
+                         {0, 0, 0}),
+                 {InputSpec{{1, 3, 7}}});
+}
+
 TEST(AutodiffTest, DenseLayerWithSoftmax) {
   // log-softmax of a tanh dense layer: reductions (max, sum), broadcasts,
   // exp and log, a product, all on one path.
