@@ -237,7 +237,7 @@ def Dlc_IotaOp : Dlc_Op<"iota", [Pure]> {
   let hasFolder = 1;
 }
 
-def Dlc_SliceOp : Dlc_Op<"slice", [Pure, InferTypeOpAdaptor]> {
+def Dlc_SliceOp : Dlc_Op<"slice", [Differentiable, Pure, InferTypeOpAdaptor]> {
   let summary = "takes a strided box out of a tensor";
   let description = [{
     Dimension `i` keeps indices `start[i], start[i] + strides[i], ...` below
@@ -257,7 +257,7 @@ def Dlc_SliceOp : Dlc_Op<"slice", [Pure, InferTypeOpAdaptor]> {
   let hasFolder = 1;
 }
 
-def Dlc_ReverseOp : Dlc_Op<"reverse", [Pure, SameOperandsAndResultType]> {
+def Dlc_ReverseOp : Dlc_Op<"reverse", [Differentiable, Pure, SameOperandsAndResultType]> {
   let summary = "reverses the order of elements along some dimensions";
   let description = [{
     ```mlir
@@ -270,7 +270,7 @@ def Dlc_ReverseOp : Dlc_Op<"reverse", [Pure, SameOperandsAndResultType]> {
   let hasVerifier = 1;
 }
 
-def Dlc_ConcatOp : Dlc_Op<"concat", [Pure, InferTypeOpAdaptor]> {
+def Dlc_ConcatOp : Dlc_Op<"concat", [Differentiable, Pure, InferTypeOpAdaptor]> {
   let summary = "joins tensors along one dimension";
   let description = [{
     The operands agree in every dimension but `dim` and in element type.
@@ -287,7 +287,7 @@ def Dlc_ConcatOp : Dlc_Op<"concat", [Pure, InferTypeOpAdaptor]> {
   let hasFolder = 1;
 }
 
-def Dlc_PadOp : Dlc_Op<"pad", [Pure, InferTypeOpAdaptor]> {
+def Dlc_PadOp : Dlc_Op<"pad", [Differentiable, Pure, InferTypeOpAdaptor]> {
   let summary = "surrounds a tensor with a constant";
   let description = [{
     Adds `low[i]` elements before and `high[i]` after dimension `i`, all

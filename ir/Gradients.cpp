@@ -235,6 +235,79 @@ Gradients ReduceOp::gradients(OpBuilder &b, ValueRange grads) {
       elementwise<DivOp>(b, loc, elementwise<MulOp>(b, loc, g, ones), spread(ties))};
 }
 
+// The operand's elements are the result's interior; the pad value is
+// every other element.
+Gradients PadOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getResult()))
+    return SmallVector<Value>{Value(), Value()};
+  Location loc = getLoc();
+  auto type = cast<RankedTensorType>(getOperand().getType());
+  SmallVector<int64_t> start(getLow()), limit, strides(type.getRank(), 1), all;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    limit.push_back(start[d] + type.getDimSize(d));
+    all.push_back(d);
+  }
+  Value g = grads[0];
+  Value interior = SliceOp::create(b, loc, g, b.getDenseI64ArrayAttr(start),
+                                   b.getDenseI64ArrayAttr(limit), b.getDenseI64ArrayAttr(strides));
+  auto sum = [&](Value value) -> Value {
+    return ReduceOp::create(b, loc, ReduceKind::sum, value, b.getDenseI64ArrayAttr(all));
+  };
+  Value dValue = elementwise<SubOp>(b, loc, sum(g), sum(interior));
+  return SmallVector<Value>{interior, dValue};
+}
+
+// A slice with unit strides: its gradient padded with zeros back to the
+// operand's shape.
+Gradients SliceOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getResult()))
+    return SmallVector<Value>{Value()};
+  if (llvm::any_of(getStrides(), [](int64_t s) { return s != 1; }))
+    return emitOpError("has no gradient rule for strided slices yet");
+  auto type = cast<RankedTensorType>(getOperand().getType());
+  SmallVector<int64_t> high;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    high.push_back(type.getDimSize(d) - getLimit()[d]);
+  Location loc = getLoc();
+  Value zero = ConstantOp::create(
+      b, loc, DenseElementsAttr::get(RankedTensorType::get({}, type.getElementType()),
+                                     b.getFloatAttr(type.getElementType(), 0)));
+  return SmallVector<Value>{PadOp::create(b, loc, grads[0], zero, getStartAttr(),
+                                          b.getDenseI64ArrayAttr(high))
+                                .getResult()};
+}
+
+// Each input gets its part of the gradient.
+Gradients ConcatOp::gradients(OpBuilder &b, ValueRange grads) {
+  SmallVector<Value> result;
+  auto type = cast<RankedTensorType>(getType());
+  int64_t dim = getDim(), offset = 0;
+  for (Value input : getInputs()) {
+    auto inputType = cast<RankedTensorType>(input.getType());
+    if (!isFloat(input)) {
+      result.push_back(Value());
+      offset += inputType.getDimSize(dim);
+      continue;
+    }
+    SmallVector<int64_t> start(type.getRank(), 0), limit(type.getShape()),
+        strides(type.getRank(), 1);
+    start[dim] = offset;
+    limit[dim] = offset + inputType.getDimSize(dim);
+    offset = limit[dim];
+    result.push_back(SliceOp::create(b, getLoc(), grads[0], b.getDenseI64ArrayAttr(start),
+                                     b.getDenseI64ArrayAttr(limit),
+                                     b.getDenseI64ArrayAttr(strides)));
+  }
+  return result;
+}
+
+Gradients ReverseOp::gradients(OpBuilder &b, ValueRange grads) {
+  if (!isFloat(getResult()))
+    return SmallVector<Value>{Value()};
+  return SmallVector<Value>{
+      ReverseOp::create(b, getLoc(), grads[0], getDimsAttr()).getResult()};
+}
+
 // C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC (per batch).
 Gradients DotOp::gradients(OpBuilder &b, ValueRange grads) {
   if (!isFloat(getResult()))

@@ -185,6 +185,19 @@ TEST(AutodiffTest, Convolutions) {
                  {InputSpec{{2, 3, 7}}, InputSpec{{3, 1, 3}}});
 }
 
+TEST(AutodiffTest, SlicesPadsAndConcatenations) {
+  InputSpec any{kMatrix};
+  checkGradients([](GraphBuilder &g, auto &x) { return g.slice(x[0], {1, 1}, {3, 4}, {1, 1}); },
+                 {any});
+  // The pad value is an input too: it gets the sum over the border.
+  checkGradients([](GraphBuilder &g, auto &x) {
+    return g.pad(x[0], {1, 0}, {2, 1}, g.reshape(x[1], {}));
+  }, {any, InputSpec{{1}}});
+  checkGradients([](GraphBuilder &g, auto &x) { return g.concat({x[0], x[1], x[0]}, 1); },
+                 {any, InputSpec{{3, 2}}});
+  checkGradients([](GraphBuilder &g, auto &x) { return g.reverse(x[0], {0, 1}); }, {any});
+}
+
 TEST(AutodiffTest, Pooling) {
   // Overlapping padded windows (max, sum), dilated ones (min), and a 1-D
   // max pooling that leaves the last elements out.
