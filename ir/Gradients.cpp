@@ -58,6 +58,23 @@ Gradients splitBy(OpBuilder &b, Operation *op, CompareDirection take, ValueRange
                             SelectOp::create(b, loc, g.getType(), mask, zero, g)};
 }
 
+/// The gradient of a max or min over dimensions `reduced` of `candidates`:
+/// `gradient` where a candidate equals `extreme` (both of candidates'
+/// shape, spread over `reduced`), divided by the number of such ties.
+Value shareAmongTies(OpBuilder &b, Location loc, Value candidates, Value extreme, Value gradient,
+                     ArrayRef<int64_t> reduced) {
+  auto type = cast<RankedTensorType>(candidates.getType());
+  Value hit = CompareOp::create(b, loc, CompareDirection::eq, candidates, extreme);
+  Value mask = ConvertOp::create(b, loc, type, hit);
+  Value ties = ReduceOp::create(b, loc, ReduceKind::sum, mask, b.getDenseI64ArrayAttr(reduced));
+  SmallVector<int64_t> kept;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (!llvm::is_contained(reduced, d))
+      kept.push_back(d);
+  Value tiesSpread = BroadcastOp::create(b, loc, type, ties, b.getDenseI64ArrayAttr(kept));
+  return elementwise<DivOp>(b, loc, elementwise<MulOp>(b, loc, gradient, mask), tiesSpread);
+}
+
 /// `value` with its last two dimensions swapped.
 Value transposeLastTwo(OpBuilder &b, Location loc, Value value) {
   int64_t rank = cast<RankedTensorType>(value.getType()).getRank();
@@ -228,11 +245,7 @@ Gradients ReduceOp::gradients(OpBuilder &b, ValueRange grads) {
   Value g = spread(grads[0]);
   if (kind == ReduceKind::sum)
     return SmallVector<Value>{g};
-  Value hit = CompareOp::create(b, loc, CompareDirection::eq, operand, spread(getResult()));
-  Value ones = ConvertOp::create(b, loc, source, hit);
-  Value ties = ReduceOp::create(b, loc, ReduceKind::sum, ones, getDimsAttr());
-  return SmallVector<Value>{
-      elementwise<DivOp>(b, loc, elementwise<MulOp>(b, loc, g, ones), spread(ties))};
+  return SmallVector<Value>{shareAmongTies(b, loc, operand, spread(getResult()), g, getDims())};
 }
 
 // The operand's elements are the result's interior; the pad value is
@@ -512,16 +525,8 @@ Gradients ReduceWindowOp::gradients(OpBuilder &b, ValueRange grads) {
   };
   Value contributions = spread(grads[0]);
   if (kind != ReduceKind::sum) {
-    Value hit = CompareOp::create(b, loc, CompareDirection::eq, patches, spread(getResult()));
-    Value mask = ConvertOp::create(b, loc, patchesType, hit);
-    Value ties = ReduceOp::create(b, loc, ReduceKind::sum, mask, b.getDenseI64ArrayAttr({1}));
-    SmallVector<int64_t> keepDims = {0};
-    for (int64_t d = 0; d < spatial; ++d)
-      keepDims.push_back(d + 2);
-    Value tiesSpread = BroadcastOp::create(b, loc, patchesType, ties,
-                                           b.getDenseI64ArrayAttr(keepDims));
-    contributions = elementwise<DivOp>(b, loc, elementwise<MulOp>(b, loc, contributions, mask),
-                                       tiesSpread);
+    contributions =
+        shareAmongTies(b, loc, patches, spread(getResult()), contributions, /*reduced=*/{1});
   }
   FailureOr<SmallVector<Value>> throughPatches = patches.gradients(b, contributions);
   if (failed(throughPatches))

@@ -1175,8 +1175,8 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
   }
 };
 
-/// fused_conv: the convolution as a GEMM per image (convAsMatmul) with its
-/// epilogue after each image's product.
+/// fused_conv: the convolution as GEMMs (convAsMatmul) with its epilogue
+/// after each product.
 struct FusedConvLowering : OpConversionPattern<FusedConvOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
