@@ -24,6 +24,12 @@ enum class DType { f32, f64, f16, bf16, i1, i8, i16, i32, i64, u8, u16, u32, u64
 /// The short name, as NumPy spells it where it can ("float32", "int64", "bool").
 llvm::StringRef dtypeName(DType dtype);
 
+/// Whether `dtype` is a floating-point type.
+inline bool isFloat(DType dtype) {
+  return dtype == DType::f32 || dtype == DType::f64 || dtype == DType::f16 ||
+         dtype == DType::bf16;
+}
+
 /// Bytes per element (a bool takes one byte).
 size_t dtypeSize(DType dtype);
 

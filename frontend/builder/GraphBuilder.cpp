@@ -6,6 +6,7 @@
 #include "passes/Autodiff.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/STLExtras.h"
@@ -462,6 +463,43 @@ Tensor GraphBuilder::matmul(Tensor lhs, Tensor rhs) {
 //===----------------------------------------------------------------------===//
 // Gradients
 //===----------------------------------------------------------------------===//
+
+std::vector<Tensor> GraphBuilder::inlineFunction(func::FuncOp callee,
+                                                 llvm::ArrayRef<Tensor> arguments) {
+  if (failed())
+    return {};
+  if (!callee || !callee.getBody().hasOneBlock()) {
+    fail("inline: the function has no body of one block");
+    return {};
+  }
+  Block &body = callee.getBody().front();
+  if (body.getNumArguments() != arguments.size()) {
+    fail("inline: " + callee.getName() + " takes " + llvm::Twine(body.getNumArguments()) +
+         " arguments, not " + llvm::Twine(arguments.size()));
+    return {};
+  }
+  IRMapping mapping;
+  for (auto [argument, tensor] : llvm::zip(body.getArguments(), arguments)) {
+    if (!usable({tensor}))
+      return {};
+    if (argument.getType() != tensor.value().getType()) {
+      fail("inline: an argument of " + callee.getName() + " has another type");
+      return {};
+    }
+    mapping.map(argument, tensor.value());
+  }
+  std::vector<Tensor> results;
+  for (Operation &op : body) {
+    if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+      for (Value value : ret.getOperands())
+        results.emplace_back(mapping.lookup(value));
+      return results;
+    }
+    builder.clone(op, mapping);
+  }
+  fail("inline: " + callee.getName() + " does not end in a return");
+  return {};
+}
 
 std::vector<Tensor> GraphBuilder::gradients(Tensor y, llvm::ArrayRef<Tensor> xs) {
   std::vector<Tensor> result(xs.size());

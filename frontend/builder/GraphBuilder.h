@@ -228,26 +228,39 @@ public:
   /// dimensions; `mask` (invalid for none) is added to the scores.
   Tensor attention(Tensor q, Tensor k, Tensor v, Tensor mask);
 
-  //===--- Losses (each the mean over the batch: a 0-d tensor) -------------===//
+  //===--- Losses ---------------------------------------------------------===//
+
+  /// A loss is the mean over the batch (a 0-d tensor), or one value per
+  /// sample (shape [N], each the mean over the sample's elements), whose
+  /// mean is the batch loss.
+  enum class LossReduction { mean, perSample };
 
   /// mean((prediction - target)²) over all elements.
-  Tensor mseLoss(Tensor prediction, Tensor target);
+  Tensor mseLoss(Tensor prediction, Tensor target,
+                 LossReduction reduction = LossReduction::mean);
   /// mean(|prediction - target|) over all elements.
-  Tensor l1Loss(Tensor prediction, Tensor target);
+  Tensor l1Loss(Tensor prediction, Tensor target,
+                LossReduction reduction = LossReduction::mean);
   /// Softmax cross-entropy of `logits` [N, C] against `labels`: class
   /// indices [N] (integers; an index outside [0, C) contributes nothing) or
   /// probabilities [N, C] (floats). With `labelSmoothing` ε the target is
   /// (1 - ε)·target + ε/C. The mean over N of -Σ target · log_softmax.
-  Tensor softmaxCrossEntropy(Tensor logits, Tensor labels, double labelSmoothing = 0);
+  Tensor softmaxCrossEntropy(Tensor logits, Tensor labels, double labelSmoothing = 0,
+                             LossReduction reduction = LossReduction::mean);
   /// Binary cross-entropy of sigmoid(logits) against `targets` (same
   /// shape, in [0, 1]), in the stable form max(x, 0) - x·z + log(1 +
   /// exp(-|x|)); the mean over all elements.
-  Tensor binaryCrossEntropyWithLogits(Tensor logits, Tensor targets);
+  Tensor binaryCrossEntropyWithLogits(Tensor logits, Tensor targets,
+                                      LossReduction reduction = LossReduction::mean);
 
   //===--- Optimizer steps (PyTorch's semantics) ---------------------------===//
 
+  // Each optimizer takes its learning rate as a number, or as a 0-d float
+  // tensor (`scheduledRate`, valid to use it) that a schedule sets per step.
+
   struct SgdOptions {
     double learningRate = 0.01;
+    Tensor scheduledRate;
     double momentum = 0;    ///< 0: plain SGD, no velocity
     double weightDecay = 0; ///< L2: adds weightDecay · param to the gradient
     bool nesterov = false;
@@ -259,6 +272,7 @@ public:
 
   struct AdamOptions {
     double learningRate = 1e-3;
+    Tensor scheduledRate;
     double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
     double weightDecay = 0;
     bool decoupled = false; ///< AdamW: decay the parameter, not the gradient
@@ -269,10 +283,43 @@ public:
   std::tuple<Tensor, Tensor, Tensor> adamStep(Tensor param, Tensor gradient, Tensor m, Tensor v,
                                               Tensor step, const AdamOptions &options);
 
+  struct AdagradOptions {
+    double learningRate = 0.01;
+    Tensor scheduledRate;
+    double epsilon = 1e-10;
+    double weightDecay = 0; ///< L2, added to the gradient
+  };
+  /// One Adagrad step: the updated parameter and sum of squared gradients.
+  std::pair<Tensor, Tensor> adagradStep(Tensor param, Tensor gradient, Tensor sumOfSquares,
+                                        const AdagradOptions &options);
+
+  struct RmsPropOptions {
+    double learningRate = 0.01;
+    Tensor scheduledRate;
+    double alpha = 0.99, epsilon = 1e-8;
+    double weightDecay = 0; ///< L2, added to the gradient
+  };
+  /// One RMSProp step: the updated parameter and running mean of squared
+  /// gradients.
+  std::pair<Tensor, Tensor> rmspropStep(Tensor param, Tensor gradient, Tensor meanSquare,
+                                        const RmsPropOptions &options);
+
+  //===--- Inlining --------------------------------------------------------===//
+
+  /// Builds the body of `callee` (a function of the same context, every op
+  /// in its one block) here with `arguments` for its arguments; returns
+  /// what it returns. Training graphs inline an imported model this way.
+  std::vector<Tensor> inlineFunction(mlir::func::FuncOp callee,
+                                     llvm::ArrayRef<Tensor> arguments);
+
 private:
   mlir::Location loc() const { return location; }
   /// The mean of all of `value`'s elements, as a 0-d tensor.
   Tensor meanOfAll(Tensor value);
+  /// meanOfAll, or per sample: the mean over all dimensions but the first.
+  Tensor meanOver(Tensor value, LossReduction reduction);
+  /// An optimizer's learning rate as a 0-d tensor of `type`.
+  Tensor learningRate(double fixed, Tensor scheduled, mlir::Type type);
   bool usable(std::initializer_list<Tensor> tensors);
   /// Fails (and returns false) if `shape` has a negative dimension or more
   /// than kMaxElements elements.

@@ -132,16 +132,30 @@ Tensor GraphBuilder::meanOfAll(Tensor value) {
   return reduceMean(value, all, /*keepDims=*/false);
 }
 
-Tensor GraphBuilder::mseLoss(Tensor prediction, Tensor target) {
+Tensor GraphBuilder::meanOver(Tensor value, LossReduction reduction) {
+  if (reduction == LossReduction::mean || !usable({value}))
+    return meanOfAll(value);
+  if (value.rank() == 0) {
+    fail("a per-sample loss needs a batch dimension");
+    return {};
+  }
+  SmallVector<int64_t> rest;
+  for (int64_t d = 1; d < value.rank(); ++d)
+    rest.push_back(d);
+  return rest.empty() ? value : reduceMean(value, rest, /*keepDims=*/false);
+}
+
+Tensor GraphBuilder::mseLoss(Tensor prediction, Tensor target, LossReduction reduction) {
   Tensor difference = sub(prediction, target);
-  return meanOfAll(mul(difference, difference));
+  return meanOver(mul(difference, difference), reduction);
 }
 
-Tensor GraphBuilder::l1Loss(Tensor prediction, Tensor target) {
-  return meanOfAll(abs(sub(prediction, target)));
+Tensor GraphBuilder::l1Loss(Tensor prediction, Tensor target, LossReduction reduction) {
+  return meanOver(abs(sub(prediction, target)), reduction);
 }
 
-Tensor GraphBuilder::softmaxCrossEntropy(Tensor logits, Tensor labels, double labelSmoothing) {
+Tensor GraphBuilder::softmaxCrossEntropy(Tensor logits, Tensor labels, double labelSmoothing,
+                                         LossReduction reduction) {
   if (!usable({logits, labels}))
     return {};
   if (logits.rank() != 2 || !isa<FloatType>(logits.elementType())) {
@@ -172,16 +186,17 @@ Tensor GraphBuilder::softmaxCrossEntropy(Tensor logits, Tensor labels, double la
     target = add(mul(target, scalar(1 - labelSmoothing, type)),
                  scalar(labelSmoothing / double(classes), type));
   Tensor perRow = reduceSum(mul(target, logSoftmax(logits, 1)), {1}, /*keepDims=*/false);
-  return neg(meanOfAll(perRow));
+  return neg(meanOver(perRow, reduction));
 }
 
-Tensor GraphBuilder::binaryCrossEntropyWithLogits(Tensor logits, Tensor targets) {
+Tensor GraphBuilder::binaryCrossEntropyWithLogits(Tensor logits, Tensor targets,
+                                                  LossReduction reduction) {
   if (!usable({logits, targets}))
     return {};
   Type type = logits.elementType();
   Tensor zero = scalar(0, type), one = scalar(1, type);
   Tensor softplus = math(MathFn::log, add(one, exp(neg(abs(logits)))));
-  return meanOfAll(add(sub(max(logits, zero), mul(logits, targets)), softplus));
+  return meanOver(add(sub(max(logits, zero), mul(logits, targets)), softplus), reduction);
 }
 
 //===----------------------------------------------------------------------===//
@@ -203,7 +218,8 @@ std::pair<Tensor, Tensor> GraphBuilder::sgdStep(Tensor param, Tensor gradient, T
     direction = options.nesterov ? add(g, mul(scalar(options.momentum, type), newVelocity))
                                  : newVelocity;
   }
-  return {sub(param, mul(scalar(options.learningRate, type), direction)), newVelocity};
+  Tensor lr = learningRate(options.learningRate, options.scheduledRate, type);
+  return {sub(param, mul(lr, direction)), newVelocity};
 }
 
 std::tuple<Tensor, Tensor, Tensor> GraphBuilder::adamStep(Tensor param, Tensor gradient,
@@ -213,10 +229,11 @@ std::tuple<Tensor, Tensor, Tensor> GraphBuilder::adamStep(Tensor param, Tensor g
     return {};
   Type type = param.elementType();
   auto c = [&](double value) { return scalar(value, type); };
+  Tensor lr = learningRate(options.learningRate, options.scheduledRate, type);
   Tensor g = gradient, decayed = param;
   if (options.weightDecay != 0) {
     if (options.decoupled)
-      decayed = mul(param, c(1 - options.learningRate * options.weightDecay));
+      decayed = mul(param, sub(c(1), mul(lr, c(options.weightDecay))));
     else
       g = add(g, mul(c(options.weightDecay), param));
   }
@@ -226,5 +243,46 @@ std::tuple<Tensor, Tensor, Tensor> GraphBuilder::adamStep(Tensor param, Tensor g
   Tensor mHat = div(newM, sub(c(1), pow(c(options.beta1), t)));
   Tensor vHat = div(newV, sub(c(1), pow(c(options.beta2), t)));
   Tensor update = div(mHat, add(math(MathFn::sqrt, vHat), c(options.epsilon)));
-  return {sub(decayed, mul(c(options.learningRate), update)), newM, newV};
+  return {sub(decayed, mul(lr, update)), newM, newV};
+}
+
+std::pair<Tensor, Tensor> GraphBuilder::adagradStep(Tensor param, Tensor gradient,
+                                                    Tensor sumOfSquares,
+                                                    const AdagradOptions &options) {
+  if (!usable({param, gradient, sumOfSquares}))
+    return {};
+  Type type = param.elementType();
+  Tensor g = gradient;
+  if (options.weightDecay != 0)
+    g = add(g, mul(scalar(options.weightDecay, type), param));
+  Tensor newSum = add(sumOfSquares, mul(g, g));
+  Tensor lr = learningRate(options.learningRate, options.scheduledRate, type);
+  Tensor update = div(g, add(math(MathFn::sqrt, newSum), scalar(options.epsilon, type)));
+  return {sub(param, mul(lr, update)), newSum};
+}
+
+std::pair<Tensor, Tensor> GraphBuilder::rmspropStep(Tensor param, Tensor gradient,
+                                                    Tensor meanSquare,
+                                                    const RmsPropOptions &options) {
+  if (!usable({param, gradient, meanSquare}))
+    return {};
+  Type type = param.elementType();
+  auto c = [&](double value) { return scalar(value, type); };
+  Tensor g = gradient;
+  if (options.weightDecay != 0)
+    g = add(g, mul(c(options.weightDecay), param));
+  Tensor newMean = add(mul(c(options.alpha), meanSquare), mul(c(1 - options.alpha), mul(g, g)));
+  Tensor lr = learningRate(options.learningRate, options.scheduledRate, type);
+  Tensor update = div(g, add(math(MathFn::sqrt, newMean), c(options.epsilon)));
+  return {sub(param, mul(lr, update)), newMean};
+}
+
+Tensor GraphBuilder::learningRate(double fixed, Tensor scheduled, Type type) {
+  if (!scheduled.valid())
+    return scalar(fixed, type);
+  if (scheduled.rank() != 0 || !isa<FloatType>(scheduled.elementType())) {
+    fail("an optimizer's scheduled learning rate must be a 0-d float tensor");
+    return {};
+  }
+  return scheduled.elementType() == type ? scheduled : convert(scheduled, type);
 }

@@ -29,6 +29,7 @@ extern llvm::cl::SubCommand runCommand;
 extern llvm::cl::SubCommand compileCommand;
 extern llvm::cl::SubCommand benchCommand;
 extern llvm::cl::SubCommand inspectCommand;
+extern llvm::cl::SubCommand trainCommand;
 
 /// Prints `error` as "dlc COMMAND: error: ..." and returns exit code 1.
 int fail(const llvm::cl::SubCommand &command, llvm::Error error);
@@ -52,6 +53,8 @@ int runCompileCommand();
 int runBenchCommand();
 /// Shows a model's kernels, FLOPs and memory plan.
 int runInspectCommand();
+/// Trains an ONNX model on .npz data; writes checkpoints and metrics.
+int runTrainCommand();
 
 /// Parses `NAME=D1xD2x...` (or `NAME=scalar`) as given to --shape.
 llvm::Expected<std::pair<std::string, std::vector<int64_t>>>

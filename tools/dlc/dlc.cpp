@@ -39,7 +39,8 @@ int main(int argc, char **argv) {
                               &dlc::tool::runCommand,
                               &dlc::tool::compileCommand,
                               &dlc::tool::benchCommand,
-                              &dlc::tool::inspectCommand})
+                              &dlc::tool::inspectCommand,
+                              &dlc::tool::trainCommand})
     cl::HideUnrelatedOptions(dlc::tool::dlcCategory, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -48,6 +49,7 @@ int main(int argc, char **argv) {
       "  dlc run MODEL.onnx|MODEL.dlc --inputs IN.npz [--out OUT.npz]   run a model\n"
       "  dlc bench MODEL.onnx|MODEL.dlc [--shape ...]   time a model on random inputs\n"
       "  dlc inspect MODEL [--dot G.dot] [--memory-svg M.svg]   kernels, FLOPs, memory plan\n"
+      "  dlc train MODEL.onnx --data TRAIN.npz [--val VAL.npz]   train a model\n"
       "  dlc import MODEL.onnx   print the dlc IR of an ONNX model\n"
       "  dlc conformance DIR...  run ONNX backend test folders\n"
       "  dlc example mlp         build, compile and run the bundled MLP example\n\n"
@@ -67,6 +69,8 @@ int main(int argc, char **argv) {
     return dlc::tool::runBenchCommand();
   if (dlc::tool::inspectCommand)
     return dlc::tool::runInspectCommand();
+  if (dlc::tool::trainCommand)
+    return dlc::tool::runTrainCommand();
 
   WithColor::error(errs(), "dlc") << "no subcommand given; run 'dlc --help' "
                                      "to see them\n";

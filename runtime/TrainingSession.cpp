@@ -1,0 +1,385 @@
+//===- TrainingSession.cpp - compiled training steps, run and saved -*- C++ -*-===//
+
+#include "runtime/TrainingSession.h"
+#include "runtime/NumPyIO.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/Format.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/xxhash.h"
+
+#include <cmath>
+#include <cstring>
+
+using namespace dlc;
+
+namespace {
+
+constexpr const char *kStepEntry = "meta/step";
+constexpr const char *kChecksumEntry = "meta/checksum";
+
+HostTensor scalarF32(double value) {
+  HostTensor tensor(DType::f32, {});
+  tensor.dataAs<float>()[0] = float(value);
+  return tensor;
+}
+
+/// Rows [start, start + count) of `tensor` (its first dimension counts
+/// samples), in a tensor of `padTo` rows whose rows past `count` are zero.
+HostTensor rowsOf(const HostTensor &tensor, int64_t start, int64_t count, int64_t padTo) {
+  llvm::SmallVector<int64_t> shape(tensor.shape());
+  size_t rowBytes = shape[0] ? tensor.byteSize() / size_t(shape[0]) : 0;
+  shape[0] = padTo;
+  HostTensor rows(tensor.dtype(), shape);
+  std::memcpy(rows.data(), static_cast<const char *>(tensor.data()) + start * rowBytes,
+              count * rowBytes);
+  return rows;
+}
+
+/// The index of the largest of `count` elements from `first`.
+int64_t argMax(const HostTensor &tensor, int64_t first, int64_t count) {
+  int64_t best = 0;
+  for (int64_t j = 1; j < count; ++j)
+    if (tensor.elementAsDouble(first + j) > tensor.elementAsDouble(first + best))
+      best = j;
+  return best;
+}
+
+std::string describeShape(llvm::ArrayRef<int64_t> shape) {
+  std::string text = "[";
+  for (auto [i, d] : llvm::enumerate(shape))
+    text += (i ? ", " : "") + std::to_string(d);
+  return text + "]";
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Learning-rate schedules
+//===----------------------------------------------------------------------===//
+
+double LearningRateSchedule::at(int64_t step) const {
+  if (warmupSteps > 0 && step <= warmupSteps)
+    return base * double(step) / double(warmupSteps);
+  int64_t t = step - std::max<int64_t>(warmupSteps, 0); // 1 on the first step after warm-up
+  switch (kind) {
+  case Kind::constant:
+    return base;
+  case Kind::step:
+    return base * std::pow(gamma, double((t - 1) / std::max<int64_t>(stepSize, 1)));
+  case Kind::cosine: {
+    double progress = std::min(1.0, double(t - 1) / double(std::max<int64_t>(totalSteps, 1)));
+    return minimum + (base - minimum) * 0.5 * (1 + std::cos(M_PI * progress));
+  }
+  }
+  return base;
+}
+
+llvm::Expected<LearningRateSchedule> LearningRateSchedule::parse(llvm::StringRef text,
+                                                                 double base) {
+  LearningRateSchedule schedule;
+  schedule.base = base;
+  llvm::SmallVector<llvm::StringRef> parts;
+  text.split(parts, ':');
+  auto number = [&](size_t i, double &out) -> bool {
+    return i >= parts.size() || llvm::to_float(parts[i], out);
+  };
+  auto bad = [&] {
+    return llvm::createStringError(
+        "learning-rate schedule '%s' is not one of: constant, step:SIZE[:GAMMA], "
+        "cosine[:MINIMUM]",
+        text.str().c_str());
+  };
+  if (parts[0] == "constant" && parts.size() == 1)
+    return schedule;
+  if (parts[0] == "step" && parts.size() >= 2 && parts.size() <= 3) {
+    schedule.kind = Kind::step;
+    if (parts[1].getAsInteger(10, schedule.stepSize) || schedule.stepSize < 1 ||
+        !number(2, schedule.gamma))
+      return bad();
+    return schedule;
+  }
+  if (parts[0] == "cosine" && parts.size() <= 2) {
+    schedule.kind = Kind::cosine;
+    if (!number(1, schedule.minimum))
+      return bad();
+    return schedule;
+  }
+  return bad();
+}
+
+std::string LearningRateSchedule::describe() const {
+  std::string text;
+  switch (kind) {
+  case Kind::constant:
+    text = llvm::formatv("constant {0}", llvm::format("%g", base)).str();
+    break;
+  case Kind::step:
+    text = llvm::formatv("{0}, times {1} every {2} steps", llvm::format("%g", base),
+                         llvm::format("%g", gamma), stepSize)
+               .str();
+    break;
+  case Kind::cosine:
+    text = llvm::formatv("cosine from {0} to {1} over {2} steps", llvm::format("%g", base),
+                         llvm::format("%g", minimum), totalSteps)
+               .str();
+    break;
+  }
+  if (warmupSteps > 0)
+    text += llvm::formatv(", {0} warm-up steps", warmupSteps).str();
+  return text;
+}
+
+//===----------------------------------------------------------------------===//
+// The session
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<std::unique_ptr<TrainingSession>>
+TrainingSession::create(const Model &step, const Model &evaluation, TrainingLayout layout,
+                        std::vector<HostTensor> initialParameters,
+                        LearningRateSchedule schedule, const CompileCache &cache) {
+  if (initialParameters.size() != layout.trainable.size())
+    return llvm::createStringError("%zu initial parameters for %zu trainable ones",
+                                   initialParameters.size(), layout.trainable.size());
+  std::unique_ptr<TrainingSession> session(new TrainingSession());
+  auto stepCode = Executable::compile(step, cache);
+  if (!stepCode)
+    return llvm::joinErrors(llvm::createStringError("compiling the training step:"),
+                            stepCode.takeError());
+  auto evaluationCode = Executable::compile(evaluation, cache);
+  if (!evaluationCode)
+    return llvm::joinErrors(llvm::createStringError("compiling the evaluation:"),
+                            evaluationCode.takeError());
+  session->stepCode = std::move(*stepCode);
+  session->evaluationCode = std::move(*evaluationCode);
+  const Signature &signature = session->stepCode->signature();
+  size_t expected = layout.numInputs + 3 + layout.trainable.size() * (1 + layout.stateSlots.size());
+  if (signature.inputs.size() != expected || layout.numInputs == 0)
+    return llvm::createStringError("the training step takes %zu inputs; its layout says %zu",
+                                   signature.inputs.size(), expected);
+  session->batch = signature.inputs[0].shape.empty() ? 1 : signature.inputs[0].shape[0];
+  // The step's inputs after data, labels, learning rate and step number.
+  size_t firstParam = layout.numInputs + 3;
+  for (auto [i, param] : llvm::enumerate(initialParameters)) {
+    const TensorSpec &spec = signature.inputs[firstParam + i];
+    if (param.dtype() != spec.dtype || param.shape() != llvm::ArrayRef(spec.shape))
+      return llvm::createStringError("parameter '%s' is %s %s; the step takes %s %s",
+                                     layout.trainable[i].c_str(),
+                                     dtypeName(param.dtype()).data(),
+                                     describeShape(param.shape()).c_str(),
+                                     dtypeName(spec.dtype).data(),
+                                     describeShape(spec.shape).c_str());
+  }
+  for (size_t slot = 0; slot < layout.stateSlots.size(); ++slot)
+    for (const HostTensor &param : initialParameters)
+      session->state.emplace_back(param.dtype(), param.shape()); // zeros
+  session->params = std::move(initialParameters);
+  session->places = std::move(layout);
+  session->rates = schedule;
+  return session;
+}
+
+llvm::Expected<StepResult> TrainingSession::step(llvm::ArrayRef<HostTensor> inputs,
+                                                 const HostTensor &labels) {
+  if (inputs.size() != places.numInputs)
+    return llvm::createStringError("a training step takes %zu input(s), not %zu",
+                                   places.numInputs, inputs.size());
+  StepResult result;
+  result.learningRate = rates.at(stepCount + 1);
+  std::vector<HostTensor> arguments(inputs.begin(), inputs.end());
+  arguments.push_back(labels);
+  arguments.push_back(scalarF32(result.learningRate));
+  arguments.push_back(scalarF32(double(stepCount + 1)));
+  arguments.insert(arguments.end(), params.begin(), params.end());
+  arguments.insert(arguments.end(), state.begin(), state.end());
+  auto outputs = stepCode->run(arguments);
+  if (!outputs)
+    return outputs.takeError();
+  size_t next = 0;
+  result.loss = (*outputs)[next++].dataAs<float>()[0];
+  if (places.reportsGradientNorm)
+    result.gradientNorm = (*outputs)[next++].dataAs<float>()[0];
+  for (HostTensor &param : params)
+    param = std::move((*outputs)[next++]);
+  for (HostTensor &slot : state)
+    slot = std::move((*outputs)[next++]);
+  ++stepCount;
+  return result;
+}
+
+llvm::Expected<HostTensor> TrainingSession::predict(llvm::ArrayRef<HostTensor> inputs) {
+  if (inputs.size() != places.numInputs)
+    return llvm::createStringError("the model takes %zu input(s), not %zu", places.numInputs,
+                                   inputs.size());
+  const TensorSpec &labelSpec = evaluationCode->signature().inputs[places.numInputs];
+  std::vector<HostTensor> arguments(inputs.begin(), inputs.end());
+  arguments.emplace_back(labelSpec.dtype, labelSpec.shape); // unused: zeros
+  arguments.insert(arguments.end(), params.begin(), params.end());
+  auto outputs = evaluationCode->run(arguments);
+  if (!outputs)
+    return outputs.takeError();
+  return std::move((*outputs)[0]);
+}
+
+llvm::Expected<Evaluation> TrainingSession::evaluate(llvm::ArrayRef<HostTensor> inputs,
+                                                     const HostTensor &labels) {
+  if (inputs.size() != places.numInputs)
+    return llvm::createStringError("evaluation takes %zu input(s), not %zu", places.numInputs,
+                                   inputs.size());
+  int64_t samples = labels.rank() ? labels.shape()[0] : 0;
+  for (const HostTensor &input : inputs)
+    if (!input.rank() || input.shape()[0] != samples)
+      return llvm::createStringError("the evaluation data's inputs and labels have different "
+                                     "numbers of samples");
+  Evaluation evaluation;
+  evaluation.samples = samples;
+  int64_t correct = 0;
+  for (int64_t start = 0; start < samples; start += batch) {
+    int64_t rows = std::min(batch, samples - start);
+    std::vector<HostTensor> arguments;
+    for (const HostTensor &input : inputs)
+      arguments.push_back(rowsOf(input, start, rows, batch));
+    HostTensor batchLabels = rowsOf(labels, start, rows, batch);
+    arguments.push_back(batchLabels);
+    arguments.insert(arguments.end(), params.begin(), params.end());
+    auto outputs = evaluationCode->run(arguments);
+    if (!outputs)
+      return outputs.takeError();
+    const HostTensor &prediction = (*outputs)[0], &losses = (*outputs)[1];
+    for (int64_t i = 0; i < rows; ++i)
+      evaluation.loss += losses.dataAs<float>()[i];
+    if (!places.classification || prediction.rank() != 2)
+      continue;
+    int64_t classes = prediction.shape()[1];
+    for (int64_t i = 0; i < rows; ++i) {
+      int64_t predicted = argMax(prediction, i * classes, classes);
+      int64_t label = batchLabels.rank() == 1 ? int64_t(batchLabels.elementAsDouble(i))
+                                              : argMax(batchLabels, i * classes, classes);
+      correct += predicted == label;
+    }
+  }
+  if (samples) {
+    evaluation.loss /= double(samples);
+    evaluation.accuracy = double(correct) / double(samples);
+  }
+  return evaluation;
+}
+
+NamedTensors TrainingSession::parameters() const {
+  NamedTensors named;
+  for (auto [name, param] : llvm::zip(places.trainable, params))
+    named.emplace_back(name, param);
+  return named;
+}
+
+void TrainingSession::setThreads(unsigned threads) {
+  stepCode->setThreads(threads);
+  evaluationCode->setThreads(threads);
+}
+
+//===----------------------------------------------------------------------===//
+// Checkpoints
+//===----------------------------------------------------------------------===//
+
+uint64_t dlc::checkpointChecksum(const NamedTensors &entries) {
+  std::string header;
+  uint64_t hash = 0;
+  for (const auto &[name, tensor] : entries) {
+    header = name + "|" + dtypeName(tensor.dtype()).str() + "|" + describeShape(tensor.shape());
+    uint64_t parts[3] = {
+        hash, llvm::xxh3_64bits(llvm::arrayRefFromStringRef(header)),
+        llvm::xxh3_64bits(llvm::ArrayRef(static_cast<const uint8_t *>(tensor.data()),
+                                         tensor.byteSize()))};
+    hash = llvm::xxh3_64bits(
+        llvm::ArrayRef(reinterpret_cast<const uint8_t *>(parts), sizeof(parts)));
+  }
+  return hash;
+}
+
+llvm::Error TrainingSession::save(llvm::StringRef path, const NamedTensors &extra) const {
+  NamedTensors entries;
+  for (auto [name, param] : llvm::zip(places.trainable, params))
+    entries.emplace_back("param/" + name, param);
+  for (auto [s, slot] : llvm::enumerate(places.stateSlots))
+    for (auto [i, name] : llvm::enumerate(places.trainable))
+      entries.emplace_back("state/" + slot + "/" + name, state[s * params.size() + i]);
+  HostTensor count(DType::i64, {});
+  count.dataAs<int64_t>()[0] = stepCount;
+  entries.emplace_back(kStepEntry, count);
+  for (const auto &[name, tensor] : extra) {
+    if (llvm::StringRef(name).starts_with("meta/") || llvm::StringRef(name).starts_with("param/") ||
+        llvm::StringRef(name).starts_with("state/"))
+      return llvm::createStringError("checkpoint entry '%s' uses a reserved prefix",
+                                     name.c_str());
+    entries.emplace_back(name, tensor);
+  }
+  HostTensor checksum(DType::u64, {});
+  checksum.dataAs<uint64_t>()[0] = checkpointChecksum(entries);
+  entries.emplace_back(kChecksumEntry, checksum);
+  return writeNumPyFile(path, entries);
+}
+
+llvm::Expected<NamedTensors> TrainingSession::load(llvm::StringRef path) {
+  auto entries = readNumPyFile(path);
+  if (!entries)
+    return entries.takeError();
+  auto damaged = [&](const llvm::Twine &why) {
+    return llvm::createStringError("checkpoint '" + path + "' is damaged or not a dlc "
+                                   "checkpoint: " + why);
+  };
+  if (entries->empty() || entries->back().first != kChecksumEntry ||
+      entries->back().second.dtype() != DType::u64 || entries->back().second.numElements() != 1)
+    return damaged("it has no checksum");
+  uint64_t expected = entries->back().second.dataAs<uint64_t>()[0];
+  entries->pop_back();
+  if (checkpointChecksum(*entries) != expected)
+    return damaged("its checksum does not match its contents");
+
+  llvm::StringMap<const HostTensor *> byName;
+  for (const auto &[name, tensor] : *entries)
+    byName[name] = &tensor;
+  auto find = [&](const std::string &name, const HostTensor &like) -> llvm::Expected<HostTensor> {
+    auto found = byName.find(name);
+    if (found == byName.end())
+      return llvm::createStringError("checkpoint '%s' has no '%s': it was written for another "
+                                     "model or optimizer",
+                                     path.str().c_str(), name.c_str());
+    const HostTensor &tensor = *found->second;
+    if (tensor.dtype() != like.dtype() || tensor.shape() != like.shape())
+      return llvm::createStringError("checkpoint '%s': '%s' is %s %s, the session's is %s %s",
+                                     path.str().c_str(), name.c_str(),
+                                     dtypeName(tensor.dtype()).data(),
+                                     describeShape(tensor.shape()).c_str(),
+                                     dtypeName(like.dtype()).data(),
+                                     describeShape(like.shape()).c_str());
+    return tensor.clone();
+  };
+  std::vector<HostTensor> newParams, newState;
+  for (auto [name, param] : llvm::zip(places.trainable, params)) {
+    auto value = find("param/" + name, param);
+    if (!value)
+      return value.takeError();
+    newParams.push_back(std::move(*value));
+  }
+  for (auto [s, slot] : llvm::enumerate(places.stateSlots))
+    for (auto [i, name] : llvm::enumerate(places.trainable)) {
+      auto value = find("state/" + slot + "/" + name, state[s * params.size() + i]);
+      if (!value)
+        return value.takeError();
+      newState.push_back(std::move(*value));
+    }
+  HostTensor stepLike(DType::i64, {});
+  auto count = find(kStepEntry, stepLike);
+  if (!count)
+    return count.takeError();
+  params = std::move(newParams);
+  state = std::move(newState);
+  stepCount = count->dataAs<int64_t>()[0];
+  NamedTensors extra;
+  for (auto &[name, tensor] : *entries) {
+    llvm::StringRef n = name;
+    if (!n.starts_with("meta/") && !n.starts_with("param/") && !n.starts_with("state/"))
+      extra.emplace_back(name, std::move(tensor));
+  }
+  return extra;
+}
