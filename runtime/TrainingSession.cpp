@@ -319,7 +319,7 @@ llvm::Error TrainingSession::save(llvm::StringRef path, const NamedTensors &extr
   return writeNumPyFile(path, entries);
 }
 
-llvm::Expected<NamedTensors> TrainingSession::load(llvm::StringRef path) {
+llvm::Expected<NamedTensors> dlc::readCheckpoint(llvm::StringRef path) {
   auto entries = readNumPyFile(path);
   if (!entries)
     return entries.takeError();
@@ -334,7 +334,13 @@ llvm::Expected<NamedTensors> TrainingSession::load(llvm::StringRef path) {
   entries->pop_back();
   if (checkpointChecksum(*entries) != expected)
     return damaged("its checksum does not match its contents");
+  return entries;
+}
 
+llvm::Expected<NamedTensors> TrainingSession::load(llvm::StringRef path) {
+  auto entries = readCheckpoint(path);
+  if (!entries)
+    return entries.takeError();
   llvm::StringMap<const HostTensor *> byName;
   for (const auto &[name, tensor] : *entries)
     byName[name] = &tensor;

@@ -128,6 +128,11 @@ private:
   std::vector<HostTensor> state; ///< slot-major, as the step takes it
 };
 
+/// Reads a checkpoint that TrainingSession::save wrote, checking its
+/// checksum; returns its entries ("param/NAME", "state/SLOT/NAME", "meta/step"
+/// and the caller's), the checksum removed.
+llvm::Expected<NamedTensors> readCheckpoint(llvm::StringRef path);
+
 /// The checksum a checkpoint carries: over every entry's name, type, shape
 /// and bytes, in order.
 uint64_t checkpointChecksum(const NamedTensors &entries);

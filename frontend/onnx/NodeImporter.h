@@ -32,6 +32,10 @@ llvm::Expected<HostTensor> tensorFromProto(const onnx::TensorProto &proto,
 llvm::Expected<HostTensor> takeTensorFromProto(onnx::TensorProto &proto,
                                                llvm::StringRef directory);
 
+/// Loads the ModelProto in `path`: binary protobuf, or ONNX text for
+/// .onnxtxt and .txt files.
+llvm::Expected<onnx::ModelProto> loadModel(llvm::StringRef path);
+
 class NodeImporter {
 public:
   using WeightLookup = std::function<const HostTensor *(mlir::Value)>;

@@ -682,11 +682,7 @@ llvm::Expected<Model> dlc::importOnnxBuffer(MLIRContext &context,
   return GraphImporter(context, name, directory, options).run(model);
 }
 
-namespace {
-
-/// Loads the ModelProto in `path`: binary protobuf, or ONNX text for
-/// .onnxtxt and .txt files.
-llvm::Expected<onnx::ModelProto> loadModel(llvm::StringRef path) {
+llvm::Expected<onnx::ModelProto> dlc::onnx_import::loadModel(llvm::StringRef path) {
   onnx::ModelProto model;
   if (path.ends_with(".onnxtxt") || path.ends_with(".txt")) {
     auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false);
@@ -726,8 +722,6 @@ llvm::Expected<onnx::ModelProto> loadModel(llvm::StringRef path) {
                                    path.str().c_str());
   return model;
 }
-
-} // namespace
 
 llvm::Expected<Model> dlc::importOnnxFile(MLIRContext &context,
                                           llvm::StringRef path,

@@ -66,6 +66,21 @@ llvm::Expected<std::vector<std::string>> onnxInputNames(llvm::StringRef path);
 llvm::Expected<std::pair<std::string, HostTensor>>
 readOnnxTensorFile(llvm::StringRef path);
 
+/// What exportOnnxWithWeights did with each name.
+struct OnnxExportSummary {
+  std::vector<std::string> replaced; ///< initializers given new values
+  std::vector<std::string> kept;     ///< initializers left as they were
+  std::vector<std::string> unused;   ///< weights that name no initializer
+};
+
+/// Writes the model in `originalPath` to `outputPath` (atomically) with each
+/// initializer named in `weights` replaced by its tensor (same type and
+/// shape, or an error). Nodes, inputs and outputs are kept as they are.
+/// Fails, writing nothing, when no weight names an initializer.
+llvm::Expected<OnnxExportSummary> exportOnnxWithWeights(llvm::StringRef originalPath,
+                                                        const NamedTensors &weights,
+                                                        llvm::StringRef outputPath);
+
 /// The ONNX operators (default domain) that the importer converts.
 std::vector<std::string> supportedOnnxOps();
 

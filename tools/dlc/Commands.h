@@ -30,6 +30,7 @@ extern llvm::cl::SubCommand compileCommand;
 extern llvm::cl::SubCommand benchCommand;
 extern llvm::cl::SubCommand inspectCommand;
 extern llvm::cl::SubCommand trainCommand;
+extern llvm::cl::SubCommand exportCommand;
 
 /// Prints `error` as "dlc COMMAND: error: ..." and returns exit code 1.
 int fail(const llvm::cl::SubCommand &command, llvm::Error error);
@@ -55,6 +56,8 @@ int runBenchCommand();
 int runInspectCommand();
 /// Trains an ONNX model on .npz data; writes checkpoints and metrics.
 int runTrainCommand();
+/// Writes trained weights back into an ONNX model.
+int runExportCommand();
 
 /// Parses `NAME=D1xD2x...` (or `NAME=scalar`) as given to --shape.
 llvm::Expected<std::pair<std::string, std::vector<int64_t>>>

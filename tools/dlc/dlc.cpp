@@ -40,7 +40,8 @@ int main(int argc, char **argv) {
                               &dlc::tool::compileCommand,
                               &dlc::tool::benchCommand,
                               &dlc::tool::inspectCommand,
-                              &dlc::tool::trainCommand})
+                              &dlc::tool::trainCommand,
+                              &dlc::tool::exportCommand})
     cl::HideUnrelatedOptions(dlc::tool::dlcCategory, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -50,6 +51,7 @@ int main(int argc, char **argv) {
       "  dlc bench MODEL.onnx|MODEL.dlc [--shape ...]   time a model on random inputs\n"
       "  dlc inspect MODEL [--dot G.dot] [--memory-svg M.svg]   kernels, FLOPs, memory plan\n"
       "  dlc train MODEL.onnx --data TRAIN.npz [--val VAL.npz]   train a model\n"
+      "  dlc export CHECKPOINT.npz|MODEL.dlc --onnx MODEL.onnx -o TRAINED.onnx   trained weights\n"
       "  dlc import MODEL.onnx   print the dlc IR of an ONNX model\n"
       "  dlc conformance DIR...  run ONNX backend test folders\n"
       "  dlc example mlp         build, compile and run the bundled MLP example\n\n"
@@ -71,6 +73,8 @@ int main(int argc, char **argv) {
     return dlc::tool::runInspectCommand();
   if (dlc::tool::trainCommand)
     return dlc::tool::runTrainCommand();
+  if (dlc::tool::exportCommand)
+    return dlc::tool::runExportCommand();
 
   WithColor::error(errs(), "dlc") << "no subcommand given; run 'dlc --help' "
                                      "to see them\n";

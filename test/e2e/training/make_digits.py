@@ -9,12 +9,15 @@ digits 0-9, pixel values 0..16, no download), scaled to [0, 1] and split
   image  float32 [n, 1, 8, 8]  the same images (for the CNN)
   y      int64   [n]           the digit
 
+and one.npz holds the first 64 training images: one batch, for the float64
+reference (reference.py).
+
 The models take a symbolic batch dimension and have weights drawn with a
 fixed seed as PyTorch initializes them (Kaiming uniform, a = sqrt(5)):
 
-  mlp.onnx  x [N, 64] -> Gemm 128 -> Relu -> Gemm 64 -> Relu -> Gemm 10 -> logits
-  cnn.onnx  image [N, 1, 8, 8] -> Conv 16 3x3 pad 1 -> Relu -> MaxPool 2
-            -> Conv 32 3x3 pad 1 -> Relu -> MaxPool 2 -> Flatten -> Gemm 10 -> logits
+  mlp.onnx  x [N, 64] -> Gemm 256 -> Relu -> Gemm 128 -> Relu -> Gemm 10 -> logits
+  cnn.onnx  image [N, 1, 8, 8] -> Conv 32 3x3 pad 1 -> Relu -> MaxPool 2
+            -> Conv 64 3x3 pad 1 -> Relu -> MaxPool 2 -> Flatten -> Gemm 10 -> logits
 
 Usage: make_digits.py OUT_DIR
 """
@@ -95,6 +98,7 @@ def main():
         x, y, test_size=0.2, random_state=0, stratify=y)
     for name, xs, ys in [("train", x_train, y_train), ("test", x_test, y_test)]:
         np.savez(os.path.join(out, f"{name}.npz"), x=xs, image=xs.reshape(-1, 1, 8, 8), y=ys)
+    np.savez(os.path.join(out, "one.npz"), x=x_train[:64], y=y_train[:64])
     rng = np.random.default_rng(0)
     mlp(rng, os.path.join(out, "mlp.onnx"))
     cnn(rng, os.path.join(out, "cnn.onnx"))
