@@ -7,12 +7,14 @@
 //===----------------------------------------------------------------------===//
 
 #include "dlc/dlc.h"
+#include "api/TrainingSetup.h"
 #include "frontend/onnx/OnnxImporter.h"
 #include "runtime/Artifact.h"
 #include "runtime/Executable.h"
 
 #include "mlir/IR/MLIRContext.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace dlc {
@@ -167,6 +169,92 @@ CompiledModel::run(const std::map<std::string, Array> &inputs) const {
   for (auto &[name, tensor] : outputs)
     result.emplace(name, ArrayAccess::fromHost(std::move(tensor)));
   return result;
+}
+
+//===----------------------------------------------------------------------===//
+// TrainingSession
+//===----------------------------------------------------------------------===//
+
+struct TrainingSession::State {
+  OnnxTrainer created;
+  std::string onnxPath;
+
+  /// The model's inputs, in the step's order, from arrays by name.
+  std::vector<HostTensor> inputsOf(const std::map<std::string, Array> &arrays) const {
+    std::vector<HostTensor> inputs;
+    for (const std::string &name : created.inputs) {
+      auto found = arrays.find(name);
+      if (found == arrays.end())
+        throw Error("no array for the model's input '" + name + "'");
+      inputs.push_back(ArrayAccess::toHost(found->second));
+    }
+    if (arrays.size() != inputs.size())
+      for (const auto &[name, array] : arrays)
+        if (std::find(created.inputs.begin(), created.inputs.end(), name) ==
+            created.inputs.end())
+          throw Error("the model has no input '" + name + "'");
+    return inputs;
+  }
+};
+
+TrainingSession::TrainingSession(std::unique_ptr<State> state) : state(std::move(state)) {}
+TrainingSession::TrainingSession(TrainingSession &&) noexcept = default;
+TrainingSession &TrainingSession::operator=(TrainingSession &&) noexcept = default;
+TrainingSession::~TrainingSession() = default;
+
+TrainingSession TrainingSession::create(const std::string &onnxPath,
+                                        const TrainingOptions &options) {
+  TrainingSetup setup = orThrow(trainingSetupFrom(options));
+  auto state = std::make_unique<State>();
+  state->created = orThrow(createOnnxTrainer(onnxPath, setup));
+  state->onnxPath = onnxPath;
+  return TrainingSession(std::move(state));
+}
+
+StepReport TrainingSession::step(const std::map<std::string, Array> &inputs,
+                                 const Array &labels) {
+  StepResult result =
+      orThrow(state->created.trainer->step(state->inputsOf(inputs), ArrayAccess::toHost(labels)));
+  return {result.loss, result.gradientNorm, result.learningRate};
+}
+
+EvaluationReport TrainingSession::evaluate(const std::map<std::string, Array> &inputs,
+                                           const Array &labels) {
+  Evaluation result = orThrow(
+      state->created.trainer->evaluate(state->inputsOf(inputs), ArrayAccess::toHost(labels)));
+  return {result.loss, result.accuracy, result.samples};
+}
+
+Array TrainingSession::predict(const std::map<std::string, Array> &inputs) {
+  return ArrayAccess::fromHost(orThrow(state->created.trainer->predict(state->inputsOf(inputs))));
+}
+
+std::map<std::string, Array> TrainingSession::parameters() const {
+  std::map<std::string, Array> result;
+  for (auto &[name, tensor] : state->created.trainer->parameters())
+    result.emplace(name, ArrayAccess::fromHost(tensor));
+  return result;
+}
+
+int64_t TrainingSession::steps() const { return state->created.trainer->steps(); }
+int64_t TrainingSession::batchSize() const { return state->created.trainer->batchSize(); }
+
+void TrainingSession::save(const std::string &checkpointPath) const {
+  if (llvm::Error error = state->created.trainer->save(checkpointPath))
+    throw Error(llvm::toString(std::move(error)));
+}
+
+void TrainingSession::load(const std::string &checkpointPath) {
+  orThrow(state->created.trainer->load(checkpointPath));
+}
+
+void TrainingSession::exportOnnx(const std::string &onnxPath) const {
+  orThrow(exportOnnxWithWeights(state->onnxPath, state->created.trainer->parameters(),
+                                onnxPath));
+}
+
+void TrainingSession::setThreads(unsigned threads) {
+  state->created.trainer->setThreads(threads);
 }
 
 } // namespace dlc

@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "api/TrainingSetup.h"
+#include "dlc/dlc.h"
 #include "frontend/onnx/OnnxImporter.h"
 #include "runtime/Artifact.h"
 #include "runtime/Executable.h"
@@ -202,6 +204,164 @@ PyModel loadArtifact(const std::string &path) {
   return PyModel(std::move(*executable), {});
 }
 
+/// A training session over an ONNX model (the Python face of
+/// api/TrainingSetup.h and runtime/Trainer.h).
+class PyTrainingSession {
+public:
+  PyTrainingSession(OnnxTrainer created, std::string onnxPath)
+      : created(std::move(created)), onnxPath(std::move(onnxPath)) {}
+
+  float step(const py::object &inputs, const py::object &labels) {
+    std::vector<HostTensor> batch = inputsOf(inputs);
+    HostTensor target = labelsOf(labels);
+    auto result = [&] {
+      py::gil_scoped_release release;
+      return trainer().step(batch, target);
+    }();
+    if (!result)
+      raise(result.takeError());
+    lastLearningRate = result->learningRate;
+    lastGradientNorm = result->gradientNorm;
+    return result->loss;
+  }
+
+  py::dict evaluate(const py::object &inputs, const py::object &labels) {
+    std::vector<HostTensor> data = inputsOf(inputs);
+    HostTensor target = labelsOf(labels);
+    auto result = [&] {
+      py::gil_scoped_release release;
+      return trainer().evaluate(data, target);
+    }();
+    if (!result)
+      raise(result.takeError());
+    py::dict report;
+    report["loss"] = result->loss;
+    report["accuracy"] = result->accuracy;
+    report["samples"] = result->samples;
+    return report;
+  }
+
+  py::array predict(const py::object &inputs) {
+    std::vector<HostTensor> batch = inputsOf(inputs);
+    auto result = [&] {
+      py::gil_scoped_release release;
+      return trainer().predict(batch);
+    }();
+    if (!result)
+      raise(result.takeError());
+    return arrayOf(*result);
+  }
+
+  py::dict parameters() const {
+    py::dict result;
+    for (const auto &[name, tensor] : created.trainer->parameters())
+      result[py::str(name)] = arrayOf(tensor);
+    return result;
+  }
+
+  void save(const std::string &path) const {
+    if (llvm::Error error = created.trainer->save(path))
+      raise(std::move(error));
+  }
+  void load(const std::string &path) {
+    if (auto extra = trainer().load(path); !extra)
+      raise(extra.takeError());
+  }
+  void exportOnnx(const std::string &path) const {
+    if (auto summary = exportOnnxWithWeights(onnxPath, created.trainer->parameters(), path);
+        !summary)
+      raise(summary.takeError());
+  }
+
+  int64_t steps() const { return created.trainer->steps(); }
+  int64_t batchSize() const { return created.trainer->batchSize(); }
+  void setThreads(unsigned threads) { trainer().setThreads(threads); }
+  double learningRate() const { return lastLearningRate; }
+  double gradientNorm() const { return lastGradientNorm; }
+
+private:
+  Trainer &trainer() { return *created.trainer; }
+
+  /// The model's inputs from a dict by name (or one array for a model with
+  /// one input), converted to the types the step takes.
+  std::vector<HostTensor> inputsOf(const py::object &inputs) const {
+    const auto &specs = created.trainer->stepSignature().inputs;
+    py::dict named;
+    if (py::isinstance<py::dict>(inputs)) {
+      named = inputs.cast<py::dict>();
+    } else if (created.inputs.size() == 1) {
+      named[py::str(created.inputs[0])] = inputs;
+    } else {
+      raise(llvm::createStringError("the model has %zu inputs: give a dict of arrays by name",
+                                    created.inputs.size()));
+    }
+    std::vector<HostTensor> tensors;
+    for (auto [i, name] : llvm::enumerate(created.inputs)) {
+      if (!named.contains(name))
+        raise(llvm::createStringError("no array for the model's input '%s'", name.c_str()));
+      tensors.push_back(tensorOf(name, converted(named[py::str(name)], specs[i].dtype)));
+    }
+    if (named.size() != created.inputs.size())
+      raise(llvm::createStringError("%zu arrays for the model's %zu inputs", named.size(),
+                                    created.inputs.size()));
+    return tensors;
+  }
+  HostTensor labelsOf(const py::object &labels) const {
+    const TensorSpec &spec = created.trainer->stepSignature().inputs[created.inputs.size()];
+    return tensorOf("labels", converted(labels, spec.dtype));
+  }
+  static py::array converted(const py::object &value, DType dtype) {
+    py::module_ numpy = py::module_::import("numpy");
+    return numpy.attr("ascontiguousarray")(value, numpyDtype(dtype)).cast<py::array>();
+  }
+
+  OnnxTrainer created;
+  std::string onnxPath;
+  double lastLearningRate = 0, lastGradientNorm = 0;
+};
+
+PyTrainingSession trainSession(const std::string &path,
+                               const std::map<std::string, std::vector<int64_t>> &shapes,
+                               const std::string &loss, const std::string &optimizer,
+                               double lr, const std::string &schedule, int64_t warmupSteps,
+                               int64_t totalSteps, double momentum, bool nesterov,
+                               double weightDecay, double clipNorm, double labelSmoothing,
+                               const std::string &labelDtype, const std::string &freeze,
+                               const std::string &prediction) {
+  TrainingOptions options;
+  options.shapes = shapes;
+  options.loss = loss;
+  options.optimizer = optimizer;
+  options.learningRate = lr;
+  options.schedule = schedule;
+  options.warmupSteps = warmupSteps;
+  options.totalSteps = totalSteps;
+  options.momentum = momentum;
+  options.nesterov = nesterov;
+  options.weightDecay = weightDecay;
+  options.clipNorm = clipNorm;
+  options.labelSmoothing = labelSmoothing;
+  if (labelDtype == "int64")
+    options.labelType = ElementType::Int64;
+  else if (labelDtype == "float32")
+    options.labelType = ElementType::Float32;
+  else
+    raise(llvm::createStringError("label_dtype must be 'int64' or 'float32', not '%s'",
+                                  labelDtype.c_str()));
+  options.freeze = freeze;
+  options.prediction = prediction;
+  auto setup = trainingSetupFrom(options);
+  if (!setup)
+    raise(setup.takeError());
+  auto created = [&] {
+    py::gil_scoped_release release;
+    return createOnnxTrainer(path, *setup);
+  }();
+  if (!created)
+    raise(created.takeError());
+  return PyTrainingSession(std::move(*created), path);
+}
+
 } // namespace
 
 PYBIND11_MODULE(_dlc, m) {
@@ -229,6 +389,41 @@ PYBIND11_MODULE(_dlc, m) {
         "Imports an ONNX model and compiles it for this CPU. Symbolic "
         "dimensions are fixed by example_inputs (name -> array; shape-setting "
         "inputs are bound to their values) or by shapes (name -> dims).");
+  py::class_<PyTrainingSession>(m, "TrainingSession",
+                                 "A compiled training step and evaluation of an ONNX model")
+      .def("step", &PyTrainingSession::step, py::arg("inputs"), py::arg("labels"),
+           "One optimizer step on one batch (a dict of arrays by input name, or one "
+           "array for a one-input model); returns the batch's loss before the update.")
+      .def("evaluate", &PyTrainingSession::evaluate, py::arg("inputs"), py::arg("labels"),
+           "Loss and accuracy over whole data sets (first dimension: samples) with the "
+           "current weights: {'loss', 'accuracy', 'samples'}.")
+      .def("predict", &PyTrainingSession::predict, py::arg("inputs"),
+           "The model's prediction for one batch of the batch size.")
+      .def("parameters", &PyTrainingSession::parameters,
+           "The trainable parameters, by initializer name.")
+      .def("save", &PyTrainingSession::save, py::arg("path"),
+           "Writes a checkpoint (.npz, atomically, with a checksum).")
+      .def("load", &PyTrainingSession::load, py::arg("path"),
+           "Continues from a checkpoint of the same model and optimizer.")
+      .def("export_onnx", &PyTrainingSession::exportOnnx, py::arg("path"),
+           "Writes the ONNX model with the trained weights.")
+      .def_property_readonly("steps", &PyTrainingSession::steps, "Steps taken so far")
+      .def_property_readonly("batch_size", &PyTrainingSession::batchSize)
+      .def_property_readonly("learning_rate", &PyTrainingSession::learningRate,
+                             "The learning rate of the last step")
+      .def_property_readonly("gradient_norm", &PyTrainingSession::gradientNorm,
+                             "The last step's gradient norm before clipping (with clip_norm)")
+      .def("set_threads", &PyTrainingSession::setThreads, py::arg("threads"));
+  m.def("train_session", &trainSession, py::arg("path"), py::arg("shapes"),
+        py::arg("loss") = "softmax_cross_entropy", py::arg("optimizer") = "adam",
+        py::arg("lr") = 1e-3, py::arg("schedule") = "constant", py::arg("warmup_steps") = 0,
+        py::arg("total_steps") = 0, py::arg("momentum") = 0.0, py::arg("nesterov") = false,
+        py::arg("weight_decay") = 0.0, py::arg("clip_norm") = 0.0,
+        py::arg("label_smoothing") = 0.0, py::arg("label_dtype") = "int64",
+        py::arg("freeze") = "", py::arg("prediction") = "",
+        "Compiles a training step of an ONNX model for the batch size that `shapes` "
+        "gives every input (name -> dims). Every float initializer trains unless it "
+        "matches the `freeze` regular expression.");
   m.def("load", &loadArtifact, py::arg("path"),
         "Loads a .dlc artifact (from `dlc compile` or Model.save).");
   // For tests: the address the compiled code would read `array` from.

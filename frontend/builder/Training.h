@@ -13,7 +13,7 @@
 //
 // Trainable parameters and optimizer state are arguments and results of the
 // step, not weights baked into it: the runtime feeds each step's results
-// into the next (runtime/TrainingSession.h). Frozen parameters stay weights.
+// into the next (runtime/Trainer.h). Frozen parameters stay weights.
 //
 //===----------------------------------------------------------------------===//
 

@@ -11,6 +11,17 @@
 //   std::map<std::string, dlc::Array> outputs = model.run({{"x", x}});
 //   model.save("mlp.dlc");   // dlc::CompiledModel::load("mlp.dlc") later
 //
+// Training compiles one whole step (forward, loss, gradients, optimizer
+// update) for a batch size:
+//
+//   dlc::TrainingOptions training;
+//   training.shapes["x"] = {64, 784};
+//   training.optimizer = "adam";
+//   dlc::TrainingSession session = dlc::TrainingSession::create("mlp.onnx", training);
+//   float loss = session.step({{"x", batch}}, labels).loss;
+//   session.save("step-100.npz");             // a checkpoint; load() resumes
+//   session.exportOnnx("trained.onnx");       // the trained weights in ONNX
+//
 //===----------------------------------------------------------------------===//
 
 #ifndef DLC_DLC_H
@@ -124,6 +135,90 @@ public:
 private:
   struct State;
   explicit CompiledModel(std::unique_ptr<State> state);
+  std::unique_ptr<State> state;
+};
+
+/// How TrainingSession::create builds the training step. The defaults are
+/// PyTorch's.
+struct TrainingOptions {
+  /// Every model input's shape; the first dimension is the batch size.
+  std::map<std::string, std::vector<int64_t>> shapes;
+  /// "softmax_cross_entropy", "mse", "l1" or "bce_with_logits".
+  std::string loss = "softmax_cross_entropy";
+  double labelSmoothing = 0;
+  /// Int64 class indices for softmax cross-entropy; otherwise Float32
+  /// targets of the prediction's shape (or probabilities).
+  ElementType labelType = ElementType::Int64;
+  /// "adam", "adamw", "sgd", "adagrad" or "rmsprop".
+  std::string optimizer = "adam";
+  double learningRate = 1e-3;
+  /// "constant", "step:SIZE[:GAMMA]" or "cosine[:MINIMUM]" (over
+  /// `totalSteps`), after `warmupSteps` of linear warm-up.
+  std::string schedule = "constant";
+  int64_t warmupSteps = 0;
+  int64_t totalSteps = 0;
+  double momentum = 0; ///< SGD
+  bool nesterov = false;
+  double weightDecay = 0; ///< L2; decoupled for AdamW
+  double clipNorm = 0;    ///< clip gradients to this global norm (0: off)
+  /// Parameters whose names match this regular expression stay fixed.
+  std::string freeze;
+  /// The model output the loss compares with the labels ("": the first).
+  std::string prediction;
+};
+
+struct StepReport {
+  float loss = 0;         ///< the batch's mean loss, before the update
+  float gradientNorm = 0; ///< before clipping (0 unless clipping)
+  double learningRate = 0;
+};
+
+struct EvaluationReport {
+  double loss = 0;     ///< mean over the samples
+  double accuracy = 0; ///< classification (softmax cross-entropy) only
+  int64_t samples = 0;
+};
+
+/// Trains an ONNX model: each step runs one compiled program (forward,
+/// loss, reverse-mode gradients, optimizer update). Every float initializer
+/// trains unless frozen. Not safe to use from several threads at once.
+class TrainingSession {
+public:
+  static TrainingSession create(const std::string &onnxPath, const TrainingOptions &options);
+
+  TrainingSession(TrainingSession &&) noexcept;
+  TrainingSession &operator=(TrainingSession &&) noexcept;
+  ~TrainingSession();
+
+  /// One optimizer step on one batch: every model input by name, of the
+  /// batch size; labels of the label type.
+  StepReport step(const std::map<std::string, Array> &inputs, const Array &labels);
+  /// Loss (and accuracy) over whole data sets whose first dimension counts
+  /// samples (any number), with the current weights.
+  EvaluationReport evaluate(const std::map<std::string, Array> &inputs, const Array &labels);
+  /// The prediction for one batch of the batch size.
+  Array predict(const std::map<std::string, Array> &inputs);
+
+  /// The trainable parameters, by initializer name, as they are now.
+  std::map<std::string, Array> parameters() const;
+  int64_t steps() const;
+  int64_t batchSize() const;
+
+  /// Writes a checkpoint (.npz: parameters, optimizer state, step count;
+  /// atomically, with a checksum).
+  void save(const std::string &checkpointPath) const;
+  /// Continues from a checkpoint that save() or `dlc train` wrote for the
+  /// same model and optimizer; throws, changing nothing, if it is damaged.
+  void load(const std::string &checkpointPath);
+  /// Writes the ONNX model with its initializers replaced by the trained
+  /// weights (atomically).
+  void exportOnnx(const std::string &onnxPath) const;
+
+  void setThreads(unsigned threads);
+
+private:
+  struct State;
+  explicit TrainingSession(std::unique_ptr<State> state);
   std::unique_ptr<State> state;
 };
 

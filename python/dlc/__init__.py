@@ -6,11 +6,20 @@
     model.save("model.dlc")
     again = dlc.load("model.dlc")            # native code from the cache
 
+Training compiles whole steps (forward, loss, gradients, optimizer update):
+
+    session = dlc.train_session("mlp.onnx", shapes={"x": (64, 784)},
+                                loss="softmax_cross_entropy", optimizer="adam", lr=1e-3)
+    loss = session.step({"x": xb}, yb)          # one batch of 64
+    session.evaluate({"x": x_val}, y_val)      # {"loss", "accuracy", "samples"}
+    session.save("step-100.npz"); session.load("step-100.npz")
+    session.export_onnx("trained.onnx")
+
 `compile` fixes symbolic dimensions from `shapes` or from example inputs.
 Contiguous, aligned NumPy inputs reach the compiled code without a copy.
 Errors raise dlc.Error with dlc's diagnostic. Native code is cached in
 $DLC_CACHE_DIR (default ~/.cache/dlc; "off" turns the cache off).
 """
-from ._dlc import Error, Model, compile, load  # noqa: F401
+from ._dlc import Error, Model, TrainingSession, compile, load, train_session  # noqa: F401
 
-__all__ = ["Error", "Model", "compile", "load"]
+__all__ = ["Error", "Model", "TrainingSession", "compile", "load", "train_session"]

@@ -9,7 +9,7 @@
 #include "tools/dlc/Commands.h"
 #include "frontend/onnx/OnnxImporter.h"
 #include "runtime/Artifact.h"
-#include "runtime/TrainingSession.h"
+#include "runtime/Trainer.h"
 
 #include "llvm/Support/FormatVariadic.h"
 

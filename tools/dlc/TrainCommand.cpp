@@ -11,12 +11,11 @@
 
 #include "tools/dlc/Commands.h"
 #include "tools/dlc/TrainingReport.h"
-#include "frontend/builder/Training.h"
+#include "api/TrainingSetup.h"
 #include "frontend/onnx/OnnxImporter.h"
 #include "runtime/NumPyIO.h"
-#include "runtime/TrainingSession.h"
+#include "runtime/Trainer.h"
 
-#include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -227,7 +226,7 @@ std::vector<std::pair<int64_t, std::string>> listCheckpoints() {
 }
 
 /// What must not change between a run and its resumption.
-std::string settingsOf(const TrainingSession &session, int64_t samples) {
+std::string settingsOf(const Trainer &session, int64_t samples) {
   auto g = [](double value) { return format("%g", value); };
   return formatv("model={0};samples={1};batch={2};seed={3};loss={4};label_smoothing={5};"
                  "optimizer={6};momentum={7};nesterov={8};weight_decay={9};clip={10};"
@@ -333,17 +332,13 @@ int dlc::tool::runTrainCommand() {
 
   // Import for the batch size, then build and compile the step.
   auto start = std::chrono::steady_clock::now();
-  mlir::MLIRContext context;
-  OnnxImportOptions importOptions;
+  TrainingSetup setup;
   for (auto [name, tensor] : zip(*graphInputs, train->inputs)) {
     std::vector<int64_t> shape(tensor.shape().begin(), tensor.shape().end());
     shape[0] = batchSize;
-    importOptions.shapes[name] = shape;
+    setup.shapes[name] = shape;
   }
-  auto model = importOnnxFile(context, modelPath, importOptions);
-  if (!model)
-    return failWith(model.takeError());
-  TrainingGraphConfig config;
+  TrainingGraphConfig &config = setup.graph;
   config.loss = *loss;
   config.labelSmoothing = labelSmoothing;
   config.optimizer.kind = *optimizer;
@@ -354,39 +349,24 @@ int dlc::tool::runTrainCommand() {
   config.prediction = predictionName;
   config.freeze = freeze;
   config.labelType = train->labels.dtype();
-  auto graphs = buildTrainingGraphs(context, *model, config);
-  if (!graphs)
-    return failWith(joinErrors(createStringError("%s: cannot train", modelPath.c_str()),
-                               graphs.takeError()));
-  // Inputs arrive in the model's order; labels as the step takes them.
-  for (auto [i, name] : enumerate(*graphInputs))
-    if (graphs->inputs[i] != name)
-      return failWith(createStringError("internal: the step's inputs are out of order"));
-  TrainingLayout layout;
-  layout.numInputs = graphs->inputs.size();
-  std::vector<HostTensor> initial;
-  int64_t parameterCount = 0;
-  for (auto &[name, value] : graphs->trainable) {
-    layout.trainable.push_back(name);
-    initial.push_back(value);
-    parameterCount += value.numElements();
-  }
-  layout.stateSlots = graphs->stateSlots;
-  layout.reportsGradientNorm = graphs->reportsGradientNorm;
-  layout.classification = *loss == LossKind::softmaxCrossEntropy;
-  auto session = TrainingSession::create(graphs->step, graphs->evaluation, layout,
-                                         std::move(initial), *schedule);
-  if (!session)
-    return failWith(session.takeError());
+  setup.schedule = *schedule;
+  auto created = createOnnxTrainer(modelPath, setup);
+  if (!created)
+    return failWith(created.takeError());
+  // Inputs arrive in the model's order.
+  if (created->inputs != *graphInputs)
+    return failWith(createStringError("internal: the step's inputs are out of order"));
+  Trainer &trainer = *created->trainer;
+  const TrainingLayout &layout = trainer.layout();
   if (threads)
-    (*session)->setThreads(threads);
+    trainer.setThreads(threads);
   {
-    const TensorSpec &labelSpec = (*session)->stepSignature().inputs[layout.numInputs];
+    const TensorSpec &labelSpec = trainer.stepSignature().inputs[layout.numInputs];
     for (DataSet *data : {&*train, validation ? &*validation : nullptr}) {
       if (!data)
         continue;
       for (auto [i, tensor] : enumerate(data->inputs)) {
-        const TensorSpec &spec = (*session)->stepSignature().inputs[i];
+        const TensorSpec &spec = trainer.stepSignature().inputs[i];
         auto converted = convertTo(tensor, spec.dtype, "input '" + spec.name + "'");
         if (!converted)
           return failWith(converted.takeError());
@@ -400,12 +380,12 @@ int dlc::tool::runTrainCommand() {
   }
   outs() << formatv("{0}: {1} trainable parameters in {2} tensors ({3} frozen); {4} loss, {5}, "
                     "learning rate {6}\n",
-                    modelPath.getValue(), parameterCount, layout.trainable.size(),
-                    graphs->frozen.size(), lossKindName(*loss), optimizerKindName(*optimizer),
+                    modelPath.getValue(), created->trainableElements, layout.trainable.size(),
+                    created->frozen.size(), lossKindName(*loss), optimizerKindName(*optimizer),
                     schedule->describe());
   outs() << formatv("compiled the training step and the evaluation in {0:f2} s ({1}); {2} "
                     "samples, {3} steps of {4} per epoch{5}\n",
-                    secondsSince(start), (*session)->stepExecutable().compileReport().summary(),
+                    secondsSince(start), trainer.stepExecutable().compileReport().summary(),
                     train->samples, stepsPerEpoch, batchSize.getValue(),
                     train->samples % batchSize
                         ? formatv(" ({0} left out of each epoch, a different {0} each time)",
@@ -417,7 +397,7 @@ int dlc::tool::runTrainCommand() {
   if (std::error_code ec = sys::fs::create_directories(checkpointDir))
     return failWith(createStringError("cannot create '%s': %s", checkpointDir.c_str(),
                                       ec.message().c_str()));
-  const std::string settings = settingsOf(**session, train->samples);
+  const std::string settings = settingsOf(trainer, train->samples);
   SmallString<256> metricsPath(checkpointDir), htmlPath(checkpointDir);
   sys::path::append(metricsPath, "metrics.jsonl");
   sys::path::append(htmlPath, "curves.html");
@@ -431,7 +411,7 @@ int dlc::tool::runTrainCommand() {
   if (resume) {
     bool resumed = false;
     for (auto &[step, path] : listCheckpoints()) {
-      auto extra = (*session)->load(path);
+      auto extra = trainer.load(path);
       if (!extra) {
         errs() << "dlc train: skipping checkpoint " << path << ": "
                << toString(extra.takeError()) << "\n";
@@ -446,7 +426,7 @@ int dlc::tool::runTrainCommand() {
             "checkpoint %s was written with other settings; resume with the same ones or use "
             "another --checkpoint-dir\n  it has:  %s\n  now:     %s",
             path.c_str(), saved.c_str(), settings.c_str()));
-      outs() << formatv("resumed from {0} (step {1})\n", path, (*session)->steps());
+      outs() << formatv("resumed from {0} (step {1})\n", path, trainer.steps());
       resumed = true;
       break;
     }
@@ -454,7 +434,7 @@ int dlc::tool::runTrainCommand() {
       outs() << "no checkpoint to resume from in " << checkpointDir << "; starting afresh\n";
   }
   TrainingHistory history = TrainingHistory::readJsonLines(
-      metricsPath, resume ? (*session)->steps() : -1);
+      metricsPath, resume ? trainer.steps() : -1);
   history.title = formatv("dlc train {0}", sys::path::filename(modelPath)).str();
   if (Error error = history.writeJsonLines(metricsPath))
     return failWith(std::move(error));
@@ -466,14 +446,14 @@ int dlc::tool::runTrainCommand() {
 
   auto saveCheckpoint = [&](int64_t step) -> Error {
     NamedTensors extra = {{"train/settings", bytesTensor(settings)}};
-    return (*session)->save(checkpointPath(step), extra);
+    return trainer.save(checkpointPath(step), extra);
   };
-  int64_t lastSaved = (*session)->steps();
+  int64_t lastSaved = trainer.steps();
   auto runStart = std::chrono::steady_clock::now();
   int64_t stepsThisRun = 0;
-  for (int64_t epoch = (*session)->steps() / stepsPerEpoch; epoch < epochs; ++epoch) {
+  for (int64_t epoch = trainer.steps() / stepsPerEpoch; epoch < epochs; ++epoch) {
     std::vector<int64_t> order = epochOrder(train->samples, seed, epoch);
-    int64_t first = (*session)->steps() - epoch * stepsPerEpoch;
+    int64_t first = trainer.steps() - epoch * stepsPerEpoch;
     ProgressBar bar(epoch + 1, epochs, stepsPerEpoch);
     auto epochStart = std::chrono::steady_clock::now();
     double lossSum = 0;
@@ -483,18 +463,18 @@ int dlc::tool::runTrainCommand() {
       for (const HostTensor &input : train->inputs)
         batch.push_back(gatherRows(input, indices));
       auto stepStart = std::chrono::steady_clock::now();
-      auto result = (*session)->step(batch, gatherRows(train->labels, indices));
+      auto result = trainer.step(batch, gatherRows(train->labels, indices));
       if (!result)
         return failWith(result.takeError());
       if (!std::isfinite(result->loss))
         return failWith(createStringError(
             "the loss is %f at step %lld: training diverged; try a lower --lr or --clip-norm "
             "(the checkpoints written so far are kept)",
-            result->loss, (long long)(*session)->steps()));
+            result->loss, (long long)trainer.steps()));
       ++stepsThisRun;
       lossSum += result->loss;
       StepRecord record;
-      record.step = (*session)->steps();
+      record.step = trainer.steps();
       record.epoch = epoch + 1;
       record.loss = result->loss;
       record.learningRate = result->learningRate;
@@ -516,13 +496,13 @@ int dlc::tool::runTrainCommand() {
     bar.finish();
     EpochRecord summary;
     summary.epoch = epoch + 1;
-    summary.step = (*session)->steps();
+    summary.step = trainer.steps();
     summary.trainLoss = lossSum / double(std::max<int64_t>(1, stepsPerEpoch - first));
     std::string line = formatv("epoch {0}/{1}: loss {2:f4}", epoch + 1, epochs.getValue(),
                                summary.trainLoss)
                            .str();
     if (validation) {
-      auto evaluation = (*session)->evaluate(validation->inputs, validation->labels);
+      auto evaluation = trainer.evaluate(validation->inputs, validation->labels);
       if (!evaluation)
         return failWith(evaluation.takeError());
       summary.validationLoss = evaluation->loss;
@@ -550,12 +530,12 @@ int dlc::tool::runTrainCommand() {
       lastSaved = summary.step;
     }
   }
-  if (lastSaved != (*session)->steps() || !sys::fs::exists(checkpointPath(lastSaved)))
-    if (Error error = saveCheckpoint((*session)->steps()))
+  if (lastSaved != trainer.steps() || !sys::fs::exists(checkpointPath(lastSaved)))
+    if (Error error = saveCheckpoint(trainer.steps()))
       return failWith(std::move(error));
   outs() << formatv("trained {0} steps; weights in {1}\nmetrics in {2}, curves in {3}\n"
                     "export: dlc export {1} --onnx {4} -o trained.onnx\n",
-                    (*session)->steps(), checkpointPath((*session)->steps()), metricsPath,
+                    trainer.steps(), checkpointPath(trainer.steps()), metricsPath,
                     htmlPath, modelPath.getValue());
   return 0;
 }

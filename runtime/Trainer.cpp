@@ -1,6 +1,6 @@
-//===- TrainingSession.cpp - compiled training steps, run and saved -*- C++ -*-===//
+//===- Trainer.cpp - compiled training steps, run and saved -----*- C++ -*-===//
 
-#include "runtime/TrainingSession.h"
+#include "runtime/Trainer.h"
 #include "runtime/NumPyIO.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -134,14 +134,14 @@ std::string LearningRateSchedule::describe() const {
 // The session
 //===----------------------------------------------------------------------===//
 
-llvm::Expected<std::unique_ptr<TrainingSession>>
-TrainingSession::create(const Model &step, const Model &evaluation, TrainingLayout layout,
+llvm::Expected<std::unique_ptr<Trainer>>
+Trainer::create(const Model &step, const Model &evaluation, TrainingLayout layout,
                         std::vector<HostTensor> initialParameters,
                         LearningRateSchedule schedule, const CompileCache &cache) {
   if (initialParameters.size() != layout.trainable.size())
     return llvm::createStringError("%zu initial parameters for %zu trainable ones",
                                    initialParameters.size(), layout.trainable.size());
-  std::unique_ptr<TrainingSession> session(new TrainingSession());
+  std::unique_ptr<Trainer> session(new Trainer());
   auto stepCode = Executable::compile(step, cache);
   if (!stepCode)
     return llvm::joinErrors(llvm::createStringError("compiling the training step:"),
@@ -179,7 +179,7 @@ TrainingSession::create(const Model &step, const Model &evaluation, TrainingLayo
   return session;
 }
 
-llvm::Expected<StepResult> TrainingSession::step(llvm::ArrayRef<HostTensor> inputs,
+llvm::Expected<StepResult> Trainer::step(llvm::ArrayRef<HostTensor> inputs,
                                                  const HostTensor &labels) {
   if (inputs.size() != places.numInputs)
     return llvm::createStringError("a training step takes %zu input(s), not %zu",
@@ -207,7 +207,7 @@ llvm::Expected<StepResult> TrainingSession::step(llvm::ArrayRef<HostTensor> inpu
   return result;
 }
 
-llvm::Expected<HostTensor> TrainingSession::predict(llvm::ArrayRef<HostTensor> inputs) {
+llvm::Expected<HostTensor> Trainer::predict(llvm::ArrayRef<HostTensor> inputs) {
   if (inputs.size() != places.numInputs)
     return llvm::createStringError("the model takes %zu input(s), not %zu", places.numInputs,
                                    inputs.size());
@@ -221,7 +221,7 @@ llvm::Expected<HostTensor> TrainingSession::predict(llvm::ArrayRef<HostTensor> i
   return std::move((*outputs)[0]);
 }
 
-llvm::Expected<Evaluation> TrainingSession::evaluate(llvm::ArrayRef<HostTensor> inputs,
+llvm::Expected<Evaluation> Trainer::evaluate(llvm::ArrayRef<HostTensor> inputs,
                                                      const HostTensor &labels) {
   if (inputs.size() != places.numInputs)
     return llvm::createStringError("evaluation takes %zu input(s), not %zu", places.numInputs,
@@ -265,14 +265,14 @@ llvm::Expected<Evaluation> TrainingSession::evaluate(llvm::ArrayRef<HostTensor> 
   return evaluation;
 }
 
-NamedTensors TrainingSession::parameters() const {
+NamedTensors Trainer::parameters() const {
   NamedTensors named;
   for (auto [name, param] : llvm::zip(places.trainable, params))
     named.emplace_back(name, param);
   return named;
 }
 
-void TrainingSession::setThreads(unsigned threads) {
+void Trainer::setThreads(unsigned threads) {
   stepCode->setThreads(threads);
   evaluationCode->setThreads(threads);
 }
@@ -296,7 +296,7 @@ uint64_t dlc::checkpointChecksum(const NamedTensors &entries) {
   return hash;
 }
 
-llvm::Error TrainingSession::save(llvm::StringRef path, const NamedTensors &extra) const {
+llvm::Error Trainer::save(llvm::StringRef path, const NamedTensors &extra) const {
   NamedTensors entries;
   for (auto [name, param] : llvm::zip(places.trainable, params))
     entries.emplace_back("param/" + name, param);
@@ -337,7 +337,7 @@ llvm::Expected<NamedTensors> dlc::readCheckpoint(llvm::StringRef path) {
   return entries;
 }
 
-llvm::Expected<NamedTensors> TrainingSession::load(llvm::StringRef path) {
+llvm::Expected<NamedTensors> Trainer::load(llvm::StringRef path) {
   auto entries = readCheckpoint(path);
   if (!entries)
     return entries.takeError();

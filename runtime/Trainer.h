@@ -1,20 +1,21 @@
-//===- TrainingSession.h - compiled training steps, run and saved -*- C++ -*-===//
+//===- Trainer.h - compiled training steps, run and saved -------*- C++ -*-===//
 //
-// A TrainingSession owns the compiled step and evaluation functions of one
+// A Trainer (what the public API's TrainingSession wraps, as CompiledModel
+// wraps Executable) owns the compiled step and evaluation functions of one
 // training run (built by frontend/builder/Training.h), the trainable
 // parameters and the optimizer state, and the step counter. Each step feeds
 // the current parameters and state in and keeps the updated ones that come
 // out. Checkpoints are .npz archives (np.load reads them), written
 // atomically, with a checksum that tells a damaged file from a good one.
 //
-//   auto session = TrainingSession::create(step, evaluation, layout, schedule);
-//   auto result = (*session)->step({x}, labels);      // result->loss
-//   (*session)->save("run/step-000100.npz", {});
+//   auto trainer = Trainer::create(step, evaluation, layout, initial, schedule);
+//   auto result = (*trainer)->step({x}, labels);      // result->loss
+//   (*trainer)->save("run/step-00000100.npz");
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef DLC_RUNTIME_TRAININGSESSION_H
-#define DLC_RUNTIME_TRAININGSESSION_H
+#ifndef DLC_RUNTIME_TRAINER_H
+#define DLC_RUNTIME_TRAINER_H
 
 #include "runtime/Executable.h"
 
@@ -71,12 +72,12 @@ struct Evaluation {
   int64_t samples = 0;
 };
 
-class TrainingSession {
+class Trainer {
 public:
   /// Compiles `step` and `evaluation` (their weights are the frozen
   /// parameters) and starts from `initialParameters` (the trainable ones,
   /// in the layout's order) with zero optimizer state.
-  static llvm::Expected<std::unique_ptr<TrainingSession>>
+  static llvm::Expected<std::unique_ptr<Trainer>>
   create(const Model &step, const Model &evaluation, TrainingLayout layout,
          std::vector<HostTensor> initialParameters, LearningRateSchedule schedule,
          const CompileCache &cache = CompileCache::fromEnvironment());
@@ -117,7 +118,7 @@ public:
   llvm::Expected<NamedTensors> load(llvm::StringRef path);
 
 private:
-  TrainingSession() = default;
+  Trainer() = default;
 
   std::unique_ptr<Executable> stepCode, evaluationCode;
   TrainingLayout places;
@@ -128,7 +129,7 @@ private:
   std::vector<HostTensor> state; ///< slot-major, as the step takes it
 };
 
-/// Reads a checkpoint that TrainingSession::save wrote, checking its
+/// Reads a checkpoint that Trainer::save wrote, checking its
 /// checksum; returns its entries ("param/NAME", "state/SLOT/NAME", "meta/step"
 /// and the caller's), the checksum removed.
 llvm::Expected<NamedTensors> readCheckpoint(llvm::StringRef path);
@@ -139,4 +140,4 @@ uint64_t checkpointChecksum(const NamedTensors &entries);
 
 } // namespace dlc
 
-#endif // DLC_RUNTIME_TRAININGSESSION_H
+#endif // DLC_RUNTIME_TRAINER_H

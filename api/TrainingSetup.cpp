@@ -1,0 +1,79 @@
+//===- TrainingSetup.cpp - a runtime Trainer from an ONNX model -*- C++ -*-===//
+
+#include "api/TrainingSetup.h"
+#include "dlc/dlc.h"
+#include "frontend/onnx/OnnxImporter.h"
+
+#include "mlir/IR/MLIRContext.h"
+
+using namespace dlc;
+
+llvm::Expected<TrainingSetup> dlc::trainingSetupFrom(const TrainingOptions &options) {
+  TrainingSetup setup;
+  for (const auto &[name, shape] : options.shapes)
+    setup.shapes[name] = shape;
+  TrainingGraphConfig &graph = setup.graph;
+  auto loss = parseLossKind(options.loss);
+  if (!loss)
+    return loss.takeError();
+  auto optimizer = parseOptimizerKind(options.optimizer);
+  if (!optimizer)
+    return optimizer.takeError();
+  graph.loss = *loss;
+  graph.labelSmoothing = options.labelSmoothing;
+  graph.labelType = DType(int(options.labelType)); // the same order (Api.cpp checks)
+  graph.optimizer.kind = *optimizer;
+  graph.optimizer.momentum = options.momentum;
+  graph.optimizer.nesterov = options.nesterov;
+  graph.optimizer.weightDecay = options.weightDecay;
+  graph.optimizer.clipNorm = options.clipNorm;
+  graph.freeze = options.freeze;
+  graph.prediction = options.prediction;
+  auto schedule = LearningRateSchedule::parse(options.schedule, options.learningRate);
+  if (!schedule)
+    return schedule.takeError();
+  setup.schedule = *schedule;
+  setup.schedule.warmupSteps = options.warmupSteps;
+  if (setup.schedule.kind == LearningRateSchedule::Kind::cosine) {
+    if (options.totalSteps <= 0)
+      return llvm::createStringError("a cosine schedule needs the run's total steps");
+    setup.schedule.totalSteps = std::max<int64_t>(1, options.totalSteps - options.warmupSteps);
+  }
+  return setup;
+}
+
+llvm::Expected<OnnxTrainer>
+dlc::createOnnxTrainer(llvm::StringRef onnxPath, const TrainingSetup &setup) {
+  // The compiled session keeps nothing of the context.
+  mlir::MLIRContext context;
+  OnnxImportOptions importOptions;
+  importOptions.shapes = setup.shapes;
+  auto model = importOnnxFile(context, onnxPath, importOptions);
+  if (!model)
+    return model.takeError();
+  auto graphs = buildTrainingGraphs(context, *model, setup.graph);
+  if (!graphs)
+    return llvm::joinErrors(
+        llvm::createStringError("%s: cannot train", onnxPath.str().c_str()),
+        graphs.takeError());
+  TrainingLayout layout;
+  layout.numInputs = graphs->inputs.size();
+  layout.stateSlots = graphs->stateSlots;
+  layout.reportsGradientNorm = graphs->reportsGradientNorm;
+  layout.classification = setup.graph.loss == LossKind::softmaxCrossEntropy;
+  OnnxTrainer result;
+  std::vector<HostTensor> initial;
+  for (auto &[name, value] : graphs->trainable) {
+    layout.trainable.push_back(name);
+    initial.push_back(value);
+    result.trainableElements += value.numElements();
+  }
+  auto session = Trainer::create(graphs->step, graphs->evaluation, std::move(layout),
+                                         std::move(initial), setup.schedule);
+  if (!session)
+    return session.takeError();
+  result.trainer = std::move(*session);
+  result.inputs = graphs->inputs;
+  result.frozen = graphs->frozen;
+  return result;
+}

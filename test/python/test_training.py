@@ -1,0 +1,147 @@
+"""dlc.train_session: steps, evaluation, checkpoints, export, errors.
+
+Run through lit (test/lit/python/api.test) with build/python on PYTHONPATH.
+"""
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+import dlc
+
+RNG = np.random.default_rng(3)
+W1 = (RNG.standard_normal((16, 8)) * 0.3).astype(np.float32)
+B1 = np.zeros(16, np.float32)
+W2 = (RNG.standard_normal((3, 16)) * 0.3).astype(np.float32)
+B2 = np.zeros(3, np.float32)
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLC_CACHE_DIR", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def mlp_path(tmp_path):
+    """x[N,8] -> Gemm 16 -> Tanh -> Gemm 3 -> logits, with a symbolic batch N."""
+    graph = helper.make_graph(
+        [
+            helper.make_node("Gemm", ["x", "w1", "b1"], ["h"], name="fc1", transB=1),
+            helper.make_node("Tanh", ["h"], ["t"], name="tanh"),
+            helper.make_node("Gemm", ["t", "w2", "b2"], ["logits"], name="fc2", transB=1),
+        ],
+        "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 8])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3])],
+        [numpy_helper.from_array(v, n) for n, v in
+         [("w1", W1), ("b1", B1), ("w2", W2), ("b2", B2)]],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    path = tmp_path / "mlp.onnx"
+    onnx.save(model, str(path))
+    return str(path)
+
+
+def blobs(n, seed):
+    """Three Gaussian blobs in 8-D, float64 (train_session converts)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    centers = np.eye(3, 8) * 3.0
+    return centers[labels] + rng.standard_normal((n, 8)), labels.astype(np.int32)
+
+
+def session_for(path, **options):
+    return dlc.train_session(path, shapes={"x": (32, 8)}, **options)
+
+
+def test_training_fits_and_evaluates(mlp_path):
+    x, y = blobs(256, 0)
+    session = session_for(mlp_path, optimizer="sgd", lr=0.1, momentum=0.9)
+    assert session.batch_size == 32
+    before = session.evaluate({"x": x}, y)
+    losses = []
+    for epoch in range(5):
+        for start in range(0, 256, 32):
+            losses.append(session.step({"x": x[start:start + 32]}, y[start:start + 32]))
+    assert session.steps == 40
+    after = session.evaluate(x, y)  # one array for a one-input model
+    assert before["samples"] == after["samples"] == 256
+    assert after["loss"] < 0.1 < before["loss"]
+    assert after["accuracy"] > 0.98
+    assert losses[-1] < losses[0]
+    # Evaluation's loss is the mean cross-entropy of the predictions, here
+    # recomputed in float64 from predict() (a short last batch is padded).
+    logits = np.concatenate([session.predict(x[s:s + 32]) for s in range(0, 256, 32)])
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    assert after["loss"] == pytest.approx(-log_softmax[np.arange(256), y].mean(), rel=1e-5)
+    odd = session.evaluate(x[:45], y[:45])
+    assert odd["samples"] == 45
+    assert odd["loss"] == pytest.approx(-log_softmax[np.arange(45), y[:45]].mean(), rel=1e-5)
+
+
+def test_checkpoint_resumes_bit_identically(mlp_path, tmp_path):
+    x, y = blobs(64, 1)
+    batches = [(x[i:i + 32], y[i:i + 32]) for i in (0, 32)] * 3
+    whole = session_for(mlp_path, optimizer="adam", lr=1e-2)
+    for i, (xb, yb) in enumerate(batches):
+        whole.step(xb, yb)
+        if i == 2:
+            whole.save(str(tmp_path / "half.npz"))
+    resumed = session_for(mlp_path, optimizer="adam", lr=1e-2)
+    resumed.load(str(tmp_path / "half.npz"))
+    assert resumed.steps == 3
+    for xb, yb in batches[3:]:
+        resumed.step(xb, yb)
+    for name, value in whole.parameters().items():
+        assert value.tobytes() == resumed.parameters()[name].tobytes(), name
+    # The checkpoint is an ordinary .npz.
+    saved = np.load(str(tmp_path / "half.npz"))
+    assert {"param/w1", "state/m/w1", "state/v/b2", "meta/step"} <= set(saved.files)
+
+
+def test_export_runs_in_onnx_runtime(mlp_path, tmp_path):
+    x, y = blobs(32, 2)
+    session = session_for(mlp_path, optimizer="adamw", lr=1e-2, weight_decay=0.01,
+                          clip_norm=1.0)
+    for _ in range(5):
+        session.step(x, y)
+    assert session.gradient_norm > 0
+    session.export_onnx(str(tmp_path / "trained.onnx"))
+    reference = ort.InferenceSession(str(tmp_path / "trained.onnx"))
+    expected = reference.run(None, {"x": x.astype(np.float32)})[0]
+    np.testing.assert_allclose(session.predict(x), expected, rtol=1e-5, atol=1e-5)
+    trained = onnx.load(str(tmp_path / "trained.onnx"))
+    w1 = numpy_helper.to_array(next(t for t in trained.graph.initializer if t.name == "w1"))
+    assert w1.tobytes() == session.parameters()["w1"].tobytes()
+    assert not np.array_equal(w1, W1)
+
+
+def test_freeze_and_schedule(mlp_path):
+    x, y = blobs(32, 3)
+    session = session_for(mlp_path, optimizer="sgd", lr=0.5, freeze="^w1$|^b1$",
+                          schedule="step:2:0.5", warmup_steps=0)
+    assert set(session.parameters()) == {"w2", "b2"}
+    rates = []
+    for _ in range(5):
+        session.step(x, y)
+        rates.append(session.learning_rate)
+    assert rates == [0.5, 0.5, 0.25, 0.25, 0.125]
+
+
+def test_errors_are_dlc_errors(mlp_path, tmp_path):
+    with pytest.raises(dlc.Error, match="unknown loss 'hinge'"):
+        session_for(mlp_path, loss="hinge")
+    with pytest.raises(dlc.Error, match="a cosine schedule needs the run's total steps"):
+        session_for(mlp_path, schedule="cosine")
+    session = session_for(mlp_path)
+    x, y = blobs(32, 4)
+    with pytest.raises(dlc.Error, match="no array for the model's input 'x'"):
+        session.step({"pixels": x}, y)
+    with pytest.raises(dlc.Error, match="input 'x' must be float32\\[32x8\\]"):
+        session.step(x[:16], y[:16])
+    (tmp_path / "bad.npz").write_bytes(b"not a checkpoint")
+    with pytest.raises(dlc.Error, match="bad.npz"):
+        session.load(str(tmp_path / "bad.npz"))
+    assert session.steps == 0
