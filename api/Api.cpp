@@ -231,7 +231,7 @@ Array TrainingSession::predict(const std::map<std::string, Array> &inputs) {
 
 std::map<std::string, Array> TrainingSession::parameters() const {
   std::map<std::string, Array> result;
-  for (auto &[name, tensor] : state->created.trainer->parameters())
+  for (auto &[name, tensor] : state->created.trainer->weights())
     result.emplace(name, ArrayAccess::fromHost(tensor));
   return result;
 }
@@ -249,7 +249,7 @@ void TrainingSession::load(const std::string &checkpointPath) {
 }
 
 void TrainingSession::exportOnnx(const std::string &onnxPath) const {
-  orThrow(exportOnnxWithWeights(state->onnxPath, state->created.trainer->parameters(),
+  orThrow(exportOnnxWithWeights(state->onnxPath, state->created.trainer->weights(),
                                 onnxPath));
 }
 

@@ -29,6 +29,7 @@ llvm::Expected<TrainingSetup> dlc::trainingSetupFrom(const TrainingOptions &opti
   graph.optimizer.clipNorm = options.clipNorm;
   graph.freeze = options.freeze;
   graph.prediction = options.prediction;
+  setup.seed = options.seed;
   auto schedule = LearningRateSchedule::parse(options.schedule, options.learningRate);
   if (!schedule)
     return schedule.takeError();
@@ -48,16 +49,23 @@ dlc::createOnnxTrainer(llvm::StringRef onnxPath, const TrainingSetup &setup) {
   mlir::MLIRContext context;
   OnnxImportOptions importOptions;
   importOptions.shapes = setup.shapes;
-  auto model = importOnnxFile(context, onnxPath, importOptions);
-  if (!model)
-    return model.takeError();
-  auto graphs = buildTrainingGraphs(context, *model, setup.graph);
+  importOptions.mode = OnnxImportMode::training;
+  auto training = importOnnxFile(context, onnxPath, importOptions);
+  if (!training)
+    return training.takeError();
+  importOptions.mode = OnnxImportMode::evaluation;
+  auto evaluation = importOnnxFile(context, onnxPath, importOptions);
+  if (!evaluation)
+    return evaluation.takeError();
+  auto graphs = buildTrainingGraphs(context, *training, *evaluation, setup.graph);
   if (!graphs)
     return llvm::joinErrors(
         llvm::createStringError("%s: cannot train", onnxPath.str().c_str()),
         graphs.takeError());
   TrainingLayout layout;
   layout.numInputs = graphs->inputs.size();
+  layout.randomInputs = graphs->randomInputs;
+  layout.seed = setup.seed;
   layout.stateSlots = graphs->stateSlots;
   layout.reportsGradientNorm = graphs->reportsGradientNorm;
   layout.classification = setup.graph.loss == LossKind::softmaxCrossEntropy;
@@ -68,8 +76,14 @@ dlc::createOnnxTrainer(llvm::StringRef onnxPath, const TrainingSetup &setup) {
     initial.push_back(value);
     result.trainableElements += value.numElements();
   }
+  std::vector<HostTensor> buffers;
+  for (auto &[name, value] : graphs->buffers) {
+    layout.buffers.push_back(name);
+    buffers.push_back(value);
+    result.buffers.push_back(name);
+  }
   auto session = Trainer::create(graphs->step, graphs->evaluation, std::move(layout),
-                                         std::move(initial), setup.schedule);
+                                 std::move(initial), std::move(buffers), setup.schedule);
   if (!session)
     return session.takeError();
   result.trainer = std::move(*session);

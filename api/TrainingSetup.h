@@ -28,12 +28,15 @@ struct TrainingSetup {
   llvm::StringMap<std::vector<int64_t>> shapes;
   TrainingGraphConfig graph;
   LearningRateSchedule schedule;
+  /// Seeds the random numbers of training steps (Dropout's masks).
+  uint64_t seed = 0;
 };
 
 struct OnnxTrainer {
   std::unique_ptr<Trainer> trainer;
   std::vector<std::string> inputs; ///< the model's inputs, in the step's order
   std::vector<std::string> frozen;
+  std::vector<std::string> buffers;
   int64_t trainableElements = 0;
 };
 
@@ -41,8 +44,10 @@ struct OnnxTrainer {
 /// loss, optimizer or schedule.
 llvm::Expected<TrainingSetup> trainingSetupFrom(const TrainingOptions &options);
 
-/// Imports `onnxPath` with `setup.shapes`, builds and compiles its training
-/// step and evaluation, and starts a session from the model's initializers.
+/// Imports `onnxPath` with `setup.shapes` twice (for the training step and
+/// for evaluation: batch norm and dropout differ), builds and compiles its
+/// training step and evaluation, and starts a session from the model's
+/// initializers.
 llvm::Expected<OnnxTrainer> createOnnxTrainer(llvm::StringRef onnxPath,
                                                               const TrainingSetup &setup);
 

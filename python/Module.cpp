@@ -254,7 +254,7 @@ public:
 
   py::dict parameters() const {
     py::dict result;
-    for (const auto &[name, tensor] : created.trainer->parameters())
+    for (const auto &[name, tensor] : created.trainer->weights())
       result[py::str(name)] = arrayOf(tensor);
     return result;
   }
@@ -268,7 +268,7 @@ public:
       raise(extra.takeError());
   }
   void exportOnnx(const std::string &path) const {
-    if (auto summary = exportOnnxWithWeights(onnxPath, created.trainer->parameters(), path);
+    if (auto summary = exportOnnxWithWeights(onnxPath, created.trainer->weights(), path);
         !summary)
       raise(summary.takeError());
   }
@@ -307,8 +307,7 @@ private:
     return tensors;
   }
   HostTensor labelsOf(const py::object &labels) const {
-    const TensorSpec &spec = created.trainer->stepSignature().inputs[created.inputs.size()];
-    return tensorOf("labels", converted(labels, spec.dtype));
+    return tensorOf("labels", converted(labels, created.trainer->labelSpec().dtype));
   }
   static py::array converted(const py::object &value, DType dtype) {
     py::module_ numpy = py::module_::import("numpy");
@@ -327,7 +326,7 @@ PyTrainingSession trainSession(const std::string &path,
                                int64_t totalSteps, double momentum, bool nesterov,
                                double weightDecay, double clipNorm, double labelSmoothing,
                                const std::string &labelDtype, const std::string &freeze,
-                               const std::string &prediction) {
+                               const std::string &prediction, uint64_t seed) {
   TrainingOptions options;
   options.shapes = shapes;
   options.loss = loss;
@@ -350,6 +349,7 @@ PyTrainingSession trainSession(const std::string &path,
                                   labelDtype.c_str()));
   options.freeze = freeze;
   options.prediction = prediction;
+  options.seed = seed;
   auto setup = trainingSetupFrom(options);
   if (!setup)
     raise(setup.takeError());
@@ -400,7 +400,8 @@ PYBIND11_MODULE(_dlc, m) {
       .def("predict", &PyTrainingSession::predict, py::arg("inputs"),
            "The model's prediction for one batch of the batch size.")
       .def("parameters", &PyTrainingSession::parameters,
-           "The trainable parameters, by initializer name.")
+           "The weights training changes (trainable parameters and batch-norm running "
+           "statistics), by initializer name.")
       .def("save", &PyTrainingSession::save, py::arg("path"),
            "Writes a checkpoint (.npz, atomically, with a checksum).")
       .def("load", &PyTrainingSession::load, py::arg("path"),
@@ -420,7 +421,7 @@ PYBIND11_MODULE(_dlc, m) {
         py::arg("total_steps") = 0, py::arg("momentum") = 0.0, py::arg("nesterov") = false,
         py::arg("weight_decay") = 0.0, py::arg("clip_norm") = 0.0,
         py::arg("label_smoothing") = 0.0, py::arg("label_dtype") = "int64",
-        py::arg("freeze") = "", py::arg("prediction") = "",
+        py::arg("freeze") = "", py::arg("prediction") = "", py::arg("seed") = 0,
         "Compiles a training step of an ONNX model for the batch size that `shapes` "
         "gives every input (name -> dims). Every float initializer trains unless it "
         "matches the `freeze` regular expression.");

@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <random>
 
 using namespace dlc;
 
@@ -43,6 +44,12 @@ int64_t argMax(const HostTensor &tensor, int64_t first, int64_t count) {
     if (tensor.elementAsDouble(first + j) > tensor.elementAsDouble(first + best))
       best = j;
   return best;
+}
+
+/// Whether a checkpoint entry's name is one the Trainer writes.
+bool isReserved(llvm::StringRef name) {
+  return name.starts_with("meta/") || name.starts_with("param/") || name.starts_with("state/") ||
+         name.starts_with("buffer/");
 }
 
 std::string describeShape(llvm::ArrayRef<int64_t> shape) {
@@ -136,11 +143,13 @@ std::string LearningRateSchedule::describe() const {
 
 llvm::Expected<std::unique_ptr<Trainer>>
 Trainer::create(const Model &step, const Model &evaluation, TrainingLayout layout,
-                        std::vector<HostTensor> initialParameters,
-                        LearningRateSchedule schedule, const CompileCache &cache) {
-  if (initialParameters.size() != layout.trainable.size())
-    return llvm::createStringError("%zu initial parameters for %zu trainable ones",
-                                   initialParameters.size(), layout.trainable.size());
+                std::vector<HostTensor> initialParameters, std::vector<HostTensor> initialBuffers,
+                LearningRateSchedule schedule, const CompileCache &cache) {
+  if (initialParameters.size() != layout.trainable.size() ||
+      initialBuffers.size() != layout.buffers.size())
+    return llvm::createStringError("%zu initial parameters and %zu buffers for %zu and %zu",
+                                   initialParameters.size(), initialBuffers.size(),
+                                   layout.trainable.size(), layout.buffers.size());
   std::unique_ptr<Trainer> session(new Trainer());
   auto stepCode = Executable::compile(step, cache);
   if (!stepCode)
@@ -153,13 +162,16 @@ Trainer::create(const Model &step, const Model &evaluation, TrainingLayout layou
   session->stepCode = std::move(*stepCode);
   session->evaluationCode = std::move(*evaluationCode);
   const Signature &signature = session->stepCode->signature();
-  size_t expected = layout.numInputs + 3 + layout.trainable.size() * (1 + layout.stateSlots.size());
+  size_t expected = layout.numInputs + layout.randomInputs.size() + 3 +
+                    layout.trainable.size() * (1 + layout.stateSlots.size()) +
+                    layout.buffers.size();
   if (signature.inputs.size() != expected || layout.numInputs == 0)
     return llvm::createStringError("the training step takes %zu inputs; its layout says %zu",
                                    signature.inputs.size(), expected);
   session->batch = signature.inputs[0].shape.empty() ? 1 : signature.inputs[0].shape[0];
-  // The step's inputs after data, labels, learning rate and step number.
-  size_t firstParam = layout.numInputs + 3;
+  // The step's inputs after data, random numbers, labels, learning rate and
+  // step number.
+  size_t firstParam = layout.numInputs + layout.randomInputs.size() + 3;
   for (auto [i, param] : llvm::enumerate(initialParameters)) {
     const TensorSpec &spec = signature.inputs[firstParam + i];
     if (param.dtype() != spec.dtype || param.shape() != llvm::ArrayRef(spec.shape))
@@ -174,6 +186,7 @@ Trainer::create(const Model &step, const Model &evaluation, TrainingLayout layou
     for (const HostTensor &param : initialParameters)
       session->state.emplace_back(param.dtype(), param.shape()); // zeros
   session->params = std::move(initialParameters);
+  session->buffers = std::move(initialBuffers);
   session->places = std::move(layout);
   session->rates = schedule;
   return session;
@@ -187,11 +200,21 @@ llvm::Expected<StepResult> Trainer::step(llvm::ArrayRef<HostTensor> inputs,
   StepResult result;
   result.learningRate = rates.at(stepCount + 1);
   std::vector<HostTensor> arguments(inputs.begin(), inputs.end());
+  // Random numbers from the seed and the step alone, so that a resumed run
+  // draws what an uninterrupted one does.
+  std::mt19937_64 generator(places.seed * 0x9E3779B97F4A7C15ull ^ uint64_t(stepCount + 1));
+  for (const std::vector<int64_t> &shape : places.randomInputs) {
+    HostTensor uniform(DType::f32, shape);
+    for (float &value : llvm::MutableArrayRef(uniform.dataAs<float>(), uniform.numElements()))
+      value = float(generator() >> 40) * 0x1.0p-24f;
+    arguments.push_back(std::move(uniform));
+  }
   arguments.push_back(labels);
   arguments.push_back(scalarF32(result.learningRate));
   arguments.push_back(scalarF32(double(stepCount + 1)));
   arguments.insert(arguments.end(), params.begin(), params.end());
   arguments.insert(arguments.end(), state.begin(), state.end());
+  arguments.insert(arguments.end(), buffers.begin(), buffers.end());
   auto outputs = stepCode->run(arguments);
   if (!outputs)
     return outputs.takeError();
@@ -203,6 +226,8 @@ llvm::Expected<StepResult> Trainer::step(llvm::ArrayRef<HostTensor> inputs,
     param = std::move((*outputs)[next++]);
   for (HostTensor &slot : state)
     slot = std::move((*outputs)[next++]);
+  for (HostTensor &buffer : buffers)
+    buffer = std::move((*outputs)[next++]);
   ++stepCount;
   return result;
 }
@@ -215,6 +240,7 @@ llvm::Expected<HostTensor> Trainer::predict(llvm::ArrayRef<HostTensor> inputs) {
   std::vector<HostTensor> arguments(inputs.begin(), inputs.end());
   arguments.emplace_back(labelSpec.dtype, labelSpec.shape); // unused: zeros
   arguments.insert(arguments.end(), params.begin(), params.end());
+  arguments.insert(arguments.end(), buffers.begin(), buffers.end());
   auto outputs = evaluationCode->run(arguments);
   if (!outputs)
     return outputs.takeError();
@@ -242,6 +268,7 @@ llvm::Expected<Evaluation> Trainer::evaluate(llvm::ArrayRef<HostTensor> inputs,
     HostTensor batchLabels = rowsOf(labels, start, rows, batch);
     arguments.push_back(batchLabels);
     arguments.insert(arguments.end(), params.begin(), params.end());
+    arguments.insert(arguments.end(), buffers.begin(), buffers.end());
     auto outputs = evaluationCode->run(arguments);
     if (!outputs)
       return outputs.takeError();
@@ -269,6 +296,13 @@ NamedTensors Trainer::parameters() const {
   NamedTensors named;
   for (auto [name, param] : llvm::zip(places.trainable, params))
     named.emplace_back(name, param);
+  return named;
+}
+
+NamedTensors Trainer::weights() const {
+  NamedTensors named = parameters();
+  for (auto [name, buffer] : llvm::zip(places.buffers, buffers))
+    named.emplace_back(name, buffer);
   return named;
 }
 
@@ -303,12 +337,13 @@ llvm::Error Trainer::save(llvm::StringRef path, const NamedTensors &extra) const
   for (auto [s, slot] : llvm::enumerate(places.stateSlots))
     for (auto [i, name] : llvm::enumerate(places.trainable))
       entries.emplace_back("state/" + slot + "/" + name, state[s * params.size() + i]);
+  for (auto [name, buffer] : llvm::zip(places.buffers, buffers))
+    entries.emplace_back("buffer/" + name, buffer);
   HostTensor count(DType::i64, {});
   count.dataAs<int64_t>()[0] = stepCount;
   entries.emplace_back(kStepEntry, count);
   for (const auto &[name, tensor] : extra) {
-    if (llvm::StringRef(name).starts_with("meta/") || llvm::StringRef(name).starts_with("param/") ||
-        llvm::StringRef(name).starts_with("state/"))
+    if (isReserved(name))
       return llvm::createStringError("checkpoint entry '%s' uses a reserved prefix",
                                      name.c_str());
     entries.emplace_back(name, tensor);
@@ -360,7 +395,7 @@ llvm::Expected<NamedTensors> Trainer::load(llvm::StringRef path) {
                                      describeShape(like.shape()).c_str());
     return tensor.clone();
   };
-  std::vector<HostTensor> newParams, newState;
+  std::vector<HostTensor> newParams, newState, newBuffers;
   for (auto [name, param] : llvm::zip(places.trainable, params)) {
     auto value = find("param/" + name, param);
     if (!value)
@@ -374,17 +409,23 @@ llvm::Expected<NamedTensors> Trainer::load(llvm::StringRef path) {
         return value.takeError();
       newState.push_back(std::move(*value));
     }
+  for (auto [name, buffer] : llvm::zip(places.buffers, buffers)) {
+    auto value = find("buffer/" + name, buffer);
+    if (!value)
+      return value.takeError();
+    newBuffers.push_back(std::move(*value));
+  }
   HostTensor stepLike(DType::i64, {});
   auto count = find(kStepEntry, stepLike);
   if (!count)
     return count.takeError();
   params = std::move(newParams);
   state = std::move(newState);
+  buffers = std::move(newBuffers);
   stepCount = count->dataAs<int64_t>()[0];
   NamedTensors extra;
   for (auto &[name, tensor] : *entries) {
-    llvm::StringRef n = name;
-    if (!n.starts_with("meta/") && !n.starts_with("param/") && !n.starts_with("state/"))
+    if (!isReserved(name))
       extra.emplace_back(name, std::move(tensor));
   }
   return extra;

@@ -52,8 +52,13 @@ struct LearningRateSchedule {
 /// TrainingGraphs in frontend/builder/Training.h for their order).
 struct TrainingLayout {
   size_t numInputs = 0;                ///< the model's data inputs
+  /// Shapes of the step's random inputs (Dropout's), filled each step with
+  /// uniform float32 numbers in [0, 1) drawn from `seed` and the step number.
+  std::vector<std::vector<int64_t>> randomInputs;
+  uint64_t seed = 0;
   std::vector<std::string> trainable;  ///< parameter names
   std::vector<std::string> stateSlots; ///< optimizer state per parameter
+  std::vector<std::string> buffers;    ///< updated, not trained (batch norm's)
   bool reportsGradientNorm = false;
   /// The prediction is [N, C] scores and labels name classes (indices, or
   /// probabilities whose argmax is the class): evaluation reports accuracy.
@@ -76,10 +81,11 @@ class Trainer {
 public:
   /// Compiles `step` and `evaluation` (their weights are the frozen
   /// parameters) and starts from `initialParameters` (the trainable ones,
-  /// in the layout's order) with zero optimizer state.
+  /// in the layout's order) and `initialBuffers` with zero optimizer state.
   static llvm::Expected<std::unique_ptr<Trainer>>
   create(const Model &step, const Model &evaluation, TrainingLayout layout,
-         std::vector<HostTensor> initialParameters, LearningRateSchedule schedule,
+         std::vector<HostTensor> initialParameters, std::vector<HostTensor> initialBuffers,
+         LearningRateSchedule schedule,
          const CompileCache &cache = CompileCache::fromEnvironment());
 
   /// One optimizer step on one batch: `inputs` in the model's input order,
@@ -103,12 +109,18 @@ public:
   void setSchedule(LearningRateSchedule schedule) { rates = schedule; }
   /// The trainable parameters, by name, as they are now.
   NamedTensors parameters() const;
+  /// The parameters and the buffers: every weight that training changes.
+  NamedTensors weights() const;
   const Signature &stepSignature() const { return stepCode->signature(); }
+  /// The type and shape of one batch's labels.
+  const TensorSpec &labelSpec() const {
+    return stepCode->signature().inputs[places.numInputs + places.randomInputs.size()];
+  }
   const Executable &stepExecutable() const { return *stepCode; }
   void setThreads(unsigned threads);
 
   /// Writes a checkpoint: parameters ("param/NAME"), optimizer state
-  /// ("state/SLOT/NAME"), the step count and `extra` entries (a caller's
+  /// ("state/SLOT/NAME"), buffers ("buffer/NAME"), the step count and `extra` entries (a caller's
   /// own, "meta/" names are reserved), with a checksum, atomically.
   llvm::Error save(llvm::StringRef path, const NamedTensors &extra = {}) const;
   /// Restores parameters, state and step count from a checkpoint written by
@@ -127,6 +139,7 @@ private:
   int64_t stepCount = 0;
   std::vector<HostTensor> params;
   std::vector<HostTensor> state; ///< slot-major, as the step takes it
+  std::vector<HostTensor> buffers;
 };
 
 /// Reads a checkpoint that Trainer::save wrote, checking its

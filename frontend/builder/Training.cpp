@@ -185,13 +185,21 @@ std::vector<std::string> OptimizerConfig::stateSlots() const {
   return {};
 }
 
-llvm::Expected<TrainingGraphs> dlc::buildTrainingGraphs(MLIRContext &context,
-                                                        const Model &inference,
+llvm::Expected<TrainingGraphs> dlc::buildTrainingGraphs(MLIRContext &context, const Model &model,
                                                         const TrainingGraphConfig &config) {
-  auto signature = readSignature(inference.module.get());
+  return buildTrainingGraphs(context, model, model, config);
+}
+
+llvm::Expected<TrainingGraphs> dlc::buildTrainingGraphs(MLIRContext &context,
+                                                        const Model &training,
+                                                        const Model &evaluation,
+                                                        const TrainingGraphConfig &config) {
+  auto trainingSignature = readSignature(training.module.get());
+  if (!trainingSignature)
+    return trainingSignature.takeError();
+  auto signature = readSignature(evaluation.module.get());
   if (!signature)
     return signature.takeError();
-  func::FuncOp entry = entryOf(inference);
   if (signature->outputs.empty())
     return llvm::createStringError("the model has no outputs to train");
   size_t predictionIndex = 0;
@@ -214,18 +222,50 @@ llvm::Expected<TrainingGraphs> dlc::buildTrainingGraphs(MLIRContext &context,
                                    "trained against labels",
                                    prediction.name.c_str(), dtypeName(prediction.dtype).data());
 
+  // The training-step model is the evaluated one plus random inputs and
+  // update outputs; anything else means they are not the same model.
+  auto mismatch = [] {
+    return llvm::createStringError("internal: the training and evaluation imports of the model "
+                                   "differ");
+  };
+  TrainingGraphs graphs;
+  std::vector<const TensorSpec *> randomSpecs;
+  for (const TensorSpec &input : trainingSignature->inputs) {
+    if (llvm::StringRef(input.name).starts_with(kRandomInputPrefix)) {
+      randomSpecs.push_back(&input);
+      graphs.randomInputs.push_back(input.shape);
+    }
+  }
+  if (trainingSignature->inputs.size() != signature->inputs.size() + randomSpecs.size() ||
+      training.weights.size() != evaluation.weights.size() ||
+      trainingSignature->outputs.size() < signature->outputs.size() ||
+      trainingSignature->outputs[predictionIndex].name != prediction.name)
+    return mismatch();
+  llvm::StringMap<size_t> updateOutputs; // buffer name -> the training model's output
+  for (auto [i, output] : llvm::enumerate(trainingSignature->outputs))
+    if (llvm::StringRef(output.name).starts_with(kUpdateOutputPrefix))
+      updateOutputs[llvm::StringRef(output.name).drop_front(strlen(kUpdateOutputPrefix))] = i;
+
   llvm::Regex freeze(config.freeze);
   std::string regexError;
   if (!config.freeze.empty() && !freeze.isValid(regexError))
     return llvm::createStringError("--freeze '%s' is not a regular expression: %s",
                                    config.freeze.c_str(), regexError.c_str());
-  TrainingGraphs graphs;
-  std::vector<bool> trains;
-  for (const auto &[name, value] : inference.weights) {
-    bool trainable = isFloat(value.dtype()) && (config.freeze.empty() || !freeze.match(name));
-    trains.push_back(trainable);
-    if (trainable)
+  enum class Role { trainable, frozen, buffer };
+  std::vector<Role> roles;
+  for (auto [weight, other] : llvm::zip(evaluation.weights, training.weights)) {
+    const auto &[name, value] = weight;
+    if (other.first != name)
+      return mismatch();
+    Role role = updateOutputs.contains(name)                                   ? Role::buffer
+                : isFloat(value.dtype()) && (config.freeze.empty() || !freeze.match(name))
+                    ? Role::trainable
+                    : Role::frozen;
+    roles.push_back(role);
+    if (role == Role::trainable)
       graphs.trainable.emplace_back(name, value);
+    else if (role == Role::buffer)
+      graphs.buffers.emplace_back(name, value);
     else
       graphs.frozen.push_back(name);
   }
@@ -239,42 +279,53 @@ llvm::Expected<TrainingGraphs> dlc::buildTrainingGraphs(MLIRContext &context,
   graphs.stateSlots = config.optimizer.stateSlots();
   graphs.reportsGradientNorm = config.optimizer.clipNorm > 0;
 
-  // Arguments of the inlined model: the function's inputs, then each
-  // parameter, from the function's inputs when it trains, or as a weight.
-  auto modelArguments = [&](GraphBuilder &g) {
-    std::vector<Tensor> arguments;
+  auto declareData = [&](GraphBuilder &g) {
+    llvm::StringMap<Tensor> data;
     for (const TensorSpec &input : signature->inputs)
-      arguments.push_back(g.input(input.name, input.shape, input.dtype));
-    return arguments;
+      data[input.name] = g.input(input.name, input.shape, input.dtype);
+    return data;
   };
-  auto addParameters = [&](GraphBuilder &g, std::vector<Tensor> &arguments,
-                           std::vector<Tensor> &trainableInputs) {
-    size_t next = 0;
-    for (auto [i, weight] : llvm::enumerate(inference.weights))
-      arguments.push_back(trains[i] ? trainableInputs[next++]
-                                    : g.parameter(weight.first, weight.second));
-  };
-  auto declareTrainable = [&](GraphBuilder &g, llvm::StringRef prefix) {
+  auto declare = [&](GraphBuilder &g, llvm::StringRef prefix,
+                     const std::vector<std::pair<std::string, HostTensor>> &values) {
     std::vector<Tensor> tensors;
-    for (const auto &[name, value] : graphs.trainable)
+    for (const auto &[name, value] : values)
       tensors.push_back(g.input((prefix + name).str(), value.shape(), value.dtype()));
     return tensors;
+  };
+  // The inlined model's arguments: its inputs by name, then each
+  // parameter: a trainable one or a buffer from the function's inputs, a
+  // frozen one as a weight.
+  auto argumentsOf = [&](GraphBuilder &g, const Signature &callee,
+                         const llvm::StringMap<Tensor> &inputs, const std::vector<Tensor> &params,
+                         const std::vector<Tensor> &buffers) {
+    std::vector<Tensor> arguments;
+    for (const TensorSpec &input : callee.inputs)
+      arguments.push_back(inputs.lookup(input.name));
+    size_t nextParam = 0, nextBuffer = 0;
+    for (auto [i, weight] : llvm::enumerate(evaluation.weights))
+      arguments.push_back(roles[i] == Role::trainable ? params[nextParam++]
+                          : roles[i] == Role::buffer  ? buffers[nextBuffer++]
+                                                      : g.parameter(weight.first, weight.second));
+    return arguments;
   };
 
   { // The step.
     GraphBuilder g(context);
-    std::vector<Tensor> arguments = modelArguments(g);
+    llvm::StringMap<Tensor> inputs = declareData(g);
+    for (const TensorSpec *random : randomSpecs)
+      inputs[random->name] = g.input(random->name, random->shape, random->dtype);
     Tensor labels = g.input("labels", labelShapeOf(config, prediction), config.labelType);
     Tensor learningRate = g.input("learning_rate", {}, DType::f32);
     Tensor step = g.input("step", {}, DType::f32);
-    std::vector<Tensor> params = declareTrainable(g, "param:");
+    std::vector<Tensor> params = declare(g, "param:", graphs.trainable);
     std::vector<std::vector<Tensor>> state(graphs.trainable.size());
     for (const std::string &slot : graphs.stateSlots)
       for (auto [i, param] : llvm::enumerate(graphs.trainable))
         state[i].push_back(g.input("state:" + slot + ":" + param.first,
                                    param.second.shape(), param.second.dtype()));
-    addParameters(g, arguments, params);
-    std::vector<Tensor> results = g.inlineFunction(entry, arguments);
+    std::vector<Tensor> buffers = declare(g, "buffer:", graphs.buffers);
+    std::vector<Tensor> results = g.inlineFunction(
+        entryOf(training), argumentsOf(g, *trainingSignature, inputs, params, buffers));
     if (g.failed())
       return g.finish().takeError();
     Tensor loss = lossOf(g, config, results[predictionIndex], labels,
@@ -292,6 +343,8 @@ llvm::Expected<TrainingGraphs> dlc::buildTrainingGraphs(MLIRContext &context,
     for (auto [s, slot] : llvm::enumerate(graphs.stateSlots))
       for (size_t i = 0; i < newParams.size(); ++i)
         g.output("state:" + slot + ":" + graphs.trainable[i].first, state[i][s]);
+    for (const auto &[name, value] : graphs.buffers)
+      g.output("buffer:" + name, results[updateOutputs.lookup(name)]);
     auto built = g.finish();
     if (!built)
       return built.takeError();
@@ -299,20 +352,21 @@ llvm::Expected<TrainingGraphs> dlc::buildTrainingGraphs(MLIRContext &context,
   }
   { // The evaluation.
     GraphBuilder g(context);
-    std::vector<Tensor> arguments = modelArguments(g);
+    llvm::StringMap<Tensor> inputs = declareData(g);
     Tensor labels = g.input("labels", labelShapeOf(config, prediction), config.labelType);
-    std::vector<Tensor> params = declareTrainable(g, "param:");
-    addParameters(g, arguments, params);
-    std::vector<Tensor> results = g.inlineFunction(entry, arguments);
+    std::vector<Tensor> params = declare(g, "param:", graphs.trainable);
+    std::vector<Tensor> buffers = declare(g, "buffer:", graphs.buffers);
+    std::vector<Tensor> results = g.inlineFunction(
+        entryOf(evaluation), argumentsOf(g, *signature, inputs, params, buffers));
     if (!g.failed()) {
       g.output(prediction.name, results[predictionIndex]);
       g.output("loss", lossOf(g, config, results[predictionIndex], labels,
                               GraphBuilder::LossReduction::perSample));
     }
-    auto evaluation = g.finish();
-    if (!evaluation)
-      return evaluation.takeError();
-    graphs.evaluation = std::move(*evaluation);
+    auto built = g.finish();
+    if (!built)
+      return built.takeError();
+    graphs.evaluation = std::move(*built);
   }
   return graphs;
 }

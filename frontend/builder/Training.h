@@ -34,6 +34,14 @@ class MLIRContext;
 
 namespace dlc {
 
+/// Names that mark a training-step model's extra inputs and outputs (the
+/// ONNX importer's training mode makes them): inputs of uniform random
+/// numbers that the runtime fills anew each step (Dropout's), and outputs
+/// that give a parameter its next value (BatchNormalization's running
+/// statistics). Such parameters are buffers: updated, not trained.
+constexpr const char *kRandomInputPrefix = "dlc.random:";
+constexpr const char *kUpdateOutputPrefix = "dlc.update:";
+
 enum class LossKind { meanSquaredError, l1, softmaxCrossEntropy, binaryCrossEntropyWithLogits };
 enum class OptimizerKind { sgd, adam, adamw, adagrad, rmsprop };
 
@@ -82,33 +90,49 @@ struct TrainingGraphConfig {
   DType labelType = DType::i64;
 };
 
-/// The functions of one training run, built from one inference model.
+/// The functions of one training run, built from one model.
 ///
-/// The step's inputs, in order: the model's inputs, "labels",
-/// "learning_rate" and "step" (0-d float32; the step counts from 1), the
-/// trainable parameters, then the optimizer state slot by slot (each slot
-/// for every trainable parameter, in their order). Its outputs: "loss" (0-d,
-/// the batch mean), "gradient_norm" when clipping, the updated parameters,
-/// the updated state, in the same orders.
+/// The step's inputs, in order: the model's inputs, its random inputs
+/// (uniform in [0, 1), new each step), "labels", "learning_rate" and "step"
+/// (0-d float32; the step counts from 1), the trainable parameters, the
+/// optimizer state slot by slot (each slot for every trainable parameter, in
+/// their order), then the buffers. Its outputs: "loss" (0-d, the batch
+/// mean), "gradient_norm" when clipping, the updated parameters, the updated
+/// state, the updated buffers, in the same orders.
 ///
-/// The evaluation's inputs: the model's inputs, "labels", then the trainable
-/// parameters; its outputs: the prediction and "loss", one per sample (the
-/// runtime pads a last, short batch and counts only its real rows).
+/// The evaluation's inputs: the model's inputs, "labels", the trainable
+/// parameters, then the buffers; its outputs: the prediction and "loss", one
+/// per sample (the runtime pads a last, short batch and counts only its real
+/// rows).
 struct TrainingGraphs {
   Model step;
   Model evaluation;
   std::vector<std::string> inputs;                           ///< the model's inputs
   std::vector<std::pair<std::string, HostTensor>> trainable; ///< initial values
+  /// Parameters the step updates without training them (batch norm's
+  /// running statistics), with their initial values.
+  std::vector<std::pair<std::string, HostTensor>> buffers;
   std::vector<std::string> frozen;
+  /// The shapes of the step's random inputs (float32).
+  std::vector<std::vector<int64_t>> randomInputs;
   std::vector<std::string> stateSlots;
   bool reportsGradientNorm = false;
 };
 
-/// Fails when no float parameter is left to train, the prediction is not a
-/// float output, the loss does not fit the prediction, or an op between the
-/// parameters and the loss has no gradient rule (naming it).
+/// Builds the step from `training` (the model as a training step computes
+/// it: the ONNX importer's training mode, whose random inputs and update
+/// outputs are named by the prefixes above) and the evaluation from
+/// `evaluation` (the same model as inference computes it). Fails when no
+/// float parameter is left to train, the prediction is not a float output,
+/// the loss does not fit the prediction, or an op between the parameters
+/// and the loss has no gradient rule (naming it).
 llvm::Expected<TrainingGraphs> buildTrainingGraphs(mlir::MLIRContext &context,
-                                                   const Model &inference,
+                                                   const Model &training,
+                                                   const Model &evaluation,
+                                                   const TrainingGraphConfig &config);
+/// The same, for a model that computes the same in training and inference.
+llvm::Expected<TrainingGraphs> buildTrainingGraphs(mlir::MLIRContext &context,
+                                                   const Model &model,
                                                    const TrainingGraphConfig &config);
 
 } // namespace dlc

@@ -107,7 +107,19 @@ void convertDropout(NodeImporter &n) {
       return;
     ratio = r->empty() ? 0.5 : r->front();
   }
-  if (training && ratio > 0)
+  if (n.mode == OnnxImportMode::training && x) {
+    // Active in every training step, whatever the node says: each element
+    // kept with probability 1 - ratio and scaled by 1 / (1 - ratio).
+    if (ratio < 0 || ratio >= 1)
+      return void(n.fail("the ratio must be in [0, 1)"));
+    Tensor keep = n.g.compare(CompareDirection::ge, n.randomUniform(x.shape()),
+                              n.g.scalar(ratio));
+    Tensor scaled = n.g.mul(x, n.g.scalar(1 / (1 - ratio), x.elementType()));
+    n.setOutput(0, n.g.select(keep, scaled, n.g.scalar(0, x.elementType())));
+    n.setOutput(1, keep);
+    return;
+  }
+  if (n.mode == OnnxImportMode::inference && training && ratio > 0)
     return void(n.fail("Dropout in training mode is compiled by `dlc train`, "
                        "not at import"));
   n.setOutput(0, x);

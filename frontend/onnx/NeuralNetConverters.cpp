@@ -280,18 +280,57 @@ Tensor perChannel(GraphBuilder &g, Tensor v, int64_t rank) {
   return g.reshape(v, shape);
 }
 
+/// BatchNormalization in a training step: normalized with the batch's
+/// statistics, and the running statistics moved towards them with ONNX's
+/// momentum, `running · momentum + batch · (1 - momentum)`, the batch's
+/// variance biased (ONNX's reference, which PyTorch's running variance is
+/// not: it uses the unbiased one).
+void convertTrainingBatchNorm(NodeImporter &n, Tensor x) {
+  Tensor scale = n.required(1), bias = n.required(2), mean = n.required(3),
+         variance = n.required(4);
+  if (!x || !scale || !bias || !mean || !variance)
+    return;
+  if (x.rank() < 2)
+    return void(n.fail("the input needs a channel dimension"));
+  llvm::SmallVector<int64_t> dims = {0};
+  for (int64_t d = 2; d < x.rank(); ++d)
+    dims.push_back(d);
+  auto [batchMean, batchVariance] = moments(n.g, x, dims);
+  Tensor epsilon = n.g.scalar(n.floatAttr("epsilon", 1e-5f), x.elementType());
+  Tensor y = n.g.div(n.g.sub(x, batchMean),
+                     n.g.math(MathFn::sqrt, n.g.add(batchVariance, epsilon)));
+  n.setOutput(0, n.g.add(n.g.mul(y, perChannel(n.g, scale, x.rank())),
+                         perChannel(n.g, bias, x.rank())));
+  double momentum = n.floatAttr("momentum", 0.9f);
+  auto moved = [&](Tensor running, Tensor batch) {
+    Tensor current = n.g.convert(n.g.reshape(batch, running.shape()), running.elementType());
+    return n.g.add(n.g.mul(running, n.g.scalar(momentum, running.elementType())),
+                   n.g.mul(current, n.g.scalar(1 - momentum, running.elementType())));
+  };
+  Tensor newMean = moved(mean, batchMean), newVariance = moved(variance, batchVariance);
+  n.updateInitializer(3, newMean);
+  n.updateInitializer(4, newVariance);
+  n.setOutput(1, newMean);
+  n.setOutput(2, newVariance);
+}
+
 void convertBatchNorm(NodeImporter &n) {
   Tensor x = n.required(0);
-  if (n.opset >= 14 && n.intAttr("training_mode", 0))
-    return void(n.fail("BatchNormalization in training mode is compiled by "
-                       "`dlc train`, not at import"));
   if (n.opset < 9 && n.intAttr("spatial", 1) == 0)
     return void(n.fail("spatial=0 (per-activation statistics) is not supported"));
+  if (n.mode == OnnxImportMode::training)
+    return convertTrainingBatchNorm(n, x);
+  if (n.mode == OnnxImportMode::inference && n.opset >= 14 && n.intAttr("training_mode", 0))
+    return void(n.fail("BatchNormalization in training mode is compiled by "
+                       "`dlc train`, not at import"));
   for (size_t i = 1; i < n.numOutputs(); ++i)
-    if (n.wantsOutput(i))
+    if (n.wantsOutput(i) && n.mode == OnnxImportMode::inference)
       return void(n.fail("the running statistics outputs exist in training mode only"));
+  // Evaluating: the running statistics as they are.
   n.setOutput(0, n.g.batchNorm(x, n.required(1), n.required(2), n.required(3),
                                n.required(4), n.floatAttr("epsilon", 1e-5f)));
+  for (size_t i = 1; i < 3 && i < n.numOutputs(); ++i)
+    n.setOutput(i, n.input(2 + i));
 }
 
 void convertInstanceNorm(NodeImporter &n) {

@@ -11,6 +11,7 @@
 #define DLC_FRONTEND_ONNX_NODEIMPORTER_H
 
 #include "frontend/builder/GraphBuilder.h"
+#include "frontend/onnx/OnnxImporter.h"
 
 #include "onnx/onnx_pb.h"
 #include "llvm/ADT/StringMap.h"
@@ -36,6 +37,13 @@ llvm::Expected<HostTensor> takeTensorFromProto(onnx::TensorProto &proto,
 /// .onnxtxt and .txt files.
 llvm::Expected<onnx::ModelProto> loadModel(llvm::StringRef path);
 
+/// What converters add to a graph imported for a training step: the random
+/// inputs Dropout reads and the parameters BatchNormalization updates.
+struct TrainingImport {
+  unsigned randomInputs = 0;
+  std::vector<std::pair<std::string, Tensor>> updates; ///< (initializer, new value)
+};
+
 class NodeImporter {
 public:
   using WeightLookup = std::function<const HostTensor *(mlir::Value)>;
@@ -51,6 +59,17 @@ public:
   GraphBuilder &g;
   const onnx::NodeProto &node;
   const int64_t opset;
+  /// How the model is imported; `training` is set for training steps.
+  OnnxImportMode mode = OnnxImportMode::inference;
+  TrainingImport *training = nullptr;
+
+  /// A fresh graph input of uniform random float32 numbers in [0, 1), new
+  /// ones each training step (training steps only).
+  Tensor randomUniform(llvm::ArrayRef<int64_t> shape);
+  /// Makes `value` the next value of the float initializer that input `i`
+  /// names, after each training step (training steps only). Returns false,
+  /// having done nothing, when the input is not an initializer.
+  bool updateInitializer(size_t i, Tensor value);
 
   //===--- Inputs and outputs ----------------------------------------------===//
 

@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/onnx/OnnxImporter.h"
+#include "frontend/builder/Training.h"
 #include "frontend/onnx/NodeImporter.h"
 
 #include "mlir/IR/Matchers.h"
@@ -273,6 +274,21 @@ dlc::readOnnxTensorFile(llvm::StringRef path) {
 // NodeImporter
 //===----------------------------------------------------------------------===//
 
+Tensor NodeImporter::randomUniform(llvm::ArrayRef<int64_t> shape) {
+  if (!training) {
+    fail("internal: random numbers asked for outside a training step");
+    return {};
+  }
+  return g.input(kRandomInputPrefix + std::to_string(training->randomInputs++), shape);
+}
+
+bool NodeImporter::updateInitializer(size_t i, Tensor value) {
+  if (!training || !value || !weightOf(input(i).value()) || i >= size_t(node.input_size()))
+    return false;
+  training->updates.emplace_back(node.input(i), value);
+  return true;
+}
+
 Tensor NodeImporter::required(size_t i) {
   Tensor t = input(i);
   if (!t.valid())
@@ -485,6 +501,7 @@ private:
   llvm::StringMap<Tensor> values;
   llvm::DenseMap<Value, HostTensor> weights;
   llvm::StringMap<int64_t> domainOpsets;
+  TrainingImport training;
 };
 
 std::string describeNode(const onnx::NodeProto &node, int64_t opset) {
@@ -611,6 +628,9 @@ llvm::Error GraphImporter::importNode(const onnx::NodeProto &node, int64_t opset
         return it == weights.end() ? nullptr : &it->second;
       },
       [this](StringRef name) { return values.lookup(name); }, directory);
+  importer.mode = options.mode;
+  if (options.mode == OnnxImportMode::training)
+    importer.training = &training;
   converter->second(importer);
   if (g.failed()) {
     auto model = g.finish(); // Takes the recorded error.
@@ -658,6 +678,8 @@ llvm::Expected<Model> GraphImporter::run(onnx::ModelProto &model) {
       return error("graph output '" + output.name() + "' is not produced by any node");
     g.output(output.name(), it->second);
   }
+  for (auto &[initializer, value] : training.updates)
+    g.output(kUpdateOutputPrefix + initializer, value);
   auto result = g.finish();
   if (!result)
     return error(llvm::toString(result.takeError()));

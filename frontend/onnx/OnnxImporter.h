@@ -24,7 +24,24 @@ class MLIRContext;
 
 namespace dlc {
 
+/// What the model is imported for. Training-mode BatchNormalization and
+/// Dropout (and their attributes saying so) matter only to the first two.
+enum class OnnxImportMode {
+  /// Running the model: nodes in training mode are refused.
+  inference,
+  /// A training step (`dlc train`): BatchNormalization normalizes with the
+  /// batch's statistics and returns updated running statistics as outputs
+  /// named "dlc.update:NAME" (NAME the statistic's initializer); Dropout
+  /// masks with uniform random numbers read from inputs named
+  /// "dlc.random:N" (see frontend/builder/Training.h).
+  training,
+  /// Evaluating a model being trained: every node as in inference, whatever
+  /// its training_mode says.
+  evaluation,
+};
+
 struct OnnxImportOptions {
+  OnnxImportMode mode = OnnxImportMode::inference;
   /// Fixes graph inputs' shapes, symbolic dimensions included
   /// (`--shape x=1x3x224x224`).
   llvm::StringMap<std::vector<int64_t>> shapes;

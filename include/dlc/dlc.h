@@ -165,6 +165,8 @@ struct TrainingOptions {
   std::string freeze;
   /// The model output the loss compares with the labels ("": the first).
   std::string prediction;
+  /// Seeds Dropout's masks (drawn anew each step from the seed and step).
+  uint64_t seed = 0;
 };
 
 struct StepReport {
@@ -199,7 +201,8 @@ public:
   /// The prediction for one batch of the batch size.
   Array predict(const std::map<std::string, Array> &inputs);
 
-  /// The trainable parameters, by initializer name, as they are now.
+  /// The weights training changes (trainable parameters and batch-norm
+  /// running statistics), by initializer name, as they are now.
   std::map<std::string, Array> parameters() const;
   int64_t steps() const;
   int64_t batchSize() const;

@@ -145,3 +145,96 @@ def test_errors_are_dlc_errors(mlp_path, tmp_path):
     with pytest.raises(dlc.Error, match="bad.npz"):
         session.load(str(tmp_path / "bad.npz"))
     assert session.steps == 0
+
+
+def save_model(path, nodes, inputs, outputs, initializers):
+    graph = helper.make_graph(nodes, "model", inputs, outputs,
+                              [numpy_helper.from_array(v, n) for n, v in initializers])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), path)
+    return path
+
+
+def log_softmax_loss(logits, labels):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_softmax = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -log_softmax[np.arange(len(labels)), labels].mean()
+
+
+def test_batch_norm_trains_with_batch_statistics(tmp_path):
+    """x -> BatchNormalization -> Flatten -> Gemm: a step normalizes with the
+    batch's statistics and moves the running ones; evaluation and the export
+    use the running ones. Learning rate 0 keeps the other weights fixed so
+    that NumPy can recompute everything in float64."""
+    rng = np.random.default_rng(5)
+    scale, bias = rng.uniform(0.5, 1.5, 3), rng.uniform(-0.5, 0.5, 3)
+    mean, var = rng.uniform(-0.2, 0.2, 3), rng.uniform(0.5, 1.5, 3)
+    w = rng.standard_normal((3, 12)) * 0.3
+    initializers = [(n, v.astype(np.float32)) for n, v in
+                    [("scale", scale), ("bias", bias), ("mean", mean), ("var", var),
+                     ("w", w)]]
+    path = save_model(str(tmp_path / "bn.onnx"), [
+        helper.make_node("BatchNormalization", ["x", "scale", "bias", "mean", "var"], ["n"],
+                         name="bn", epsilon=1e-5, momentum=0.8),
+        helper.make_node("Flatten", ["n"], ["f"], name="flatten"),
+        helper.make_node("Gemm", ["f", "w"], ["logits"], name="fc", transB=1),
+    ], [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 2, 2])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["N", 3])], initializers)
+    x = (rng.standard_normal((16, 3, 2, 2)) * 2 + 1).astype(np.float32)
+    y = rng.integers(0, 3, 16)
+    session = dlc.train_session(path, shapes={"x": (16, 3, 2, 2)}, optimizer="sgd", lr=0.0)
+
+    def forward(mu, sigma2):
+        shape = (1, 3, 1, 1)
+        normalized = (x - mu.reshape(shape)) / np.sqrt(sigma2.reshape(shape) + 1e-5)
+        normalized = normalized * scale.reshape(shape) + bias.reshape(shape)
+        return normalized.reshape(16, 12) @ w.T
+
+    x64 = x.astype(np.float64)
+    batch_mean, batch_var = x64.mean(axis=(0, 2, 3)), x64.var(axis=(0, 2, 3))
+    loss = session.step(x, y)
+    assert loss == pytest.approx(log_softmax_loss(forward(batch_mean, batch_var), y), rel=1e-5)
+    weights = session.parameters()
+    np.testing.assert_allclose(weights["mean"], 0.8 * mean + 0.2 * batch_mean, rtol=1e-5)
+    np.testing.assert_allclose(weights["var"], 0.8 * var + 0.2 * batch_var, rtol=1e-5)
+    running_mean, running_var = 0.8 * mean + 0.2 * batch_mean, 0.8 * var + 0.2 * batch_var
+    report = session.evaluate(x, y)
+    assert report["loss"] == pytest.approx(
+        log_softmax_loss(forward(running_mean, running_var), y), rel=1e-5)
+    session.export_onnx(str(tmp_path / "bn-trained.onnx"))
+    reference = ort.InferenceSession(str(tmp_path / "bn-trained.onnx"))
+    np.testing.assert_allclose(session.predict(x), reference.run(None, {"x": x})[0],
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_dropout_is_active_in_training_only(tmp_path):
+    """x -> Dropout(0.25) -> MatMul(ones): with MSE against 0, a step's loss
+    is mean((sum_j b_j x_j / 0.75)^2), b_j ~ Bernoulli(0.75), whose
+    expectation is (sum x)^2 + (0.25 / 0.75) sum x^2 per row."""
+    rng = np.random.default_rng(6)
+    ratio = np.array(0.25, np.float32)
+    path = save_model(str(tmp_path / "dropout.onnx"), [
+        helper.make_node("Dropout", ["x", "ratio"], ["d"], name="dropout"),
+        helper.make_node("MatMul", ["d", "ones"], ["y"], name="sum"),
+    ], [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 1])],
+        [("ratio", ratio), ("ones", np.ones((4, 1), np.float32))])
+    x = rng.uniform(0.5, 1.5, (64, 4)).astype(np.float32)
+    zeros = np.zeros((64, 1), np.float32)
+    options = dict(shapes={"x": (64, 4)}, loss="mse", label_dtype="float32",
+                   optimizer="sgd", lr=0.0, freeze="^ratio$")
+    session = dlc.train_session(path, seed=7, **options)
+    losses = np.array([session.step(x, zeros) for _ in range(300)])
+    x64 = x.astype(np.float64)
+    expected = ((x64.sum(axis=1)) ** 2 + (0.25 / 0.75) * (x64 ** 2).sum(axis=1)).mean()
+    # 300 steps of 64 rows: the mean is within a few standard errors.
+    assert losses.mean() == pytest.approx(expected, rel=0.02)
+    assert losses.std() > 0.5
+    # Evaluation runs without dropout.
+    assert session.evaluate(x, zeros)["loss"] == pytest.approx(
+        (x64.sum(axis=1) ** 2).mean(), rel=1e-5)
+    # The same seed draws the same masks; another seed others.
+    again = dlc.train_session(path, seed=7, **options)
+    other = dlc.train_session(path, seed=8, **options)
+    first = [again.step(x, zeros) for _ in range(5)]
+    assert first == list(losses[:5].astype(np.float32))
+    assert [other.step(x, zeros) for _ in range(5)] != first

@@ -74,7 +74,8 @@ std::unique_ptr<Trainer> makeTrainer(mlir::MLIRContext &context, Rng &rng,
   }
   LearningRateSchedule schedule;
   schedule.base = 0.1;
-  auto trainer = Trainer::create(graphs->step, graphs->evaluation, layout, initial, schedule);
+  auto trainer =
+      Trainer::create(graphs->step, graphs->evaluation, layout, initial, {}, schedule);
   EXPECT_TRUE(bool(trainer)) << (trainer ? "" : llvm::toString(trainer.takeError()));
   return trainer ? std::move(*trainer) : nullptr;
 }

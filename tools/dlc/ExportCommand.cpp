@@ -35,8 +35,8 @@ cl::opt<std::string> outputPath("o", cl::Required, cl::desc("Where to write the 
                                 cl::sub(dlc::tool::exportCommand),
                                 cl::cat(dlc::tool::dlcCategory));
 
-/// The weights by initializer name: a checkpoint's parameters, or an
-/// artifact's weights.
+/// The weights by initializer name: a checkpoint's parameters and buffers
+/// (batch norm's running statistics), or an artifact's weights.
 Expected<NamedTensors> readWeights() {
   NamedTensors weights;
   if (isArtifactFile(weightsPath)) {
@@ -50,9 +50,11 @@ Expected<NamedTensors> readWeights() {
   auto entries = readCheckpoint(weightsPath);
   if (!entries)
     return entries.takeError();
-  for (auto &[name, tensor] : *entries)
-    if (StringRef(name).starts_with("param/"))
-      weights.emplace_back(name.substr(6), tensor);
+  for (auto &[name, tensor] : *entries) {
+    StringRef entry = name;
+    if (entry.consume_front("param/") || entry.consume_front("buffer/"))
+      weights.emplace_back(entry.str(), tensor);
+  }
   return weights;
 }
 

@@ -92,7 +92,8 @@ cl::opt<int64_t> batchSize("batch", cl::desc("Batch size (default 64)"), cl::ini
                            cl::sub(sub), cl::cat(cat));
 cl::opt<int64_t> epochs("epochs", cl::desc("Epochs (default 5)"), cl::init(5), cl::sub(sub),
                         cl::cat(cat));
-cl::opt<uint64_t> seed("seed", cl::desc("Seed of the batch order (default 0)"), cl::init(0),
+cl::opt<uint64_t> seed("seed", cl::desc("Seed of the batch order and of Dropout (default 0)"),
+                       cl::init(0),
                        cl::sub(sub), cl::cat(cat));
 cl::opt<std::string> checkpointDir("checkpoint-dir",
                                    cl::desc("Where checkpoints, metrics.jsonl and curves.html "
@@ -350,6 +351,7 @@ int dlc::tool::runTrainCommand() {
   config.freeze = freeze;
   config.labelType = train->labels.dtype();
   setup.schedule = *schedule;
+  setup.seed = seed;
   auto created = createOnnxTrainer(modelPath, setup);
   if (!created)
     return failWith(created.takeError());
@@ -361,7 +363,7 @@ int dlc::tool::runTrainCommand() {
   if (threads)
     trainer.setThreads(threads);
   {
-    const TensorSpec &labelSpec = trainer.stepSignature().inputs[layout.numInputs];
+    const TensorSpec &labelSpec = trainer.labelSpec();
     for (DataSet *data : {&*train, validation ? &*validation : nullptr}) {
       if (!data)
         continue;
@@ -378,11 +380,14 @@ int dlc::tool::runTrainCommand() {
       data->labels = std::move(*labels);
     }
   }
-  outs() << formatv("{0}: {1} trainable parameters in {2} tensors ({3} frozen); {4} loss, {5}, "
-                    "learning rate {6}\n",
+  outs() << formatv("{0}: {1} trainable parameters in {2} tensors ({3} frozen{4}); {5} loss, "
+                    "{6}, learning rate {7}\n",
                     modelPath.getValue(), created->trainableElements, layout.trainable.size(),
-                    created->frozen.size(), lossKindName(*loss), optimizerKindName(*optimizer),
-                    schedule->describe());
+                    created->frozen.size(),
+                    created->buffers.empty()
+                        ? std::string()
+                        : formatv(", {0} running statistics", created->buffers.size()).str(),
+                    lossKindName(*loss), optimizerKindName(*optimizer), schedule->describe());
   outs() << formatv("compiled the training step and the evaluation in {0:f2} s ({1}); {2} "
                     "samples, {3} steps of {4} per epoch{5}\n",
                     secondsSince(start), trainer.stepExecutable().compileReport().summary(),

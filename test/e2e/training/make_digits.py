@@ -18,6 +18,8 @@ fixed seed as PyTorch initializes them (Kaiming uniform, a = sqrt(5)):
   mlp.onnx  x [N, 64] -> Gemm 256 -> Relu -> Gemm 128 -> Relu -> Gemm 10 -> logits
   cnn.onnx  image [N, 1, 8, 8] -> Conv 32 3x3 pad 1 -> Relu -> MaxPool 2
             -> Conv 64 3x3 pad 1 -> Relu -> MaxPool 2 -> Flatten -> Gemm 10 -> logits
+  cnn-bn.onnx  the same with BatchNormalization after each Conv (no bias) and
+            Dropout (ratio 0.5) before the Gemm
 
 Usage: make_digits.py OUT_DIR
 """
@@ -88,6 +90,37 @@ def cnn(rng, path):
          initializers, path)
 
 
+def cnn_bn(rng, path):
+    """The CNN with batch normalization after each convolution and dropout
+    before the classifier: training and evaluation compute differently."""
+    nodes, initializers, previous = [], [], "image"
+    for i, (cin, cout) in enumerate([(1, 32), (32, 64)]):
+        initializers += [(f"conv{i}.weight", uniform_init(rng, (cout, cin, 3, 3), cin * 9)),
+                         (f"bn{i}.weight", np.ones(cout, np.float32)),
+                         (f"bn{i}.bias", np.zeros(cout, np.float32)),
+                         (f"bn{i}.running_mean", np.zeros(cout, np.float32)),
+                         (f"bn{i}.running_var", np.ones(cout, np.float32))]
+        nodes += [
+            helper.make_node("Conv", [previous, f"conv{i}.weight"], [f"c{i}"], name=f"conv{i}",
+                             kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+            helper.make_node("BatchNormalization",
+                             [f"c{i}", f"bn{i}.weight", f"bn{i}.bias", f"bn{i}.running_mean",
+                              f"bn{i}.running_var"], [f"b{i}"], name=f"bn{i}", momentum=0.9),
+            helper.make_node("Relu", [f"b{i}"], [f"r{i}"], name=f"relu{i}"),
+            helper.make_node("MaxPool", [f"r{i}"], [f"p{i}"], name=f"pool{i}",
+                             kernel_shape=[2, 2], strides=[2, 2]),
+        ]
+        previous = f"p{i}"
+    initializers += [("fc.weight", uniform_init(rng, (10, 256), 256)),
+                     ("fc.bias", uniform_init(rng, (10,), 256))]
+    nodes += [helper.make_node("Flatten", [previous], ["flat"], name="flatten"),
+              helper.make_node("Dropout", ["flat"], ["dropped"], name="dropout"),
+              helper.make_node("Gemm", ["dropped", "fc.weight", "fc.bias"], ["logits"],
+                               name="fc", transB=1)]
+    save(nodes, [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 8, 8])],
+         initializers, path)
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -102,8 +135,9 @@ def main():
     rng = np.random.default_rng(0)
     mlp(rng, os.path.join(out, "mlp.onnx"))
     cnn(rng, os.path.join(out, "cnn.onnx"))
-    print(f"{len(y_train)} training and {len(y_test)} test images, mlp.onnx and cnn.onnx "
-          f"in {out}")
+    cnn_bn(rng, os.path.join(out, "cnn-bn.onnx"))
+    print(f"{len(y_train)} training and {len(y_test)} test images, mlp.onnx, cnn.onnx and "
+          f"cnn-bn.onnx in {out}")
 
 
 if __name__ == "__main__":
