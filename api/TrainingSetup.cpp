@@ -4,7 +4,9 @@
 #include "dlc/dlc.h"
 #include "frontend/onnx/OnnxImporter.h"
 
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/Support/raw_ostream.h"
 
 using namespace dlc;
 
@@ -62,6 +64,14 @@ dlc::createOnnxTrainer(llvm::StringRef onnxPath, const TrainingSetup &setup) {
     return llvm::joinErrors(
         llvm::createStringError("%s: cannot train", onnxPath.str().c_str()),
         graphs.takeError());
+  if (!setup.stepIrPath.empty()) {
+    std::error_code ec;
+    llvm::raw_fd_ostream out(setup.stepIrPath, ec);
+    if (ec)
+      return llvm::createStringError("cannot write '%s': %s", setup.stepIrPath.c_str(),
+                                     ec.message().c_str());
+    graphs->step.module->print(out);
+  }
   TrainingLayout layout;
   layout.numInputs = graphs->inputs.size();
   layout.randomInputs = graphs->randomInputs;

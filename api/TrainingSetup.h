@@ -30,6 +30,9 @@ struct TrainingSetup {
   LearningRateSchedule schedule;
   /// Seeds the random numbers of training steps (Dropout's masks).
   uint64_t seed = 0;
+  /// When set, the training step's dlc IR is written here (MLIR text, for
+  /// dlc-opt and for reading) before it is compiled.
+  std::string stepIrPath;
 };
 
 struct OnnxTrainer {

@@ -476,6 +476,35 @@ Gradients ReduceWindowOp::gradients(OpBuilder &b, ValueRange grads) {
   auto floatType = cast<FloatType>(element);
   int64_t images = type.getDimSize(0) * type.getDimSize(1);
 
+  // Windows that tile the operand exactly (stride = window, no padding or
+  // dilation: the usual 2x2 pooling): each spatial dimension splits into
+  // (output, offset), and the gradient is elementwise on that view.
+  bool tiles = true;
+  for (int64_t d = 2; d < rank; ++d)
+    tiles &= strides[d] == window[d] && dilations[d] == 1 && !padLow[d] && !padHigh[d] &&
+             type.getDimSize(d) == outType.getDimSize(d) * window[d];
+  if (tiles) {
+    SmallVector<int64_t> split = {type.getDimSize(0), type.getDimSize(1)}, outputDims = {0, 1},
+                         offsetDims;
+    for (int64_t d = 2; d < rank; ++d) {
+      outputDims.push_back(split.size());
+      split.push_back(outType.getDimSize(d));
+      offsetDims.push_back(split.size());
+      split.push_back(window[d]);
+    }
+    auto splitType = RankedTensorType::get(split, element);
+    auto spreadOver = [&](Value perOutput) -> Value {
+      return BroadcastOp::create(b, loc, splitType, perOutput,
+                                 b.getDenseI64ArrayAttr(outputDims));
+    };
+    Value gradient = spreadOver(grads[0]);
+    if (kind != ReduceKind::sum) {
+      Value operand = ReshapeOp::create(b, loc, splitType, getOperand());
+      gradient = shareAmongTies(b, loc, operand, spreadOver(getResult()), gradient, offsetDims);
+    }
+    return SmallVector<Value>{ReshapeOp::create(b, loc, type, gradient).getResult()};
+  }
+
   // The operand as [N·C, 1, spatial...], padded with the identity.
   double identity = 0;
   if (kind != ReduceKind::sum) {

@@ -61,6 +61,10 @@ public:
   /// A tensor with its own copy of the data.
   HostTensor clone() const;
 
+  /// Whether this tensor is the only one holding its bytes: writing them
+  /// then changes no other tensor (nor an array that views them).
+  bool soleOwner() const { return storage && storage.use_count() == 1; }
+
   /// "float32[2x3]".
   std::string describe() const;
 

@@ -33,4 +33,18 @@ def DlcFuseConvEpilogues : Pass<"dlc-fuse-conv-epilogues", "mlir::func::FuncOp">
   let dependentDialects = ["dlc::DlcDialect"];
 }
 
+def DlcTransposeProducts : Pass<"dlc-transpose-products", "mlir::func::FuncOp"> {
+  let summary = "Compute a transposed matrix product as the product of transposes";
+  let description = [{
+    Rewrites `transpose(dot(a, b))`, where the transpose swaps the last two
+    dimensions and is the product's only user, into
+    `dot(transpose(b), transpose(a))`, and lets transposes of transposes
+    fold. Reverse-mode gradients make this shape: a layer `y = x · wᵀ`
+    (ONNX's Gemm with transB, PyTorch's Linear) gets `dw = (xᵀ · dy)ᵀ`,
+    whose transpose of a whole weight-sized matrix becomes `dyᵀ · x`, a
+    transpose of the small batch-sized operand only.
+  }];
+  let dependentDialects = ["dlc::DlcDialect"];
+}
+
 #endif // DLC_PASSES_PASSES_TD

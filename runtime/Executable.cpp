@@ -163,22 +163,35 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
 
 llvm::Expected<std::vector<HostTensor>>
 Executable::run(llvm::ArrayRef<HostTensor> inputs) {
+  std::vector<HostTensor> outputs;
+  for (const TensorSpec &spec : packed.signature.outputs)
+    outputs.emplace_back(spec.dtype, spec.shape);
+  if (llvm::Error error = runInto(inputs, outputs))
+    return std::move(error);
+  return outputs;
+}
+
+llvm::Error Executable::runInto(llvm::ArrayRef<HostTensor> inputs,
+                                llvm::MutableArrayRef<HostTensor> outputs) {
   if (inputs.size() != packed.signature.inputs.size())
     return llvm::createStringError("the model takes %zu inputs, got %zu",
                                    packed.signature.inputs.size(), inputs.size());
+  if (outputs.size() != packed.signature.outputs.size())
+    return llvm::createStringError("the model has %zu outputs, got buffers for %zu",
+                                   packed.signature.outputs.size(), outputs.size());
   std::vector<void *> pointers;
   for (auto [tensor, spec] : llvm::zip(inputs, packed.signature.inputs)) {
     if (llvm::Error error = checkTensor(tensor, spec, "input"))
-      return std::move(error);
+      return error;
     // The generated code never writes to its inputs.
     pointers.push_back(const_cast<void *>(tensor.data()));
   }
   for (HostTensor &weight : packed.weights)
     pointers.push_back(weight.data());
-  std::vector<HostTensor> outputs;
-  for (const TensorSpec &spec : packed.signature.outputs) {
-    outputs.emplace_back(spec.dtype, spec.shape);
-    pointers.push_back(outputs.back().data());
+  for (auto [tensor, spec] : llvm::zip(outputs, packed.signature.outputs)) {
+    if (llvm::Error error = checkTensor(tensor, spec, "output"))
+      return error;
+    pointers.push_back(tensor.data());
   }
   // Kernels split their work over this executable's threads; intermediate
   // buffers are recycled from its previous runs.
@@ -186,7 +199,7 @@ Executable::run(llvm::ArrayRef<HostTensor> inputs) {
   BufferPool::Scope buffers(bufferPool.get());
   GemmPackCache::Scope packings(packCache.get());
   entry(pointers.data());
-  return outputs;
+  return llvm::Error::success();
 }
 
 llvm::Expected<NamedTensors> Executable::run(const NamedTensors &inputs) {

@@ -79,6 +79,12 @@ public:
   /// outputs in the signature's order.
   llvm::Expected<std::vector<HostTensor>> run(llvm::ArrayRef<HostTensor> inputs);
 
+  /// Runs the model on `inputs`, writing its outputs into `outputs` (in the
+  /// signature's order, of its types and shapes, sharing no memory with the
+  /// inputs): a caller that runs repeatedly keeps its output buffers.
+  llvm::Error runInto(llvm::ArrayRef<HostTensor> inputs,
+                      llvm::MutableArrayRef<HostTensor> outputs);
+
   /// Runs the model on named inputs (any order, each input exactly once).
   llvm::Expected<NamedTensors> run(const NamedTensors &inputs);
 

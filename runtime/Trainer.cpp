@@ -215,19 +215,29 @@ llvm::Expected<StepResult> Trainer::step(llvm::ArrayRef<HostTensor> inputs,
   arguments.insert(arguments.end(), params.begin(), params.end());
   arguments.insert(arguments.end(), state.begin(), state.end());
   arguments.insert(arguments.end(), buffers.begin(), buffers.end());
-  auto outputs = stepCode->run(arguments);
-  if (!outputs)
-    return outputs.takeError();
+  // The step writes into the buffers the previous step's inputs held,
+  // unless someone else holds them too: no allocation, no page faults.
+  const std::vector<TensorSpec> &specs = stepCode->signature().outputs;
+  std::vector<HostTensor> outputs;
+  for (auto [i, spec] : llvm::enumerate(specs)) {
+    if (i < spare.size() && spare[i].soleOwner())
+      outputs.push_back(std::move(spare[i]));
+    else
+      outputs.emplace_back(spec.dtype, spec.shape);
+  }
+  if (llvm::Error error = stepCode->runInto(arguments, outputs))
+    return std::move(error);
+  arguments.clear();
+  spare.assign(specs.size(), HostTensor());
   size_t next = 0;
-  result.loss = (*outputs)[next++].dataAs<float>()[0];
+  result.loss = outputs[next++].dataAs<float>()[0];
   if (places.reportsGradientNorm)
-    result.gradientNorm = (*outputs)[next++].dataAs<float>()[0];
-  for (HostTensor &param : params)
-    param = std::move((*outputs)[next++]);
-  for (HostTensor &slot : state)
-    slot = std::move((*outputs)[next++]);
-  for (HostTensor &buffer : buffers)
-    buffer = std::move((*outputs)[next++]);
+    result.gradientNorm = outputs[next++].dataAs<float>()[0];
+  for (std::vector<HostTensor> *held : {&params, &state, &buffers})
+    for (HostTensor &tensor : *held) {
+      spare[next] = std::move(tensor);
+      tensor = std::move(outputs[next++]);
+    }
   ++stepCount;
   return result;
 }

@@ -140,6 +140,9 @@ private:
   std::vector<HostTensor> params;
   std::vector<HostTensor> state; ///< slot-major, as the step takes it
   std::vector<HostTensor> buffers;
+  /// The previous step's parameters, state and buffers, by the step's
+  /// output positions: the next step writes into them.
+  std::vector<HostTensor> spare;
 };
 
 /// Reads a checkpoint that Trainer::save wrote, checking its

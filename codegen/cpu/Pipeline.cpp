@@ -47,6 +47,9 @@ namespace {
 
 /// dlc on tensors to linalg on tensors (the `linalg` stage).
 void buildLinalgPipeline(OpPassManager &pm) {
+  // Weight gradients come out as transposes of products; the product of
+  // transposes reads the small operands transposed instead.
+  pm.addNestedPass<func::FuncOp>(createDlcTransposeProducts());
   // A convolution's bias, batch norm, residual and ReLU become its GEMM's
   // epilogue: applied to each tile while it is in cache, not in passes
   // over the whole result.

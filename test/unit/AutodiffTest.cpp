@@ -227,6 +227,35 @@ TEST(AutodiffTest, Pooling) {
   checkGradients(pooling(ReduceKind::max, {1, 1, 2}, {1, 1, 2}, {1, 1, 1}, {0, 0, 0},
                          {0, 0, 0}),
                  {InputSpec{{1, 3, 7}}});
+  // Windows that tile the input exactly (the usual 2x2 pooling) take a
+  // path of their own: elementwise on a split view of the input.
+  checkGradients(pooling(ReduceKind::max, {1, 1, 2, 2}, {1, 1, 2, 2}, {1, 1, 1, 1},
+                         {0, 0, 0, 0}, {0, 0, 0, 0}),
+                 {InputSpec{{2, 2, 4, 6}}});
+  checkGradients(pooling(ReduceKind::sum, {1, 1, 2, 3}, {1, 1, 2, 3}, {1, 1, 1, 1},
+                         {0, 0, 0, 0}, {0, 0, 0, 0}),
+                 {InputSpec{{2, 2, 4, 6}}});
+}
+
+TEST(AutodiffTest, TiledMaxPoolingSharesTies) {
+  // One 2x2 window with three equal maxima: each gets a third.
+  auto outputs = buildAndRun(
+      [](GraphBuilder &g) {
+        Tensor x = g.input("x", {1, 1, 2, 4});
+        GraphBuilder::WindowOptions options;
+        options.window = {1, 1, 2, 2};
+        options.strides = {1, 1, 2, 2};
+        options.dilations = {1, 1, 1, 1};
+        options.padLow = options.padHigh = {0, 0, 0, 0};
+        Tensor pooled = g.reduceWindow(ReduceKind::max, x, options);
+        g.output("dx", g.gradients(pooled, {x})[0]);
+      },
+      {HostTensor::fromFloats({1, 1, 2, 4}, {1, 1, 5, 2, 0, 1, 3, 4})});
+  ASSERT_EQ(outputs.size(), 1u);
+  const float third = 1.0f / 3;
+  std::vector<float> expected = {third, third, 1, 0, 0, third, 0, 0};
+  for (size_t i = 0; i < expected.size(); ++i)
+    EXPECT_FLOAT_EQ(outputs[0].dataAs<float>()[i], expected[i]) << "element " << i;
 }
 
 TEST(AutodiffTest, DenseLayerWithSoftmax) {

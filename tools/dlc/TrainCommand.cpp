@@ -106,6 +106,9 @@ cl::opt<int64_t> checkpointEvery("checkpoint-every",
                                  cl::init(0), cl::value_desc("N"), cl::sub(sub), cl::cat(cat));
 cl::opt<bool> resume("resume", cl::desc("Continue from the newest valid checkpoint"),
                      cl::sub(sub), cl::cat(cat));
+cl::opt<std::string> stepIrPath("emit-step",
+                                cl::desc("Also write the training step's dlc IR (MLIR) here"),
+                                cl::value_desc("STEP.mlir"), cl::sub(sub), cl::cat(cat));
 cl::opt<unsigned> threads("threads", cl::desc("Threads (default: one per core)"), cl::init(0),
                           cl::sub(sub), cl::cat(cat));
 
@@ -352,6 +355,7 @@ int dlc::tool::runTrainCommand() {
   config.labelType = train->labels.dtype();
   setup.schedule = *schedule;
   setup.seed = seed;
+  setup.stepIrPath = stepIrPath;
   auto created = createOnnxTrainer(modelPath, setup);
   if (!created)
     return failWith(created.takeError());
