@@ -79,6 +79,10 @@ using NamedTensors = std::vector<std::pair<std::string, HostTensor>>;
 
 /// "2x3", or "scalar" for rank 0.
 std::string formatShape(llvm::ArrayRef<int64_t> shape);
+/// "[2x3]": formatShape in brackets, for messages.
+inline std::string bracketedShape(llvm::ArrayRef<int64_t> shape) {
+  return "[" + formatShape(shape) + "]";
+}
 
 } // namespace dlc
 

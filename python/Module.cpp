@@ -309,9 +309,16 @@ private:
   HostTensor labelsOf(const py::object &labels) const {
     return tensorOf("labels", converted(labels, created.trainer->labelSpec().dtype));
   }
+  /// `value` as a C-contiguous array of `dtype`: itself when it is one.
   static py::array converted(const py::object &value, DType dtype) {
+    py::dtype wanted = numpyDtype(dtype);
+    if (py::isinstance<py::array>(value)) {
+      auto array = value.cast<py::array>();
+      if (array.dtype().equal(wanted) && (array.flags() & py::array::c_style))
+        return array;
+    }
     py::module_ numpy = py::module_::import("numpy");
-    return numpy.attr("ascontiguousarray")(value, numpyDtype(dtype)).cast<py::array>();
+    return numpy.attr("ascontiguousarray")(value, wanted).cast<py::array>();
   }
 
   OnnxTrainer created;

@@ -52,12 +52,6 @@ bool isReserved(llvm::StringRef name) {
          name.starts_with("buffer/");
 }
 
-std::string describeShape(llvm::ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  for (auto [i, d] : llvm::enumerate(shape))
-    text += (i ? ", " : "") + std::to_string(d);
-  return text + "]";
-}
 
 } // namespace
 
@@ -175,12 +169,12 @@ Trainer::create(const Model &step, const Model &evaluation, TrainingLayout layou
   for (auto [i, param] : llvm::enumerate(initialParameters)) {
     const TensorSpec &spec = signature.inputs[firstParam + i];
     if (param.dtype() != spec.dtype || param.shape() != llvm::ArrayRef(spec.shape))
-      return llvm::createStringError("parameter '%s' is %s %s; the step takes %s %s",
+      return llvm::createStringError("parameter '%s' is %s%s; the step takes %s%s",
                                      layout.trainable[i].c_str(),
                                      dtypeName(param.dtype()).data(),
-                                     describeShape(param.shape()).c_str(),
+                                     bracketedShape(param.shape()).c_str(),
                                      dtypeName(spec.dtype).data(),
-                                     describeShape(spec.shape).c_str());
+                                     bracketedShape(spec.shape).c_str());
   }
   for (size_t slot = 0; slot < layout.stateSlots.size(); ++slot)
     for (const HostTensor &param : initialParameters)
@@ -329,7 +323,7 @@ uint64_t dlc::checkpointChecksum(const NamedTensors &entries) {
   std::string header;
   uint64_t hash = 0;
   for (const auto &[name, tensor] : entries) {
-    header = name + "|" + dtypeName(tensor.dtype()).str() + "|" + describeShape(tensor.shape());
+    header = name + "|" + dtypeName(tensor.dtype()).str() + "|" + bracketedShape(tensor.shape());
     uint64_t parts[3] = {
         hash, llvm::xxh3_64bits(llvm::arrayRefFromStringRef(header)),
         llvm::xxh3_64bits(llvm::ArrayRef(static_cast<const uint8_t *>(tensor.data()),
@@ -397,12 +391,12 @@ llvm::Expected<NamedTensors> Trainer::load(llvm::StringRef path) {
                                      path.str().c_str(), name.c_str());
     const HostTensor &tensor = *found->second;
     if (tensor.dtype() != like.dtype() || tensor.shape() != like.shape())
-      return llvm::createStringError("checkpoint '%s': '%s' is %s %s, the session's is %s %s",
+      return llvm::createStringError("checkpoint '%s': '%s' is %s%s, the session's is %s%s",
                                      path.str().c_str(), name.c_str(),
                                      dtypeName(tensor.dtype()).data(),
-                                     describeShape(tensor.shape()).c_str(),
+                                     bracketedShape(tensor.shape()).c_str(),
                                      dtypeName(like.dtype()).data(),
-                                     describeShape(like.shape()).c_str());
+                                     bracketedShape(like.shape()).c_str());
     return tensor.clone();
   };
   std::vector<HostTensor> newParams, newState, newBuffers;

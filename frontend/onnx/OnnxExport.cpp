@@ -16,17 +16,6 @@
 
 using namespace dlc;
 
-namespace {
-
-std::string describeShape(llvm::ArrayRef<int64_t> shape) {
-  std::string text = "[";
-  for (auto [i, d] : llvm::enumerate(shape))
-    text += (i ? ", " : "") + std::to_string(d);
-  return text + "]";
-}
-
-} // namespace
-
 llvm::Expected<OnnxExportSummary> dlc::exportOnnxWithWeights(llvm::StringRef originalPath,
                                                              const NamedTensors &weights,
                                                              llvm::StringRef outputPath) {
@@ -50,10 +39,10 @@ llvm::Expected<OnnxExportSummary> dlc::exportOnnxWithWeights(llvm::StringRef ori
       return original.takeError();
     if (original->dtype() != weight.dtype() || original->shape() != weight.shape())
       return llvm::createStringError(
-          "%s: initializer '%s' is %s %s; the weights give %s %s (trained from another model?)",
+          "%s: initializer '%s' is %s%s; the weights give %s%s (trained from another model?)",
           originalPath.str().c_str(), initializer.name().c_str(),
-          dtypeName(original->dtype()).data(), describeShape(original->shape()).c_str(),
-          dtypeName(weight.dtype()).data(), describeShape(weight.shape()).c_str());
+          dtypeName(original->dtype()).data(), bracketedShape(original->shape()).c_str(),
+          dtypeName(weight.dtype()).data(), bracketedShape(weight.shape()).c_str());
     int dataType = initializer.data_type();
     std::string name = initializer.name();
     auto dims = initializer.dims();

@@ -67,45 +67,30 @@ def mlp(rng, path):
          initializers, path)
 
 
-def cnn(rng, path):
+def cnn(rng, path, batch_norm=False):
+    """Two 3x3 convolutions with ReLU and 2x2 max pooling, then a dense layer.
+    With `batch_norm`, each convolution (without bias) is followed by
+    BatchNormalization and the dense layer by Dropout: training and
+    evaluation then compute differently."""
     nodes, initializers, previous = [], [], "image"
     for i, (cin, cout) in enumerate([(1, 32), (32, 64)]):
-        initializers += [(f"conv{i}.weight", uniform_init(rng, (cout, cin, 3, 3), cin * 9)),
-                         (f"conv{i}.bias", uniform_init(rng, (cout,), cin * 9))]
+        initializers.append((f"conv{i}.weight", uniform_init(rng, (cout, cin, 3, 3), cin * 9)))
+        conv_inputs = [previous, f"conv{i}.weight"]
+        if batch_norm:
+            statistics = [f"bn{i}.weight", f"bn{i}.bias", f"bn{i}.running_mean",
+                          f"bn{i}.running_var"]
+            initializers += [(name, value(cout, np.float32)) for name, value in
+                             zip(statistics, [np.ones, np.zeros, np.zeros, np.ones])]
+            normalize = [helper.make_node("BatchNormalization", [f"c{i}", *statistics],
+                                          [f"b{i}"], name=f"bn{i}", momentum=0.9)]
+        else:
+            initializers.append((f"conv{i}.bias", uniform_init(rng, (cout,), cin * 9)))
+            conv_inputs.append(f"conv{i}.bias")
+            normalize = [helper.make_node("Identity", [f"c{i}"], [f"b{i}"], name=f"id{i}")]
         nodes += [
-            helper.make_node("Conv", [previous, f"conv{i}.weight", f"conv{i}.bias"],
-                             [f"c{i}"], name=f"conv{i}", kernel_shape=[3, 3],
-                             pads=[1, 1, 1, 1]),
-            helper.make_node("Relu", [f"c{i}"], [f"r{i}"], name=f"relu{i}"),
-            helper.make_node("MaxPool", [f"r{i}"], [f"p{i}"], name=f"pool{i}",
-                             kernel_shape=[2, 2], strides=[2, 2]),
-        ]
-        previous = f"p{i}"
-    initializers += [("fc.weight", uniform_init(rng, (10, 256), 256)),
-                     ("fc.bias", uniform_init(rng, (10,), 256))]
-    nodes += [helper.make_node("Flatten", [previous], ["flat"], name="flatten"),
-              helper.make_node("Gemm", ["flat", "fc.weight", "fc.bias"], ["logits"],
-                               name="fc", transB=1)]
-    save(nodes, [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 8, 8])],
-         initializers, path)
-
-
-def cnn_bn(rng, path):
-    """The CNN with batch normalization after each convolution and dropout
-    before the classifier: training and evaluation compute differently."""
-    nodes, initializers, previous = [], [], "image"
-    for i, (cin, cout) in enumerate([(1, 32), (32, 64)]):
-        initializers += [(f"conv{i}.weight", uniform_init(rng, (cout, cin, 3, 3), cin * 9)),
-                         (f"bn{i}.weight", np.ones(cout, np.float32)),
-                         (f"bn{i}.bias", np.zeros(cout, np.float32)),
-                         (f"bn{i}.running_mean", np.zeros(cout, np.float32)),
-                         (f"bn{i}.running_var", np.ones(cout, np.float32))]
-        nodes += [
-            helper.make_node("Conv", [previous, f"conv{i}.weight"], [f"c{i}"], name=f"conv{i}",
+            helper.make_node("Conv", conv_inputs, [f"c{i}"], name=f"conv{i}",
                              kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
-            helper.make_node("BatchNormalization",
-                             [f"c{i}", f"bn{i}.weight", f"bn{i}.bias", f"bn{i}.running_mean",
-                              f"bn{i}.running_var"], [f"b{i}"], name=f"bn{i}", momentum=0.9),
+            *normalize,
             helper.make_node("Relu", [f"b{i}"], [f"r{i}"], name=f"relu{i}"),
             helper.make_node("MaxPool", [f"r{i}"], [f"p{i}"], name=f"pool{i}",
                              kernel_shape=[2, 2], strides=[2, 2]),
@@ -113,10 +98,11 @@ def cnn_bn(rng, path):
         previous = f"p{i}"
     initializers += [("fc.weight", uniform_init(rng, (10, 256), 256)),
                      ("fc.bias", uniform_init(rng, (10,), 256))]
-    nodes += [helper.make_node("Flatten", [previous], ["flat"], name="flatten"),
-              helper.make_node("Dropout", ["flat"], ["dropped"], name="dropout"),
-              helper.make_node("Gemm", ["dropped", "fc.weight", "fc.bias"], ["logits"],
-                               name="fc", transB=1)]
+    nodes.append(helper.make_node("Flatten", [previous], ["flat"], name="flatten"))
+    if batch_norm:
+        nodes.append(helper.make_node("Dropout", ["flat"], ["dropped"], name="dropout"))
+    nodes.append(helper.make_node("Gemm", ["dropped" if batch_norm else "flat", "fc.weight",
+                                           "fc.bias"], ["logits"], name="fc", transB=1))
     save(nodes, [helper.make_tensor_value_info("image", TensorProto.FLOAT, ["N", 1, 8, 8])],
          initializers, path)
 
@@ -135,7 +121,7 @@ def main():
     rng = np.random.default_rng(0)
     mlp(rng, os.path.join(out, "mlp.onnx"))
     cnn(rng, os.path.join(out, "cnn.onnx"))
-    cnn_bn(rng, os.path.join(out, "cnn-bn.onnx"))
+    cnn(rng, os.path.join(out, "cnn-bn.onnx"), batch_norm=True)
     print(f"{len(y_train)} training and {len(y_test)} test images, mlp.onnx, cnn.onnx and "
           f"cnn-bn.onnx in {out}")
 
