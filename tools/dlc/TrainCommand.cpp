@@ -60,41 +60,41 @@ cl::opt<std::string> predictionName("prediction",
 cl::opt<std::string> lossName("loss",
                               cl::desc("softmax_cross_entropy (default), mse, l1, "
                                        "bce_with_logits"),
-                              cl::init("softmax_cross_entropy"), cl::sub(sub), cl::cat(cat));
+                              cl::init("softmax_cross_entropy"), cl::value_desc("NAME"), cl::sub(sub), cl::cat(cat));
 cl::opt<double> labelSmoothing("label-smoothing",
                                cl::desc("Label smoothing of softmax cross-entropy"),
-                               cl::init(0), cl::sub(sub), cl::cat(cat));
+                               cl::init(0), cl::value_desc("EPSILON"), cl::sub(sub), cl::cat(cat));
 cl::opt<std::string> optimizerName("optimizer",
                                    cl::desc("adam (default), adamw, sgd, adagrad, rmsprop"),
-                                   cl::init("adam"), cl::sub(sub), cl::cat(cat));
+                                   cl::init("adam"), cl::value_desc("NAME"), cl::sub(sub), cl::cat(cat));
 cl::opt<double> learningRate("lr", cl::desc("Learning rate (default 1e-3)"), cl::init(1e-3),
-                             cl::sub(sub), cl::cat(cat));
+                             cl::value_desc("RATE"), cl::sub(sub), cl::cat(cat));
 cl::opt<std::string> scheduleText("schedule",
                                   cl::desc("Learning-rate schedule: constant (default), "
                                            "step:SIZE[:GAMMA], cosine[:MINIMUM]"),
-                                  cl::init("constant"), cl::sub(sub), cl::cat(cat));
+                                  cl::init("constant"), cl::value_desc("SCHEDULE"), cl::sub(sub), cl::cat(cat));
 cl::opt<int64_t> warmupSteps("warmup", cl::desc("Steps of linear learning-rate warm-up"),
-                             cl::init(0), cl::sub(sub), cl::cat(cat));
-cl::opt<double> momentum("momentum", cl::desc("SGD momentum"), cl::init(0), cl::sub(sub),
+                             cl::init(0), cl::value_desc("N"), cl::sub(sub), cl::cat(cat));
+cl::opt<double> momentum("momentum", cl::desc("SGD momentum"), cl::init(0), cl::value_desc("M"), cl::sub(sub),
                          cl::cat(cat));
 cl::opt<bool> nesterov("nesterov", cl::desc("Nesterov momentum (SGD)"), cl::sub(sub),
                        cl::cat(cat));
 cl::opt<double> weightDecay("weight-decay",
                             cl::desc("Weight decay (L2; decoupled for adamw)"), cl::init(0),
-                            cl::sub(sub), cl::cat(cat));
+                            cl::value_desc("W"), cl::sub(sub), cl::cat(cat));
 cl::opt<double> clipNorm("clip-norm", cl::desc("Clip gradients to this global L2 norm"),
-                         cl::init(0), cl::sub(sub), cl::cat(cat));
+                         cl::init(0), cl::value_desc("NORM"), cl::sub(sub), cl::cat(cat));
 cl::opt<std::string> freeze("freeze",
                             cl::desc("Parameters whose names match this regular expression "
                                      "stay fixed"),
                             cl::value_desc("REGEX"), cl::sub(sub), cl::cat(cat));
 cl::opt<int64_t> batchSize("batch", cl::desc("Batch size (default 64)"), cl::init(64),
-                           cl::sub(sub), cl::cat(cat));
-cl::opt<int64_t> epochs("epochs", cl::desc("Epochs (default 5)"), cl::init(5), cl::sub(sub),
+                           cl::value_desc("N"), cl::sub(sub), cl::cat(cat));
+cl::opt<int64_t> epochs("epochs", cl::desc("Epochs (default 5)"), cl::init(5), cl::value_desc("N"), cl::sub(sub),
                         cl::cat(cat));
 cl::opt<uint64_t> seed("seed", cl::desc("Seed of the batch order and of Dropout (default 0)"),
                        cl::init(0),
-                       cl::sub(sub), cl::cat(cat));
+                       cl::value_desc("N"), cl::sub(sub), cl::cat(cat));
 cl::opt<std::string> checkpointDir("checkpoint-dir",
                                    cl::desc("Where checkpoints, metrics.jsonl and curves.html "
                                             "go (default dlc-train)"),
@@ -110,7 +110,7 @@ cl::opt<std::string> stepIrPath("emit-step",
                                 cl::desc("Also write the training step's dlc IR (MLIR) here"),
                                 cl::value_desc("STEP.mlir"), cl::sub(sub), cl::cat(cat));
 cl::opt<unsigned> threads("threads", cl::desc("Threads (default: one per core)"), cl::init(0),
-                          cl::sub(sub), cl::cat(cat));
+                          cl::value_desc("N"), cl::sub(sub), cl::cat(cat));
 
 /// The data of one split: the model's inputs in order, and the labels.
 struct DataSet {
