@@ -25,18 +25,6 @@ HostTensor scalarF32(double value) {
   return tensor;
 }
 
-/// Rows [start, start + count) of `tensor` (its first dimension counts
-/// samples), in a tensor of `padTo` rows whose rows past `count` are zero.
-HostTensor rowsOf(const HostTensor &tensor, int64_t start, int64_t count, int64_t padTo) {
-  llvm::SmallVector<int64_t> shape(tensor.shape());
-  size_t rowBytes = shape[0] ? tensor.byteSize() / size_t(shape[0]) : 0;
-  shape[0] = padTo;
-  HostTensor rows(tensor.dtype(), shape);
-  std::memcpy(rows.data(), static_cast<const char *>(tensor.data()) + start * rowBytes,
-              count * rowBytes);
-  return rows;
-}
-
 /// The index of the largest of `count` elements from `first`.
 int64_t argMax(const HostTensor &tensor, int64_t first, int64_t count) {
   int64_t best = 0;
@@ -52,8 +40,19 @@ bool isReserved(llvm::StringRef name) {
          name.starts_with("buffer/");
 }
 
-
 } // namespace
+
+HostTensor dlc::gatherRows(const HostTensor &tensor, llvm::ArrayRef<int64_t> rows,
+                           int64_t padTo) {
+  llvm::SmallVector<int64_t> shape(tensor.shape());
+  size_t rowBytes = shape[0] ? tensor.byteSize() / size_t(shape[0]) : 0;
+  shape[0] = std::max<int64_t>(padTo, rows.size());
+  HostTensor gathered(tensor.dtype(), shape); // zeros past the rows
+  for (auto [i, row] : llvm::enumerate(rows))
+    std::memcpy(static_cast<char *>(gathered.data()) + i * rowBytes,
+                static_cast<const char *>(tensor.data()) + row * rowBytes, rowBytes);
+  return gathered;
+}
 
 //===----------------------------------------------------------------------===//
 // Learning-rate schedules
@@ -144,7 +143,7 @@ Trainer::create(const Model &step, const Model &evaluation, TrainingLayout layou
     return llvm::createStringError("%zu initial parameters and %zu buffers for %zu and %zu",
                                    initialParameters.size(), initialBuffers.size(),
                                    layout.trainable.size(), layout.buffers.size());
-  std::unique_ptr<Trainer> session(new Trainer());
+  std::unique_ptr<Trainer> trainer(new Trainer());
   auto stepCode = Executable::compile(step, cache);
   if (!stepCode)
     return llvm::joinErrors(llvm::createStringError("compiling the training step:"),
@@ -153,16 +152,16 @@ Trainer::create(const Model &step, const Model &evaluation, TrainingLayout layou
   if (!evaluationCode)
     return llvm::joinErrors(llvm::createStringError("compiling the evaluation:"),
                             evaluationCode.takeError());
-  session->stepCode = std::move(*stepCode);
-  session->evaluationCode = std::move(*evaluationCode);
-  const Signature &signature = session->stepCode->signature();
+  trainer->stepCode = std::move(*stepCode);
+  trainer->evaluationCode = std::move(*evaluationCode);
+  const Signature &signature = trainer->stepCode->signature();
   size_t expected = layout.numInputs + layout.randomInputs.size() + 3 +
                     layout.trainable.size() * (1 + layout.stateSlots.size()) +
                     layout.buffers.size();
   if (signature.inputs.size() != expected || layout.numInputs == 0)
     return llvm::createStringError("the training step takes %zu inputs; its layout says %zu",
                                    signature.inputs.size(), expected);
-  session->batch = signature.inputs[0].shape.empty() ? 1 : signature.inputs[0].shape[0];
+  trainer->batch = signature.inputs[0].shape.empty() ? 1 : signature.inputs[0].shape[0];
   // The step's inputs after data, random numbers, labels, learning rate and
   // step number.
   size_t firstParam = layout.numInputs + layout.randomInputs.size() + 3;
@@ -178,12 +177,12 @@ Trainer::create(const Model &step, const Model &evaluation, TrainingLayout layou
   }
   for (size_t slot = 0; slot < layout.stateSlots.size(); ++slot)
     for (const HostTensor &param : initialParameters)
-      session->state.emplace_back(param.dtype(), param.shape()); // zeros
-  session->params = std::move(initialParameters);
-  session->buffers = std::move(initialBuffers);
-  session->places = std::move(layout);
-  session->rates = schedule;
-  return session;
+      trainer->state.emplace_back(param.dtype(), param.shape()); // zeros
+  trainer->params = std::move(initialParameters);
+  trainer->buffers = std::move(initialBuffers);
+  trainer->places = std::move(layout);
+  trainer->rates = schedule;
+  return trainer;
 }
 
 llvm::Expected<StepResult> Trainer::step(llvm::ArrayRef<HostTensor> inputs,
@@ -266,10 +265,11 @@ llvm::Expected<Evaluation> Trainer::evaluate(llvm::ArrayRef<HostTensor> inputs,
   int64_t correct = 0;
   for (int64_t start = 0; start < samples; start += batch) {
     int64_t rows = std::min(batch, samples - start);
+    auto indices = llvm::to_vector(llvm::seq<int64_t>(start, start + rows));
     std::vector<HostTensor> arguments;
     for (const HostTensor &input : inputs)
-      arguments.push_back(rowsOf(input, start, rows, batch));
-    HostTensor batchLabels = rowsOf(labels, start, rows, batch);
+      arguments.push_back(gatherRows(input, indices, batch));
+    HostTensor batchLabels = gatherRows(labels, indices, batch);
     arguments.push_back(batchLabels);
     arguments.insert(arguments.end(), params.begin(), params.end());
     arguments.insert(arguments.end(), buffers.begin(), buffers.end());
@@ -334,15 +334,33 @@ uint64_t dlc::checkpointChecksum(const NamedTensors &entries) {
   return hash;
 }
 
+std::vector<std::string> Trainer::checkpointNames() const {
+  std::vector<std::string> names;
+  for (const std::string &name : places.trainable)
+    names.push_back("param/" + name);
+  for (const std::string &slot : places.stateSlots)
+    for (const std::string &name : places.trainable)
+      names.push_back("state/" + slot + "/" + name);
+  for (const std::string &name : places.buffers)
+    names.push_back("buffer/" + name);
+  return names;
+}
+
+NamedTensors dlc::checkpointWeights(const NamedTensors &entries) {
+  NamedTensors weights;
+  for (const auto &[name, tensor] : entries) {
+    llvm::StringRef entry = name;
+    if (entry.consume_front("param/") || entry.consume_front("buffer/"))
+      weights.emplace_back(entry.str(), tensor);
+  }
+  return weights;
+}
+
 llvm::Error Trainer::save(llvm::StringRef path, const NamedTensors &extra) const {
   NamedTensors entries;
-  for (auto [name, param] : llvm::zip(places.trainable, params))
-    entries.emplace_back("param/" + name, param);
-  for (auto [s, slot] : llvm::enumerate(places.stateSlots))
-    for (auto [i, name] : llvm::enumerate(places.trainable))
-      entries.emplace_back("state/" + slot + "/" + name, state[s * params.size() + i]);
-  for (auto [name, buffer] : llvm::zip(places.buffers, buffers))
-    entries.emplace_back("buffer/" + name, buffer);
+  for (auto [name, tensor] :
+       llvm::zip_equal(checkpointNames(), llvm::concat<const HostTensor>(params, state, buffers)))
+    entries.emplace_back(name, tensor);
   HostTensor count(DType::i64, {});
   count.dataAs<int64_t>()[0] = stepCount;
   entries.emplace_back(kStepEntry, count);
@@ -380,8 +398,8 @@ llvm::Expected<NamedTensors> Trainer::load(llvm::StringRef path) {
   auto entries = readCheckpoint(path);
   if (!entries)
     return entries.takeError();
-  llvm::StringMap<const HostTensor *> byName;
-  for (const auto &[name, tensor] : *entries)
+  llvm::StringMap<HostTensor *> byName;
+  for (auto &[name, tensor] : *entries)
     byName[name] = &tensor;
   auto find = [&](const std::string &name, const HostTensor &like) -> llvm::Expected<HostTensor> {
     auto found = byName.find(name);
@@ -389,7 +407,7 @@ llvm::Expected<NamedTensors> Trainer::load(llvm::StringRef path) {
       return llvm::createStringError("checkpoint '%s' has no '%s': it was written for another "
                                      "model or optimizer",
                                      path.str().c_str(), name.c_str());
-    const HostTensor &tensor = *found->second;
+    HostTensor &tensor = *found->second;
     if (tensor.dtype() != like.dtype() || tensor.shape() != like.shape())
       return llvm::createStringError("checkpoint '%s': '%s' is %s%s, the session's is %s%s",
                                      path.str().c_str(), name.c_str(),
@@ -397,35 +415,24 @@ llvm::Expected<NamedTensors> Trainer::load(llvm::StringRef path) {
                                      bracketedShape(tensor.shape()).c_str(),
                                      dtypeName(like.dtype()).data(),
                                      bracketedShape(like.shape()).c_str());
-    return tensor.clone();
+    return std::move(tensor); // the file's own copy, read for this
   };
-  std::vector<HostTensor> newParams, newState, newBuffers;
-  for (auto [name, param] : llvm::zip(places.trainable, params)) {
-    auto value = find("param/" + name, param);
+  // Everything is read before anything changes.
+  std::vector<HostTensor> restored;
+  for (auto [name, tensor] :
+       llvm::zip_equal(checkpointNames(), llvm::concat<const HostTensor>(params, state, buffers))) {
+    auto value = find(name, tensor);
     if (!value)
       return value.takeError();
-    newParams.push_back(std::move(*value));
-  }
-  for (auto [s, slot] : llvm::enumerate(places.stateSlots))
-    for (auto [i, name] : llvm::enumerate(places.trainable)) {
-      auto value = find("state/" + slot + "/" + name, state[s * params.size() + i]);
-      if (!value)
-        return value.takeError();
-      newState.push_back(std::move(*value));
-    }
-  for (auto [name, buffer] : llvm::zip(places.buffers, buffers)) {
-    auto value = find("buffer/" + name, buffer);
-    if (!value)
-      return value.takeError();
-    newBuffers.push_back(std::move(*value));
+    restored.push_back(std::move(*value));
   }
   HostTensor stepLike(DType::i64, {});
   auto count = find(kStepEntry, stepLike);
   if (!count)
     return count.takeError();
-  params = std::move(newParams);
-  state = std::move(newState);
-  buffers = std::move(newBuffers);
+  for (auto [tensor, value] :
+       llvm::zip_equal(llvm::concat<HostTensor>(params, state, buffers), restored))
+    tensor = std::move(value);
   stepCount = count->dataAs<int64_t>()[0];
   NamedTensors extra;
   for (auto &[name, tensor] : *entries) {

@@ -131,6 +131,9 @@ public:
 
 private:
   Trainer() = default;
+  /// The checkpoint entry of each parameter, state slot and buffer, in the
+  /// order of params, state, buffers.
+  std::vector<std::string> checkpointNames() const;
 
   std::unique_ptr<Executable> stepCode, evaluationCode;
   TrainingLayout places;
@@ -149,6 +152,15 @@ private:
 /// checksum; returns its entries ("param/NAME", "state/SLOT/NAME", "meta/step"
 /// and the caller's), the checksum removed.
 llvm::Expected<NamedTensors> readCheckpoint(llvm::StringRef path);
+
+/// The weights in a checkpoint's entries (parameters and buffers), by
+/// initializer name: what `dlc export` writes into the ONNX model.
+NamedTensors checkpointWeights(const NamedTensors &entries);
+
+/// Rows `rows` of `tensor` (its first dimension counts samples), in a
+/// tensor of at least `padTo` rows; rows past those given are zero.
+HostTensor gatherRows(const HostTensor &tensor, llvm::ArrayRef<int64_t> rows,
+                      int64_t padTo = 0);
 
 /// The checksum a checkpoint carries: over every entry's name, type, shape
 /// and bytes, in order.

@@ -16,11 +16,6 @@ B1 = RNG.standard_normal(32).astype(np.float32)
 W2 = RNG.standard_normal((32, 4)).astype(np.float32)
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("DLC_CACHE_DIR", str(tmp_path / "cache"))
-
-
 @pytest.fixture
 def mlp_path(tmp_path):
     """x[N,16] -> Gemm -> Relu -> MatMul -> Softmax, with a symbolic batch N."""

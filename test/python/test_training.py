@@ -17,11 +17,6 @@ W2 = (RNG.standard_normal((3, 16)) * 0.3).astype(np.float32)
 B2 = np.zeros(3, np.float32)
 
 
-@pytest.fixture(autouse=True)
-def private_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("DLC_CACHE_DIR", str(tmp_path / "cache"))
-
-
 @pytest.fixture
 def mlp_path(tmp_path):
     """x[N,8] -> Gemm 16 -> Tanh -> Gemm 3 -> logits, with a symbolic batch N."""

@@ -38,11 +38,11 @@ cl::opt<std::string> outputPath("o", cl::Required, cl::desc("Where to write the 
 /// The weights by initializer name: a checkpoint's parameters and buffers
 /// (batch norm's running statistics), or an artifact's weights.
 Expected<NamedTensors> readWeights() {
-  NamedTensors weights;
   if (isArtifactFile(weightsPath)) {
     auto artifact = readArtifact(weightsPath);
     if (!artifact)
       return artifact.takeError();
+    NamedTensors weights;
     for (auto [spec, weight] : zip(artifact->signature.params, artifact->weights))
       weights.emplace_back(spec.name, weight);
     return weights;
@@ -50,12 +50,7 @@ Expected<NamedTensors> readWeights() {
   auto entries = readCheckpoint(weightsPath);
   if (!entries)
     return entries.takeError();
-  for (auto &[name, tensor] : *entries) {
-    StringRef entry = name;
-    if (entry.consume_front("param/") || entry.consume_front("buffer/"))
-      weights.emplace_back(entry.str(), tensor);
-  }
-  return weights;
+  return checkpointWeights(*entries);
 }
 
 } // namespace

@@ -12,6 +12,7 @@
 #include "tools/dlc/Commands.h"
 #include "tools/dlc/TrainingReport.h"
 #include "api/TrainingSetup.h"
+#include "dlc/dlc.h"
 #include "frontend/onnx/OnnxImporter.h"
 #include "runtime/NumPyIO.h"
 #include "runtime/Trainer.h"
@@ -183,18 +184,6 @@ Expected<DataSet> readDataSet(StringRef path, ArrayRef<std::string> names) {
   return data;
 }
 
-/// Rows `indices[first .. first + count)` of `tensor`, gathered.
-HostTensor gatherRows(const HostTensor &tensor, ArrayRef<int64_t> indices) {
-  SmallVector<int64_t> shape(tensor.shape());
-  size_t rowBytes = tensor.byteSize() / size_t(shape[0]);
-  shape[0] = int64_t(indices.size());
-  HostTensor rows(tensor.dtype(), shape);
-  for (auto [i, index] : enumerate(indices))
-    std::memcpy(static_cast<char *>(rows.data()) + i * rowBytes,
-                static_cast<const char *>(tensor.data()) + index * rowBytes, rowBytes);
-  return rows;
-}
-
 /// The order of the samples in `epoch` (from 0): a Fisher-Yates shuffle by a
 /// generator seeded from the seed and the epoch, so that a resumed run
 /// visits the batches an uninterrupted one does.
@@ -291,19 +280,9 @@ private:
 } // namespace
 
 int dlc::tool::runTrainCommand() {
-  auto failWith = [](Error error) { return fail(dlc::tool::trainCommand, std::move(error)); };
+  auto failWith = [](llvm::Error error) { return fail(dlc::tool::trainCommand, std::move(error)); };
   if (batchSize < 1 || epochs < 1)
     return failWith(createStringError("--batch and --epochs must be at least 1"));
-  auto loss = parseLossKind(lossName);
-  if (!loss)
-    return failWith(loss.takeError());
-  auto optimizer = parseOptimizerKind(optimizerName);
-  if (!optimizer)
-    return failWith(optimizer.takeError());
-  auto schedule = LearningRateSchedule::parse(scheduleText, learningRate);
-  if (!schedule)
-    return failWith(schedule.takeError());
-  schedule->warmupSteps = warmupSteps;
 
   // The model's inputs come from arrays named like them unless --inputs says.
   auto graphInputs = onnxInputNames(modelPath);
@@ -331,32 +310,35 @@ int dlc::tool::runTrainCommand() {
                                       dataPath.c_str(), (long long)train->samples,
                                       (long long)batchSize.getValue()));
   const int64_t totalSteps = stepsPerEpoch * epochs;
-  if (schedule->kind == LearningRateSchedule::Kind::cosine)
-    schedule->totalSteps = std::max<int64_t>(1, totalSteps - warmupSteps);
 
-  // Import for the batch size, then build and compile the step.
-  auto start = std::chrono::steady_clock::now();
-  TrainingSetup setup;
+  // The same options the public API takes, then the import for the batch
+  // size, the step built and compiled.
+  dlc::TrainingOptions options;
   for (auto [name, tensor] : zip(*graphInputs, train->inputs)) {
-    std::vector<int64_t> shape(tensor.shape().begin(), tensor.shape().end());
-    shape[0] = batchSize;
-    setup.shapes[name] = shape;
+    options.shapes[name] = {tensor.shape().begin(), tensor.shape().end()};
+    options.shapes[name][0] = batchSize;
   }
-  TrainingGraphConfig &config = setup.graph;
-  config.loss = *loss;
-  config.labelSmoothing = labelSmoothing;
-  config.optimizer.kind = *optimizer;
-  config.optimizer.momentum = momentum;
-  config.optimizer.nesterov = nesterov;
-  config.optimizer.weightDecay = weightDecay;
-  config.optimizer.clipNorm = clipNorm;
-  config.prediction = predictionName;
-  config.freeze = freeze;
-  config.labelType = train->labels.dtype();
-  setup.schedule = *schedule;
-  setup.seed = seed;
-  setup.stepIrPath = stepIrPath;
-  auto created = createOnnxTrainer(modelPath, setup);
+  options.loss = lossName;
+  options.labelSmoothing = labelSmoothing;
+  options.labelType = dlc::ElementType(int(train->labels.dtype()));
+  options.optimizer = optimizerName;
+  options.learningRate = learningRate;
+  options.schedule = scheduleText;
+  options.warmupSteps = warmupSteps;
+  options.totalSteps = totalSteps;
+  options.momentum = momentum;
+  options.nesterov = nesterov;
+  options.weightDecay = weightDecay;
+  options.clipNorm = clipNorm;
+  options.freeze = freeze;
+  options.prediction = predictionName;
+  options.seed = seed;
+  auto setup = trainingSetupFrom(options);
+  if (!setup)
+    return failWith(setup.takeError());
+  setup->stepIrPath = stepIrPath;
+  auto start = std::chrono::steady_clock::now();
+  auto created = createOnnxTrainer(modelPath, *setup);
   if (!created)
     return failWith(created.takeError());
   // Inputs arrive in the model's order.
@@ -391,7 +373,8 @@ int dlc::tool::runTrainCommand() {
                     created->buffers.empty()
                         ? std::string()
                         : formatv(", {0} running statistics", created->buffers.size()).str(),
-                    lossKindName(*loss), optimizerKindName(*optimizer), schedule->describe());
+                    lossKindName(setup->graph.loss), optimizerKindName(setup->graph.optimizer.kind),
+                    trainer.schedule().describe());
   outs() << formatv("compiled the training step and the evaluation in {0:f2} s ({1}); {2} "
                     "samples, {3} steps of {4} per epoch{5}\n",
                     secondsSince(start), trainer.stepExecutable().compileReport().summary(),
@@ -445,7 +428,7 @@ int dlc::tool::runTrainCommand() {
   TrainingHistory history = TrainingHistory::readJsonLines(
       metricsPath, resume ? trainer.steps() : -1);
   history.title = formatv("dlc train {0}", sys::path::filename(modelPath)).str();
-  if (Error error = history.writeJsonLines(metricsPath))
+  if (llvm::Error error = history.writeJsonLines(metricsPath))
     return failWith(std::move(error));
   std::error_code ec;
   raw_fd_ostream metrics(metricsPath, ec, sys::fs::OF_Append | sys::fs::OF_Text);
@@ -453,7 +436,7 @@ int dlc::tool::runTrainCommand() {
     return failWith(createStringError("cannot append to %s: %s", metricsPath.c_str(),
                                       ec.message().c_str()));
 
-  auto saveCheckpoint = [&](int64_t step) -> Error {
+  auto saveCheckpoint = [&](int64_t step) -> llvm::Error {
     NamedTensors extra = {{"train/settings", bytesTensor(settings)}};
     return trainer.save(checkpointPath(step), extra);
   };
@@ -497,7 +480,7 @@ int dlc::tool::runTrainCommand() {
                  perStep * double(totalSteps - record.step));
       if (checkpointEvery > 0 && record.step % checkpointEvery == 0) {
         metrics.flush();
-        if (Error error = saveCheckpoint(record.step))
+        if (llvm::Error error = saveCheckpoint(record.step))
           return failWith(std::move(error));
         lastSaved = record.step;
       }
@@ -531,16 +514,16 @@ int dlc::tool::runTrainCommand() {
     metrics << TrainingHistory::toJsonLine(summary) << "\n";
     metrics.flush();
     history.epochs.push_back(summary);
-    if (Error error = history.writeHtml(htmlPath))
+    if (llvm::Error error = history.writeHtml(htmlPath))
       return failWith(std::move(error));
     if (checkpointEvery == 0 && lastSaved != summary.step) {
-      if (Error error = saveCheckpoint(summary.step))
+      if (llvm::Error error = saveCheckpoint(summary.step))
         return failWith(std::move(error));
       lastSaved = summary.step;
     }
   }
   if (lastSaved != trainer.steps() || !sys::fs::exists(checkpointPath(lastSaved)))
-    if (Error error = saveCheckpoint(trainer.steps()))
+    if (llvm::Error error = saveCheckpoint(trainer.steps()))
       return failWith(std::move(error));
   outs() << formatv("trained {0} steps; weights in {1}\nmetrics in {2}, curves in {3}\n"
                     "export: dlc export {1} --onnx {4} -o trained.onnx\n",
