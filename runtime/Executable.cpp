@@ -142,6 +142,7 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
   // The kernels generated code calls (codegen/cpu/KernelAbi.h).
   JitModule::Symbol kernels[] = {
       {kGemmF32Kernel, reinterpret_cast<void *>(&dlc_gemm_f32)},
+      {kConv2dF32Kernel, reinterpret_cast<void *>(&dlc_conv2d_f32)},
       {kParallelFor, reinterpret_cast<void *>(&dlc_parallel_for)},
       // Intermediate buffers come from the executable's BufferPool.
       {"malloc", reinterpret_cast<void *>(&dlc_malloc)},

@@ -57,6 +57,32 @@ enum GemmF32Flag : unsigned {
   kGemmClampMax = 8,
 };
 
+/// A float32 2-D convolution with one group (strides and dilations, input
+/// already padded), then dlc_gemm_f32's epilogue with output channels as
+/// rows:
+///   out[b, o, y, x] = Σ_{c,i,j} filter[o, c, i, j] · in[b, c, y·sh + i·dh, x·sw + j·dw]
+/// The input's four strides are arbitrary; the filter is [O, C·KH·KW] with
+/// row stride filterRowStride; the output and the residual ([N, O, HO, WO])
+/// have unit stride along x. Flags: kGemmOverwriteC, kGemmClampMin,
+/// kGemmClampMax. The runtime computes it as an implicit GEMM: the patches
+/// are packed from the images as the product needs them.
+constexpr const char *kConv2dF32Kernel = "dlc_conv2d_f32";
+
+/// The position of each of dlc_conv2d_f32's arguments.
+enum Conv2dF32Argument : unsigned {
+  kConvImages, kConvChannels, kConvOutChannels,
+  kConvKernelH, kConvKernelW, kConvOutH, kConvOutW,
+  kConvStrideH, kConvStrideW, kConvDilationH, kConvDilationW,
+  kConvInput, kConvInputStrideN, kConvInputStrideC, kConvInputStrideH, kConvInputStrideW,
+  kConvFilter, kConvFilterRowStride,
+  kConvOutput, kConvOutputStrideN, kConvOutputStrideC, kConvOutputStrideH,
+  kConvFlags,
+  kConvRowScale, kConvRowShift,
+  kConvResidual, kConvResidualStrideN, kConvResidualStrideC, kConvResidualStrideH,
+  kConvMinBits, kConvMaxBits,
+  kConv2dF32Arguments,
+};
+
 /// Runs `task(args, begin, end)` over [lo, hi) split into ranges, a few
 /// per thread of the current pool (the later ones balance the load):
 ///   void dlc_parallel_for(void (*task)(void **args, int64_t begin,

@@ -81,12 +81,13 @@ bool coversRoot(Value buffer) {
          type.getNumElements() == rootType.getNumElements();
 }
 
-/// The zero fill of the whole of `c` that a product into `c` (all of its
-/// root buffer) follows with nothing in between touching that buffer:
-/// the product can write its result instead of adding it to zeros.
+bool isSameView(Value a, Value b);
+
+/// The zero fill of all of `c` (the whole of its root buffer, or exactly
+/// the view `c`) that a product into `c` follows with nothing in between
+/// touching that buffer: the product can write its result instead of
+/// adding it to zeros.
 linalg::FillOp zeroFillBefore(linalg::LinalgOp product, Value c) {
-  if (!coversRoot(c))
-    return {};
   Value root = dlc::bufferRoot(c);
   auto touchesRoot = [&](Operation *op) {
     WalkResult found = op->walk([&](Operation *inner) {
@@ -104,7 +105,7 @@ linalg::FillOp zeroFillBefore(linalg::LinalgOp product, Value c) {
       Value target = fill.getDpsInitOperand(0)->get();
       if (isa<MemRefType>(target.getType()) && dlc::bufferRoot(target) == root)
         return matchPattern(fill.getDpsInputOperand(0)->get(), m_AnyZeroFloat()) &&
-                       coversRoot(target)
+                       ((coversRoot(c) && coversRoot(target)) || isSameView(target, c))
                    ? fill
                    : linalg::FillOp();
     }
@@ -198,13 +199,16 @@ epilogueAfter(linalg::LinalgOp product, Value c) {
   auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
   // The body decides, not the kEpilogueAttribute mark (rewrites of the
   // generic may drop it): any such in-place update is an epilogue.
+  // C is [batch, rows, columns] or a convolution's [N, O, HO, WO]: rows
+  // (output channels) are dimension 1 either way.
+  const int64_t rank = cast<MemRefType>(c.getType()).getRank();
   if (!generic || generic.getNumDpsInits() != 1 || !isSameView(generic.getDpsInitOperand(0)->get(), c) ||
-      cast<MemRefType>(c.getType()).getRank() != 3)
+      rank < 3)
     return std::nullopt;
   MLIRContext *ctx = generic.getContext();
-  AffineMap identity = AffineMap::getMultiDimIdentityMap(3, ctx);
-  AffineMap perRow = AffineMap::get(3, 0, {getAffineDimExpr(1, ctx)}, ctx);
-  AffineMap scalar = AffineMap::get(3, 0, {}, ctx);
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap perRow = AffineMap::get(rank, 0, {getAffineDimExpr(1, ctx)}, ctx);
+  AffineMap scalar = AffineMap::get(rank, 0, {}, ctx);
   if (generic.getMatchingIndexingMap(generic.getDpsInitOperand(0)) != identity)
     return std::nullopt;
   Block *body = generic.getBody();
@@ -263,6 +267,43 @@ epilogueAfter(linalg::LinalgOp product, Value c) {
   return std::make_pair(generic, operands);
 }
 
+/// Where a kernel takes its epilogue's scale, shift, residual and bounds.
+struct EpilogueArguments {
+  unsigned scale, shift, residual, minBits, maxBits;
+};
+
+/// Sets the epilogue's addresses and bounds in `arguments` (the residual's
+/// strides are the caller's) and returns the clamp flags.
+unsigned passEpilogue(OpBuilder &b, Location loc, const EpilogueOperands &terms,
+                      const EpilogueArguments &where, SmallVectorImpl<Value> &arguments) {
+  auto addressOf = [&](Value buffer) { return viewOf(b, loc, buffer).address; };
+  if (terms.scale)
+    arguments[where.scale] = addressOf(terms.scale);
+  if (terms.shift)
+    arguments[where.shift] = addressOf(terms.shift);
+  if (terms.residual)
+    arguments[where.residual] = addressOf(terms.residual);
+  // A bound travels as its float's bits in an index.
+  auto bitsOf = [&](const Bound &bound) -> Value {
+    Value value = bound.buffer
+                      ? memref::LoadOp::create(b, loc, bound.buffer, ValueRange{}).getResult()
+                      : arith::ConstantOp::create(b, loc, bound.constant).getResult();
+    Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), value);
+    Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), bits);
+    return arith::IndexCastOp::create(b, loc, b.getIndexType(), wide);
+  };
+  unsigned flags = 0;
+  if (terms.min) {
+    flags |= dlc::kGemmClampMin;
+    arguments[where.minBits] = bitsOf(terms.min);
+  }
+  if (terms.max) {
+    flags |= dlc::kGemmClampMax;
+    arguments[where.maxBits] = bitsOf(terms.max);
+  }
+  return flags;
+}
+
 /// Replaces `op` (a matmul or batch_matmul on f32 buffers) with a call.
 void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) {
   // A product into freshly zeroed memory writes instead of accumulating:
@@ -314,34 +355,14 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   for (unsigned i = dlc::kGemmRowScale; i < dlc::kGemmF32Arguments; ++i)
     arguments[i] = zero;
   if (epilogue) {
-    EpilogueOperands &terms = epilogue->second;
-    auto addressOf = [&](Value buffer) { return viewOf(b, loc, buffer).address; };
-    if (terms.scale)
-      arguments[dlc::kGemmRowScale] = addressOf(terms.scale);
-    if (terms.shift)
-      arguments[dlc::kGemmRowShift] = addressOf(terms.shift);
-    if (terms.residual) {
-      BufferView residual = viewOf(b, loc, terms.residual);
-      arguments[dlc::kGemmResidual] = residual.address;
+    EpilogueArguments where = {dlc::kGemmRowScale, dlc::kGemmRowShift, dlc::kGemmResidual,
+                               dlc::kGemmMinBits, dlc::kGemmMaxBits};
+    flags |= passEpilogue(b, loc, epilogue->second, where, arguments);
+    BufferView residual =
+        epilogue->second.residual ? viewOf(b, loc, epilogue->second.residual) : BufferView();
+    if (residual.address) {
       arguments[dlc::kGemmResidualBatchStride] = residual.strides[0];
       arguments[dlc::kGemmLdr] = residual.strides[1];
-    }
-    // A bound travels as its float's bits in an index.
-    auto bitsOf = [&](const Bound &bound) -> Value {
-      Value value = bound.buffer
-                        ? memref::LoadOp::create(b, loc, bound.buffer, ValueRange{}).getResult()
-                        : arith::ConstantOp::create(b, loc, bound.constant).getResult();
-      Value bits = arith::BitcastOp::create(b, loc, b.getI32Type(), value);
-      Value wide = arith::ExtUIOp::create(b, loc, b.getI64Type(), bits);
-      return arith::IndexCastOp::create(b, loc, b.getIndexType(), wide);
-    };
-    if (terms.min) {
-      flags |= dlc::kGemmClampMin;
-      arguments[dlc::kGemmMinBits] = bitsOf(terms.min);
-    }
-    if (terms.max) {
-      flags |= dlc::kGemmClampMax;
-      arguments[dlc::kGemmMaxBits] = bitsOf(terms.max);
     }
   }
   arguments[dlc::kGemmFlags] = arith::ConstantIndexOp::create(b, loc, flags);
@@ -351,29 +372,120 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   op->erase();
 }
 
+/// The strides and dilations of a generic that is a whole 2-D convolution
+/// (see kConv2dAttribute) the runtime computes: f32 buffers with unit
+/// inner strides and a filter contiguous after its first dimension.
+std::optional<ArrayRef<int64_t>> conv2dOf(linalg::GenericOp op) {
+  auto attribute = op->getAttrOfType<DenseI64ArrayAttr>(dlc::kConv2dAttribute);
+  if (!attribute || attribute.size() != 4 || !op.hasPureBufferSemantics() ||
+      op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !llvm::all_of(op->getOperands(), isF32Buffer))
+    return std::nullopt;
+  auto filterType = cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
+  SmallVector<int64_t> strides;
+  int64_t offset;
+  if (filterType.getRank() != 4 || !filterType.hasStaticShape() ||
+      failed(filterType.getStridesAndOffset(strides, offset)) ||
+      strides[3] != 1 || strides[2] != filterType.getDimSize(3) ||
+      strides[1] != filterType.getDimSize(2) * filterType.getDimSize(3))
+    return std::nullopt;
+  return attribute.asArrayRef();
+}
+
+/// Replaces `op` (a convolution generic, see conv2dOf) with a call.
+void replaceWithConvCall(linalg::GenericOp op, ArrayRef<int64_t> stridesAndDilations,
+                         func::FuncOp conv) {
+  Value input = op.getDpsInputOperand(0)->get(), filter = op.getDpsInputOperand(1)->get(),
+        output = op.getDpsInitOperand(0)->get();
+  bool overwrite = false;
+  if (linalg::FillOp fill = zeroFillBefore(op, output)) {
+    fill->erase();
+    overwrite = true;
+  }
+  auto epilogue = epilogueAfter(op, output);
+  OpBuilder b(epilogue ? epilogue->first.getOperation() : op.getOperation());
+  Location loc = op.getLoc();
+  BufferView in = viewOf(b, loc, input), w = viewOf(b, loc, filter), out = viewOf(b, loc, output);
+  auto constant = [&](int64_t value) -> Value {
+    return arith::ConstantIndexOp::create(b, loc, value);
+  };
+  SmallVector<Value> arguments(dlc::kConv2dF32Arguments, constant(0));
+  arguments[dlc::kConvImages] = out.sizes[0];
+  arguments[dlc::kConvChannels] = in.sizes[1];
+  arguments[dlc::kConvOutChannels] = out.sizes[1];
+  arguments[dlc::kConvKernelH] = w.sizes[2];
+  arguments[dlc::kConvKernelW] = w.sizes[3];
+  arguments[dlc::kConvOutH] = out.sizes[2];
+  arguments[dlc::kConvOutW] = out.sizes[3];
+  arguments[dlc::kConvStrideH] = constant(stridesAndDilations[0]);
+  arguments[dlc::kConvStrideW] = constant(stridesAndDilations[1]);
+  arguments[dlc::kConvDilationH] = constant(stridesAndDilations[2]);
+  arguments[dlc::kConvDilationW] = constant(stridesAndDilations[3]);
+  arguments[dlc::kConvInput] = in.address;
+  for (unsigned i = 0; i < 4; ++i)
+    arguments[dlc::kConvInputStrideN + i] = in.strides[i];
+  arguments[dlc::kConvFilter] = w.address;
+  arguments[dlc::kConvFilterRowStride] = w.strides[0];
+  arguments[dlc::kConvOutput] = out.address;
+  for (unsigned i = 0; i < 3; ++i)
+    arguments[dlc::kConvOutputStrideN + i] = out.strides[i];
+  unsigned flags = overwrite ? dlc::kGemmOverwriteC : 0;
+  if (epilogue) {
+    EpilogueArguments where = {dlc::kConvRowScale, dlc::kConvRowShift, dlc::kConvResidual,
+                               dlc::kConvMinBits, dlc::kConvMaxBits};
+    flags |= passEpilogue(b, loc, epilogue->second, where, arguments);
+    if (Value residual = epilogue->second.residual) {
+      BufferView view = viewOf(b, loc, residual);
+      for (unsigned i = 0; i < 3; ++i)
+        arguments[dlc::kConvResidualStrideN + i] = view.strides[i];
+    }
+  }
+  arguments[dlc::kConvFlags] = constant(flags);
+  func::CallOp::create(b, loc, conv, arguments);
+  if (epilogue)
+    epilogue->first->erase();
+  op->erase();
+}
+
+/// The declaration of the runtime function `name` taking `count` indices.
+func::FuncOp declareKernel(ModuleOp module, StringRef name, unsigned count) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  SmallVector<Type> arguments(count, b.getIndexType());
+  auto function =
+      func::FuncOp::create(b, module.getLoc(), name, b.getFunctionType(arguments, {}));
+  function.setPrivate();
+  return function;
+}
+
 struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::LinalgOp, Layout>> products;
+    SmallVector<std::pair<linalg::GenericOp, ArrayRef<int64_t>>> convolutions;
     module.walk([&](linalg::LinalgOp op) {
+      if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation())) {
+        if (std::optional<ArrayRef<int64_t>> conv = conv2dOf(generic))
+          convolutions.push_back({generic, *conv});
+        return;
+      }
       std::optional<Layout> layout = kernelLayout(op);
       if (layout && op.hasPureBufferSemantics() &&
           llvm::all_of(op->getOperands(), isF32Buffer))
         products.push_back({op, *layout});
     });
-    if (products.empty())
-      return;
-    func::FuncOp gemm = module.lookupSymbol<func::FuncOp>(dlc::kGemmF32Kernel);
-    if (!gemm) {
-      OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-      Type index = b.getIndexType();
-      SmallVector<Type> arguments(dlc::kGemmF32Arguments, index);
-      gemm = func::FuncOp::create(b, module.getLoc(), dlc::kGemmF32Kernel,
-                                  b.getFunctionType(arguments, {}));
-      gemm.setPrivate();
+    if (!products.empty()) {
+      func::FuncOp gemm = declareKernel(module, dlc::kGemmF32Kernel, dlc::kGemmF32Arguments);
+      for (auto [op, layout] : products)
+        replaceWithGemmCall(op, layout, gemm);
     }
-    for (auto [op, layout] : products)
-      replaceWithGemmCall(op, layout, gemm);
+    if (!convolutions.empty()) {
+      func::FuncOp conv =
+          declareKernel(module, dlc::kConv2dF32Kernel, dlc::kConv2dF32Arguments);
+      for (auto [op, stridesAndDilations] : convolutions)
+        replaceWithConvCall(op, stridesAndDilations, conv);
+    }
   }
 };
 

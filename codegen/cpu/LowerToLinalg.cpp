@@ -874,37 +874,38 @@ struct ReduceWindowLowering : OpConversionPattern<ReduceWindowOp> {
 /// conv: dilate and pad the input into a zero tensor, split channels into
 /// groups, and contract in one generic:
 ///   out[n, g, m, o...] += in[n, g, c, o * stride + k * dilation] * w[g, m, c, k]
-/// A float32 2-D convolution with one group as a matrix product per image,
-/// which the runtime's GEMM computes (dlc-cpu-kernel-calls):
+/// A float32 2-D convolution with one group is computed by the runtime's
+/// kernels (dlc-cpu-kernel-calls):
 ///
-///   cols[n]  = im2col(input[n])        [C·KH·KW, HO·WO]   (a view for 1×1)
-///   out[n]   = filter · cols[n]        [O, HO·WO]
+///   pointwise (1×1, stride 1):  out[n] = filter · input[n]   [O, HO·WO]
+///     one linalg.batch_matmul over the images, reading the input in place
+///     (the filter operand has no batch dimension): dlc_gemm_f32;
+///   any other:  one linalg.generic marked `dlc.conv2d`: dlc_conv2d_f32, an
+///     implicit GEMM that packs patches from the images as it needs them
+///     (an im2col buffer per image, copied again into the GEMM's panels,
+///     took half of a small CNN's training step).
 ///
-/// each a linalg.batch_matmul of batch one whose filter operand has no batch
-/// dimension. With more than one image, an scf.for runs over them, so only
-/// one image's patches exist at a time (ResNet-50's first layer at batch 32
-/// would otherwise need 236 MB of patches); a pointwise convolution, which
-/// has no patches, is one product batched over the images. `input` is
-/// already padded (and dilated).
+/// `input` is already padded (and dilated).
 ///
-/// With an epilogue (a dlc.fused_conv), each image's product is followed by
-/// a linalg.generic marked `dlc.epilogue` that updates it in place:
-///   out[0, o, p] = min(max(out[0, o, p] · scale[o] + shift[o]
+/// With an epilogue (a dlc.fused_conv), the product is followed by a
+/// linalg.generic marked `dlc.epilogue` that updates it in place:
+///   out[n, o, p] = min(max(out[n, o, p] · scale[o] + shift[o]
 ///                          + residual[n, o, p], min), max)
-/// (absent terms left out), which dlc-cpu-kernel-calls folds into the GEMM.
+/// (absent terms left out), which dlc-cpu-kernel-calls folds into the call.
 struct ConvEpilogue {
-  Value scale, shift, residual, min, max; ///< residual already [N, O, P]
+  Value scale, shift, residual, min, max; ///< residual [N, O, HO, WO]
 };
 
-/// Applies `epilogue` to `product` ([1, O, P]) in place; `residual` is
-/// the image's [1, O, P] slice of the epilogue's residual.
+/// Applies `epilogue` to `product` ([N, O, P] or [N, O, HO, WO]) in
+/// place; `residual` has the product's shape.
 Value applyEpilogue(OpBuilder &b, Location loc, Value product, const ConvEpilogue &epilogue,
                     Value residual) {
   MLIRContext *ctx = b.getContext();
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
-  AffineMap identity = AffineMap::getMultiDimIdentityMap(3, ctx);
-  AffineMap perChannel = AffineMap::get(3, 0, {d(1)}, ctx);
-  AffineMap scalar = AffineMap::get(3, 0, {}, ctx);
+  const unsigned rank = cast<RankedTensorType>(product.getType()).getRank();
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  AffineMap perChannel = AffineMap::get(rank, 0, {d(1)}, ctx);
+  AffineMap scalar = AffineMap::get(rank, 0, {}, ctx);
   SmallVector<Value> inputs;
   SmallVector<AffineMap> maps;
   auto add = [&](Value value, AffineMap map) {
@@ -933,7 +934,7 @@ Value applyEpilogue(OpBuilder &b, Location loc, Value product, const ConvEpilogu
   maps.push_back(identity);
   auto generic = linalg::GenericOp::create(
       b, loc, product.getType(), inputs, ValueRange{product}, maps,
-      SmallVector<utils::IteratorType>(3, utils::IteratorType::parallel),
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
       [&](OpBuilder &nb, Location nested, ValueRange args) {
         // args: the present terms in order, then the product's element.
         Value v = args.back();
@@ -959,6 +960,43 @@ Value applyEpilogue(OpBuilder &b, Location loc, Value product, const ConvEpilogu
   return generic.getResult(0);
 }
 
+/// A 2-D convolution with one group that is not pointwise, as one
+/// linalg.generic over the padded input marked kConv2dAttribute, which
+/// dlc-cpu-kernel-calls turns into the runtime's implicit GEMM (no patches
+/// buffer; see dlc_conv2d_f32), then the epilogue on the whole result:
+///   out[n, o, y, x] += in[n, c, y·sh + i·dh, x·sw + j·dw] · filter[o, c, i, j]
+/// `epilogue`'s residual is [N, O, HO, WO].
+Value convAsImplicitGemm(ConversionPatternRewriter &rewriter, Location loc,
+                         RankedTensorType type, ArrayRef<int64_t> strides,
+                         ArrayRef<int64_t> dilations, Value input, Value filter,
+                         const ConvEpilogue *epilogue) {
+  MLIRContext *ctx = rewriter.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  // Loops: n, o, y, x (parallel), c, i, j (reduction).
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(7, 0,
+                     {d(0), d(4), d(2) * strides[0] + d(5) * dilations[0],
+                      d(3) * strides[1] + d(6) * dilations[1]},
+                     ctx),
+      AffineMap::get(7, 0, {d(1), d(4), d(5), d(6)}, ctx),
+      AffineMap::get(7, 0, {d(0), d(1), d(2), d(3)}, ctx)};
+  SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
+  iterators.append(3, utils::IteratorType::reduction);
+  auto conv = linalg::GenericOp::create(
+      rewriter, loc, type, ValueRange{input, filter},
+      filled(rewriter, loc, type, rewriter.getF32FloatAttr(0)), maps, iterators,
+      [](OpBuilder &b, Location nested, ValueRange args) {
+        Value product = arith::MulFOp::create(b, nested, args[0], args[1]);
+        linalg::YieldOp::create(b, nested, arith::AddFOp::create(b, nested, args[2], product).getResult());
+      });
+  conv->setAttr(kConv2dAttribute,
+                rewriter.getDenseI64ArrayAttr(
+                    {strides[0], strides[1], dilations[0], dilations[1]}));
+  if (!epilogue)
+    return conv.getResult(0);
+  return applyEpilogue(rewriter, loc, conv.getResult(0), *epilogue, epilogue->residual);
+}
+
 Value convAsMatmul(ConversionPatternRewriter &rewriter, Location loc, RankedTensorType type,
                    ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations, Value input,
                    Value filter, const ConvEpilogue *epilogue = nullptr) {
@@ -971,107 +1009,47 @@ Value convAsMatmul(ConversionPatternRewriter &rewriter, Location loc, RankedTens
   int64_t O = filterType.getDimSize(0), KH = filterType.getDimSize(2),
           KW = filterType.getDimSize(3);
   int64_t HO = type.getDimSize(2), WO = type.getDimSize(3);
-  int64_t K = C * KH * KW, P = HO * WO;
-  int64_t sh = strides[0], sw = strides[1];
-  int64_t dh = dilations[0], dw = dilations[1];
+  int64_t P = HO * WO;
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
 
-  Value weights = tensor::CollapseShapeOp::create(
-      rewriter, loc, RankedTensorType::get({O, K}, f32), filter,
-      SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
-  // (b, m, n, k): the filter has no batch dimension.
-  SmallVector<Attribute> productMaps = {
-      AffineMapAttr::get(AffineMap::get(4, 0, {d(1), d(3)}, ctx)),
-      AffineMapAttr::get(AffineMap::get(4, 0, {d(0), d(3), d(2)}, ctx)),
-      AffineMapAttr::get(AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx))};
-
   // A 1×1 convolution with stride 1 reads its input in place as the
-  // product's right operand: no patches.
-  const bool pointwise = KH == 1 && KW == 1 && sh == 1 && sw == 1 && HP == HO && WP == WO;
+  // product's right operand: no patches. Any other is an implicit GEMM.
+  const bool pointwise =
+      KH == 1 && KW == 1 && strides[0] == 1 && strides[1] == 1 && HP == HO && WP == WO;
+  if (!pointwise)
+    return convAsImplicitGemm(rewriter, loc, type, strides, dilations, input, filter, epilogue);
 
-  // out[i, O, P] += weights · im2col(images[i, C, HP, WP]), then the
-  // epilogue with the images' residual. Only a pointwise convolution takes
-  // more than one image at a time.
-  auto convolveImages = [&](OpBuilder &b, Location at, Value images, Value out,
-                            Value residual) -> Value {
-    int64_t count = cast<RankedTensorType>(images.getType()).getDimSize(0);
-    Value cols;
-    if (pointwise) {
-      cols = tensor::CollapseShapeOp::create(
-          b, at, RankedTensorType::get({count, C, P}, f32), images,
-          SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
-    } else {
-      // patches[0, c, i, j, y, x] = image[0, c, y*sh + i*dh, x*sw + j*dw]
-      SmallVector<AffineMap> maps = {
-          AffineMap::get(6, 0, {d(0), d(1), d(4) * sh + d(2) * dh, d(5) * sw + d(3) * dw},
-                         ctx),
-          AffineMap::getMultiDimIdentityMap(6, ctx)};
-      auto patchesType = RankedTensorType::get({1, C, KH, KW, HO, WO}, f32);
-      Value empty = tensor::EmptyOp::create(b, at, patchesType.getShape(), f32);
-      auto patches = linalg::GenericOp::create(
-          b, at, patchesType, ValueRange{images}, ValueRange{empty}, maps,
-          SmallVector<utils::IteratorType>(6, utils::IteratorType::parallel),
-          [](OpBuilder &nb, Location nested, ValueRange args) {
-            linalg::YieldOp::create(nb, nested, args[0]);
-          });
-      cols = tensor::CollapseShapeOp::create(
-          b, at, RankedTensorType::get({1, K, P}, f32), patches.getResult(0),
-          SmallVector<ReassociationIndices>{{0}, {1, 2, 3}, {4, 5}});
-    }
-    auto product = linalg::BatchMatmulOp::create(
-        b, at, TypeRange{out.getType()}, ValueRange{weights, cols}, ValueRange{out});
-    product.setIndexingMapsAttr(b.getArrayAttr(productMaps));
-    if (!epilogue)
-      return product.getResult(0);
-    return applyEpilogue(b, at, product.getResult(0), *epilogue, residual);
-  };
-
-  // The products start from zeros of the convolution's own shape, viewed
+  // out[n, O, P] += weights[O, C] · images[n, C, P] for all images in one
+  // batched product: with a batch at least as large as the thread pool,
+  // each thread computes whole products (no split, no sync).
+  Value weights = tensor::CollapseShapeOp::create(
+      rewriter, loc, RankedTensorType::get({O, C}, f32), filter,
+      SmallVector<ReassociationIndices>{{0}, {1, 2, 3}});
+  Value images = tensor::CollapseShapeOp::create(
+      rewriter, loc, RankedTensorType::get({N, C, P}, f32), input,
+      SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+  // The product starts from zeros of the convolution's own shape, viewed
   // as [N, O, P]: when the result is copied into a bigger tensor (the next
   // convolution's padding), empty-tensor elimination finds an empty tensor
   // of the copied type and the GEMM writes into the bigger tensor directly.
   Value init = tensor::CollapseShapeOp::create(
       rewriter, loc, filled(rewriter, loc, type, rewriter.getF32FloatAttr(0)),
       SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
-  Value result;
-  Value residual = epilogue ? epilogue->residual : Value();
-  if (N == 1 || pointwise) {
-    // One batched product: with a batch at least as large as the thread
-    // pool, each thread computes whole products (no split, no sync).
-    result = convolveImages(rewriter, loc, input, init, residual);
-  } else {
-    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
-    Value count = arith::ConstantIndexOp::create(rewriter, loc, N);
-    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
-    auto loop = scf::ForOp::create(
-        rewriter, loc, zero, count, one, ValueRange{init},
-        [&](OpBuilder &b, Location at, Value n, ValueRange carried) {
-          SmallVector<OpFoldResult> unit(4, b.getIndexAttr(1));
-          SmallVector<OpFoldResult> imageOffsets = {n, b.getIndexAttr(0), b.getIndexAttr(0),
-                                                    b.getIndexAttr(0)};
-          SmallVector<OpFoldResult> imageSizes = {b.getIndexAttr(1), b.getIndexAttr(C),
-                                                  b.getIndexAttr(HP), b.getIndexAttr(WP)};
-          Value image = tensor::ExtractSliceOp::create(
-              b, at, RankedTensorType::get({1, C, HP, WP}, f32), input, imageOffsets,
-              imageSizes, unit);
-          SmallVector<OpFoldResult> outOffsets = {n, b.getIndexAttr(0), b.getIndexAttr(0)};
-          SmallVector<OpFoldResult> outSizes = {b.getIndexAttr(1), b.getIndexAttr(O),
-                                                b.getIndexAttr(P)};
-          SmallVector<OpFoldResult> outStrides(3, b.getIndexAttr(1));
-          Value slot = tensor::ExtractSliceOp::create(
-              b, at, RankedTensorType::get({1, O, P}, f32), carried[0], outOffsets,
-              outSizes, outStrides);
-          Value imageResidual;
-          if (residual)
-            imageResidual = tensor::ExtractSliceOp::create(
-                b, at, RankedTensorType::get({1, O, P}, f32), residual, outOffsets, outSizes,
-                outStrides);
-          Value product = convolveImages(b, at, image, slot, imageResidual);
-          Value next = tensor::InsertSliceOp::create(b, at, product, carried[0], outOffsets,
-                                                     outSizes, outStrides);
-          scf::YieldOp::create(b, at, next);
-        });
-    result = loop.getResult(0);
+  // (b, m, n, k): the filter has no batch dimension.
+  SmallVector<Attribute> productMaps = {
+      AffineMapAttr::get(AffineMap::get(4, 0, {d(1), d(3)}, ctx)),
+      AffineMapAttr::get(AffineMap::get(4, 0, {d(0), d(3), d(2)}, ctx)),
+      AffineMapAttr::get(AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx))};
+  auto product = linalg::BatchMatmulOp::create(rewriter, loc, TypeRange{init.getType()},
+                                               ValueRange{weights, images}, ValueRange{init});
+  product.setIndexingMapsAttr(rewriter.getArrayAttr(productMaps));
+  Value result = product.getResult(0);
+  if (epilogue) {
+    Value residual;
+    if (epilogue->residual)
+      residual = tensor::CollapseShapeOp::create(
+          rewriter, loc, epilogue->residual, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+    result = applyEpilogue(rewriter, loc, result, *epilogue, residual);
   }
   return tensor::ExpandShapeOp::create(rewriter, loc, type, result,
                                        SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
@@ -1186,11 +1164,8 @@ struct FusedConvLowering : OpConversionPattern<FusedConvOp> {
     auto type = cast<RankedTensorType>(op.getType());
     Value input = paddedInput(rewriter, loc, adaptor.getInput(), rewriter.getF32FloatAttr(0),
                               {1, 1}, op.getPadLow(), op.getPadHigh());
-    ConvEpilogue epilogue{adaptor.getScale(), adaptor.getShift(), Value(), adaptor.getMin(),
-                          adaptor.getMax()};
-    if (Value residual = adaptor.getResidual())
-      epilogue.residual = tensor::CollapseShapeOp::create(
-          rewriter, loc, residual, SmallVector<ReassociationIndices>{{0}, {1}, {2, 3}});
+    ConvEpilogue epilogue{adaptor.getScale(), adaptor.getShift(), adaptor.getResidual(),
+                          adaptor.getMin(), adaptor.getMax()};
     rewriter.replaceOp(op, convAsMatmul(rewriter, loc, type, op.getStrides(),
                                         op.getDilations(), input, adaptor.getFilter(),
                                         &epilogue));

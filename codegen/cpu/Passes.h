@@ -26,6 +26,13 @@ namespace dlc {
 /// leaves it alone and dlc-cpu-kernel-calls folds it into the GEMM call.
 constexpr const char *kEpilogueAttribute = "dlc.epilogue";
 
+/// Marks the linalg.generic that is a whole float32 2-D convolution
+///   out[n, o, y, x] += in[n, c, y·sh + i·dh, x·sw + j·dw] · filter[o, c, i, j]
+/// (loops n, o, y, x, c, i, j), with [sh, sw, dh, dw] as its value:
+/// dlc-cpu-kernel-calls makes it a call of the runtime's implicit-GEMM
+/// convolution, dlc_conv2d_f32.
+constexpr const char *kConv2dAttribute = "dlc.conv2d";
+
 /// Appends the passes that take a module from dlc ops on tensors to the LLVM
 /// dialect: lower to linalg, bufferize (results become out-parameters), lower
 /// loops, and convert everything to LLVM with the bare-pointer calling

@@ -26,6 +26,8 @@
 #include "runtime/BufferPool.h"
 #include "runtime/ThreadPool.h"
 
+#include "llvm/ADT/SmallVector.h"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -35,6 +37,7 @@
 #include <new>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <vector>
 
 using namespace dlc;
 
@@ -71,7 +74,7 @@ void portableKernel(int64_t kc, const float *a, int64_t lda, int rows, const flo
       c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
-const GemmMicroKernel portable = {"portable 4x8", 4, 8, portableKernel, nullptr};
+const GemmMicroKernel portable = {"portable 4x8", 4, 8, portableKernel, nullptr, nullptr};
 
 /// A 64-byte-aligned scratch buffer per thread, grown as needed and never
 /// shrunk, so steady-state runs allocate nothing.
@@ -464,5 +467,222 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
     gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
                 c + i * cBatchStride, ldc, kernel, pool, cache, overwrite,
                 hasEpilogue ? &epilogue : nullptr);
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Convolutions as implicit GEMMs
+//===----------------------------------------------------------------------===//
+//
+// out[b, o, y, x] = Σ_{c,i,j} filter[o, (c,i,j)] · in[b, c, y·sh + i·dh, x·sw + j·dw]
+//
+// is the product C = A·B with A the filter ([O, C·KH·KW], read in place),
+// B the patches ([C·KH·KW, N·HO·WO]) and C the output, whose columns are
+// the output pixels of all images, one after another. B is never built:
+// each panel of nr columns is packed straight from the images, KC rows at a
+// time, into a buffer that stays in L1, and the panel's mr × nr tiles
+// accumulate in a block of C per thread, written out (with the epilogue)
+// once the panel's sums are complete. So a convolution costs one
+// synchronization and no patches buffer, and one whose output pixels are
+// few (a filter's gradient: 3×3 outputs, 14×14 windows) still fills whole
+// panels, from several images.
+
+namespace {
+
+/// The output pixels of one panel, as runs of consecutive columns that lie
+/// in one output row of one image: for each, its first column within the
+/// panel, its length, the offset of its first patch's origin in the input,
+/// and its image and output row.
+struct PixelRuns {
+  llvm::SmallVector<int32_t, 8> column, length;
+  llvm::SmallVector<int64_t, 8> origin, image, row, x;
+  llvm::SmallVector<int64_t, 8> offsets; ///< scratch: origin + a patch element's offset
+
+  /// The runs of columns [first, first + count) of the product (the output
+  /// pixels of all images, in order).
+  void split(int64_t first, int64_t count, int64_t ho, int64_t wo, int64_t sh, int64_t sw,
+             int64_t inN, int64_t inH, int64_t inW) {
+    column.clear(), length.clear(), origin.clear(), image.clear(), row.clear(), x.clear();
+    const int64_t perImage = ho * wo;
+    for (int64_t at = 0; at < count;) {
+      int64_t pixel = first + at;
+      int64_t b = pixel / perImage, within = pixel % perImage;
+      int64_t y = within / wo, x0 = within % wo;
+      int64_t run = std::min(wo - x0, count - at);
+      column.push_back(int32_t(at));
+      length.push_back(int32_t(run));
+      origin.push_back(b * inN + y * sh * inH + x0 * sw * inW);
+      image.push_back(b), row.push_back(y), x.push_back(x0);
+      at += run;
+    }
+    offsets.resize(column.size());
+  }
+  int size() const { return int(column.size()); }
+};
+
+/// Packs rows [p0, p0 + kc) of the patches' panel described by `runs`
+/// (nr columns, `width` of them real) into `target`. Row p is the patch
+/// element (c, i, j) = (p / (kh·kw), p / kw % kh, p % kw).
+void packPatches(const float *input, const PixelRuns &runs, int64_t p0, int64_t kc,
+                 int64_t kh, int64_t kw, int64_t dh, int64_t dw, int64_t inC, int64_t inH,
+                 int64_t inW, int64_t sw, int64_t width, int nr, const GemmMicroKernel &kernel,
+                 float *target) {
+  PixelRuns &scratch = const_cast<PixelRuns &>(runs);
+  int64_t c = p0 / (kh * kw), i = p0 / kw % kh, j = p0 % kw;
+  const bool contiguous = sw * inW == 1;
+  for (int64_t p = 0; p < kc; ++p, target += nr) {
+    const int64_t element = c * inC + i * dh * inH + j * dw * inW;
+    if (contiguous && kernel.copyRuns) {
+      for (int r = 0; r < runs.size(); ++r)
+        scratch.offsets[r] = runs.origin[r] + element;
+      kernel.copyRuns(input, scratch.offsets.data(), runs.column.data(), runs.length.data(),
+                      runs.size(), target);
+    } else {
+      const int64_t step = sw * inW;
+      for (int r = 0; r < runs.size(); ++r) {
+        const float *from = input + runs.origin[r] + element;
+        float *to = target + runs.column[r];
+        for (int64_t t = 0; t < runs.length[r]; ++t)
+          to[t] = from[t * step];
+      }
+    }
+    for (int64_t t = width; t < nr; ++t)
+      target[t] = 0.0f;
+    if (++j == kw) {
+      j = 0;
+      if (++i == kh)
+        i = 0, ++c;
+    }
+  }
+}
+
+} // namespace
+
+extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChannels,
+                               int64_t kh, int64_t kw, int64_t ho, int64_t wo, int64_t sh,
+                               int64_t sw, int64_t dh, int64_t dw, const float *input,
+                               int64_t inN, int64_t inC, int64_t inH, int64_t inW,
+                               const float *filter, int64_t filterRowStride, float *output,
+                               int64_t outN, int64_t outC, int64_t outH, int64_t flags,
+                               const float *rowScale, const float *rowShift,
+                               const float *residual, int64_t residualN, int64_t residualC,
+                               int64_t residualH, int64_t minBits, int64_t maxBits) {
+  const int64_t m = outChannels, k = channels * kh * kw, n = images * ho * wo;
+  if (m <= 0 || n <= 0)
+    return;
+  const bool overwrite = flags & kGemmOverwriteC;
+  auto floatOf = [](int64_t bits) {
+    uint32_t word = uint32_t(bits);
+    float value;
+    std::memcpy(&value, &word, sizeof value);
+    return value;
+  };
+  const bool hasEpilogue = rowScale || rowShift || residual || (flags & kGemmClampMin) ||
+                           (flags & kGemmClampMax);
+
+  const GemmMicroKernel &kernel = hostGemmKernel();
+  const int mr = kernel.mr, nr = kernel.nr;
+  const int64_t panels = (n + nr - 1) / nr;
+  const int64_t kBlocks = (k + KC - 1) / KC;
+  ThreadPool *pool = m * n * std::max<int64_t>(k, 1) < kParallelMinWork ? nullptr
+                                                                        : ThreadPool::current();
+  const int64_t threads = pool ? pool->size() : 1;
+  // Few panels and many output channels (a late layer at batch 1): split
+  // the rows too, so every thread has work; each row group packs its
+  // panel itself.
+  int64_t rowGroups = 1;
+  while (panels * rowGroups < 4 * threads && m / (rowGroups * 2) >= 4 * mr)
+    rowGroups *= 2;
+  const int64_t rowsPerGroup = ((m + rowGroups - 1) / rowGroups + mr - 1) / mr * mr;
+  // Still fewer tasks than threads (a filter's gradient: few output
+  // pixels, long sums): split the sums, each part into a block of its own,
+  // added up at the end.
+  const int64_t kParts =
+      panels * rowGroups < threads ? std::min<int64_t>(threads, kBlocks) : 1;
+  const int64_t blocksPerPart = (kBlocks + kParts - 1) / kParts;
+  // The parts' blocks: the calling thread's, grown as needed and kept.
+  thread_local std::vector<float> partialSums;
+  if (kParts > 1)
+    partialSums.resize(
+        std::max(partialSums.size(), size_t(panels * rowGroups * kParts * rowsPerGroup * nr)));
+  float *const partials = partialSums.data();
+
+  // Writes a panel's sums (block: rows [i0, iEnd) × nr) out, run by run,
+  // then the epilogue on them.
+  auto writeOut = [&](const PixelRuns &runs, const float *block, int64_t i0, int64_t iEnd) {
+    for (int r = 0; r < runs.size(); ++r) {
+      const int64_t length = runs.length[r], x = runs.x[r];
+      float *image = output + runs.image[r] * outN + runs.row[r] * outH;
+      for (int64_t i = i0; i < iEnd; ++i) {
+        const float *from = block + (i - i0) * nr + runs.column[r];
+        float *to = image + i * outC + x;
+        if (overwrite)
+          for (int64_t t = 0; t < length; ++t)
+            to[t] = from[t];
+        else
+          for (int64_t t = 0; t < length; ++t)
+            to[t] += from[t];
+      }
+      if (hasEpilogue) {
+        Epilogue epilogue{
+            rowScale,
+            rowShift,
+            residual ? residual + runs.image[r] * residualN + runs.row[r] * residualH : nullptr,
+            residualC,
+            bool(flags & kGemmClampMin),
+            bool(flags & kGemmClampMax),
+            floatOf(minBits),
+            floatOf(maxBits)};
+        epilogue.apply(image, outC, i0, iEnd, x, x + length);
+      }
+    }
+  };
+
+  forEach(pool, panels * rowGroups * kParts, [&](int64_t task) {
+    const int64_t part = task % kParts, panel = task / kParts / rowGroups,
+                  group = task / kParts % rowGroups;
+    const int64_t i0 = group * rowsPerGroup, iEnd = std::min(m, i0 + rowsPerGroup);
+    if (i0 >= iEnd)
+      return;
+    const int64_t first = panel * nr, width = std::min<int64_t>(nr, n - first);
+    thread_local PixelRuns runs;
+    runs.split(first, width, ho, wo, sh, sw, inN, inH, inW);
+    // The panel (KC × nr) and, without a split sum, the block of C.
+    float *packed = packingBuffer(size_t(KC + rowsPerGroup) * nr);
+    float *block = kParts > 1 ? partials + task * rowsPerGroup * nr : packed + KC * nr;
+    const int64_t kbBegin = part * blocksPerPart,
+                  kbEnd = std::min(kBlocks, kbBegin + blocksPerPart);
+    if (kbBegin >= kbEnd)
+      std::fill(block, block + (iEnd - i0) * nr, 0.0f);
+    for (int64_t kb = kbBegin; kb < kbEnd; ++kb) {
+      const int64_t p0 = kb * KC, kc = std::min(KC, k - p0);
+      packPatches(input, runs, p0, kc, kh, kw, dh, dw, inC, inH, inW, sw, width, nr, kernel,
+                  packed);
+      for (int64_t i = i0; i < iEnd; i += mr)
+        kernel.run(kc, filter + i * filterRowStride + p0, filterRowStride,
+                   int(std::min<int64_t>(mr, iEnd - i)), packed, nr, block + (i - i0) * nr, nr,
+                   nr, /*accumulate=*/kb > kbBegin);
+    }
+    if (kParts == 1)
+      writeOut(runs, block, i0, iEnd);
+  });
+  if (kParts == 1)
+    return;
+  // Add up the parts of each panel's sums, and write them out.
+  PixelRuns runs;
+  for (int64_t task = 0; task < panels * rowGroups; ++task) {
+    const int64_t panel = task / rowGroups, group = task % rowGroups;
+    const int64_t i0 = group * rowsPerGroup, iEnd = std::min(m, i0 + rowsPerGroup);
+    if (i0 >= iEnd)
+      continue;
+    float *sum = partials + task * kParts * rowsPerGroup * nr;
+    for (int64_t part = 1; part < kParts; ++part) {
+      const float *add = sum + part * rowsPerGroup * nr;
+      for (int64_t e = 0; e < (iEnd - i0) * nr; ++e)
+        sum[e] += add[e];
+    }
+    runs.split(panel * nr, std::min<int64_t>(nr, n - panel * nr), ho, wo, sh, sw, inN, inH,
+               inW);
+    writeOut(runs, sum, i0, iEnd);
   }
 }

@@ -36,6 +36,11 @@ struct GemmMicroKernel {
   /// batch): sums[q] = Σ_p row[p]·columns[q][p] for the four columns, each
   /// element of the row loaded once for all four. Null: a portable loop.
   void (*dot4)(int64_t k, const float *row, const float *const *columns, float *sums);
+  /// For convolutions' patches: target[columns[r] + t] = source[offsets[r] + t]
+  /// for t < lengths[r], each run r < runs (short runs of an image row).
+  /// Null: a portable loop.
+  void (*copyRuns)(const float *source, const int64_t *offsets, const int32_t *columns,
+                   const int32_t *lengths, int runs, float *target);
 };
 
 /// The micro-kernels this build has, best first; each is usable only where
@@ -122,5 +127,21 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                              const float *rowShift = nullptr, const float *residual = nullptr,
                              int64_t residualBatchStride = 0, int64_t ldr = 0,
                              int64_t minBits = 0, int64_t maxBits = 0);
+
+/// A float32 2-D convolution with one group, as an implicit GEMM (no
+/// patches buffer); its arguments are specified in codegen/cpu/KernelAbi.h
+/// (kConv2dF32Kernel). The epilogue is dlc_gemm_f32's, with output channels
+/// as rows.
+extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChannels,
+                               int64_t kh, int64_t kw, int64_t ho, int64_t wo, int64_t sh,
+                               int64_t sw, int64_t dh, int64_t dw, const float *input,
+                               int64_t inN, int64_t inC, int64_t inH, int64_t inW,
+                               const float *filter, int64_t filterRowStride, float *output,
+                               int64_t outN, int64_t outC, int64_t outH, int64_t flags,
+                               const float *rowScale = nullptr,
+                               const float *rowShift = nullptr,
+                               const float *residual = nullptr, int64_t residualN = 0,
+                               int64_t residualC = 0, int64_t residualH = 0,
+                               int64_t minBits = 0, int64_t maxBits = 0);
 
 #endif // DLC_RUNTIME_KERNELS_GEMM_H

@@ -65,7 +65,23 @@ void dot4(int64_t k, const float *row, const float *const *columns, float *sums)
     sums[q] = _mm512_reduce_add_ps(acc[q]);
 }
 
-const dlc::GemmMicroKernel avx512 = {"avx512 8x32", MR, NR, kernel, dot4};
+/// Each run is one masked load and store per 16 floats.
+void copyRuns(const float *source, const int64_t *offsets, const int32_t *columns,
+              const int32_t *lengths, int runs, float *target) {
+  for (int r = 0; r < runs; ++r) {
+    const float *from = source + offsets[r];
+    float *to = target + columns[r];
+    int length = lengths[r], t = 0;
+    for (; t + 16 <= length; t += 16)
+      _mm512_storeu_ps(to + t, _mm512_loadu_ps(from + t));
+    if (t < length) {
+      __mmask16 tail = __mmask16((1u << (length - t)) - 1);
+      _mm512_mask_storeu_ps(to + t, tail, _mm512_maskz_loadu_ps(tail, from + t));
+    }
+  }
+}
+
+const dlc::GemmMicroKernel avx512 = {"avx512 8x32", MR, NR, kernel, dot4, copyRuns};
 
 } // namespace
 

@@ -237,6 +237,107 @@ TEST(GemmTest, EpilogueKeepsNaN) {
     EXPECT_TRUE(std::isnan(v));
 }
 
+/// One convolution for dlc_conv2d_f32: sizes, strides and dilations, and
+/// how its buffers are laid out.
+struct ConvCase {
+  int64_t n, c, o, kh, kw, ho, wo, sh, sw, dh, dw;
+  int64_t inputSpread = 1; ///< stride of the input along x (> 1: a strided view)
+  int64_t outputPad = 0;   ///< the output is a view inside a buffer this much larger
+  bool epilogue = false, accumulate = false;
+};
+
+/// Runs `test` through dlc_conv2d_f32 and compares every output element
+/// with a float64 convolution (and epilogue) computed here.
+void checkConv(const ConvCase &test, unsigned seed) {
+  SCOPED_TRACE(testing::Message() << "conv " << test.n << "x" << test.c << " -> " << test.o
+                                  << " " << test.kh << "x" << test.kw << " out " << test.ho
+                                  << "x" << test.wo << " stride " << test.sh << "," << test.sw
+                                  << " dilation " << test.dh << "," << test.dw);
+  const int64_t hp = (test.ho - 1) * test.sh + (test.kh - 1) * test.dh + 1;
+  const int64_t wp = (test.wo - 1) * test.sw + (test.kw - 1) * test.dw + 1;
+  // The input: [n, c, hp, wp] with x stride inputSpread.
+  const int64_t inW = test.inputSpread, inH = wp * inW, inC = hp * inH, inN = test.c * inC;
+  std::vector<float> input = randomFloats(test.n * inN, seed),
+                     filter = randomFloats(test.o * test.c * test.kh * test.kw, seed + 1);
+  // The output: a view at (pad, pad) of [n, o, ho + 2·pad, wo + 2·pad].
+  const int64_t pad = test.outputPad, outH = test.wo + 2 * pad,
+                outC = (test.ho + 2 * pad) * outH, outN = test.o * outC;
+  std::vector<float> output = randomFloats(test.n * outN, seed + 2), before = output;
+  float *out = output.data() + pad * outH + pad;
+  const int64_t residualC = test.ho * test.wo, residualN = test.o * residualC;
+  std::vector<float> scale = randomFloats(test.o, seed + 3), shift = randomFloats(test.o, seed + 4),
+                     residual = randomFloats(test.n * residualN, seed + 5);
+  const float lo = -0.5f, hi = 2.0f;
+  int64_t flags = test.accumulate ? 0 : kGemmOverwriteC;
+  if (test.epilogue)
+    flags |= kGemmClampMin | kGemmClampMax;
+  dlc_conv2d_f32(test.n, test.c, test.o, test.kh, test.kw, test.ho, test.wo, test.sh, test.sw,
+                 test.dh, test.dw, input.data(), inN, inC, inH, inW, filter.data(),
+                 test.c * test.kh * test.kw, out, outN, outC, outH, flags,
+                 test.epilogue ? scale.data() : nullptr, test.epilogue ? shift.data() : nullptr,
+                 test.epilogue ? residual.data() : nullptr, residualN, residualC, test.wo,
+                 bitsOf(lo), bitsOf(hi));
+  int64_t mismatches = 0;
+  for (int64_t b = 0; b < test.n; ++b)
+    for (int64_t o = 0; o < test.o; ++o)
+      for (int64_t y = -pad; y < test.ho + pad; ++y)
+        for (int64_t x = -pad; x < test.wo + pad; ++x) {
+          const int64_t at = b * outN + o * outC + y * outH + x;
+          const float got = out[at];
+          double want;
+          if (y < 0 || x < 0 || y >= test.ho || x >= test.wo) {
+            want = before[&out[at] - output.data()]; // outside the view: untouched
+          } else {
+            double sum = 0;
+            for (int64_t c = 0; c < test.c; ++c)
+              for (int64_t i = 0; i < test.kh; ++i)
+                for (int64_t j = 0; j < test.kw; ++j)
+                  sum += double(filter[((o * test.c + c) * test.kh + i) * test.kw + j]) *
+                         input[b * inN + c * inC + (y * test.sh + i * test.dh) * inH +
+                               (x * test.sw + j * test.dw) * inW];
+            want = sum + (test.accumulate ? before[&out[at] - output.data()] : 0.0);
+            if (test.epilogue) {
+              want = want * scale[o] + shift[o] +
+                     residual[b * residualN + o * residualC + y * test.wo + x];
+              want = std::min(std::max(want, double(lo)), double(hi));
+            }
+          }
+          const double tolerance = 1e-5 * (test.c * test.kh * test.kw + 1);
+          if (!(std::abs(got - want) <= tolerance) && mismatches++ < 5)
+            ADD_FAILURE() << "at image " << b << " channel " << o << " (" << y << ", " << x
+                          << "): " << got << " want " << want;
+        }
+  EXPECT_EQ(mismatches, 0);
+}
+
+TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
+  const ConvCase cases[] = {
+      // Panels that straddle images (7·9 pixels), 19 channels (partial
+      // tiles), K in one block.
+      {3, 5, 19, 3, 3, 7, 9, 1, 1, 1, 1},
+      // Strides and dilations; an input read with a stride along x.
+      {2, 4, 9, 3, 2, 4, 5, 2, 3, 2, 1, 2},
+      // Into a view of a bigger buffer, with the epilogue; then adding to
+      // what the output held.
+      {2, 3, 17, 3, 3, 6, 6, 1, 1, 1, 1, 1, 2, true},
+      {2, 3, 8, 3, 3, 5, 5, 1, 1, 1, 1, 1, 1, false, true},
+      // A filter's gradient: few output pixels, sums over three blocks
+      // (K = 64·14·14), split between the threads.
+      {2, 64, 16, 14, 14, 3, 3, 1, 1, 1, 1},
+      // Few pixels and many channels: rows split between the threads.
+      {1, 16, 160, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, true},
+      // One pixel, a 1×1 filter.
+      {1, 7, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+  };
+  unsigned seed = 100;
+  for (unsigned threads : {1u, 2u}) {
+    ThreadPool pool(threads);
+    ThreadPool::Scope scope(&pool);
+    for (const ConvCase &test : cases)
+      checkConv(test, seed += 10);
+  }
+}
+
 TEST(GemmTest, ConstantBIsPackedOnceAndReused) {
   // A weight (kGemmConstantB) is packed on the first product and the
   // packing reused: the second product must give the same result without

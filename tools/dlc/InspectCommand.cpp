@@ -108,9 +108,36 @@ Kernel describeGemm(mlir::func::CallOp call) {
   return kernel;
 }
 
+/// The runtime's convolution: 2·N·O·HO·WO·C·KH·KW FLOPs, from the static
+/// shapes of its filter ([O, C, KH, KW]) and output ([N, O, HO, WO]).
+Kernel describeConv(mlir::func::CallOp call) {
+  Kernel kernel{"conv", describeLocation(call.getLoc())};
+  Value input = bufferOfAddress(call.getOperand(kConvInput)),
+        filter = bufferOfAddress(call.getOperand(kConvFilter)),
+        output = bufferOfAddress(call.getOperand(kConvOutput));
+  if (!input || !filter || !output)
+    return kernel;
+  double flops = 2.0;
+  for (int64_t d : cast<mlir::MemRefType>(filter.getType()).getShape().drop_front())
+    flops *= double(d);
+  for (int64_t d : cast<mlir::MemRefType>(output.getType()).getShape())
+    flops *= double(d);
+  kernel.flops = flops;
+  kernel.reads = {dlc::bufferRoot(input), dlc::bufferRoot(filter)};
+  kernel.writes = {dlc::bufferRoot(output)};
+  return kernel;
+}
+
+/// Whether `kernel` is one of the runtime's tuned kernels.
+bool isRuntimeKernel(const Kernel &kernel) {
+  return kernel.kind == "gemm" || kernel.kind == "conv";
+}
+
 Kernel describeCall(mlir::func::CallOp call, mlir::ModuleOp module) {
   if (call.getCallee() == kGemmF32Kernel)
     return describeGemm(call);
+  if (call.getCallee() == kConv2dF32Kernel)
+    return describeConv(call);
   Kernel kernel{"call", describeLocation(call.getLoc())};
   auto callee = module.lookupSymbol<mlir::func::FuncOp>(call.getCallee());
   if (!callee || callee.isExternal())
@@ -174,7 +201,7 @@ void writeDot(raw_ostream &os, mlir::func::FuncOp main, ArrayRef<Kernel> kernels
     std::replace(location.begin(), location.end(), '"', '\'');
     os << formatv("  k{0} [label=\"{1}\\n{2}\\n{3}\"{4}];\n", i, kernel.kind, location,
                   humanFlops(kernel.flops),
-                  kernel.kind == "gemm" ? ", fillcolor=\"#cfe2ff\"" : "");
+                  isRuntimeKernel(kernel) ? ", fillcolor=\"#cfe2ff\"" : "");
     for (Value read : kernel.reads)
       if (auto it = producer.find(read); it != producer.end())
         os << formatv("  {0} -> k{1} [label=\"{2}\"];\n", it->second, i, shapeOf(read));
@@ -298,14 +325,14 @@ int dlc::tool::runInspectCommand() {
                          {dlc::bufferRoot(copy.getSource())}, {dlc::bufferRoot(copy.getTarget())}});
     }
   });
-  double totalFlops = 0, gemmFlops = 0;
-  int64_t gemms = 0, copies = 0;
+  double totalFlops = 0, runtimeFlops = 0;
+  int64_t gemms = 0, convs = 0, copies = 0;
   for (const Kernel &kernel : kernels) {
     totalFlops += kernel.flops;
-    if (kernel.kind == "gemm") {
-      gemmFlops += kernel.flops;
-      ++gemms;
-    }
+    if (isRuntimeKernel(kernel))
+      runtimeFlops += kernel.flops;
+    gemms += kernel.kind == "gemm";
+    convs += kernel.kind == "conv";
     copies += kernel.kind == "copy" || kernel.kind == "linalg.copy";
   }
   FunctionMemoryPlan plan = planFunctionMemory(main);
@@ -318,10 +345,12 @@ int dlc::tool::runInspectCommand() {
   for (auto [name, count] : ArrayRef(byCount).take_front(8))
     outs() << " " << name << " " << count;
   outs() << "\n";
-  outs() << formatv("  kernels: {0} ({1} GEMM calls, {2} generated loop nests, {3} copies)\n",
-                    kernels.size(), gemms, kernels.size() - gemms - copies, copies);
-  outs() << formatv("  work: {0}, {1:f1}% of it in GEMM\n", humanFlops(totalFlops),
-                    totalFlops ? 100 * gemmFlops / totalFlops : 0.0);
+  outs() << formatv("  kernels: {0} ({1} GEMM calls, {2} convolution calls, {3} generated "
+                    "loop nests, {4} copies)\n",
+                    kernels.size(), gemms, convs, kernels.size() - gemms - convs - copies,
+                    copies);
+  outs() << formatv("  work: {0}, {1:f1}% of it in GEMM and convolution kernels\n",
+                    humanFlops(totalFlops), totalFlops ? 100 * runtimeFlops / totalFlops : 0.0);
   outs() << formatv("  memory: {0} intermediate buffers, {1:f1} MB apart, in a {2:f1} MB "
                     "arena ({3:f1}%)\n",
                     plan.buffers.size(), plan.separateBytes / 1e6, plan.arenaBytes / 1e6,

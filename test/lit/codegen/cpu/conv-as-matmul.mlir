@@ -1,28 +1,40 @@
 // RUN: dlc-opt --dlc-lower-to-linalg --split-input-file %s | FileCheck %s
 // RUN: dlc-opt --dlc-lower-to-llvm --split-input-file %s | FileCheck %s --check-prefix=CALL
 
-// A float32 3x3 convolution on two images: a loop over the images, each
-// im2col'd into patches and multiplied by the filter in one batch_matmul
-// whose filter operand has no batch dimension; the runtime GEMM computes it.
-// CHECK-DAG: #[[FILTER:.*]] = affine_map<(d0, d1, d2, d3) -> (d1, d3)>
-// CHECK-DAG: #[[COLS:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d3, d2)>
+// A float32 3x3 convolution on two images: one generic over the whole
+// convolution (loops n, o, y, x, c, i, j), marked with its strides and
+// dilations, that dlc-cpu-kernel-calls makes a call of the runtime's
+// implicit-GEMM convolution: no patches, no loop over the images.
+// CHECK-DAG: #[[IN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d2 + d5, d3 + d6)>
+// CHECK-DAG: #[[FILTER:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d4, d5, d6)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3)>
 // CHECK-LABEL: func.func @conv3x3
-// CHECK: %[[W:.*]] = tensor.collapse_shape %{{.*}} {{\[}}[0], [1, 2, 3]] : tensor<4x3x3x3xf32> into tensor<4x27xf32>
-// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}) -> (tensor<2x4x36xf32>)
-// CHECK: %[[IMAGE:.*]] = tensor.extract_slice %{{.*}}{{\[}}%[[N]], 0, 0, 0] [1, 3, 8, 8]
-// CHECK: %[[SLOT:.*]] = tensor.extract_slice %[[ACC]]{{\[}}%[[N]], 0, 0] [1, 4, 36]
-// CHECK: %[[PATCHES:.*]] = linalg.generic {{.*}} ins(%[[IMAGE]] : tensor<1x3x8x8xf32>) outs(%{{.*}} : tensor<1x3x3x3x6x6xf32>)
-// CHECK: %[[COLS_T:.*]] = tensor.collapse_shape %[[PATCHES]] {{\[}}[0], [1, 2, 3], [4, 5]] : tensor<1x3x3x3x6x6xf32> into tensor<1x27x36xf32>
-// CHECK: linalg.batch_matmul indexing_maps = [#[[FILTER]], #[[COLS]], #{{.*}}] ins(%[[W]], %[[COLS_T]] : tensor<4x27xf32>, tensor<1x27x36xf32>) outs(%[[SLOT]] : tensor<1x4x36xf32>)
-// CHECK: tensor.insert_slice
-// CHECK: tensor.expand_shape %{{.*}} {{\[}}[0], [1], [2, 3]] {{.*}} into tensor<2x4x6x6xf32>
+// CHECK-NOT: scf.for
+// CHECK: linalg.generic {indexing_maps = [#[[IN]], #[[FILTER]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]} ins(%{{.*}}, %{{.*}} : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32>) outs(%{{.*}} : tensor<2x4x6x6xf32>) attrs = {dlc.conv2d = array<i64: 1, 1, 1, 1>}
+// CHECK-NOT: linalg.batch_matmul
 // CALL-LABEL: llvm.func @conv3x3
-// CALL: llvm.call @dlc_gemm_f32
+// CALL: llvm.call @dlc_conv2d_f32
+// CALL-NOT: dlc_gemm_f32
 func.func @conv3x3(%x: tensor<2x3x8x8xf32>, %w: tensor<4x3x3x3xf32>) -> tensor<2x4x6x6xf32> {
   %0 = dlc.conv %x, %w, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1],
        pad_low = [0, 0], pad_high = [0, 0], groups = 1
        : tensor<2x3x8x8xf32>, tensor<4x3x3x3xf32> -> tensor<2x4x6x6xf32>
   return %0 : tensor<2x4x6x6xf32>
+}
+
+// -----
+
+// Strides and dilations go into the input's indexing and the mark.
+// CHECK-DAG: #[[STRIDED:.*]] = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d2 * 2 + d5 * 2, d3 * 3 + d6)>
+// CHECK-LABEL: func.func @strided_dilated
+// CHECK: linalg.generic {indexing_maps = [#[[STRIDED]], {{.*}} attrs = {dlc.conv2d = array<i64: 2, 3, 2, 1>}
+// CALL-LABEL: llvm.func @strided_dilated
+// CALL: llvm.call @dlc_conv2d_f32
+func.func @strided_dilated(%x: tensor<1x2x9x9xf32>, %w: tensor<5x2x3x3xf32>) -> tensor<1x5x3x3xf32> {
+  %0 = dlc.conv %x, %w, strides = [2, 3], dilations = [2, 1], lhs_dilation = [1, 1],
+       pad_low = [0, 0], pad_high = [0, 0], groups = 1
+       : tensor<1x2x9x9xf32>, tensor<5x2x3x3xf32> -> tensor<1x5x3x3xf32>
+  return %0 : tensor<1x5x3x3xf32>
 }
 
 // -----

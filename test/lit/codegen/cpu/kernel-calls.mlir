@@ -175,3 +175,66 @@ func.func @epilogue_reads_product(%w: memref<8x4xf32>, %cols: memref<1x4x36xf32>
   }
   return
 }
+
+// -----
+
+// A convolution generic marked dlc.conv2d becomes a call of the runtime's
+// convolution: sizes, strides and dilations (from the mark), the input's
+// four strides, the filter's row stride, the output's strides (here a view
+// inside a padded buffer: the zero fill of exactly that view goes, and the
+// kernel overwrites; kGemmOverwriteC = 2), then its epilogue with output
+// channels as rows (ReLU: kGemmClampMin = 4; 2 | 4 = 6) and the residual's
+// strides.
+#cin = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d2 * 2 + d5, d3 * 2 + d6)>
+#cw = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d1, d4, d5, d6)>
+#cout = affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3)>
+#all4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @conv
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: linalg.generic
+// CHECK-DAG: %[[FLAGS:c6(_[0-9]+)?]] = arith.constant 6 : index
+// CHECK: call @dlc_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c2{{(_[0-9]+)?}}, %c2{{(_[0-9]+)?}}, %c1{{(_[0-9]+)?}}, %c1{{(_[0-9]+)?}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[FLAGS]], %c0{{.*}}, %c0{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %c0{{.*}})
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @conv(%x: memref<2x3x9x9xf32>, %w: memref<4x3x3x3xf32>, %padded: memref<2x4x6x6xf32>,
+                %r: memref<2x4x4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %out = memref.subview %padded[0, 0, 1, 1] [2, 4, 4, 4] [1, 1, 1, 1]
+      : memref<2x4x6x6xf32> to memref<2x4x4x4xf32, strided<[144, 36, 6, 1], offset: 7>>
+  linalg.fill ins(%zero : f32) outs(%out : memref<2x4x4x4xf32, strided<[144, 36, 6, 1], offset: 7>>)
+  linalg.generic {indexing_maps = [#cin, #cw, #cout], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<2x3x9x9xf32>, memref<4x3x3x3xf32>)
+      outs(%out : memref<2x4x4x4xf32, strided<[144, 36, 6, 1], offset: 7>>) attrs = {dlc.conv2d = array<i64: 2, 2, 1, 1>} {
+  ^bb0(%in: f32, %f: f32, %acc: f32):
+    %0 = arith.mulf %in, %f : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  }
+  linalg.generic {indexing_maps = [#all4, #all4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%r : memref<2x4x4x4xf32>) outs(%out : memref<2x4x4x4xf32, strided<[144, 36, 6, 1], offset: 7>>) {
+  ^bb0(%vr: f32, %o: f32):
+    %0 = arith.addf %o, %vr : f32
+    %1 = arith.maximumf %0, %zero : f32
+    linalg.yield %1 : f32
+  }
+  return
+}
+
+// A filter that is not contiguous after its first dimension (a view) keeps
+// the loop nest: the kernel reads it as a matrix.
+// CHECK-LABEL: func.func @conv_filter_view
+// CHECK-NOT: dlc_conv2d_f32
+// CHECK: linalg.generic
+func.func @conv_filter_view(%x: memref<1x3x5x5xf32>, %big: memref<4x6x3x3xf32>, %out: memref<1x4x3x3xf32>) {
+  %w = memref.subview %big[0, 0, 0, 0] [4, 3, 3, 3] [1, 2, 1, 1]
+      : memref<4x6x3x3xf32> to memref<4x3x3x3xf32, strided<[54, 18, 3, 1]>>
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d2 + d5, d3 + d6)>, #cw, #cout], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x3x5x5xf32>, memref<4x3x3x3xf32, strided<[54, 18, 3, 1]>>)
+      outs(%out : memref<1x4x3x3xf32>) attrs = {dlc.conv2d = array<i64: 1, 1, 1, 1>} {
+  ^bb0(%in: f32, %f: f32, %acc: f32):
+    %0 = arith.mulf %in, %f : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  }
+  return
+}
