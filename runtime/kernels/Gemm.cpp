@@ -587,28 +587,31 @@ extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChan
   ThreadPool *pool = m * n * std::max<int64_t>(k, 1) < kParallelMinWork ? nullptr
                                                                         : ThreadPool::current();
   const int64_t threads = pool ? pool->size() : 1;
-  // Few panels and many output channels (a late layer at batch 1): split
-  // the rows too, so every thread has work; each row group packs its
-  // panel itself.
-  int64_t rowGroups = 1;
-  while (panels * rowGroups < 4 * threads && m / (rowGroups * 2) >= 4 * mr)
-    rowGroups *= 2;
-  const int64_t rowsPerGroup = ((m + rowGroups - 1) / rowGroups + mr - 1) / mr * mr;
+  // A task is one panel of nr output pixels and all output channels: its
+  // patches are packed once, and its block of C (m × nr) stays in L2.
+  // (Tasks of several panels and at most MC rows, as gemmBlocked splits C,
+  // measured slower: every row block packs the patches again.) With fewer
+  // panels than 4 per thread (a late layer at batch 1), the rows are split
+  // too, down to 4·mr.
+  int64_t rowsPerTask = (m + mr - 1) / mr * mr;
+  auto rowTasks = [&] { return (m + rowsPerTask - 1) / rowsPerTask; };
+  while (threads > 1 && panels * rowTasks() < 4 * threads && rowsPerTask / 2 >= 4 * mr)
+    rowsPerTask = (rowsPerTask / 2 + mr - 1) / mr * mr;
+  const int64_t tasks = panels * rowTasks();
   // Still fewer tasks than threads (a filter's gradient: few output
   // pixels, long sums): split the sums, each part into a block of its own,
   // added up at the end.
-  const int64_t kParts =
-      panels * rowGroups < threads ? std::min<int64_t>(threads, kBlocks) : 1;
+  const int64_t kParts = tasks < threads ? std::min<int64_t>(threads, kBlocks) : 1;
   const int64_t blocksPerPart = (kBlocks + kParts - 1) / kParts;
   // The parts' blocks: the calling thread's, grown as needed and kept.
   thread_local std::vector<float> partialSums;
+  const size_t blockFloats = size_t(rowsPerTask * nr);
   if (kParts > 1)
-    partialSums.resize(
-        std::max(partialSums.size(), size_t(panels * rowGroups * kParts * rowsPerGroup * nr)));
+    partialSums.resize(std::max(partialSums.size(), size_t(tasks * kParts) * blockFloats));
   float *const partials = partialSums.data();
 
-  // Writes a panel's sums (block: rows [i0, iEnd) × nr) out, run by run,
-  // then the epilogue on them.
+  // Writes a panel's sums (rows [i0, iEnd) of `block`, nr floats each)
+  // out, run by run, then the epilogue on them.
   auto writeOut = [&](const PixelRuns &runs, const float *block, int64_t i0, int64_t iEnd) {
     for (int r = 0; r < runs.size(); ++r) {
       const int64_t length = runs.length[r], x = runs.x[r];
@@ -637,52 +640,56 @@ extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChan
       }
     }
   };
+  // Task t: its panel, and its rows [i0, iEnd).
+  struct TaskRange {
+    int64_t panel, i0, iEnd;
+  };
+  auto rangeOf = [&](int64_t task) {
+    int64_t i0 = task % rowTasks() * rowsPerTask;
+    return TaskRange{task / rowTasks(), i0, std::min(m, i0 + rowsPerTask)};
+  };
+  auto splitPanel = [&](const TaskRange &range, PixelRuns &runs) {
+    runs.split(range.panel * nr, std::min<int64_t>(nr, n - range.panel * nr), ho, wo, sh, sw,
+               inN, inH, inW);
+  };
 
-  forEach(pool, panels * rowGroups * kParts, [&](int64_t task) {
-    const int64_t part = task % kParts, panel = task / kParts / rowGroups,
-                  group = task / kParts % rowGroups;
-    const int64_t i0 = group * rowsPerGroup, iEnd = std::min(m, i0 + rowsPerGroup);
-    if (i0 >= iEnd)
-      return;
-    const int64_t first = panel * nr, width = std::min<int64_t>(nr, n - first);
+  forEach(pool, tasks * kParts, [&](int64_t index) {
+    const int64_t task = index / kParts, part = index % kParts;
+    const TaskRange range = rangeOf(task);
     thread_local PixelRuns runs;
-    runs.split(first, width, ho, wo, sh, sw, inN, inH, inW);
-    // The panel (KC × nr) and, without a split sum, the block of C.
-    float *packed = packingBuffer(size_t(KC + rowsPerGroup) * nr);
-    float *block = kParts > 1 ? partials + task * rowsPerGroup * nr : packed + KC * nr;
+    splitPanel(range, runs);
+    // The panel (KC × nr) and, without a split sum, the task's block of C.
+    float *packed = packingBuffer(size_t(KC * nr) + blockFloats);
+    float *block = kParts > 1 ? partials + index * blockFloats : packed + KC * nr;
     const int64_t kbBegin = part * blocksPerPart,
                   kbEnd = std::min(kBlocks, kbBegin + blocksPerPart);
     if (kbBegin >= kbEnd)
-      std::fill(block, block + (iEnd - i0) * nr, 0.0f);
+      std::fill(block, block + blockFloats, 0.0f);
     for (int64_t kb = kbBegin; kb < kbEnd; ++kb) {
       const int64_t p0 = kb * KC, kc = std::min(KC, k - p0);
-      packPatches(input, runs, p0, kc, kh, kw, dh, dw, inC, inH, inW, sw, width, nr, kernel,
-                  packed);
-      for (int64_t i = i0; i < iEnd; i += mr)
+      packPatches(input, runs, p0, kc, kh, kw, dh, dw, inC, inH, inW, sw,
+                  std::min<int64_t>(nr, n - range.panel * nr), nr, kernel, packed);
+      for (int64_t i = range.i0; i < range.iEnd; i += mr)
         kernel.run(kc, filter + i * filterRowStride + p0, filterRowStride,
-                   int(std::min<int64_t>(mr, iEnd - i)), packed, nr, block + (i - i0) * nr, nr,
-                   nr, /*accumulate=*/kb > kbBegin);
+                   int(std::min<int64_t>(mr, range.iEnd - i)), packed, nr,
+                   block + (i - range.i0) * nr, nr, nr, /*accumulate=*/kb > kbBegin);
     }
     if (kParts == 1)
-      writeOut(runs, block, i0, iEnd);
+      writeOut(runs, block, range.i0, range.iEnd);
   });
   if (kParts == 1)
     return;
-  // Add up the parts of each panel's sums, and write them out.
+  // Add up the parts of each task's sums, and write them out.
   PixelRuns runs;
-  for (int64_t task = 0; task < panels * rowGroups; ++task) {
-    const int64_t panel = task / rowGroups, group = task % rowGroups;
-    const int64_t i0 = group * rowsPerGroup, iEnd = std::min(m, i0 + rowsPerGroup);
-    if (i0 >= iEnd)
-      continue;
-    float *sum = partials + task * kParts * rowsPerGroup * nr;
+  for (int64_t task = 0; task < tasks; ++task) {
+    const TaskRange range = rangeOf(task);
+    float *sum = partials + task * kParts * blockFloats;
     for (int64_t part = 1; part < kParts; ++part) {
-      const float *add = sum + part * rowsPerGroup * nr;
-      for (int64_t e = 0; e < (iEnd - i0) * nr; ++e)
+      const float *add = sum + part * blockFloats;
+      for (size_t e = 0; e < blockFloats; ++e)
         sum[e] += add[e];
     }
-    runs.split(panel * nr, std::min<int64_t>(nr, n - panel * nr), ho, wo, sh, sw, inN, inH,
-               inW);
-    writeOut(runs, sum, i0, iEnd);
+    splitPanel(range, runs);
+    writeOut(runs, sum, range.i0, range.iEnd);
   }
 }

@@ -324,8 +324,9 @@ TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
       // A filter's gradient: few output pixels, sums over three blocks
       // (K = 64·14·14), split between the threads.
       {2, 64, 16, 14, 14, 3, 3, 1, 1, 1, 1},
-      // Few pixels and many channels: rows split between the threads.
-      {1, 16, 160, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, true},
+      // Few pixels and many channels (a late layer at batch 1): rows split
+      // between the threads.
+      {1, 512, 160, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, true},
       // One pixel, a 1×1 filter.
       {1, 7, 3, 1, 1, 1, 1, 1, 1, 1, 1},
   };
