@@ -50,6 +50,11 @@ constexpr int64_t NC = 256; // columns of C per task at most
 /// too few micro-tiles to pay for copying it. (Packing panels inside each
 /// task instead was measured slower at every size.)
 constexpr int64_t kPackRows = 32;
+/// Products with a transposed B that is not a packed weight and at most
+/// this many rows run as Cᵀ = Bᵀ·Aᵀ (gemmSwapped), packing A, not B.
+constexpr int64_t kSwapMaxRows = 128;
+/// The largest micro-kernel tile (mr·nr floats) gemmSwapped keeps on its stack.
+constexpr int64_t kSwapMaxTile = 64 * 64;
 /// Products with fewer multiply-adds run on one thread: waking the others
 /// costs more than it saves.
 constexpr int64_t kParallelMinWork = int64_t(1) << 21;
@@ -237,6 +242,58 @@ void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda
   });
 }
 
+/// C += A·B with a transposed B (each column of B contiguous: a dense
+/// layer's weights) that is not a packed weight, and few rows (a training
+/// batch): computed as Cᵀ = Bᵀ·Aᵀ. Bᵀ's rows are B's columns, so the
+/// micro-kernel reads them in place as its left operand, and only Aᵀ (m
+/// columns, small) is packed, once: packing B would copy all of it on
+/// every call, about as costly as the product. Each mr × nr tile of Cᵀ is
+/// summed over all of k at once (Aᵀ's panels stay in L2) and written into
+/// C transposed.
+void gemmSwapped(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
+                 const float *bT, int64_t ldbT, float *c, int64_t ldc,
+                 const GemmMicroKernel &kernel, ThreadPool *pool, bool overwrite,
+                 const Epilogue *epilogue) {
+  const int mr = kernel.mr, nr = kernel.nr;
+  const int64_t panels = (m + nr - 1) / nr;
+  // Aᵀ as panels of nr of its columns (rows of A), k × nr each, zero-padded.
+  float *packed = packingBuffer(size_t(panels * k * nr));
+  forEach(pool, panels, [&](int64_t panel) {
+    float *target = packed + panel * k * nr;
+    const int64_t rows = std::min<int64_t>(nr, m - panel * nr);
+    for (int64_t ii = 0; ii < rows; ++ii) {
+      const float *row = a + (panel * nr + ii) * lda;
+      for (int64_t p = 0; p < k; ++p)
+        target[p * nr + ii] = row[p];
+    }
+    for (int64_t p = 0; p < k; ++p)
+      std::fill(target + p * nr + rows, target + p * nr + nr, 0.0f);
+  });
+  // Tasks: groups of mr columns of C (rows of Cᵀ), several per thread.
+  const unsigned threads = pool ? pool->size() : 1;
+  int64_t groupsPerTask = std::max<int64_t>(1, (n + mr - 1) / mr / (8 * threads));
+  const int64_t columnsPerTask = groupsPerTask * mr;
+  forEach(pool, (n + columnsPerTask - 1) / columnsPerTask, [&](int64_t task) {
+    const int64_t j0 = task * columnsPerTask, jEnd = std::min(n, j0 + columnsPerTask);
+    alignas(64) float tile[kSwapMaxTile];
+    for (int64_t j = j0; j < jEnd; j += mr) {
+      const int rows = int(std::min<int64_t>(mr, jEnd - j));
+      for (int64_t panel = 0; panel < panels; ++panel) {
+        kernel.run(k, bT + j * ldbT, ldbT, rows, packed + panel * k * nr, nr, tile, nr, nr,
+                   /*accumulate=*/false);
+        const int64_t i0 = panel * nr, width = std::min<int64_t>(nr, m - i0);
+        for (int64_t ii = 0; ii < width; ++ii) {
+          float *out = c + (i0 + ii) * ldc + j;
+          for (int r = 0; r < rows; ++r)
+            out[r] = overwrite ? tile[r * nr + ii] : out[r] + tile[r * nr + ii];
+        }
+      }
+    }
+    if (epilogue)
+      epilogue->apply(c, ldc, 0, m, j0, jEnd);
+  });
+}
+
 void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  const float *b, int64_t bStrideK, int64_t bStrideN, float *c, int64_t ldc,
                  const GemmMicroKernel &kernel, ThreadPool *pool,
@@ -246,6 +303,10 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
     return gemvTransposed(m, n, k, a, lda, b, bStrideN, c, ldc,
                           m * n * k < kGemvParallelMinWork ? nullptr : pool, overwrite, kernel,
                           epilogue);
+  if (m <= kSwapMaxRows && bStrideK == 1 && bStrideN != 1 && !cache &&
+      kernel.mr * kernel.nr <= kSwapMaxTile)
+    return gemmSwapped(m, n, k, a, lda, b, bStrideN, c, ldc, kernel,
+                       m * n * k < kParallelMinWork ? nullptr : pool, overwrite, epilogue);
   if (m * n * k < kParallelMinWork)
     pool = nullptr;
   const int mr = kernel.mr, nr = kernel.nr;
@@ -496,7 +557,6 @@ namespace {
 struct PixelRuns {
   llvm::SmallVector<int32_t, 8> column, length;
   llvm::SmallVector<int64_t, 8> origin, image, row, x;
-  llvm::SmallVector<int64_t, 8> offsets; ///< scratch: origin + a patch element's offset
 
   /// The runs of columns [first, first + count) of the product (the output
   /// pixels of all images, in order).
@@ -515,7 +575,6 @@ struct PixelRuns {
       image.push_back(b), row.push_back(y), x.push_back(x0);
       at += run;
     }
-    offsets.resize(column.size());
   }
   int size() const { return int(column.size()); }
 };
@@ -527,16 +586,13 @@ void packPatches(const float *input, const PixelRuns &runs, int64_t p0, int64_t 
                  int64_t kh, int64_t kw, int64_t dh, int64_t dw, int64_t inC, int64_t inH,
                  int64_t inW, int64_t sw, int64_t width, int nr, const GemmMicroKernel &kernel,
                  float *target) {
-  PixelRuns &scratch = const_cast<PixelRuns &>(runs);
   int64_t c = p0 / (kh * kw), i = p0 / kw % kh, j = p0 % kw;
   const bool contiguous = sw * inW == 1;
   for (int64_t p = 0; p < kc; ++p, target += nr) {
     const int64_t element = c * inC + i * dh * inH + j * dw * inW;
     if (contiguous && kernel.copyRuns) {
-      for (int r = 0; r < runs.size(); ++r)
-        scratch.offsets[r] = runs.origin[r] + element;
-      kernel.copyRuns(input, scratch.offsets.data(), runs.column.data(), runs.length.data(),
-                      runs.size(), target);
+      kernel.copyRuns(input + element, runs.origin.data(), runs.column.data(),
+                      runs.length.data(), runs.size(), target);
     } else {
       const int64_t step = sw * inW;
       for (int r = 0; r < runs.size(); ++r) {

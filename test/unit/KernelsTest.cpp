@@ -90,6 +90,8 @@ struct PathCase {
   bool transposed;
 };
 constexpr PathCase kPathCases[] = {{1, 40, 70, 300, false},
+                                   {1, 40, 70, 300, true},
+                                   {3, 33, 1100, 50, true},
                                    {1, 5, 33, 600, false},
                                    {1, 5, 33, 600, true},
                                    {3, 9, 17, 20, false},
@@ -135,7 +137,7 @@ void checkGemm(const GemmMicroKernel *kernel, Shape s, ThreadPool *pool,
 TEST(GemmTest, EveryKernelMatchesFloat64OnEdgeShapes) {
   const Shape shapes[] = {{1, 1, 1},    {7, 13, 5},    {8, 32, 16},  {9, 33, 257},
                           {1, 100, 600}, {31, 47, 300}, {130, 65, 20}, {200, 96, 520},
-                          {64, 300, 64}};
+                          {64, 300, 64}, {40, 77, 300}, {128, 1030, 70}};
   ThreadPool two(2);
   for (const GemmMicroKernel *kernel : runnableKernels())
     for (Shape shape : shapes) {
