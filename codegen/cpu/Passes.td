@@ -63,6 +63,14 @@ def DlcCpuKernelCalls : Pass<"dlc-cpu-kernel-calls", "mlir::ModuleOp"> {
     per-row scale, per-row shift, a residual, then max and min with scalars
     (a fused convolution's epilogue, in that order) passes those as the
     epilogue arguments and the generic goes; without one they are 0.
+
+    A `linalg.generic` marked `dlc.conv2d` (a whole 2-D convolution, see
+    dlc-lower-to-linalg) on float32 buffers with unit inner strides and a
+    filter contiguous after its first dimension becomes a call of
+    `dlc_conv2d_f32`, the runtime's implicit-GEMM convolution, with the
+    same zero-fill and epilogue rules (the fill may also be of exactly the
+    output's view, as when the output is the inside of a padded buffer;
+    the epilogue's rows are output channels).
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect",

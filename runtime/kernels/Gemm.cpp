@@ -14,10 +14,16 @@
 // A is read in place (its rows are broadcast element by element), so only
 // B is copied, and only when enough rows of A reuse it; a product with few
 // rows (a small batch) reads B in place, and one with few rows and a
-// transposed B is dot products (gemvTransposed). A weight's packing is kept
-// in the executable's GemmPackCache; other packings go to a buffer per
-// calling thread, reused. Two synchronizations per product: packing (none
-// once a weight is packed), products.
+// transposed B is dot products (gemvTransposed), or, with up to 128 rows
+// and a B that is not a cached weight (a training batch through a dense
+// layer), Cᵀ = Bᵀ·Aᵀ with only A packed (gemmSwapped). A weight's packing
+// is kept in the executable's GemmPackCache; other packings go to a buffer
+// per calling thread, reused. Two synchronizations per product: packing
+// (none once a weight is packed), products.
+//
+// Convolutions (dlc_conv2d_f32, at the end) use the same micro-kernels as
+// an implicit GEMM: the patches are packed panel by panel straight from
+// the images, so no im2col buffer exists.
 //
 //===----------------------------------------------------------------------===//
 
@@ -714,9 +720,10 @@ extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChan
     const TaskRange range = rangeOf(task);
     thread_local PixelRuns runs;
     splitPanel(range, runs);
-    // The panel (KC × nr) and, without a split sum, the task's block of C.
-    float *packed = packingBuffer(size_t(KC * nr) + blockFloats);
-    float *block = kParts > 1 ? partials + index * blockFloats : packed + KC * nr;
+    // The panel (KC × nr, then 16 floats that copyRuns may write past its
+    // last row) and, without a split sum, the task's block of C.
+    float *packed = packingBuffer(size_t(KC * nr + 16) + blockFloats);
+    float *block = kParts > 1 ? partials + index * blockFloats : packed + KC * nr + 16;
     const int64_t kbBegin = part * blocksPerPart,
                   kbEnd = std::min(kBlocks, kbBegin + blocksPerPart);
     if (kbBegin >= kbEnd)

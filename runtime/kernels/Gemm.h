@@ -37,8 +37,9 @@ struct GemmMicroKernel {
   /// element of the row loaded once for all four. Null: a portable loop.
   void (*dot4)(int64_t k, const float *row, const float *const *columns, float *sums);
   /// For convolutions' patches: target[columns[r] + t] = source[offsets[r] + t]
-  /// for t < lengths[r], each run r < runs (short runs of an image row).
-  /// Null: a portable loop.
+  /// for t < lengths[r], each run r < runs (short runs of an image row), in
+  /// order. It may write anything up to 16 floats past each run (the runs
+  /// after it overwrite that). Null: a portable loop.
   void (*copyRuns)(const float *source, const int64_t *offsets, const int32_t *columns,
                    const int32_t *lengths, int runs, float *target);
 };
