@@ -1187,8 +1187,15 @@ struct ReduceLowering : OpConversionPattern<ReduceOp> {
     auto reduce = linalg::ReduceOp::create(
         rewriter, loc, adaptor.getOperand(), init, op.getDims(),
         [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
-          linalg::YieldOp::create(
-              b, nestedLoc, combine(b, nestedLoc, kind, elementType, args[1], args[0]));
+          Value sum = combine(b, nestedLoc, kind, elementType, args[1], args[0]);
+          // A float sum may be reassociated, so that LLVM vectorizes it
+          // with partial sums (a sequential sum runs at one add per four
+          // cycles: a bias gradient over a batch of feature maps took 2%
+          // of a CNN's training step). The order is still the same on
+          // every run.
+          if (auto add = sum.getDefiningOp<arith::AddFOp>())
+            add.setFastmath(arith::FastMathFlags::reassoc);
+          linalg::YieldOp::create(b, nestedLoc, sum);
         });
     rewriter.replaceOp(op, reduce.getResult(0));
     return success();
