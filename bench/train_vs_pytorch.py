@@ -3,6 +3,7 @@
 
     .venv/bin/python bench/train_vs_pytorch.py [--models mlp,cnn] [--seconds 5]
                                                [--threads 2] [--optimizer sgd|adam]
+                                               [--rounds 3]
 
 PyTorch is not in requirements.txt (the test suite does not need it); install
 it into the environment first: `.venv/bin/pip install torch`.
@@ -17,8 +18,11 @@ written into the ONNX model that dlc trains, so both start equal:
 Each engine runs in its own process with `--threads` threads on the same
 batch: a step is forward, softmax cross-entropy, backward and the optimizer
 update (PyTorch: zero_grad, forward, loss, backward, step; dlc: one call of
-the compiled step). Printed per model: the median step time of each, the
-ratio dlc/PyTorch, the peak memory of each (resident memory above what the
+the compiled step). The machine has slow phases, so each engine runs
+`--rounds` times, alternating with the other (and which goes first), and
+the median of its runs' medians is printed. Printed per model: the step
+time of each, the ratio dlc/PyTorch and the range of the rounds' own
+ratios, the peak memory of each (resident memory above what the
 process held after importing its engine and building the data), dlc's
 compile time, and the largest difference between the two engines' losses
 over the first steps (they train the same model from the same weights).
@@ -164,6 +168,8 @@ def main():
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="runs of each engine, alternating (the machine has slow phases)")
     parser.add_argument("--engine", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--onnx", help=argparse.SUPPRESS)
@@ -177,28 +183,40 @@ def main():
     except ImportError:
         sys.exit("PyTorch is needed: .venv/bin/pip install torch")
     print(f"training step, batch {BATCH}, {args.optimizer}, {args.threads} threads each; "
-          f"median of >= {args.seconds:g} s")
-    print(f"{'model':<6} {'torch ms':>9} {'dlc ms':>8} {'dlc/torch':>9} {'torch MiB':>9} "
-          f"{'dlc MiB':>8} {'compile s':>9} {'loss diff':>9}")
+          f"median of >= {args.seconds:g} s per run, median over {args.rounds} alternating "
+          f"runs of each engine (ratio range: the rounds' own ratios)")
+    print(f"{'model':<6} {'torch ms':>9} {'dlc ms':>8} {'dlc/torch':>9} {'ratio range':>12} "
+          f"{'torch MiB':>9} {'dlc MiB':>8} {'compile s':>9} {'loss diff':>9}")
     with tempfile.TemporaryDirectory() as work:
         env = dict(os.environ, DLC_CACHE_DIR=os.path.join(work, "cache"))
         for name in args.models.split(","):
             onnx_path = os.path.join(work, f"{name}.onnx")
             write_onnx(name, onnx_path)
-            results = {}
-            for engine in ("torch", "dlc"):
-                out = subprocess.run(
-                    [sys.executable, __file__, "--engine", engine, "--model", name,
-                     "--onnx", onnx_path, "--seconds", str(args.seconds),
-                     "--threads", str(args.threads), "--optimizer", args.optimizer],
-                    check=True, capture_output=True, text=True, env=env).stdout
-                results[engine] = json.loads(out.splitlines()[-1])
-            t, d = results["torch"], results["dlc"]
+            rounds = []
+            for round_ in range(args.rounds):
+                results = {}
+                # Alternate which engine goes first, so neither always meets
+                # the same phase of the machine.
+                order = ("torch", "dlc") if round_ % 2 == 0 else ("dlc", "torch")
+                for engine in order:
+                    out = subprocess.run(
+                        [sys.executable, __file__, "--engine", engine, "--model", name,
+                         "--onnx", onnx_path, "--seconds", str(args.seconds),
+                         "--threads", str(args.threads), "--optimizer", args.optimizer],
+                        check=True, capture_output=True, text=True, env=env).stdout
+                    results[engine] = json.loads(out.splitlines()[-1])
+                rounds.append(results)
+            t, d = rounds[0]["torch"], rounds[0]["dlc"]
+            torch_ms = float(np.median([r["torch"]["median_ms"] for r in rounds]))
+            dlc_ms = float(np.median([r["dlc"]["median_ms"] for r in rounds]))
+            ratios = [r["dlc"]["median_ms"] / r["torch"]["median_ms"] for r in rounds]
             difference = max(abs(a - b) / max(abs(a), 1e-6)
                              for a, b in zip(t["losses"], d["losses"]))
-            print(f"{name:<6} {t['median_ms']:>9.2f} {d['median_ms']:>8.2f} "
-                  f"{d['median_ms'] / t['median_ms']:>9.2f} {t['peak_mib']:>9.0f} "
-                  f"{d['peak_mib']:>8.0f} {d['compile_s']:>9.2f} {difference:>9.1e}")
+            spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+            print(f"{name:<6} {torch_ms:>9.2f} {dlc_ms:>8.2f} {dlc_ms / torch_ms:>9.2f} "
+                  f"{spread:>12} {max(r['torch']['peak_mib'] for r in rounds):>9.0f} "
+                  f"{max(r['dlc']['peak_mib'] for r in rounds):>8.0f} {d['compile_s']:>9.2f} "
+                  f"{difference:>9.1e}")
 
 
 if __name__ == "__main__":

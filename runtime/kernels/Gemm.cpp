@@ -61,6 +61,10 @@ constexpr int64_t kPackRows = 32;
 constexpr int64_t kSwapMaxRows = 128;
 /// The largest micro-kernel tile (mr·nr floats) gemmSwapped keeps on its stack.
 constexpr int64_t kSwapMaxTile = 64 * 64;
+/// Convolutions with at most this many output channels read their patches
+/// in place (runIndirect) instead of packing them: their packed patches
+/// would serve too few rows of the filter to pay for the copy.
+constexpr int64_t kConvIndirectMaxChannels = 64;
 /// Products with fewer multiply-adds run on one thread: waking the others
 /// costs more than it saves.
 constexpr int64_t kParallelMinWork = int64_t(1) << 21;
@@ -85,7 +89,7 @@ void portableKernel(int64_t kc, const float *a, int64_t lda, int rows, const flo
       c[i * ldc + j] = accumulate ? c[i * ldc + j] + acc[i][j] : acc[i][j];
 }
 
-const GemmMicroKernel portable = {"portable 4x8", 4, 8, portableKernel, nullptr, nullptr};
+const GemmMicroKernel portable = {"portable 4x8", 4, 8, portableKernel, nullptr, nullptr, nullptr};
 
 /// A 64-byte-aligned scratch buffer per thread, grown as needed and never
 /// shrunk, so steady-state runs allocate nothing.
@@ -620,15 +624,14 @@ void packPatches(const float *input, const PixelRuns &runs, int64_t p0, int64_t 
 
 } // namespace
 
-extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChannels,
-                               int64_t kh, int64_t kw, int64_t ho, int64_t wo, int64_t sh,
-                               int64_t sw, int64_t dh, int64_t dw, const float *input,
-                               int64_t inN, int64_t inC, int64_t inH, int64_t inW,
-                               const float *filter, int64_t filterRowStride, float *output,
-                               int64_t outN, int64_t outC, int64_t outH, int64_t flags,
-                               const float *rowScale, const float *rowShift,
-                               const float *residual, int64_t residualN, int64_t residualC,
-                               int64_t residualH, int64_t minBits, int64_t maxBits) {
+void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channels,
+                   int64_t outChannels, int64_t kh, int64_t kw, int64_t ho, int64_t wo,
+                   int64_t sh, int64_t sw, int64_t dh, int64_t dw, const float *input,
+                   int64_t inN, int64_t inC, int64_t inH, int64_t inW, const float *filter,
+                   int64_t filterRowStride, float *output, int64_t outN, int64_t outC,
+                   int64_t outH, int64_t flags, const float *rowScale, const float *rowShift,
+                   const float *residual, int64_t residualN, int64_t residualC,
+                   int64_t residualH, int64_t minBits, int64_t maxBits) {
   const int64_t m = outChannels, k = channels * kh * kw, n = images * ho * wo;
   if (m <= 0 || n <= 0)
     return;
@@ -642,7 +645,7 @@ extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChan
   const bool hasEpilogue = rowScale || rowShift || residual || (flags & kGemmClampMin) ||
                            (flags & kGemmClampMax);
 
-  const GemmMicroKernel &kernel = hostGemmKernel();
+  const GemmMicroKernel &kernel = micro ? *micro : hostGemmKernel();
   const int mr = kernel.mr, nr = kernel.nr;
   const int64_t panels = (n + nr - 1) / nr;
   const int64_t kBlocks = (k + KC - 1) / KC;
@@ -672,21 +675,23 @@ extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChan
     partialSums.resize(std::max(partialSums.size(), size_t(tasks * kParts) * blockFloats));
   float *const partials = partialSums.data();
 
-  // Writes a panel's sums (rows [i0, iEnd) of `block`, nr floats each)
-  // out, run by run, then the epilogue on them.
-  auto writeOut = [&](const PixelRuns &runs, const float *block, int64_t i0, int64_t iEnd) {
+  // Writes the sums of output channels [i0, iEnd) for the pixels of
+  // `runs` out, run by run, then the epilogue on them. The sum of channel
+  // i at the run's column j is block[(i - i0)·channelStride + j·columnStride].
+  auto writeOut = [&](const PixelRuns &runs, const float *block, int64_t channelStride,
+                      int64_t columnStride, int64_t i0, int64_t iEnd) {
     for (int r = 0; r < runs.size(); ++r) {
       const int64_t length = runs.length[r], x = runs.x[r];
       float *image = output + runs.image[r] * outN + runs.row[r] * outH;
       for (int64_t i = i0; i < iEnd; ++i) {
-        const float *from = block + (i - i0) * nr + runs.column[r];
+        const float *from = block + (i - i0) * channelStride + runs.column[r] * columnStride;
         float *to = image + i * outC + x;
         if (overwrite)
           for (int64_t t = 0; t < length; ++t)
-            to[t] = from[t];
+            to[t] = from[t * columnStride];
         else
           for (int64_t t = 0; t < length; ++t)
-            to[t] += from[t];
+            to[t] += from[t * columnStride];
       }
       if (hasEpilogue) {
         Epilogue epilogue{
@@ -702,6 +707,111 @@ extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChan
       }
     }
   };
+  // Few output channels (at most kConvIndirectMaxChannels): the pixels
+  // are the micro-kernel's rows, read in place from the images through an
+  // offset per patch element (runIndirect), and the filter, transposed, is
+  // the packed operand: one packing of O × K floats per call instead of
+  // the patches (K per pixel). A task is a range of pixels and all
+  // channels; its block of C is [pixels × channels].
+  auto convIndirect = [&] {
+    // The offset of each patch element (c, i, j) from a patch's origin.
+    thread_local std::vector<int64_t> offsets;
+    offsets.resize(size_t(k));
+    for (int64_t p = 0, c = 0, i = 0, j = 0; p < k; ++p) {
+      offsets[p] = c * inC + i * dh * inH + j * dw * inW;
+      if (++j == kw) {
+        j = 0;
+        if (++i == kh)
+          i = 0, ++c;
+      }
+    }
+    // (A thread_local is each thread's own: the tasks use this pointer.)
+    const int64_t *const offsetTable = offsets.data();
+    // The filter transposed into panels of nr channels (K × nr each,
+    // zero-padded), packed by the pool in chunks of KC rows.
+    const int64_t channelPanels = (m + nr - 1) / nr, width = channelPanels * nr;
+    thread_local std::vector<float> filterT;
+    filterT.resize(std::max(filterT.size(), size_t(width * k)));
+    float *const packedFilter = filterT.data();
+    forEach(pool, channelPanels * kBlocks, [&](int64_t chunk) {
+      const int64_t panel = chunk / kBlocks, p0 = chunk % kBlocks * KC,
+                    pEnd = std::min(k, p0 + KC);
+      float *target = packedFilter + panel * k * nr;
+      for (int64_t jj = 0; jj < nr; ++jj) {
+        const int64_t channel = panel * nr + jj;
+        if (channel >= m) {
+          for (int64_t p = p0; p < pEnd; ++p)
+            target[p * nr + jj] = 0.0f;
+          continue;
+        }
+        const float *row = filter + channel * filterRowStride;
+        for (int64_t p = p0; p < pEnd; ++p)
+          target[p * nr + jj] = row[p];
+      }
+    });
+    // Pixels per task: several tasks per thread, at most 128 (the block of
+    // C, 128 × width floats, stays in L2).
+    const int64_t pixelsPerTask =
+        std::clamp<int64_t>((n / (4 * threads) + mr - 1) / mr * mr, mr, 128);
+    const int64_t tasks = (n + pixelsPerTask - 1) / pixelsPerTask;
+    const int64_t parts = tasks < threads ? std::min<int64_t>(threads, kBlocks) : 1;
+    const int64_t blocksPerPart = (kBlocks + parts - 1) / parts;
+    const size_t blockFloats = size_t(pixelsPerTask * width);
+    if (parts > 1)
+      partialSums.resize(std::max(partialSums.size(), size_t(tasks * parts) * blockFloats));
+    float *const partials = partialSums.data();
+    auto splitTask = [&](int64_t task, PixelRuns &runs) {
+      const int64_t first = task * pixelsPerTask;
+      runs.split(first, std::min(pixelsPerTask, n - first), ho, wo, sh, sw, inN, inH, inW);
+    };
+    forEach(pool, tasks * parts, [&](int64_t index) {
+      const int64_t task = index / parts, part = index % parts;
+      const int64_t first = task * pixelsPerTask, count = std::min(pixelsPerTask, n - first);
+      thread_local PixelRuns runs;
+      splitTask(task, runs);
+      // Each pixel's patch origin, in order (the runs are consecutive).
+      thread_local std::vector<const float *> rows;
+      rows.clear();
+      for (int r = 0; r < runs.size(); ++r)
+        for (int64_t t = 0; t < runs.length[r]; ++t)
+          rows.push_back(input + runs.origin[r] + t * sw * inW);
+      float *block = parts > 1 ? partials + index * blockFloats
+                               : packingBuffer(blockFloats);
+      const int64_t kbBegin = part * blocksPerPart,
+                    kbEnd = std::min(kBlocks, kbBegin + blocksPerPart);
+      if (kbBegin >= kbEnd)
+        std::fill(block, block + blockFloats, 0.0f);
+      for (int64_t kb = kbBegin; kb < kbEnd; ++kb) {
+        const int64_t p0 = kb * KC, kc = std::min(KC, k - p0);
+        for (int64_t panel = 0; panel < channelPanels; ++panel)
+          for (int64_t g = 0; g < count; g += mr)
+            kernel.runIndirect(kc, rows.data() + g, offsetTable + p0,
+                               int(std::min<int64_t>(mr, count - g)),
+                               packedFilter + (panel * k + p0) * nr, nr,
+                               block + g * width + panel * nr, width,
+                               /*accumulate=*/kb > kbBegin);
+      }
+      if (parts == 1)
+        writeOut(runs, block, 1, width, 0, m);
+    });
+    if (parts == 1)
+      return;
+    PixelRuns runs;
+    for (int64_t task = 0; task < tasks; ++task) {
+      float *sum = partials + task * parts * blockFloats;
+      for (int64_t part = 1; part < parts; ++part) {
+        const float *add = sum + part * blockFloats;
+        for (size_t e = 0; e < blockFloats; ++e)
+          sum[e] += add[e];
+      }
+      splitTask(task, runs);
+      writeOut(runs, sum, 1, width, 0, m);
+    }
+  };
+
+  if (kernel.runIndirect && m <= kConvIndirectMaxChannels)
+    return convIndirect();
+
   // Task t: its panel, and its rows [i0, iEnd).
   struct TaskRange {
     int64_t panel, i0, iEnd;
@@ -738,7 +848,7 @@ extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChan
                    block + (i - range.i0) * nr, nr, nr, /*accumulate=*/kb > kbBegin);
     }
     if (kParts == 1)
-      writeOut(runs, block, range.i0, range.iEnd);
+      writeOut(runs, block, nr, 1, range.i0, range.iEnd);
   });
   if (kParts == 1)
     return;
@@ -753,6 +863,20 @@ extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChan
         sum[e] += add[e];
     }
     splitPanel(range, runs);
-    writeOut(runs, sum, range.i0, range.iEnd);
+    writeOut(runs, sum, nr, 1, range.i0, range.iEnd);
   }
+}
+
+extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChannels,
+                               int64_t kh, int64_t kw, int64_t ho, int64_t wo, int64_t sh,
+                               int64_t sw, int64_t dh, int64_t dw, const float *input,
+                               int64_t inN, int64_t inC, int64_t inH, int64_t inW,
+                               const float *filter, int64_t filterRowStride, float *output,
+                               int64_t outN, int64_t outC, int64_t outH, int64_t flags,
+                               const float *rowScale, const float *rowShift,
+                               const float *residual, int64_t residualN, int64_t residualC,
+                               int64_t residualH, int64_t minBits, int64_t maxBits) {
+  conv2dF32(nullptr, images, channels, outChannels, kh, kw, ho, wo, sh, sw, dh, dw, input, inN,
+            inC, inH, inW, filter, filterRowStride, output, outN, outC, outH, flags, rowScale,
+            rowShift, residual, residualN, residualC, residualH, minBits, maxBits);
 }

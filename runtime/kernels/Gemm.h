@@ -42,6 +42,13 @@ struct GemmMicroKernel {
   /// after it overwrite that). Null: a portable loop.
   void (*copyRuns)(const float *source, const int64_t *offsets, const int32_t *columns,
                    const int32_t *lengths, int runs, float *target);
+  /// For convolutions with few output channels: the micro-kernel with A
+  /// read in place from the images, A(i, p) = rows[i][offsets[p]] (row i a
+  /// pixel's patch origin, p a patch element), for `rows` ≤ mr rows; all
+  /// nr columns of C are written. Null: convolutions pack their patches.
+  void (*runIndirect)(int64_t kc, const float *const *rows, const int64_t *offsets,
+                      int rowCount, const float *b, int64_t ldb, float *c, int64_t ldc,
+                      bool accumulate);
 };
 
 /// The micro-kernels this build has, best first; each is usable only where
@@ -60,6 +67,18 @@ const GemmMicroKernel &hostGemmKernel();
 void gemmF32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
              const float *b, int64_t bStrideK, int64_t bStrideN, float *c,
              int64_t ldc, const GemmMicroKernel *kernel = nullptr);
+
+/// dlc_conv2d_f32 (below) with the micro-kernel `kernel` (the host's when
+/// null): convolutions with at most 64 output channels read their patches
+/// in place when the kernel has runIndirect, and pack them otherwise.
+void conv2dF32(const GemmMicroKernel *kernel, int64_t images, int64_t channels,
+               int64_t outChannels, int64_t kh, int64_t kw, int64_t ho, int64_t wo,
+               int64_t sh, int64_t sw, int64_t dh, int64_t dw, const float *input,
+               int64_t inN, int64_t inC, int64_t inH, int64_t inW, const float *filter,
+               int64_t filterRowStride, float *output, int64_t outN, int64_t outC,
+               int64_t outH, int64_t flags, const float *rowScale, const float *rowShift,
+               const float *residual, int64_t residualN, int64_t residualC,
+               int64_t residualH, int64_t minBits, int64_t maxBits);
 
 /// Packed copies of weights used as B: packed on a product's first run and
 /// kept, so later runs skip packing (ONNX Runtime prepacks weights the same

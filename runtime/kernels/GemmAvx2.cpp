@@ -49,7 +49,7 @@ void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
   }
 }
 
-const dlc::GemmMicroKernel avx2 = {"avx2 6x16", MR, NR, kernel, nullptr, nullptr};
+const dlc::GemmMicroKernel avx2 = {"avx2 6x16", MR, NR, kernel, nullptr, nullptr, nullptr};
 
 } // namespace
 

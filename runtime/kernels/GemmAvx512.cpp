@@ -84,7 +84,40 @@ void copyRuns(const float *source, const int64_t *offsets, const int32_t *column
   }
 }
 
-const dlc::GemmMicroKernel avx512 = {"avx512 8x32", MR, NR, kernel, dot4, copyRuns};
+/// The 8×32 kernel with A's rows read through pixel pointers and one
+/// offset per patch element: a convolution's patches read in place.
+void kernelIndirect(int64_t kc, const float *const *rows, const int64_t *offsets,
+                    int rowCount, const float *b, int64_t ldb, float *c, int64_t ldc,
+                    bool accumulate) {
+  const float *row[MR];
+  for (int i = 0; i < MR; ++i)
+    row[i] = rows[i < rowCount ? i : rowCount - 1];
+  __m512 acc[MR][2];
+  for (int i = 0; i < MR; ++i)
+    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 b0 = _mm512_loadu_ps(b + p * ldb);
+    __m512 b1 = _mm512_loadu_ps(b + p * ldb + 16);
+    const int64_t at = offsets[p];
+    for (int i = 0; i < MR; ++i) {
+      __m512 ai = _mm512_set1_ps(row[i][at]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+  for (int i = 0; i < rowCount; ++i) {
+    float *out = c + i * ldc;
+    if (accumulate) {
+      acc[i][0] = _mm512_add_ps(_mm512_loadu_ps(out), acc[i][0]);
+      acc[i][1] = _mm512_add_ps(_mm512_loadu_ps(out + 16), acc[i][1]);
+    }
+    _mm512_storeu_ps(out, acc[i][0]);
+    _mm512_storeu_ps(out + 16, acc[i][1]);
+  }
+}
+
+const dlc::GemmMicroKernel avx512 = {"avx512 8x32", MR, NR, kernel, dot4, copyRuns,
+                                     kernelIndirect};
 
 } // namespace
 

@@ -248,10 +248,10 @@ struct ConvCase {
   bool epilogue = false, accumulate = false;
 };
 
-/// Runs `test` through dlc_conv2d_f32 and compares every output element
-/// with a float64 convolution (and epilogue) computed here.
-void checkConv(const ConvCase &test, unsigned seed) {
-  SCOPED_TRACE(testing::Message() << "conv " << test.n << "x" << test.c << " -> " << test.o
+/// Runs `test` through the convolution with `kernel` and compares every
+/// output element with a float64 convolution (and epilogue) computed here.
+void checkConv(const GemmMicroKernel *kernel, const ConvCase &test, unsigned seed) {
+  SCOPED_TRACE(testing::Message() << kernel->name << " conv " << test.n << "x" << test.c << " -> " << test.o
                                   << " " << test.kh << "x" << test.kw << " out " << test.ho
                                   << "x" << test.wo << " stride " << test.sh << "," << test.sw
                                   << " dilation " << test.dh << "," << test.dw);
@@ -273,7 +273,7 @@ void checkConv(const ConvCase &test, unsigned seed) {
   int64_t flags = test.accumulate ? 0 : kGemmOverwriteC;
   if (test.epilogue)
     flags |= kGemmClampMin | kGemmClampMax;
-  dlc_conv2d_f32(test.n, test.c, test.o, test.kh, test.kw, test.ho, test.wo, test.sh, test.sw,
+  conv2dF32(kernel, test.n, test.c, test.o, test.kh, test.kw, test.ho, test.wo, test.sh, test.sw,
                  test.dh, test.dw, input.data(), inN, inC, inH, inW, filter.data(),
                  test.c * test.kh * test.kw, out, outN, outC, outH, flags,
                  test.epilogue ? scale.data() : nullptr, test.epilogue ? shift.data() : nullptr,
@@ -331,14 +331,41 @@ TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
       {1, 512, 160, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, true},
       // One pixel, a 1×1 filter.
       {1, 7, 3, 1, 1, 1, 1, 1, 1, 1, 1},
+      // More than 64 output channels: patches packed on every kernel.
+      {2, 4, 70, 3, 2, 4, 5, 2, 3, 2, 1, 2},
+      {2, 3, 80, 3, 3, 6, 6, 1, 1, 1, 1, 1, 2, true},
+      {2, 3, 72, 3, 3, 5, 5, 1, 1, 1, 1, 1, 1, false, true},
   };
   unsigned seed = 100;
-  for (unsigned threads : {1u, 2u}) {
-    ThreadPool pool(threads);
-    ThreadPool::Scope scope(&pool);
-    for (const ConvCase &test : cases)
-      checkConv(test, seed += 10);
-  }
+  for (const GemmMicroKernel *kernel : runnableKernels())
+    for (unsigned threads : {1u, 2u}) {
+      ThreadPool pool(threads);
+      ThreadPool::Scope scope(&pool);
+      for (const ConvCase &test : cases)
+        checkConv(kernel, test, seed += 10);
+    }
+}
+
+TEST(ConvTest, EntryPointUsesTheHostKernel) {
+  // dlc_conv2d_f32, as generated code calls it: a 3×3 convolution of two
+  // images equals the float64 sums.
+  const int64_t n = 2, c = 3, o = 5, ho = 4, wo = 6, hp = ho + 2, wp = wo + 2;
+  std::vector<float> input = randomFloats(n * c * hp * wp, 7), filter = randomFloats(o * c * 9, 8),
+                     output(n * o * ho * wo, std::nanf(""));
+  dlc_conv2d_f32(n, c, o, 3, 3, ho, wo, 1, 1, 1, 1, input.data(), c * hp * wp, hp * wp, wp, 1,
+                 filter.data(), c * 9, output.data(), o * ho * wo, ho * wo, wo, kGemmOverwriteC);
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t q = 0; q < o; ++q)
+      for (int64_t y = 0; y < ho; ++y)
+        for (int64_t x = 0; x < wo; ++x) {
+          double want = 0;
+          for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t i = 0; i < 3; ++i)
+              for (int64_t j = 0; j < 3; ++j)
+                want += double(filter[(q * c + ch) * 9 + i * 3 + j]) *
+                        input[((b * c + ch) * hp + y + i) * wp + x + j];
+          EXPECT_NEAR(output[((b * o + q) * ho + y) * wo + x], want, 1e-5);
+        }
 }
 
 TEST(GemmTest, ConstantBIsPackedOnceAndReused) {
