@@ -707,6 +707,16 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
       }
     }
   };
+  // Adds the `parts` blocks of a split sum, one after another at `sum`,
+  // into the first.
+  auto addParts = [](float *sum, int64_t parts, size_t blockFloats) {
+    for (int64_t part = 1; part < parts; ++part) {
+      const float *add = sum + part * blockFloats;
+      for (size_t e = 0; e < blockFloats; ++e)
+        sum[e] += add[e];
+    }
+  };
+
   // Few output channels (at most kConvIndirectMaxChannels): the pixels
   // are the micro-kernel's rows, read in place from the images through an
   // offset per patch element (runIndirect), and the filter, transposed, is
@@ -799,11 +809,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     PixelRuns runs;
     for (int64_t task = 0; task < tasks; ++task) {
       float *sum = partials + task * parts * blockFloats;
-      for (int64_t part = 1; part < parts; ++part) {
-        const float *add = sum + part * blockFloats;
-        for (size_t e = 0; e < blockFloats; ++e)
-          sum[e] += add[e];
-      }
+      addParts(sum, parts, blockFloats);
       splitTask(task, runs);
       writeOut(runs, sum, 1, width, 0, m);
     }
@@ -857,11 +863,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
   for (int64_t task = 0; task < tasks; ++task) {
     const TaskRange range = rangeOf(task);
     float *sum = partials + task * kParts * blockFloats;
-    for (int64_t part = 1; part < kParts; ++part) {
-      const float *add = sum + part * blockFloats;
-      for (size_t e = 0; e < blockFloats; ++e)
-        sum[e] += add[e];
-    }
+    addParts(sum, kParts, blockFloats);
     splitPanel(range, runs);
     writeOut(runs, sum, nr, 1, range.i0, range.iEnd);
   }

@@ -14,6 +14,35 @@ namespace {
 
 constexpr int MR = 8, NR = 32;
 
+/// Writes (or adds) the first `rows` rows and `cols` columns of a tile of
+/// sums to C.
+inline void storeTile(__m512 (&acc)[MR][2], int rows, float *c, int64_t ldc, int cols,
+                      bool accumulate) {
+  if (cols == NR) { // whole rows: plain loads and stores
+    for (int i = 0; i < rows; ++i) {
+      float *out = c + i * ldc;
+      if (accumulate) {
+        acc[i][0] = _mm512_add_ps(_mm512_loadu_ps(out), acc[i][0]);
+        acc[i][1] = _mm512_add_ps(_mm512_loadu_ps(out + 16), acc[i][1]);
+      }
+      _mm512_storeu_ps(out, acc[i][0]);
+      _mm512_storeu_ps(out + 16, acc[i][1]);
+    }
+    return;
+  }
+  __mmask16 low = cols >= 16 ? 0xFFFF : __mmask16((1u << cols) - 1);
+  __mmask16 high = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : __mmask16((1u << (cols - 16)) - 1);
+  for (int i = 0; i < rows; ++i) {
+    float *out = c + i * ldc;
+    if (accumulate) {
+      acc[i][0] = _mm512_add_ps(_mm512_maskz_loadu_ps(low, out), acc[i][0]);
+      acc[i][1] = _mm512_add_ps(_mm512_maskz_loadu_ps(high, out + 16), acc[i][1]);
+    }
+    _mm512_mask_storeu_ps(out, low, acc[i][0]);
+    _mm512_mask_storeu_ps(out + 16, high, acc[i][1]);
+  }
+}
+
 void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
             int64_t ldb, float *c, int64_t ldc, int cols, bool accumulate) {
   // Rows past the end of A read the last row again; their results are
@@ -33,17 +62,7 @@ void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
   }
-  __mmask16 low = cols >= 16 ? 0xFFFF : __mmask16((1u << cols) - 1);
-  __mmask16 high = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : __mmask16((1u << (cols - 16)) - 1);
-  for (int i = 0; i < rows; ++i) {
-    float *out = c + i * ldc;
-    if (accumulate) {
-      acc[i][0] = _mm512_add_ps(_mm512_maskz_loadu_ps(low, out), acc[i][0]);
-      acc[i][1] = _mm512_add_ps(_mm512_maskz_loadu_ps(high, out + 16), acc[i][1]);
-    }
-    _mm512_mask_storeu_ps(out, low, acc[i][0]);
-    _mm512_mask_storeu_ps(out + 16, high, acc[i][1]);
-  }
+  storeTile(acc, rows, c, ldc, cols, accumulate);
 }
 
 void dot4(int64_t k, const float *row, const float *const *columns, float *sums) {
@@ -105,15 +124,7 @@ void kernelIndirect(int64_t kc, const float *const *rows, const int64_t *offsets
       acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
     }
   }
-  for (int i = 0; i < rowCount; ++i) {
-    float *out = c + i * ldc;
-    if (accumulate) {
-      acc[i][0] = _mm512_add_ps(_mm512_loadu_ps(out), acc[i][0]);
-      acc[i][1] = _mm512_add_ps(_mm512_loadu_ps(out + 16), acc[i][1]);
-    }
-    _mm512_storeu_ps(out, acc[i][0]);
-    _mm512_storeu_ps(out + 16, acc[i][1]);
-  }
+  storeTile(acc, rowCount, c, ldc, NR, accumulate);
 }
 
 const dlc::GemmMicroKernel avx512 = {"avx512 8x32", MR, NR, kernel, dot4, copyRuns,
