@@ -822,6 +822,55 @@ Value paddedInput(OpBuilder &b, Location loc, Value input, TypedAttr zero,
                offsets, strides);
 }
 
+/// Windows that tile the operand exactly (stride = window, no padding or
+/// dilation: the usual 2×2 pooling) and hold at most 16 elements: one
+/// all-parallel generic that reads each window offset as an input of its
+/// own (map d·stride + offset) and combines them, with no fill of the
+/// result and no reduction loops (LLVM vectorizes the stride-2 reads as
+/// interleaved loads). Null for other windows.
+Value tiledWindows(OpBuilder &b, ReduceWindowOp op, Value operand) {
+  auto inType = cast<RankedTensorType>(operand.getType());
+  auto type = cast<RankedTensorType>(op.getType());
+  int64_t rank = inType.getRank(), elements = 1;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t window = op.getWindow()[d];
+    if (op.getStrides()[d] != window || op.getDilations()[d] != 1 || op.getPadLow()[d] ||
+        op.getPadHigh()[d] || inType.getDimSize(d) != type.getDimSize(d) * window)
+      return {};
+    elements *= window;
+  }
+  if (elements > 16)
+    return {};
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineMap> maps;
+  SmallVector<Value> inputs;
+  for (int64_t index = 0; index < elements; ++index) {
+    // The offsets of window element `index`, row-major over the window.
+    SmallVector<AffineExpr> exprs(rank);
+    int64_t rest = index;
+    for (int64_t d = rank - 1; d >= 0; --d) {
+      int64_t window = op.getWindow()[d];
+      exprs[d] = getAffineDimExpr(d, ctx) * window + rest % window;
+      rest /= window;
+    }
+    maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+    inputs.push_back(operand);
+  }
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  Type elementType = type.getElementType();
+  Value empty = tensor::EmptyOp::create(b, op.getLoc(), type.getShape(), elementType);
+  auto generic = linalg::GenericOp::create(
+      b, op.getLoc(), type, inputs, ValueRange{empty}, maps,
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &nb, Location nested, ValueRange args) {
+        Value result = args[0];
+        for (int64_t index = 1; index < elements; ++index)
+          result = combine(nb, nested, op.getKind(), elementType, result, args[index]);
+        linalg::YieldOp::create(nb, nested, result);
+      });
+  return generic.getResult(0);
+}
+
 /// reduce_window: pad with the kind's identity, then a generic whose
 /// reduction dimensions walk the window (their bounds come from an empty
 /// tensor of the window's shape).
@@ -839,6 +888,10 @@ struct ReduceWindowLowering : OpConversionPattern<ReduceWindowOp> {
     ReduceKind kind = op.getKind();
     TypedAttr identity = reductionIdentity(rewriter, kind, elementType);
     int64_t rank = inType.getRank();
+    if (Value tiled = tiledWindows(rewriter, op, adaptor.getOperand())) {
+      rewriter.replaceOp(op, tiled);
+      return success();
+    }
     SmallVector<int64_t> paddedShape, ones(rank, 1);
     for (int64_t d = 0; d < rank; ++d)
       paddedShape.push_back(inType.getDimSize(d) + op.getPadLow()[d] + op.getPadHigh()[d]);

@@ -142,3 +142,34 @@ def test_model_errors_raise_dlc_error(mlp_path, tmp_path):
         dlc.load(str(damaged))
     with pytest.raises(dlc.Error, match="not a dlc artifact"):
         dlc.load(mlp_path)
+
+
+@pytest.mark.parametrize("op,kernel,strides,pads", [
+    ("MaxPool", 2, 2, 0),       # windows that tile the input: one pass, no reduction loops
+    ("AveragePool", 2, 2, 0),
+    ("MaxPool", 3, 3, 0),
+    ("MaxPool", 3, 2, 1),       # overlapping, padded windows: the general lowering
+])
+def test_pooling_matches_float64(tmp_path, op, kernel, strides, pads):
+    graph = helper.make_graph(
+        [helper.make_node(op, ["x"], ["y"], kernel_shape=[kernel, kernel],
+                          strides=[strides, strides], pads=[pads] * 4)],
+        "pool", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 12, 12])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    path = tmp_path / "pool.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    x = RNG.standard_normal((2, 3, 12, 12)).astype(np.float32)
+    x[0, 0, :2, :2] = -0.0  # a window of zeros of both signs
+    x[1, 2, 4, 5] = np.nan  # a NaN reaches its window's result
+    y = dlc.compile(str(path)).run({"x": x})["y"]
+    padded = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pads, pads), (pads, pads)),
+                    constant_values=-np.inf)
+    out = (12 + 2 * pads - kernel) // strides + 1
+    want = np.empty((2, 3, out, out))
+    for i in range(out):
+        for j in range(out):
+            window = padded[:, :, i * strides:i * strides + kernel, j * strides:j * strides + kernel]
+            want[:, :, i, j] = (window.max(axis=(2, 3)) if op == "MaxPool"
+                                else window.mean(axis=(2, 3)))
+    np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-7, equal_nan=True)
+    assert np.isnan(y[1, 2]).any()

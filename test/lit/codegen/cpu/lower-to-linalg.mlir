@@ -176,3 +176,32 @@ func.func @dense_on_batch(%x: tensor<2x3x8xf32>, %w: tensor<8x4xf32>) -> tensor<
   %0 = dlc.dot %x, %bw : tensor<2x3x8xf32>, tensor<2x8x4xf32> -> tensor<2x3x4xf32>
   return %0 : tensor<2x3x4xf32>
 }
+
+// -----
+
+// Windows that tile the operand (2x2, stride 2): one all-parallel generic
+// reading each window offset through a map of its own, no fill.
+// CHECK-DAG: #[[W00:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
+// CHECK-DAG: #[[W01:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2 + 1)>
+// CHECK-DAG: #[[W10:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2 + 1, d3 * 2)>
+// CHECK-DAG: #[[W11:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2 + 1, d3 * 2 + 1)>
+// CHECK-LABEL: func.func @tiled_max_pool
+// CHECK-NOT: linalg.fill
+// CHECK: linalg.generic {indexing_maps = [#[[W00]], #[[W01]], #[[W10]], #[[W11]], #{{.*}}], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+// CHECK-COUNT-3: arith.maximumf
+func.func @tiled_max_pool(%x: tensor<1x3x8x8xf32>) -> tensor<1x3x4x4xf32> {
+  %0 = dlc.reduce_window max %x, window = [1, 1, 2, 2], strides = [1, 1, 2, 2], dilations = [1, 1, 1, 1], pad_low = [0, 0, 0, 0], pad_high = [0, 0, 0, 0] : tensor<1x3x8x8xf32> -> tensor<1x3x4x4xf32>
+  return %0 : tensor<1x3x4x4xf32>
+}
+
+// -----
+
+// Other windows (here padded): the operand padded with the identity, then
+// reduction loops over the window into a filled result.
+// CHECK-LABEL: func.func @padded_max_pool
+// CHECK: linalg.fill
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction", "reduction"]
+func.func @padded_max_pool(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
+  %0 = dlc.reduce_window max %x, window = [1, 1, 2, 2], strides = [1, 1, 2, 2], dilations = [1, 1, 1, 1], pad_low = [0, 0, 0, 0], pad_high = [0, 0, 1, 1] : tensor<1x2x5x5xf32> -> tensor<1x2x3x3xf32>
+  return %0 : tensor<1x2x3x3xf32>
+}
