@@ -350,8 +350,8 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   arguments[dlc::kGemmC] = vc.address;
   arguments[dlc::kGemmCBatchStride] = batchStride(vc);
   arguments[dlc::kGemmLdc] = rowStride(vc);
-  unsigned flags = (isWeight(bMatrix) ? dlc::kGemmConstantB : 0) |
-                   (overwrite ? dlc::kGemmOverwriteC : 0);
+  unsigned flags = (isWeight(bMatrix) ? unsigned(dlc::kGemmConstantB) : 0u) |
+                   (overwrite ? unsigned(dlc::kGemmOverwriteC) : 0u);
   for (unsigned i = dlc::kGemmRowScale; i < dlc::kGemmF32Arguments; ++i)
     arguments[i] = zero;
   if (epilogue) {
@@ -429,7 +429,7 @@ void replaceWithConvCall(linalg::GenericOp op, ArrayRef<int64_t> stridesAndDilat
   arguments[dlc::kConvOutput] = out.address;
   for (unsigned i = 0; i < 3; ++i)
     arguments[dlc::kConvOutputStrideN + i] = out.strides[i];
-  unsigned flags = overwrite ? dlc::kGemmOverwriteC : 0;
+  unsigned flags = overwrite ? unsigned(dlc::kGemmOverwriteC) : 0u;
   if (epilogue) {
     EpilogueArguments where = {dlc::kConvRowScale, dlc::kConvRowShift, dlc::kConvResidual,
                                dlc::kConvMinBits, dlc::kConvMaxBits};
