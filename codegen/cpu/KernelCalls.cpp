@@ -267,13 +267,15 @@ epilogueAfter(linalg::LinalgOp product, Value c) {
   return std::make_pair(generic, operands);
 }
 
-/// Where a kernel takes its epilogue's scale, shift, residual and bounds.
+/// Where a kernel takes its epilogue's scale, shift, residual and bounds,
+/// and the residual's strides (its outer dimensions', in order).
 struct EpilogueArguments {
   unsigned scale, shift, residual, minBits, maxBits;
+  SmallVector<unsigned, 3> residualStrides;
 };
 
-/// Sets the epilogue's addresses and bounds in `arguments` (the residual's
-/// strides are the caller's) and returns the clamp flags.
+/// Sets the epilogue's addresses, residual strides and bounds in
+/// `arguments` and returns the clamp flags.
 unsigned passEpilogue(OpBuilder &b, Location loc, const EpilogueOperands &terms,
                       const EpilogueArguments &where, SmallVectorImpl<Value> &arguments) {
   auto addressOf = [&](Value buffer) { return viewOf(b, loc, buffer).address; };
@@ -281,8 +283,12 @@ unsigned passEpilogue(OpBuilder &b, Location loc, const EpilogueOperands &terms,
     arguments[where.scale] = addressOf(terms.scale);
   if (terms.shift)
     arguments[where.shift] = addressOf(terms.shift);
-  if (terms.residual)
-    arguments[where.residual] = addressOf(terms.residual);
+  if (terms.residual) {
+    BufferView residual = viewOf(b, loc, terms.residual);
+    arguments[where.residual] = residual.address;
+    for (auto [position, stride] : llvm::zip(where.residualStrides, residual.strides))
+      arguments[position] = stride;
+  }
   // A bound travels as its float's bits in an index.
   auto bitsOf = [&](const Bound &bound) -> Value {
     Value value = bound.buffer
@@ -355,15 +361,13 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   for (unsigned i = dlc::kGemmRowScale; i < dlc::kGemmF32Arguments; ++i)
     arguments[i] = zero;
   if (epilogue) {
-    EpilogueArguments where = {dlc::kGemmRowScale, dlc::kGemmRowShift, dlc::kGemmResidual,
-                               dlc::kGemmMinBits, dlc::kGemmMaxBits};
+    EpilogueArguments where = {dlc::kGemmRowScale,
+                               dlc::kGemmRowShift,
+                               dlc::kGemmResidual,
+                               dlc::kGemmMinBits,
+                               dlc::kGemmMaxBits,
+                               {dlc::kGemmResidualBatchStride, dlc::kGemmLdr}};
     flags |= passEpilogue(b, loc, epilogue->second, where, arguments);
-    BufferView residual =
-        epilogue->second.residual ? viewOf(b, loc, epilogue->second.residual) : BufferView();
-    if (residual.address) {
-      arguments[dlc::kGemmResidualBatchStride] = residual.strides[0];
-      arguments[dlc::kGemmLdr] = residual.strides[1];
-    }
   }
   arguments[dlc::kGemmFlags] = arith::ConstantIndexOp::create(b, loc, flags);
   func::CallOp::create(b, loc, gemm, arguments);
@@ -431,14 +435,11 @@ void replaceWithConvCall(linalg::GenericOp op, ArrayRef<int64_t> stridesAndDilat
     arguments[dlc::kConvOutputStrideN + i] = out.strides[i];
   unsigned flags = overwrite ? unsigned(dlc::kGemmOverwriteC) : 0u;
   if (epilogue) {
-    EpilogueArguments where = {dlc::kConvRowScale, dlc::kConvRowShift, dlc::kConvResidual,
-                               dlc::kConvMinBits, dlc::kConvMaxBits};
+    EpilogueArguments where = {
+        dlc::kConvRowScale, dlc::kConvRowShift, dlc::kConvResidual, dlc::kConvMinBits,
+        dlc::kConvMaxBits,
+        {dlc::kConvResidualStrideN, dlc::kConvResidualStrideC, dlc::kConvResidualStrideH}};
     flags |= passEpilogue(b, loc, epilogue->second, where, arguments);
-    if (Value residual = epilogue->second.residual) {
-      BufferView view = viewOf(b, loc, residual);
-      for (unsigned i = 0; i < 3; ++i)
-        arguments[dlc::kConvResidualStrideN + i] = view.strides[i];
-    }
   }
   arguments[dlc::kConvFlags] = constant(flags);
   func::CallOp::create(b, loc, conv, arguments);

@@ -647,33 +647,10 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
 
   const GemmMicroKernel &kernel = micro ? *micro : hostGemmKernel();
   const int mr = kernel.mr, nr = kernel.nr;
-  const int64_t panels = (n + nr - 1) / nr;
   const int64_t kBlocks = (k + KC - 1) / KC;
   ThreadPool *pool = m * n * std::max<int64_t>(k, 1) < kParallelMinWork ? nullptr
                                                                         : ThreadPool::current();
   const int64_t threads = pool ? pool->size() : 1;
-  // A task is one panel of nr output pixels and all output channels: its
-  // patches are packed once, and its block of C (m × nr) stays in L2.
-  // (Tasks of several panels and at most MC rows, as gemmBlocked splits C,
-  // measured slower: every row block packs the patches again.) With fewer
-  // panels than 4 per thread (a late layer at batch 1), the rows are split
-  // too, down to 4·mr.
-  int64_t rowsPerTask = (m + mr - 1) / mr * mr;
-  auto rowTasks = [&] { return (m + rowsPerTask - 1) / rowsPerTask; };
-  while (threads > 1 && panels * rowTasks() < 4 * threads && rowsPerTask / 2 >= 4 * mr)
-    rowsPerTask = (rowsPerTask / 2 + mr - 1) / mr * mr;
-  const int64_t tasks = panels * rowTasks();
-  // Still fewer tasks than threads (a filter's gradient: few output
-  // pixels, long sums): split the sums, each part into a block of its own,
-  // added up at the end.
-  const int64_t kParts = tasks < threads ? std::min<int64_t>(threads, kBlocks) : 1;
-  const int64_t blocksPerPart = (kBlocks + kParts - 1) / kParts;
-  // The parts' blocks: the calling thread's, grown as needed and kept.
-  thread_local std::vector<float> partialSums;
-  const size_t blockFloats = size_t(rowsPerTask * nr);
-  if (kParts > 1)
-    partialSums.resize(std::max(partialSums.size(), size_t(tasks * kParts) * blockFloats));
-  float *const partials = partialSums.data();
 
   // Writes the sums of output channels [i0, iEnd) for the pixels of
   // `runs` out, run by run, then the epilogue on them. The sum of channel
@@ -707,23 +684,48 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
       }
     }
   };
-  // Adds the `parts` blocks of a split sum, one after another at `sum`,
-  // into the first.
-  auto addParts = [](float *sum, int64_t parts, size_t blockFloats) {
-    for (int64_t part = 1; part < parts; ++part) {
-      const float *add = sum + part * blockFloats;
-      for (size_t e = 0; e < blockFloats; ++e)
-        sum[e] += add[e];
+  // Runs `tasks` tasks on the pool. Task t sums blocks [kbBegin, kbEnd)
+  // of K into a block of C of `blockFloats` floats (`sum(t, kbBegin,
+  // kbEnd, block)`; a null block: the task's own scratch, which it
+  // returns), then writes it out (`write(t, block)`). With fewer tasks
+  // than threads (a filter's gradient: few output pixels, long sums), each
+  // task's sum is split into parts with blocks of their own, added up and
+  // written at the end.
+  auto runTasks = [&](int64_t tasks, size_t blockFloats, auto &&sum, auto &&write) {
+    const int64_t parts = tasks < threads ? std::min<int64_t>(threads, kBlocks) : 1;
+    const int64_t blocksPerPart = (kBlocks + parts - 1) / parts;
+    // The parts' blocks: the calling thread's, grown as needed and kept.
+    thread_local std::vector<float> partialSums;
+    if (parts > 1)
+      partialSums.resize(std::max(partialSums.size(), size_t(tasks * parts) * blockFloats));
+    float *const partials = partialSums.data();
+    forEach(pool, tasks * parts, [&](int64_t index) {
+      const int64_t task = index / parts, part = index % parts;
+      const int64_t kbBegin = part * blocksPerPart,
+                    kbEnd = std::min(kBlocks, kbBegin + blocksPerPart);
+      float *block = sum(task, kbBegin, kbEnd, parts > 1 ? partials + index * blockFloats
+                                                         : nullptr);
+      if (parts == 1)
+        write(task, block);
+    });
+    for (int64_t task = 0; parts > 1 && task < tasks; ++task) {
+      float *total = partials + task * parts * blockFloats;
+      for (int64_t part = 1; part < parts; ++part) {
+        const float *add = total + part * blockFloats;
+        for (size_t e = 0; e < blockFloats; ++e)
+          total[e] += add[e];
+      }
+      write(task, total);
     }
   };
 
-  // Few output channels (at most kConvIndirectMaxChannels): the pixels
-  // are the micro-kernel's rows, read in place from the images through an
-  // offset per patch element (runIndirect), and the filter, transposed, is
-  // the packed operand: one packing of O × K floats per call instead of
-  // the patches (K per pixel). A task is a range of pixels and all
-  // channels; its block of C is [pixels × channels].
-  auto convIndirect = [&] {
+  if (kernel.runIndirect && m <= kConvIndirectMaxChannels) {
+    // Few output channels: the pixels are the micro-kernel's rows, read in
+    // place from the images through an offset per patch element
+    // (runIndirect), and the filter, transposed, is the packed operand:
+    // one packing of O × K floats per call instead of the patches (K per
+    // pixel). A task is a range of pixels and all channels; its block of C
+    // is [pixels × channels].
     // The offset of each patch element (c, i, j) from a patch's origin.
     thread_local std::vector<int64_t> offsets;
     offsets.resize(size_t(k));
@@ -763,32 +765,23 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     // C, 128 × width floats, stays in L2).
     const int64_t pixelsPerTask =
         std::clamp<int64_t>((n / (4 * threads) + mr - 1) / mr * mr, mr, 128);
-    const int64_t tasks = (n + pixelsPerTask - 1) / pixelsPerTask;
-    const int64_t parts = tasks < threads ? std::min<int64_t>(threads, kBlocks) : 1;
-    const int64_t blocksPerPart = (kBlocks + parts - 1) / parts;
     const size_t blockFloats = size_t(pixelsPerTask * width);
-    if (parts > 1)
-      partialSums.resize(std::max(partialSums.size(), size_t(tasks * parts) * blockFloats));
-    float *const partials = partialSums.data();
-    auto splitTask = [&](int64_t task, PixelRuns &runs) {
+    auto runsOf = [&](int64_t task, PixelRuns &runs) {
       const int64_t first = task * pixelsPerTask;
       runs.split(first, std::min(pixelsPerTask, n - first), ho, wo, sh, sw, inN, inH, inW);
     };
-    forEach(pool, tasks * parts, [&](int64_t index) {
-      const int64_t task = index / parts, part = index % parts;
-      const int64_t first = task * pixelsPerTask, count = std::min(pixelsPerTask, n - first);
+    auto sum = [&](int64_t task, int64_t kbBegin, int64_t kbEnd, float *block) {
       thread_local PixelRuns runs;
-      splitTask(task, runs);
+      runsOf(task, runs);
       // Each pixel's patch origin, in order (the runs are consecutive).
       thread_local std::vector<const float *> rows;
       rows.clear();
       for (int r = 0; r < runs.size(); ++r)
         for (int64_t t = 0; t < runs.length[r]; ++t)
           rows.push_back(input + runs.origin[r] + t * sw * inW);
-      float *block = parts > 1 ? partials + index * blockFloats
-                               : packingBuffer(blockFloats);
-      const int64_t kbBegin = part * blocksPerPart,
-                    kbEnd = std::min(kBlocks, kbBegin + blocksPerPart);
+      const int64_t count = int64_t(rows.size());
+      if (!block)
+        block = packingBuffer(blockFloats);
       if (kbBegin >= kbEnd)
         std::fill(block, block + blockFloats, 0.0f);
       for (int64_t kb = kbBegin; kb < kbEnd; ++kb) {
@@ -801,23 +794,29 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
                                block + g * width + panel * nr, width,
                                /*accumulate=*/kb > kbBegin);
       }
-      if (parts == 1)
-        writeOut(runs, block, 1, width, 0, m);
-    });
-    if (parts == 1)
-      return;
-    PixelRuns runs;
-    for (int64_t task = 0; task < tasks; ++task) {
-      float *sum = partials + task * parts * blockFloats;
-      addParts(sum, parts, blockFloats);
-      splitTask(task, runs);
-      writeOut(runs, sum, 1, width, 0, m);
-    }
-  };
+      return block;
+    };
+    auto write = [&](int64_t task, const float *block) {
+      thread_local PixelRuns runs;
+      runsOf(task, runs);
+      writeOut(runs, block, 1, width, 0, m);
+    };
+    runTasks((n + pixelsPerTask - 1) / pixelsPerTask, blockFloats, sum, write);
+    return;
+  }
 
-  if (kernel.runIndirect && m <= kConvIndirectMaxChannels)
-    return convIndirect();
-
+  // Otherwise a task is one panel of nr output pixels and all output
+  // channels: its patches are packed once, and its block of C (m × nr)
+  // stays in L2. (Tasks of several panels and at most MC rows, as
+  // gemmBlocked splits C, measured slower: every row block packs the
+  // patches again.) With fewer panels than 4 per thread (a late layer at
+  // batch 1), the rows are split too, down to 4·mr.
+  const int64_t panels = (n + nr - 1) / nr;
+  int64_t rowsPerTask = (m + mr - 1) / mr * mr;
+  auto rowTasks = [&] { return (m + rowsPerTask - 1) / rowsPerTask; };
+  while (threads > 1 && panels * rowTasks() < 4 * threads && rowsPerTask / 2 >= 4 * mr)
+    rowsPerTask = (rowsPerTask / 2 + mr - 1) / mr * mr;
+  const size_t blockFloats = size_t(rowsPerTask * nr);
   // Task t: its panel, and its rows [i0, iEnd).
   struct TaskRange {
     int64_t panel, i0, iEnd;
@@ -826,22 +825,19 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     int64_t i0 = task % rowTasks() * rowsPerTask;
     return TaskRange{task / rowTasks(), i0, std::min(m, i0 + rowsPerTask)};
   };
-  auto splitPanel = [&](const TaskRange &range, PixelRuns &runs) {
+  auto runsOf = [&](const TaskRange &range, PixelRuns &runs) {
     runs.split(range.panel * nr, std::min<int64_t>(nr, n - range.panel * nr), ho, wo, sh, sw,
                inN, inH, inW);
   };
-
-  forEach(pool, tasks * kParts, [&](int64_t index) {
-    const int64_t task = index / kParts, part = index % kParts;
+  auto sum = [&](int64_t task, int64_t kbBegin, int64_t kbEnd, float *block) {
     const TaskRange range = rangeOf(task);
     thread_local PixelRuns runs;
-    splitPanel(range, runs);
+    runsOf(range, runs);
     // The panel (KC × nr, then 16 floats that copyRuns may write past its
     // last row) and, without a split sum, the task's block of C.
     float *packed = packingBuffer(size_t(KC * nr + 16) + blockFloats);
-    float *block = kParts > 1 ? partials + index * blockFloats : packed + KC * nr + 16;
-    const int64_t kbBegin = part * blocksPerPart,
-                  kbEnd = std::min(kBlocks, kbBegin + blocksPerPart);
+    if (!block)
+      block = packed + KC * nr + 16;
     if (kbBegin >= kbEnd)
       std::fill(block, block + blockFloats, 0.0f);
     for (int64_t kb = kbBegin; kb < kbEnd; ++kb) {
@@ -853,20 +849,15 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
                    int(std::min<int64_t>(mr, range.iEnd - i)), packed, nr,
                    block + (i - range.i0) * nr, nr, nr, /*accumulate=*/kb > kbBegin);
     }
-    if (kParts == 1)
-      writeOut(runs, block, nr, 1, range.i0, range.iEnd);
-  });
-  if (kParts == 1)
-    return;
-  // Add up the parts of each task's sums, and write them out.
-  PixelRuns runs;
-  for (int64_t task = 0; task < tasks; ++task) {
+    return block;
+  };
+  auto write = [&](int64_t task, const float *block) {
     const TaskRange range = rangeOf(task);
-    float *sum = partials + task * kParts * blockFloats;
-    addParts(sum, kParts, blockFloats);
-    splitPanel(range, runs);
-    writeOut(runs, sum, nr, 1, range.i0, range.iEnd);
-  }
+    thread_local PixelRuns runs;
+    runsOf(range, runs);
+    writeOut(runs, block, nr, 1, range.i0, range.iEnd);
+  };
+  runTasks(panels * rowTasks(), blockFloats, sum, write);
 }
 
 extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChannels,

@@ -43,6 +43,26 @@ inline void storeTile(__m512 (&acc)[MR][2], int rows, float *c, int64_t ldc, int
   }
 }
 
+/// The 8×32 tile of sums over kc steps: A(i, p) = row[i][column(p)],
+/// B's rows of 32 floats ldb apart. `column` is the identity for a matrix
+/// A and a patch-offset lookup for a convolution's patches read in place.
+template <typename Column>
+inline void sumTile(int64_t kc, const float *const (&row)[MR], Column column, const float *b,
+                    int64_t ldb, __m512 (&acc)[MR][2]) {
+  for (int i = 0; i < MR; ++i)
+    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t p = 0; p < kc; ++p) {
+    __m512 b0 = _mm512_loadu_ps(b + p * ldb);
+    __m512 b1 = _mm512_loadu_ps(b + p * ldb + 16);
+    const int64_t at = column(p);
+    for (int i = 0; i < MR; ++i) {
+      __m512 ai = _mm512_set1_ps(row[i][at]);
+      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
+    }
+  }
+}
+
 void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
             int64_t ldb, float *c, int64_t ldc, int cols, bool accumulate) {
   // Rows past the end of A read the last row again; their results are
@@ -51,17 +71,7 @@ void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
   for (int i = 0; i < MR; ++i)
     row[i] = a + (i < rows ? i : rows - 1) * lda;
   __m512 acc[MR][2];
-  for (int i = 0; i < MR; ++i)
-    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  for (int64_t p = 0; p < kc; ++p) {
-    __m512 b0 = _mm512_loadu_ps(b + p * ldb);
-    __m512 b1 = _mm512_loadu_ps(b + p * ldb + 16);
-    for (int i = 0; i < MR; ++i) {
-      __m512 ai = _mm512_set1_ps(row[i][p]);
-      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-    }
-  }
+  sumTile(kc, row, [](int64_t p) { return p; }, b, ldb, acc);
   storeTile(acc, rows, c, ldc, cols, accumulate);
 }
 
@@ -112,18 +122,7 @@ void kernelIndirect(int64_t kc, const float *const *rows, const int64_t *offsets
   for (int i = 0; i < MR; ++i)
     row[i] = rows[i < rowCount ? i : rowCount - 1];
   __m512 acc[MR][2];
-  for (int i = 0; i < MR; ++i)
-    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  for (int64_t p = 0; p < kc; ++p) {
-    __m512 b0 = _mm512_loadu_ps(b + p * ldb);
-    __m512 b1 = _mm512_loadu_ps(b + p * ldb + 16);
-    const int64_t at = offsets[p];
-    for (int i = 0; i < MR; ++i) {
-      __m512 ai = _mm512_set1_ps(row[i][at]);
-      acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(ai, b1, acc[i][1]);
-    }
-  }
+  sumTile(kc, row, [offsets](int64_t p) { return offsets[p]; }, b, ldb, acc);
   storeTile(acc, rowCount, c, ldc, NR, accumulate);
 }
 
