@@ -497,11 +497,42 @@ Gradients ReduceWindowOp::gradients(OpBuilder &b, ValueRange grads) {
       return BroadcastOp::create(b, loc, splitType, perOutput,
                                  b.getDenseI64ArrayAttr(outputDims));
     };
-    Value gradient = spreadOver(grads[0]);
-    if (kind != ReduceKind::sum) {
-      Value operand = ReshapeOp::create(b, loc, splitType, getOperand());
-      gradient = shareAmongTies(b, loc, operand, spreadOver(getResult()), gradient, offsetDims);
+    if (kind == ReduceKind::sum) {
+      return SmallVector<Value>{
+          ReshapeOp::create(b, loc, type, spreadOver(grads[0])).getResult()};
     }
+    // A max or min: each output's gradient divided by its number of ties
+    // (counted per output, reading the window's offsets as strided slices
+    // of the split operand: one elementwise kernel over the outputs), then
+    // sent to the elements equal to the output (one over the operand). A
+    // reduction over the offsets instead (shareAmongTies) takes three
+    // passes over the operand, its innermost dimension the window's width.
+    Value operand = ReshapeOp::create(b, loc, splitType, getOperand());
+    Value ties;
+    SmallVector<int64_t> offset(offsetDims.size(), 0);
+    do {
+      SmallVector<int64_t> start(split.size(), 0), limit(split), unit(split.size(), 1);
+      for (auto [d, o] : llvm::zip_equal(offsetDims, offset)) {
+        start[d] = o;
+        limit[d] = o + 1;
+      }
+      Value slice = SliceOp::create(b, loc, operand, b.getDenseI64ArrayAttr(start),
+                                    b.getDenseI64ArrayAttr(limit), b.getDenseI64ArrayAttr(unit));
+      Value candidate = ReshapeOp::create(b, loc, outType, slice);
+      Value hit = ConvertOp::create(
+          b, loc, outType, CompareOp::create(b, loc, CompareDirection::eq, candidate, getResult()));
+      ties = ties ? elementwise<AddOp>(b, loc, ties, hit) : hit;
+      // The next window offset, last dimension fastest.
+      int64_t d = int64_t(offset.size()) - 1;
+      for (; d >= 0 && ++offset[d] == split[offsetDims[d]]; --d)
+        offset[d] = 0;
+      if (d < 0)
+        break;
+    } while (true);
+    Value share = elementwise<DivOp>(b, loc, grads[0], ties);
+    Value hit = CompareOp::create(b, loc, CompareDirection::eq, operand, spreadOver(getResult()));
+    Value gradient = elementwise<MulOp>(b, loc, ConvertOp::create(b, loc, splitType, hit),
+                                        spreadOver(share));
     return SmallVector<Value>{ReshapeOp::create(b, loc, type, gradient).getResult()};
   }
 

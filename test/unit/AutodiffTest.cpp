@@ -235,6 +235,14 @@ TEST(AutodiffTest, Pooling) {
   checkGradients(pooling(ReduceKind::sum, {1, 1, 2, 3}, {1, 1, 2, 3}, {1, 1, 1, 1},
                          {0, 0, 0, 0}, {0, 0, 0, 0}),
                  {InputSpec{{2, 2, 4, 6}}});
+  // Tiled max and min count ties over every window offset: 2x3 windows,
+  // and 1-D windows of 3.
+  checkGradients(pooling(ReduceKind::min, {1, 1, 2, 3}, {1, 1, 2, 3}, {1, 1, 1, 1},
+                         {0, 0, 0, 0}, {0, 0, 0, 0}),
+                 {InputSpec{{2, 2, 4, 6}}});
+  checkGradients(pooling(ReduceKind::max, {1, 1, 3}, {1, 1, 3}, {1, 1, 1}, {0, 0, 0},
+                         {0, 0, 0}),
+                 {InputSpec{{1, 3, 9}}});
 }
 
 TEST(AutodiffTest, TiledMaxPoolingSharesTies) {
