@@ -45,14 +45,20 @@ Gradients unary(Operation *op, ValueRange grads, Rule rule) {
   return SmallVector<Value>{rule(grads[0])};
 }
 
-/// Where a max or min took each side: the gradient goes to `lhs` where
-/// `take` holds (ties go to the left operand), to `rhs` elsewhere.
-Gradients splitBy(OpBuilder &b, Operation *op, CompareDirection take, ValueRange grads) {
+/// Where a max or min took each side: the gradient goes to `lhs` where the
+/// result is strictly beyond `rhs` (`beyond`: gt for a max, lt for a min),
+/// which is where lhs is strictly beyond rhs; ties (and NaN) go to `rhs`.
+/// Deciding from the result, not from lhs, means a ReLU (max(x, 0); a
+/// commutative op's fold puts constants on the right) needs only its
+/// output for its gradient, so the pre-activation is not kept and a
+/// convolution takes the ReLU into its epilogue; and ReLU's derivative at 0
+/// is 0, as in PyTorch and JAX.
+Gradients splitBy(OpBuilder &b, Operation *op, CompareDirection beyond, ValueRange grads) {
   if (!isFloat(op->getResult(0)))
     return SmallVector<Value>{Value(), Value()};
   Location loc = op->getLoc();
-  Value lhs = op->getOperand(0), rhs = op->getOperand(1), g = grads[0];
-  Value mask = CompareOp::create(b, loc, take, lhs, rhs);
+  Value g = grads[0];
+  Value mask = CompareOp::create(b, loc, beyond, op->getResult(0), op->getOperand(1));
   Value zero = filledLike(b, loc, g, 0);
   return SmallVector<Value>{SelectOp::create(b, loc, g.getType(), mask, g, zero),
                             SelectOp::create(b, loc, g.getType(), mask, zero, g)};
@@ -118,11 +124,11 @@ Gradients DivOp::gradients(OpBuilder &b, ValueRange grads) {
 }
 
 Gradients MaxOp::gradients(OpBuilder &b, ValueRange grads) {
-  return splitBy(b, getOperation(), CompareDirection::ge, grads);
+  return splitBy(b, getOperation(), CompareDirection::gt, grads);
 }
 
 Gradients MinOp::gradients(OpBuilder &b, ValueRange grads) {
-  return splitBy(b, getOperation(), CompareDirection::le, grads);
+  return splitBy(b, getOperation(), CompareDirection::lt, grads);
 }
 
 Gradients NegOp::gradients(OpBuilder &b, ValueRange grads) {

@@ -266,6 +266,31 @@ TEST(AutodiffTest, TiledMaxPoolingSharesTies) {
     EXPECT_FLOAT_EQ(outputs[0].dataAs<float>()[i], expected[i]) << "element " << i;
 }
 
+TEST(AutodiffTest, MaxAndMinSendTiesToTheRight) {
+  // ReLU's derivative is 0 at 0 (as in PyTorch), with the constant written
+  // on either side (the fold moves it right); between two tensors a tie's
+  // gradient goes to the right.
+  auto outputs = buildAndRun(
+      [](GraphBuilder &g) {
+        Tensor x = g.input("x", {4});
+        Tensor y = g.input("y", {4});
+        Tensor zero = g.constant(HostTensor::fromFloats({4}, {0, 0, 0, 0}));
+        Tensor left = g.relu(x), right = g.max(zero, x), both = g.min(x, y);
+        g.output("dleft", g.gradients(left, {x})[0]);
+        g.output("dright", g.gradients(right, {x})[0]);
+        std::vector<Tensor> dboth = g.gradients(both, {x, y});
+        g.output("dx", dboth[0]);
+        g.output("dy", dboth[1]);
+      },
+      {HostTensor::fromFloats({4}, {-1, 0, 2, 3}), HostTensor::fromFloats({4}, {1, 0, 1, 5})});
+  ASSERT_EQ(outputs.size(), 4u);
+  std::vector<std::vector<float>> expected = {
+      {0, 0, 1, 1}, {0, 0, 1, 1}, {1, 0, 0, 1}, {0, 1, 1, 0}};
+  for (size_t o = 0; o < expected.size(); ++o)
+    for (size_t i = 0; i < expected[o].size(); ++i)
+      EXPECT_EQ(outputs[o].dataAs<float>()[i], expected[o][i]) << "output " << o << " element " << i;
+}
+
 TEST(AutodiffTest, DenseLayerWithSoftmax) {
   // log-softmax of a tanh dense layer: reductions (max, sum), broadcasts,
   // exp and log, a product, all on one path.
