@@ -5,11 +5,15 @@
 // threads, and prints GFLOP/s and the share of this machine's FMA peak,
 // which it measures first with 16 independent FMA chains per thread. Every
 // product is checked against a float64 recomputation of sampled entries.
+// With --conv it times the implicit-GEMM convolution (dlc_conv2d_f32)
+// instead, on the convolutions of bench/train_vs_pytorch.py's CNN step
+// (forward, input gradient, filter gradient) and two of ResNet-50's.
 //
-//   build/bin/dlc-gemm-bench [--threads 1,2] [--seconds 1] [M N K ...]
+//   build/bin/dlc-gemm-bench [--threads 1,2] [--seconds 1] [--conv | M N K ...]
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/cpu/KernelAbi.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/Gemm.h"
 
@@ -113,6 +117,100 @@ Result timeGemm(ThreadPool &pool, int64_t m, int64_t n, int64_t k, double second
   return {rates[rates.size() / 2], maxError};
 }
 
+/// One convolution as dlc_conv2d_f32 sees it in a compiled step: `images`
+/// contiguous images of `channels` channels, already padded (inH × inW),
+/// an O × K filter whose rows are `channels`·kh·kw long, stride 1. (A
+/// filter gradient's images are the input's channels, its channels the
+/// batch, and its filter the output gradient, each transposed first.)
+struct ConvCase {
+  const char *name;
+  int64_t images, channels, outChannels, kh, kw, ho, wo;
+};
+
+/// Median GFLOP/s and milliseconds of `conv`, and the largest error of
+/// sampled outputs against float64 (divided by the square root of the
+/// sum's length).
+struct ConvResult {
+  double gflops, milliseconds, maxError;
+};
+
+ConvResult timeConv(ThreadPool &pool, const ConvCase &conv, double seconds) {
+  const int64_t inH = conv.ho + conv.kh - 1, inW = conv.wo + conv.kw - 1;
+  const int64_t plane = inH * inW, k = conv.channels * conv.kh * conv.kw;
+  const int64_t inN = conv.channels * plane, inC = plane;
+  const int64_t outPlane = conv.ho * conv.wo, outN = conv.outChannels * outPlane;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> uniform(-1, 1);
+  std::vector<float> input(conv.images * conv.channels * plane), filter(conv.outChannels * k),
+      output(conv.images * outN);
+  for (float &x : input)
+    x = uniform(rng);
+  for (float &x : filter)
+    x = uniform(rng);
+  ThreadPool::Scope scope(&pool);
+  auto run = [&] {
+    conv2dF32(nullptr, conv.images, conv.channels, conv.outChannels, conv.kh, conv.kw, conv.ho,
+              conv.wo, 1, 1, 1, 1, input.data(), inN, inC, inW, 1, filter.data(), k,
+              output.data(), outN, outPlane, conv.wo, kGemmOverwriteC, nullptr, nullptr, nullptr,
+              0, 0, 0, 0, 0);
+  };
+  run();
+  double maxError = 0;
+  std::uniform_int_distribution<int64_t> image(0, conv.images - 1),
+      channel(0, conv.outChannels - 1), y(0, conv.ho - 1), x(0, conv.wo - 1);
+  for (int sample = 0; sample < 64; ++sample) {
+    int64_t n = image(rng), o = channel(rng), i = y(rng), j = x(rng);
+    double want = 0;
+    for (int64_t c = 0; c < conv.channels; ++c)
+      for (int64_t a = 0; a < conv.kh; ++a)
+        for (int64_t b = 0; b < conv.kw; ++b)
+          want += double(filter[o * k + (c * conv.kh + a) * conv.kw + b]) *
+                  input[n * inN + c * inC + (i + a) * inW + j + b];
+    double got = output[n * outN + o * outPlane + i * conv.wo + j];
+    maxError = std::max(maxError, std::abs(got - want) / std::sqrt(double(k)));
+  }
+  const double flops = 2.0 * conv.images * conv.outChannels * outPlane * k;
+  std::vector<double> times;
+  for (auto begin = Clock::now(); since(begin) < seconds || times.size() < 5;) {
+    auto start = Clock::now();
+    run();
+    times.push_back(since(start));
+  }
+  std::sort(times.begin(), times.end());
+  const double median = times[times.size() / 2];
+  return {flops / median * 1e-9, median * 1e3, maxError};
+}
+
+int convolutions(const std::vector<unsigned> &threadCounts, double seconds) {
+  const ConvCase cases[] = {
+      {"cnn conv1 forward", 64, 1, 32, 3, 3, 28, 28},
+      {"cnn conv2 forward", 64, 32, 64, 3, 3, 14, 14},
+      {"cnn conv2 input gradient", 64, 64, 32, 3, 3, 14, 14},
+      {"cnn conv2 filter gradient", 32, 64, 64, 14, 14, 3, 3},
+      {"cnn conv1 filter gradient", 1, 64, 32, 28, 28, 3, 3},
+      {"resnet50 3x3 64, batch 1", 1, 64, 64, 3, 3, 56, 56},
+      {"resnet50 3x3 256, batch 1", 1, 256, 256, 3, 3, 14, 14},
+  };
+  std::printf("dlc convolution (implicit GEMM), micro-kernel %s\n", hostGemmKernel().name);
+  bool ok = true;
+  for (unsigned threads : threadCounts) {
+    ThreadPool pool(threads);
+    double peak = fmaPeak(pool);
+    std::printf("\n%u thread%s: FMA peak %.1f GFLOP/s\n", threads, threads > 1 ? "s" : "",
+                peak);
+    std::printf("%-28s %9s %9s %9s %10s\n", "convolution", "ms", "GFLOP/s", "of peak", "error");
+    for (const ConvCase &conv : cases) {
+      ConvResult result = timeConv(pool, conv, seconds);
+      bool right = result.maxError < 1e-5;
+      ok &= right;
+      std::printf("%-28s %9.3f %9.1f %8.1f%% %10.1e%s\n", conv.name, result.milliseconds,
+                  result.gflops, 100 * result.gflops / peak, result.maxError,
+                  right ? "" : "  WRONG");
+    }
+  }
+  return ok ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -120,6 +218,7 @@ int main(int argc, char **argv) {
   double seconds = 1.0;
   std::vector<std::array<int64_t, 3>> sizes;
   std::vector<int64_t> numbers;
+  bool conv = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
       threadCounts.clear();
@@ -127,10 +226,14 @@ int main(int argc, char **argv) {
         threadCounts.push_back(unsigned(std::atoi(t)));
     } else if (!std::strcmp(argv[i], "--seconds") && i + 1 < argc) {
       seconds = std::atof(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--conv")) {
+      conv = true;
     } else {
       numbers.push_back(std::atoll(argv[i]));
     }
   }
+  if (conv)
+    return convolutions(threadCounts, seconds);
   for (size_t i = 0; i + 2 < numbers.size(); i += 3)
     sizes.push_back({numbers[i], numbers[i + 1], numbers[i + 2]});
   if (sizes.empty())

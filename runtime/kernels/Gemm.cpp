@@ -663,7 +663,12 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
       for (int64_t i = i0; i < iEnd; ++i) {
         const float *from = block + (i - i0) * channelStride + runs.column[r] * columnStride;
         float *to = image + i * outC + x;
-        if (overwrite)
+        if (columnStride == 1 && overwrite)
+          std::memcpy(to, from, size_t(length) * sizeof(float));
+        else if (columnStride == 1)
+          for (int64_t t = 0; t < length; ++t)
+            to[t] += from[t];
+        else if (overwrite)
           for (int64_t t = 0; t < length; ++t)
             to[t] = from[t * columnStride];
         else
@@ -796,10 +801,23 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
       }
       return block;
     };
+    // The block turned channels × pixels first where the kernel can
+    // (whole vectors), so that each run is written by contiguous copies,
+    // not by reads `width` floats apart.
+    const int64_t transposedStride = (pixelsPerTask + 15) / 16 * 16;
     auto write = [&](int64_t task, const float *block) {
       thread_local PixelRuns runs;
       runsOf(task, runs);
-      writeOut(runs, block, 1, width, 0, m);
+      if (!kernel.transpose) {
+        writeOut(runs, block, 1, width, 0, m);
+        return;
+      }
+      thread_local std::vector<float> transposed;
+      transposed.resize(std::max(transposed.size(), size_t(width * transposedStride)));
+      const int64_t count = std::min(pixelsPerTask, n - task * pixelsPerTask);
+      kernel.transpose(block, width, int(count), int(width), transposed.data(),
+                       transposedStride);
+      writeOut(runs, transposed.data(), transposedStride, 1, 0, m);
     };
     runTasks((n + pixelsPerTask - 1) / pixelsPerTask, blockFloats, sum, write);
     return;

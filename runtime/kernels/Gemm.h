@@ -49,6 +49,12 @@ struct GemmMicroKernel {
   void (*runIndirect)(int64_t kc, const float *const *rows, const int64_t *offsets,
                       int rowCount, const float *b, int64_t ldb, float *c, int64_t ldc,
                       bool accumulate);
+  /// target[j·ldt + i] = source[i·lds + j] for i < rows, j < cols, where
+  /// cols is a multiple of 16: runIndirect's sums (pixels × channels) as
+  /// channels × pixels. Each target row may be written up to the next
+  /// multiple of 16 floats. Null: convolutions read the sums with strides.
+  void (*transpose)(const float *source, int64_t lds, int rows, int cols, float *target,
+                    int64_t ldt);
 };
 
 /// The micro-kernels this build has, best first; each is usable only where

@@ -348,6 +348,29 @@ TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
     }
 }
 
+TEST(ConvTest, KernelTransposesBlocksOfSums) {
+  // Row counts that are and are not multiples of 16; source and target
+  // rows longer than the block; the target's padding past `rows` may be
+  // written, nothing past the block's columns.
+  for (const GemmMicroKernel *kernel : runnableKernels()) {
+    if (!kernel->transpose)
+      continue;
+    for (int rows : {1, 8, 13, 16, 40})
+      for (int cols : {16, 64}) {
+        const int64_t lds = cols + 5, ldt = (rows + 15) / 16 * 16 + 3;
+        std::vector<float> source = randomFloats(rows * lds, unsigned(rows * cols));
+        std::vector<float> target((cols + 1) * ldt, -7.0f);
+        kernel->transpose(source.data(), lds, rows, cols, target.data(), ldt);
+        for (int j = 0; j < cols; ++j)
+          for (int i = 0; i < rows; ++i)
+            ASSERT_EQ(target[j * ldt + i], source[i * lds + j])
+                << kernel->name << " rows " << rows << " cols " << cols << " at " << i << ", " << j;
+        for (int64_t e = cols * ldt; e < int64_t(target.size()); ++e)
+          ASSERT_EQ(target[e], -7.0f) << kernel->name << " wrote past the block";
+      }
+  }
+}
+
 TEST(ConvTest, EntryPointUsesTheHostKernel) {
   // dlc_conv2d_f32, as generated code calls it: a 3×3 convolution of two
   // images equals the float64 sums.
