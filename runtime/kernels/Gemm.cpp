@@ -660,20 +660,20 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     for (int r = 0; r < runs.size(); ++r) {
       const int64_t length = runs.length[r], x = runs.x[r];
       float *image = output + runs.image[r] * outN + runs.row[r] * outH;
-      for (int64_t i = i0; i < iEnd; ++i) {
-        const float *from = block + (i - i0) * channelStride + runs.column[r] * columnStride;
-        float *to = image + i * outC + x;
-        if (columnStride == 1 && overwrite)
-          std::memcpy(to, from, size_t(length) * sizeof(float));
-        else if (columnStride == 1)
-          for (int64_t t = 0; t < length; ++t)
-            to[t] += from[t];
-        else if (overwrite)
-          for (int64_t t = 0; t < length; ++t)
-            to[t] = from[t * columnStride];
-        else
-          for (int64_t t = 0; t < length; ++t)
-            to[t] += from[t * columnStride];
+      if (columnStride == 1 && kernel.copyRows) {
+        kernel.copyRows(block + runs.column[r], channelStride, image + i0 * outC + x, outC,
+                        int(iEnd - i0), length, !overwrite);
+      } else {
+        for (int64_t i = i0; i < iEnd; ++i) {
+          const float *from = block + (i - i0) * channelStride + runs.column[r] * columnStride;
+          float *to = image + i * outC + x;
+          if (overwrite)
+            for (int64_t t = 0; t < length; ++t)
+              to[t] = from[t * columnStride];
+          else
+            for (int64_t t = 0; t < length; ++t)
+              to[t] += from[t * columnStride];
+        }
       }
       if (hasEpilogue) {
         Epilogue epilogue{

@@ -55,6 +55,12 @@ struct GemmMicroKernel {
   /// multiple of 16 floats. Null: convolutions read the sums with strides.
   void (*transpose)(const float *source, int64_t lds, int rows, int cols, float *target,
                     int64_t ldt);
+  /// to[i·ldt + t] = (or +=, with `accumulate`) from[i·ldf + t] for i <
+  /// rows, t < length, writing nothing else: the transposed sums' runs
+  /// into an output row (a call of memcpy per run of 14-28 floats cost
+  /// more than the copy). Null: a portable loop.
+  void (*copyRows)(const float *from, int64_t ldf, float *to, int64_t ldt, int rows,
+                   int64_t length, bool accumulate);
 };
 
 /// The micro-kernels this build has, best first; each is usable only where

@@ -169,8 +169,28 @@ void transpose(const float *source, int64_t lds, int rows, int cols, float *targ
   }
 }
 
-const dlc::GemmMicroKernel avx512 = {"avx512 8x32", MR, NR,           kernel,
-                                     dot4,          copyRuns, kernelIndirect, transpose};
+void copyRows(const float *from, int64_t ldf, float *to, int64_t ldt, int rows,
+              int64_t length, bool accumulate) {
+  const __mmask16 tail = __mmask16((1u << (length % 16)) - 1);
+  for (int i = 0; i < rows; ++i, from += ldf, to += ldt) {
+    int64_t t = 0;
+    for (; t + 16 <= length; t += 16) {
+      __m512 v = _mm512_loadu_ps(from + t);
+      if (accumulate)
+        v = _mm512_add_ps(v, _mm512_loadu_ps(to + t));
+      _mm512_storeu_ps(to + t, v);
+    }
+    if (t < length) {
+      __m512 v = _mm512_maskz_loadu_ps(tail, from + t);
+      if (accumulate)
+        v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(tail, to + t));
+      _mm512_mask_storeu_ps(to + t, tail, v);
+    }
+  }
+}
+
+const dlc::GemmMicroKernel avx512 = {
+    "avx512 8x32", MR, NR, kernel, dot4, copyRuns, kernelIndirect, transpose, copyRows};
 
 } // namespace
 
