@@ -751,9 +751,23 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     filterT.resize(std::max(filterT.size(), size_t(width * k)));
     float *const packedFilter = filterT.data();
     forEach(pool, channelPanels * kBlocks, [&](int64_t chunk) {
-      const int64_t panel = chunk / kBlocks, p0 = chunk % kBlocks * KC,
-                    pEnd = std::min(k, p0 + KC);
+      const int64_t panel = chunk / kBlocks, pEnd = std::min(k, chunk % kBlocks * KC + KC);
+      int64_t p0 = chunk % kBlocks * KC;
       float *target = packedFilter + panel * k * nr;
+      if (kernel.transpose && nr % 16 == 0) {
+        // Whole vectors of 16 rows of K by the kernel's transpose (the
+        // panel's channels past m read as zeros up to a multiple of 16,
+        // and are zeroed here past that); the rest below.
+        const int64_t vectorEnd = p0 + (pEnd - p0) / 16 * 16;
+        const int64_t channels = std::min<int64_t>(nr, m - panel * nr);
+        if (vectorEnd > p0) {
+          kernel.transpose(filter + panel * nr * filterRowStride + p0, filterRowStride,
+                           int(channels), int(vectorEnd - p0), target + p0 * nr, nr);
+          for (int64_t p = p0, written = (channels + 15) / 16 * 16; p < vectorEnd; ++p)
+            std::fill(target + p * nr + written, target + (p + 1) * nr, 0.0f);
+        }
+        p0 = vectorEnd;
+      }
       for (int64_t jj = 0; jj < nr; ++jj) {
         const int64_t channel = panel * nr + jj;
         if (channel >= m) {
