@@ -334,6 +334,13 @@ struct ConvertLowering : OpConversionPattern<ConvertOp> {
                   if (fromFloat)
                     return toUnsigned ? Value(arith::FPToUIOp::create(b, loc, target, x))
                                       : Value(arith::FPToSIOp::create(b, loc, target, x));
+                  // A boolean as 1.0 or 0.0 by a select: LLVM vectorizes
+                  // it, where it converts each lane of an i1 vector alone.
+                  if (toFloat && from.isInteger(1)) {
+                    Value one = arith::ConstantOp::create(b, loc, b.getFloatAttr(target, 1.0));
+                    Value zero = arith::ConstantOp::create(b, loc, b.getFloatAttr(target, 0.0));
+                    return arith::SelectOp::create(b, loc, x, one, zero);
+                  }
                   if (toFloat)
                     return fromUnsigned ? Value(arith::UIToFPOp::create(b, loc, target, x))
                                         : Value(arith::SIToFPOp::create(b, loc, target, x));

@@ -205,3 +205,23 @@ func.func @padded_max_pool(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
   %0 = dlc.reduce_window max %x, window = [1, 1, 2, 2], strides = [1, 1, 2, 2], dilations = [1, 1, 1, 1], pad_low = [0, 0, 0, 0], pad_high = [0, 0, 1, 1] : tensor<1x2x5x5xf32> -> tensor<1x2x3x3xf32>
   return %0 : tensor<1x2x3x3xf32>
 }
+
+// -----
+
+// A comparison's booleans as floats: a select of 1.0 or 0.0 (LLVM
+// vectorizes it; uitofp of i1 it converts lane by lane). Other integers
+// convert by their signedness.
+// CHECK-LABEL: func.func @convert_booleans
+func.func @convert_booleans(%a: tensor<8xf32>, %b: tensor<8xf32>, %i: tensor<8xui8>) -> (tensor<8xf32>, tensor<8xf32>) {
+  // CHECK: arith.cmpf oeq
+  // CHECK: ^bb0(%[[HIT:.*]]: i1, %{{.*}}: f32):
+  // CHECK-DAG: %[[ONE:.*]] = arith.constant 1.000000e+00 : f32
+  // CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+  // CHECK: arith.select %[[HIT]], %[[ONE]], %[[ZERO]] : f32
+  // CHECK-NOT: arith.uitofp %{{.*}} : i1
+  %0 = dlc.compare eq %a, %b : tensor<8xf32> -> tensor<8xi1>
+  %1 = dlc.convert %0 : tensor<8xi1> -> tensor<8xf32>
+  // CHECK: arith.uitofp %{{.*}} : i8 to f32
+  %2 = dlc.convert %i : tensor<8xui8> -> tensor<8xf32>
+  return %1, %2 : tensor<8xf32>, tensor<8xf32>
+}
