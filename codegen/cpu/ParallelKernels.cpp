@@ -176,11 +176,22 @@ linalg::GenericOp withoutConstantIndices(linalg::GenericOp op) {
   return generic;
 }
 
-/// Merges the innermost parallel loops of `op`, from `from` on, into one
-/// where its maps and buffers allow: a [C, 14, 14] batch norm then loops
-/// over 196 contiguous elements, which vectorize, instead of over rows of
-/// 14, which barely do. Loops before `from` (the one threads split) stay.
+/// Merges the innermost loops of `op`, from `from` on, into one where its
+/// maps and buffers allow and the loops are all parallel or all reductions:
+/// a [C, 14, 14] batch norm then loops over 196 contiguous elements, which
+/// vectorize, instead of over rows of 14, which barely do; so does a bias
+/// gradient's sum over [N, C, 28, 28] (a linalg.reduce, taken as the
+/// generic it stands for). Loops before `from` (the one threads split)
+/// stay.
 linalg::LinalgOp collapseInnerLoops(linalg::LinalgOp op, unsigned from) {
+  if (auto reduce = dyn_cast<linalg::ReduceOp>(op.getOperation())) {
+    IRRewriter rewriter(op.getContext());
+    rewriter.setInsertionPoint(reduce);
+    FailureOr<linalg::GenericOp> generalized = linalg::generalizeNamedOp(rewriter, reduce);
+    if (failed(generalized))
+      return op;
+    op = *generalized;
+  }
   auto generic = dyn_cast<linalg::GenericOp>(op.getOperation());
   unsigned loops = op.getNumLoops();
   if (!generic || loops < 2 || !op.hasPureBufferSemantics() ||
@@ -209,7 +220,7 @@ linalg::LinalgOp collapseInnerLoops(linalg::LinalgOp op, unsigned from) {
     for (unsigned loop = first; loop < loops; ++loop)
       group.push_back(loop);
     if (llvm::any_of(group, [&](int64_t loop) {
-          return iterators[loop] != utils::IteratorType::parallel;
+          return iterators[loop] != iterators[group.front()];
         }) ||
         !groupStaysTogether(maps, group) || !buffersCollapsible(op, group))
       continue;

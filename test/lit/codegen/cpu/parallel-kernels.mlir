@@ -118,3 +118,18 @@ func.func private @main_kernel_5(%in: memref<1x8x64x64xf32>, %scale: memref<1x8x
   }
   return
 }
+
+// A bias gradient, a sum over [N, C, H, W] except C: the linalg.reduce is
+// taken as its generic, threads split the channels, and H and W (both
+// reductions) merge into one loop of H·W contiguous elements.
+// CHECK-LABEL: func.func private @main_kernel_6
+// CHECK: memref.collapse_shape %{{.*}} {{\[\[}}0], [1], [2, 3]] : memref<4x8x16x16xf32> into memref<4x8x256xf32>
+// CHECK: scf.for
+// CHECK: linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "reduction"]
+// CHECK: arith.addf {{.*}} fastmath<reassoc>
+func.func private @main_kernel_6(%in: memref<4x8x16x16xf32>, %out: memref<8xf32>)
+    attributes {passthrough = ["noinline"]} {
+  linalg.reduce { arith.addf {fastmath = #arith.fastmath<reassoc>} }
+      ins(%in : memref<4x8x16x16xf32>) outs(%out : memref<8xf32>) dimensions = [0, 2, 3]
+  return
+}
