@@ -8,6 +8,7 @@
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -38,13 +39,23 @@ bool isFusableElementwise(Operation *op) {
   });
 }
 
+/// Whether every use of `producer`'s results other than by `consumer` is
+/// the function's return: an optimizer's new momentum, both returned and
+/// read by the parameter update. The fused op then also yields the value
+/// for the return (one pass reads the old state and writes both).
+bool otherUsersAreReturns(Operation *producer, Operation *consumer) {
+  return llvm::all_of(producer->getUsers(), [&](Operation *user) {
+    return user == consumer || isa<func::ReturnOp>(user);
+  });
+}
+
 /// Whether fusing `producer` into the consumer of `operand` duplicates no
 /// work: the consumer reads each of the producer's elements once and is
-/// its only user, or the producer's body only moves values (a
-/// broadcast, a transpose), which costs nothing to recompute. Fusing a
-/// computing producer that has other users would compute it twice, and
-/// along a chain (each layer's residual stream feeding the next) again
-/// for every later consumer.
+/// its only user (but for the function's return), or the producer's body
+/// only moves values (a broadcast, a transpose), which costs nothing to
+/// recompute. Fusing a computing producer that has other users would
+/// compute it twice, and along a chain (each layer's residual stream
+/// feeding the next) again for every later consumer.
 bool fusionDuplicatesNoWork(Operation *producer, OpOperand &operand) {
   auto generic = cast<linalg::GenericOp>(producer);
   if (llvm::hasSingleElement(generic.getBody()->getOperations()))
@@ -55,8 +66,7 @@ bool fusionDuplicatesNoWork(Operation *producer, OpOperand &operand) {
   auto consumer = cast<linalg::GenericOp>(operand.getOwner());
   if (!consumer.getMatchingIndexingMap(&operand).isPermutation())
     return false;
-  return llvm::all_of(producer->getUsers(),
-                      [&](Operation *user) { return user == consumer.getOperation(); });
+  return otherUsersAreReturns(producer, consumer);
 }
 
 /// Fuses an elementwise producer into an elementwise consumer, one operand
@@ -79,11 +89,13 @@ struct FuseElementwiseProducer : OpRewritePattern<linalg::GenericOp> {
           linalg::fuseElementwiseOps(rewriter, &operand);
       if (failed(fused))
         continue;
-      // The consumer's results are replaced; the producer stays for its
-      // other users, if any (the driver erases it when dead).
+      // The consumer's results are replaced, and so are the producer's
+      // where the function returns them (the fused op yields them too); the
+      // producer stays for its other users, if any (the driver erases it
+      // when dead).
       for (auto [original, replacement] : fused->replacements)
         rewriter.replaceUsesWithIf(original, replacement, [&](OpOperand &use) {
-          return use.get().getDefiningOp() != producer;
+          return use.get().getDefiningOp() != producer || isa<func::ReturnOp>(use.getOwner());
         });
       rewriter.eraseOp(consumer);
       return success();

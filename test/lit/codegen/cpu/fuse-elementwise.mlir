@@ -89,3 +89,24 @@ func.func @through_broadcast(%x: tensor<4x8xf32>, %v: tensor<8xf32>) -> tensor<4
   %0 = dlc.mul %x, %bs : tensor<4x8xf32>
   return %0 : tensor<4x8xf32>
 }
+
+// -----
+
+// An optimizer step: the new momentum is returned and read by the
+// parameter update. Its only other user is the return, so it is fused
+// into the update, which yields both: one pass reads the old momentum,
+// the gradient and the parameter, and writes the two new ones.
+// CHECK-LABEL: func.func @momentum
+// CHECK: %[[BOTH:.*]]:2 = linalg.generic {{.*}} ins(%arg2, %arg0, %arg1 : tensor<16xf32>, tensor<16xf32>, tensor<16xf32>)
+// CHECK: arith.addf
+// CHECK: arith.subf
+// CHECK: linalg.yield
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[BOTH]]#1, %[[BOTH]]#0
+func.func @momentum(%v: tensor<16xf32>, %g: tensor<16xf32>, %p: tensor<16xf32>) -> (tensor<16xf32>, tensor<16xf32>) {
+  %mu = dlc.constant dense<0.9> : tensor<16xf32>
+  %scaled = dlc.mul %v, %mu : tensor<16xf32>
+  %vNew = dlc.add %scaled, %g : tensor<16xf32>
+  %pNew = dlc.sub %p, %vNew : tensor<16xf32>
+  return %pNew, %vNew : tensor<16xf32>, tensor<16xf32>
+}
