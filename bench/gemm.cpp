@@ -75,6 +75,14 @@ double fmaPeak(ThreadPool &pool) {
   return best;
 }
 
+/// Measures `pool`'s FMA peak and prints the heading of its section.
+double sectionPeak(ThreadPool &pool) {
+  double peak = fmaPeak(pool);
+  std::printf("\n%u thread%s: FMA peak %.1f GFLOP/s\n", pool.size(),
+              pool.size() > 1 ? "s" : "", peak);
+  return peak;
+}
+
 struct Result {
   double gflops;
   double maxError;
@@ -195,9 +203,7 @@ int convolutions(const std::vector<unsigned> &threadCounts, double seconds) {
   bool ok = true;
   for (unsigned threads : threadCounts) {
     ThreadPool pool(threads);
-    double peak = fmaPeak(pool);
-    std::printf("\n%u thread%s: FMA peak %.1f GFLOP/s\n", threads, threads > 1 ? "s" : "",
-                peak);
+    double peak = sectionPeak(pool);
     std::printf("%-28s %9s %9s %9s %10s\n", "convolution", "ms", "GFLOP/s", "of peak", "error");
     for (const ConvCase &conv : cases) {
       ConvResult result = timeConv(pool, conv, seconds);
@@ -244,9 +250,7 @@ int main(int argc, char **argv) {
   bool ok = true;
   for (unsigned threads : threadCounts) {
     ThreadPool pool(threads);
-    double peak = fmaPeak(pool);
-    std::printf("\n%u thread%s: FMA peak %.1f GFLOP/s\n", threads, threads > 1 ? "s" : "",
-                peak);
+    double peak = sectionPeak(pool);
     std::printf("%-18s %10s %9s %12s\n", "M x N x K", "GFLOP/s", "of peak", "error");
     for (auto [m, n, k] : sizes) {
       Result result = timeGemm(pool, m, n, k, seconds);
