@@ -514,13 +514,18 @@ Gradients ReduceWindowOp::gradients(OpBuilder &b, ValueRange grads) {
     // reduction over the offsets instead (shareAmongTies) takes three
     // passes over the operand, its innermost dimension the window's width.
     Value operand = ReshapeOp::create(b, loc, splitType, getOperand());
+    int64_t windowSize = 1;
+    for (int64_t d : offsetDims)
+      windowSize *= split[d];
     Value ties;
-    SmallVector<int64_t> offset(offsetDims.size(), 0);
-    do {
+    for (int64_t index = 0; index < windowSize; ++index) {
+      // The slice at window offset `index` (last dimension fastest).
       SmallVector<int64_t> start(split.size(), 0), limit(split), unit(split.size(), 1);
-      for (auto [d, o] : llvm::zip_equal(offsetDims, offset)) {
-        start[d] = o;
-        limit[d] = o + 1;
+      for (int64_t rest = index, k = int64_t(offsetDims.size()) - 1; k >= 0; --k) {
+        int64_t d = offsetDims[k];
+        start[d] = rest % split[d];
+        limit[d] = start[d] + 1;
+        rest /= split[d];
       }
       Value slice = SliceOp::create(b, loc, operand, b.getDenseI64ArrayAttr(start),
                                     b.getDenseI64ArrayAttr(limit), b.getDenseI64ArrayAttr(unit));
@@ -528,13 +533,7 @@ Gradients ReduceWindowOp::gradients(OpBuilder &b, ValueRange grads) {
       Value hit = ConvertOp::create(
           b, loc, outType, CompareOp::create(b, loc, CompareDirection::eq, candidate, getResult()));
       ties = ties ? elementwise<AddOp>(b, loc, ties, hit) : hit;
-      // The next window offset, last dimension fastest.
-      int64_t d = int64_t(offset.size()) - 1;
-      for (; d >= 0 && ++offset[d] == split[offsetDims[d]]; --d)
-        offset[d] = 0;
-      if (d < 0)
-        break;
-    } while (true);
+    }
     Value share = elementwise<DivOp>(b, loc, grads[0], ties);
     Value hit = CompareOp::create(b, loc, CompareDirection::eq, operand, spreadOver(getResult()));
     Value gradient = elementwise<MulOp>(b, loc, ConvertOp::create(b, loc, splitType, hit),
