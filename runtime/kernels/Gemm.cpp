@@ -822,7 +822,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     auto write = [&](int64_t task, const float *block) {
       thread_local PixelRuns runs;
       runsOf(task, runs);
-      if (!kernel.transpose) {
+      if (!kernel.transpose || width % 16 != 0) {
         writeOut(runs, block, 1, width, 0, m);
         return;
       }
