@@ -799,54 +799,13 @@ TypedAttr reductionIdentity(OpBuilder &b, ReduceKind kind, Type elementType) {
   llvm_unreachable("unknown reduce kind");
 }
 
-/// Tensors at least this large fill only the border around what `embed`
-/// copies in: below it the whole fill is cheap (in cache) and one kernel
-/// instead of up to four.
-constexpr int64_t kBorderFillMinBytes = int64_t(1) << 20;
-
 /// Copies `source` into a tensor of `type` filled with `value`, at `low`
 /// offsets and with `strides` (strides > 1 spread the elements out, which
-/// is how a convolution's input dilation is made). Where the source covers
-/// everything but a border (unit strides: a convolution's zero padding) of
-/// a large tensor, only the border is filled, strip by strip along each
-/// padded dimension: a whole fill writes the interior twice (MobileNetV2 at
-/// batch 32 filled 850 MB per run, 360 MB with strips; memset went from 8%
-/// to 3% of its run).
+/// is how a convolution's input dilation is made).
 Value embed(OpBuilder &b, Location loc, Value source, RankedTensorType type,
             TypedAttr value, ArrayRef<int64_t> low, ArrayRef<int64_t> strides) {
+  Value result = filled(b, loc, type, value);
   auto sourceType = cast<RankedTensorType>(source.getType());
-  Type element = type.getElementType();
-  const int64_t bytes =
-      element.isIntOrFloat() ? type.getNumElements() * int64_t(element.getIntOrFloatBitWidth() / 8)
-                             : 0;
-  Value result;
-  if (bytes >= kBorderFillMinBytes &&
-      llvm::all_of(strides, [](int64_t stride) { return stride == 1; })) {
-    result = emptyLike(b, loc, type);
-    int64_t rank = type.getRank();
-    for (int64_t d = 0; d < rank; ++d) {
-      int64_t before = low[d], after = type.getDimSize(d) - low[d] - sourceType.getDimSize(d);
-      for (auto [start, size] : {std::pair(int64_t(0), before),
-                                 std::pair(type.getDimSize(d) - after, after)}) {
-        if (size == 0)
-          continue;
-        SmallVector<int64_t> offsets(rank, 0), sizes(type.getShape()), unit(rank, 1);
-        offsets[d] = start;
-        sizes[d] = size;
-        auto stripType = RankedTensorType::get(sizes, type.getElementType());
-        Value strip = tensor::ExtractSliceOp::create(b, loc, stripType, result, ValueRange{},
-                                                     ValueRange{}, ValueRange{}, offsets, sizes,
-                                                     unit);
-        Value scalar = castTo(b, loc, arith::ConstantOp::create(b, loc, value),
-                              type.getElementType());
-        strip = linalg::FillOp::create(b, loc, scalar, strip).getResult(0);
-        result = tensor::InsertSliceOp::create(b, loc, strip, result, ValueRange{}, ValueRange{},
-                                               ValueRange{}, offsets, sizes, unit);
-      }
-    }
-  } else {
-    result = filled(b, loc, type, value);
-  }
   return tensor::InsertSliceOp::create(b, loc, source, result, ValueRange{},
                                        ValueRange{}, ValueRange{}, low,
                                        sourceType.getShape(), strides);

@@ -208,26 +208,6 @@ func.func @padded_max_pool(%x: tensor<1x2x5x5xf32>) -> tensor<1x2x3x3xf32> {
 
 // -----
 
-// Padding a large operand (here 4 MiB, ResNet's 3×3 stride-2 max pool)
-// fills only the border, a strip per padded side, then copies the operand
-// in: the whole padded tensor is never filled.
-// CHECK-LABEL: func.func @padded_large
-// CHECK: %[[EMPTY:.*]] = tensor.empty() : tensor<1x64x130x130xf32>
-// CHECK-NOT: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<1x64x130x130xf32>)
-// CHECK: tensor.extract_slice %[[EMPTY]][0, 0, 0, 0] [1, 64, 1, 130] [1, 1, 1, 1]
-// CHECK: linalg.fill {{.*}} -> tensor<1x64x1x130xf32>
-// CHECK: tensor.insert_slice
-// CHECK: linalg.fill {{.*}} -> tensor<1x64x1x130xf32>
-// CHECK: linalg.fill {{.*}} -> tensor<1x64x130x1xf32>
-// CHECK: linalg.fill {{.*}} -> tensor<1x64x130x1xf32>
-// CHECK: tensor.insert_slice %arg0 into %{{.*}}[0, 0, 1, 1] [1, 64, 128, 128] [1, 1, 1, 1]
-func.func @padded_large(%x: tensor<1x64x128x128xf32>) -> tensor<1x64x64x64xf32> {
-  %0 = dlc.reduce_window max %x, window = [1, 1, 3, 3], strides = [1, 1, 2, 2], dilations = [1, 1, 1, 1], pad_low = [0, 0, 1, 1], pad_high = [0, 0, 1, 1] : tensor<1x64x128x128xf32> -> tensor<1x64x64x64xf32>
-  return %0 : tensor<1x64x64x64xf32>
-}
-
-// -----
-
 // A comparison's booleans as floats: a select of 1.0 or 0.0 (LLVM
 // vectorizes it; uitofp of i1 it converts lane by lane). Other integers
 // convert by their signedness.
