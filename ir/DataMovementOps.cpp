@@ -399,6 +399,19 @@ LogicalResult FusedConvOp::verify() {
 // ReduceWindowOp
 //===----------------------------------------------------------------------===//
 
+bool ReduceWindowOp::windowsTileOperand() {
+  auto type = cast<RankedTensorType>(getOperand().getType());
+  auto outType = cast<RankedTensorType>(getType());
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    int64_t window = getWindow()[d];
+    if (getStrides()[d] != window || (window > 1 && getDilations()[d] != 1) ||
+        getPadLow()[d] || getPadHigh()[d] ||
+        type.getDimSize(d) != outType.getDimSize(d) * window)
+      return false;
+  }
+  return true;
+}
+
 LogicalResult ReduceWindowOp::inferReturnTypes(MLIRContext *,
                                                std::optional<Location> loc,
                                                Adaptor adaptor,

@@ -484,6 +484,13 @@ def Dlc_ReduceWindowOp : Dlc_Op<"reduce_window", [Differentiable, Pure, InferTyp
     `dilations` `=` $dilations `,` `pad_low` `=` $pad_low `,` `pad_high` `=` $pad_high
     attr-dict `:` type($operand) `->` type($result)
   }];
+  let extraClassDeclaration = [{
+    /// Whether the windows tile the operand exactly: stride = window,
+    /// no padding, no dilation inside a window, and every operand element
+    /// in one window (the usual 2×2 stride-2 pooling). Such pooling and
+    /// its gradient are elementwise on a view split into (output, offset).
+    bool windowsTileOperand();
+  }];
 }
 
 def Dlc_TopKOp : Dlc_Op<"top_k", [Pure, InferTypeOpAdaptor]> {

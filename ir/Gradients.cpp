@@ -485,11 +485,7 @@ Gradients ReduceWindowOp::gradients(OpBuilder &b, ValueRange grads) {
   // Windows that tile the operand exactly (stride = window, no padding or
   // dilation: the usual 2x2 pooling): each spatial dimension splits into
   // (output, offset), and the gradient is elementwise on that view.
-  bool tiles = true;
-  for (int64_t d = 2; d < rank; ++d)
-    tiles &= strides[d] == window[d] && dilations[d] == 1 && !padLow[d] && !padHigh[d] &&
-             type.getDimSize(d) == outType.getDimSize(d) * window[d];
-  if (tiles) {
+  if (windowsTileOperand()) {
     SmallVector<int64_t> split = {type.getDimSize(0), type.getDimSize(1)}, outputDims = {0, 1},
                          offsetDims;
     for (int64_t d = 2; d < rank; ++d) {

@@ -839,14 +839,9 @@ Value tiledWindows(OpBuilder &b, ReduceWindowOp op, Value operand) {
   auto inType = cast<RankedTensorType>(operand.getType());
   auto type = cast<RankedTensorType>(op.getType());
   int64_t rank = inType.getRank(), elements = 1;
-  for (int64_t d = 0; d < rank; ++d) {
-    int64_t window = op.getWindow()[d];
-    if (op.getStrides()[d] != window || op.getDilations()[d] != 1 || op.getPadLow()[d] ||
-        op.getPadHigh()[d] || inType.getDimSize(d) != type.getDimSize(d) * window)
-      return {};
+  for (int64_t window : op.getWindow())
     elements *= window;
-  }
-  if (elements > 16)
+  if (!op.windowsTileOperand() || elements > 16)
     return {};
   MLIRContext *ctx = b.getContext();
   SmallVector<AffineMap> maps;

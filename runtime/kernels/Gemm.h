@@ -51,8 +51,10 @@ struct GemmMicroKernel {
                       bool accumulate);
   /// target[j·ldt + i] = source[i·lds + j] for i < rows, j < cols, where
   /// cols is a multiple of 16: runIndirect's sums (pixels × channels) as
-  /// channels × pixels. Each target row may be written up to the next
-  /// multiple of 16 floats. Null: convolutions read the sums with strides.
+  /// channels × pixels, and its filter (channels × K) packed as K × nr.
+  /// Each target row may be written up to the next multiple of 16 floats.
+  /// Null: convolutions read the sums with strides and pack the filter
+  /// element by element.
   void (*transpose)(const float *source, int64_t lds, int rows, int cols, float *target,
                     int64_t ldt);
   /// to[i·ldt + t] = (or +=, with `accumulate`) from[i·ldf + t] for i <
