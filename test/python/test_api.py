@@ -159,7 +159,7 @@ def test_pooling_matches_float64(tmp_path, op, kernel, strides, pads):
     path = tmp_path / "pool.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
     x = RNG.standard_normal((2, 3, 12, 12)).astype(np.float32)
-    x[0, 0, :2, :2] = -0.0  # a window of zeros of both signs
+    x[0, 0, :2, :2] = -0.0  # a window of negative zeros
     x[1, 2, 4, 5] = np.nan  # a NaN reaches its window's result
     y = dlc.compile(str(path)).run({"x": x})["y"]
     padded = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pads, pads), (pads, pads)),
@@ -173,3 +173,7 @@ def test_pooling_matches_float64(tmp_path, op, kernel, strides, pads):
                                 else window.mean(axis=(2, 3)))
     np.testing.assert_allclose(y, want, rtol=1e-6, atol=1e-7, equal_nan=True)
     assert np.isnan(y[1, 2]).any()
+    if op == "MaxPool" and kernel == 2:
+        # The window of negative zeros alone: its maximum is -0, as in float64.
+        assert want[0, 0, 0, 0] == 0 and np.signbit(want[0, 0, 0, 0])
+        assert np.signbit(y[0, 0, 0, 0])
