@@ -15,6 +15,7 @@
 #include "llvm/ADT/StringSet.h"
 
 #include <chrono>
+#include <cstring>
 #include <cstdio>
 
 using namespace dlc;
@@ -56,6 +57,32 @@ std::string CompileReport::memorySummary() const {
   std::snprintf(text, sizeof(text), "intermediates in a %.1f MB arena (%.1f MB apart)",
                 arenaBytes / 1e6, intermediateBytes / 1e6);
   return text;
+}
+
+/// For each output of `signature`, the input it is computed in place of
+/// (or -1), from the table the compiler left in `code` (KernelAbi.h).
+static llvm::Expected<std::vector<int64_t>> inPlaceTable(JitModule &code,
+                                                         const Signature &signature) {
+  std::vector<int64_t> inputOf(signature.outputs.size(), -1);
+  const auto *table = static_cast<const int64_t *>(code.lookupGlobal(kInPlaceOutputsSymbol));
+  if (!table)
+    return inputOf;
+  int64_t count = table[0];
+  for (int64_t i = 0; i < count; ++i) {
+    int64_t output = table[1 + 2 * i], input = table[2 + 2 * i];
+    bool valid = count <= int64_t(inputOf.size()) && output >= 0 &&
+                 output < int64_t(inputOf.size()) && input >= 0 &&
+                 input < int64_t(signature.inputs.size()) && inputOf[output] == -1 &&
+                 signature.outputs[output].dtype == signature.inputs[input].dtype &&
+                 signature.outputs[output].shape == signature.inputs[input].shape;
+    if (!valid)
+      return llvm::createStringError(
+          "the compiled code's table of outputs computed in place does not fit the model's "
+          "signature (entry %lld: output %lld, input %lld)",
+          (long long)i, (long long)output, (long long)input);
+    inputOf[output] = input;
+  }
+  return inputOf;
 }
 
 Executable::Executable(Artifact artifact, std::unique_ptr<JitModule> code,
@@ -154,9 +181,13 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
   if (!entry)
     return entry.takeError();
   times.linking = secondsSince(start);
+  auto inPlace = inPlaceTable(**code, artifact.signature);
+  if (!inPlace)
+    return inPlace.takeError();
   bool mapped = artifact.weightsMapped;
   auto executable = std::unique_ptr<Executable>(
       new Executable(std::move(artifact), std::move(*code), *entry, times));
+  executable->inPlace = std::move(*inPlace);
   if (mapped)
     executable->packCache->dropPackedSources();
   return executable;
@@ -189,11 +220,22 @@ llvm::Error Executable::runInto(llvm::ArrayRef<HostTensor> inputs,
   }
   for (HostTensor &weight : packed.weights)
     pointers.push_back(weight.data());
-  for (auto [tensor, spec] : llvm::zip(outputs, packed.signature.outputs)) {
+  for (auto [k, tensor, spec] : llvm::enumerate(outputs, packed.signature.outputs)) {
     if (llvm::Error error = checkTensor(tensor, spec, "output"))
       return error;
+    // An output may share memory only with the input it is computed in
+    // place of; given apart from it, it starts as a copy of it.
+    for (auto [i, input] : llvm::enumerate(inputs))
+      if (tensor.byteSize() && input.data() == tensor.data() && inPlace[k] != int64_t(i))
+        return llvm::createStringError(
+            "output '%s' is given the memory of input '%s'; the compiled code does not "
+            "compute it in place of that input",
+            spec.name.c_str(), packed.signature.inputs[i].name.c_str());
     pointers.push_back(tensor.data());
   }
+  for (auto [k, input] : llvm::enumerate(inPlace))
+    if (input >= 0 && outputs[k].data() != inputs[input].data())
+      std::memcpy(outputs[k].data(), inputs[input].data(), outputs[k].byteSize());
   // Kernels split their work over this executable's threads; intermediate
   // buffers are recycled from its previous runs.
   ThreadPool::Scope scope(pool.get());

@@ -71,6 +71,12 @@ public:
            const CompileCache &cache = CompileCache::fromEnvironment());
 
   const Signature &signature() const { return packed.signature; }
+
+  /// For each output, the position of the input whose memory it may be
+  /// given (its new value, computed in place: a training step's parameters
+  /// and optimizer state, see dlc-in-place-outputs), or -1. runInto copies
+  /// the input into such an output when the caller passes separate memory.
+  llvm::ArrayRef<int64_t> inPlaceInputs() const { return inPlace; }
   const CompileReport &compileReport() const { return times; }
   /// The model as a .dlc artifact holds it (writeArtifact saves it).
   const Artifact &artifact() const { return packed; }
@@ -110,6 +116,7 @@ private:
   /// Weights packed for the GEMM on the first run, kept for the next.
   std::unique_ptr<GemmPackCache> packCache;
   CompileReport times;
+  std::vector<int64_t> inPlace;
 };
 
 } // namespace dlc

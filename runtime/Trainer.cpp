@@ -205,32 +205,50 @@ llvm::Expected<StepResult> Trainer::step(llvm::ArrayRef<HostTensor> inputs,
   arguments.push_back(labels);
   arguments.push_back(scalarF32(result.learningRate));
   arguments.push_back(scalarF32(double(stepCount + 1)));
-  arguments.insert(arguments.end(), params.begin(), params.end());
-  arguments.insert(arguments.end(), state.begin(), state.end());
-  arguments.insert(arguments.end(), buffers.begin(), buffers.end());
-  // The step writes into the buffers the previous step's inputs held,
-  // unless someone else holds them too: no allocation, no page faults.
+  // The trainer's parameters, state and buffers move into the step's
+  // inputs, so that it can tell whether anyone else holds them.
+  const size_t firstHeld = arguments.size();
+  for (std::vector<HostTensor> *held : {&params, &state, &buffers})
+    for (HostTensor &tensor : *held)
+      arguments.push_back(std::move(tensor));
+  // A new value the step computes in place (dlc-in-place-outputs) goes
+  // into its old value's memory, unless someone else holds that; any
+  // other into the memory the previous step's inputs held, unless someone
+  // else holds it too: no allocation, no page faults, and the step's
+  // memory stays small enough for the last-level cache.
   const std::vector<TensorSpec> &specs = stepCode->signature().outputs;
+  llvm::ArrayRef<int64_t> inPlace = stepCode->inPlaceInputs();
   std::vector<HostTensor> outputs;
   for (auto [i, spec] : llvm::enumerate(specs)) {
-    if (i < spare.size() && spare[i].soleOwner())
+    if (inPlace[i] >= 0 && arguments[inPlace[i]].soleOwner())
+      outputs.push_back(arguments[inPlace[i]]);
+    else if (i < spare.size() && spare[i].soleOwner())
       outputs.push_back(std::move(spare[i]));
     else
       outputs.emplace_back(spec.dtype, spec.shape);
   }
-  if (llvm::Error error = stepCode->runInto(arguments, outputs))
+  if (llvm::Error error = stepCode->runInto(arguments, outputs)) {
+    // Nothing ran: everything goes back where it was.
+    size_t argument = firstHeld;
+    for (std::vector<HostTensor> *held : {&params, &state, &buffers})
+      for (HostTensor &tensor : *held)
+        tensor = std::move(arguments[argument++]);
     return std::move(error);
-  arguments.clear();
+  }
   spare.assign(specs.size(), HostTensor());
   size_t next = 0;
   result.loss = outputs[next++].dataAs<float>()[0];
   if (places.reportsGradientNorm)
     result.gradientNorm = outputs[next++].dataAs<float>()[0];
+  size_t argument = firstHeld;
   for (std::vector<HostTensor> *held : {&params, &state, &buffers})
     for (HostTensor &tensor : *held) {
-      spare[next] = std::move(tensor);
+      HostTensor old = std::move(arguments[argument++]);
+      if (old.data() != outputs[next].data())
+        spare[next] = std::move(old);
       tensor = std::move(outputs[next++]);
     }
+  arguments.clear();
   ++stepCount;
   return result;
 }

@@ -302,6 +302,15 @@ llvm::Expected<JitModule::PackedFunction> JitModule::lookup(llvm::StringRef func
   return address->toPtr<PackedFunction>();
 }
 
+const void *JitModule::lookupGlobal(llvm::StringRef name) {
+  auto address = jit->lookup(name);
+  if (!address) {
+    llvm::consumeError(address.takeError());
+    return nullptr;
+  }
+  return address->toPtr<const void *>();
+}
+
 llvm::Expected<std::string> dlc::compileToObject(mlir::ModuleOp module) {
   auto targetMachine = hostTargetMachine();
   if (!targetMachine)

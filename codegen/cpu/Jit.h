@@ -50,6 +50,10 @@ public:
   /// a lookup goes through the JIT's symbol tables.
   llvm::Expected<PackedFunction> lookup(llvm::StringRef function);
 
+  /// The address of the public global `name` (a table the compiler left
+  /// for the runtime), or null when the code defines none.
+  const void *lookupGlobal(llvm::StringRef name);
+
 private:
   explicit JitModule(std::unique_ptr<llvm::orc::LLJIT> jit);
   std::unique_ptr<llvm::orc::LLJIT> jit;

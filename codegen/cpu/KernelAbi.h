@@ -92,6 +92,13 @@ enum Conv2dF32Argument : unsigned {
 /// `args` holds the kernel's other arguments, one 8-byte slot each.
 constexpr const char *kParallelFor = "dlc_parallel_for";
 
+/// The public constant array of int64 that lists the outputs computed in
+/// their inputs' memory (dlc-in-place-outputs): [count, output, input,
+/// output, input, ...], positions among the signature's outputs and
+/// inputs. The caller gives such an output holding its input's values (or
+/// the input's own buffer). Absent when there are none.
+constexpr const char *kInPlaceOutputsSymbol = "dlc_in_place_outputs";
+
 /// The LLVM function attribute that marks a kernel whose last two
 /// arguments are the range [lo, hi) of its split loop.
 constexpr const char *kParallelForAttribute = "dlc-parallel-for";

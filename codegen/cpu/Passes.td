@@ -101,6 +101,47 @@ def DlcFuseElementwise : Pass<"dlc-fuse-elementwise", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::linalg::LinalgDialect"];
 }
 
+def DlcInPlaceOutputs : Pass<"dlc-in-place-outputs", "mlir::ModuleOp"> {
+  let summary = "Compute an output that updates the input of its name in that input's memory";
+  let description = [{
+    Runs on buffers, after dlc-cpu-kernel-calls and before outlining. A
+    training step returns each parameter and each optimizer state under the
+    name of the input it updates (`param:fc.weight` in, `param:fc.weight`
+    out). Giving the step separate buffers for the old and the new values
+    doubles their memory and, at a few MiB per parameter, pushes the whole
+    step out of the last-level cache. An output can share its input's memory
+    when, in @main's order of ops:
+
+    - the first op that touches the output is a `linalg.generic` with only
+      parallel loops that writes the whole output (the argument itself, not a
+      view, at the identity map) without reading its old value, and reads the
+      input (the argument itself) only at the identity map;
+    - no op after that generic touches the input.
+
+    "Touches" counts buffer operands (through views), nested ops, and the
+    buffers whose addresses a kernel call takes. The generic is rewritten to
+    read the input's values through the output's operand, so that the
+    caller must give the output holding the input's values: the input's own
+    buffer (no copy) or a copy of it (the runtime makes one when the caller
+    passes separate memory). No kernel then takes both buffers, so the
+    kernels' `llvm.noalias` arguments stay true.
+
+    ```mlir
+    linalg.generic {identity maps} ins(%p_in, %grad : ...) outs(%p_out : ...) {
+    ^bb0(%p: f32, %g: f32, %unused: f32): ... }
+    // becomes
+    linalg.generic {identity maps} ins(%grad : ...) outs(%p_out : ...) {
+    ^bb0(%g: f32, %p: f32): ... }
+    ```
+
+    The module gets a public constant `@dlc_in_place_outputs` (see
+    codegen/cpu/KernelAbi.h) listing the pairs by their positions among the
+    signature's outputs and inputs; the runtime reads it from the compiled
+    code, so it survives the compile cache.
+  }];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::memref::MemRefDialect"];
+}
+
 def DlcOutlineKernels : Pass<"dlc-outline-kernels", "mlir::ModuleOp"> {
   let summary = "Move each linalg op on buffers into a function of its own";
   let description = [{

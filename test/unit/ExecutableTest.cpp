@@ -8,6 +8,10 @@
 
 #include "TestUtil.h"
 
+#include "llvm/Support/FileSystem.h"
+
+#include <cstring>
+
 using namespace dlc;
 using namespace dlc::test;
 
@@ -634,6 +638,73 @@ TEST(ExecutableTest, RejectsBadInputs) {
   auto named = exe.run(NamedTensors{{"x", x}});
   ASSERT_TRUE(static_cast<bool>(named));
   EXPECT_EQ((*named)[0].first, "y");
+}
+
+TEST(ExecutableTest, OutputsComputedInPlaceOfTheirInputs) {
+  // A step that returns a new "w" from the old one, as a training step
+  // returns each parameter: its kernel may work in the old one's memory.
+  // A "sum" output reads w too, but before the update.
+  mlir::MLIRContext context;
+  GraphBuilder g(context);
+  Tensor w = g.input("w", {4, 8});
+  Tensor grad = g.input("grad", {4, 8});
+  g.output("sum", g.reduceSum(w, {0, 1}));
+  g.output("w", g.sub(w, g.mul(g.scalar(0.5), grad)));
+  auto model = g.finish();
+  ASSERT_TRUE(static_cast<bool>(model)) << llvm::toString(model.takeError());
+  // The table travels with the compiled code: a load from the compile
+  // cache has it too.
+  llvm::SmallString<128> cacheDir;
+  ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("dlc-in-place-test", cacheDir));
+  CompileCache cache{std::string(cacheDir)};
+  auto compiled = Executable::compile(*model, cache);
+  ASSERT_TRUE(static_cast<bool>(compiled)) << llvm::toString(compiled.takeError());
+  auto executable = Executable::compile(*model, cache);
+  llvm::sys::fs::remove_directories(cacheDir);
+  ASSERT_TRUE(static_cast<bool>(executable)) << llvm::toString(executable.takeError());
+  EXPECT_FALSE((*compiled)->compileReport().cacheHit);
+  EXPECT_TRUE((*executable)->compileReport().cacheHit);
+  for (const auto *loaded : {&*compiled, &*executable}) {
+    llvm::ArrayRef<int64_t> inPlace = (*loaded)->inPlaceInputs();
+    ASSERT_EQ(inPlace.size(), 2u);
+    EXPECT_EQ(inPlace[0], -1); // "sum" has no input of its name
+    EXPECT_EQ(inPlace[1], 0);  // "w" is input 0's new value
+  }
+  Executable &exe = **executable;
+
+  Rng rng(3);
+  HostTensor w0 = randomUniform({4, 8}, -1, 1, rng);
+  HostTensor g0 = randomUniform({4, 8}, -1, 1, rng);
+  std::vector<double> expected;
+  double sum = 0;
+  for (int64_t i = 0; i < 32; ++i) {
+    expected.push_back(double(w0.dataAs<float>()[i]) - 0.5 * g0.dataAs<float>()[i]);
+    sum += w0.dataAs<float>()[i];
+  }
+  HostTensor original(DType::f32, {4, 8});
+  std::memcpy(original.data(), w0.data(), w0.byteSize());
+
+  // Separate memory: the runtime starts the output as a copy of the input,
+  // which stays as it was.
+  auto apart = exe.run({w0, g0});
+  ASSERT_TRUE(static_cast<bool>(apart)) << llvm::toString(apart.takeError());
+  expectClose((*apart)[1], {4, 8}, expected);
+  expectClose((*apart)[0], {}, {sum});
+  EXPECT_EQ(0, std::memcmp(w0.data(), original.data(), w0.byteSize()));
+
+  // The input's own memory: updated in place, the same numbers.
+  std::vector<HostTensor> outputs = {HostTensor(DType::f32, {}), w0};
+  ASSERT_FALSE(static_cast<bool>(exe.runInto({w0, g0}, outputs)));
+  EXPECT_EQ(outputs[1].data(), w0.data());
+  expectClose(w0, {4, 8}, expected);
+  expectClose(outputs[0], {}, {sum});
+
+  // Any other sharing is refused before anything runs.
+  std::vector<HostTensor> wrong = {HostTensor(DType::f32, {}), g0};
+  llvm::Error error = exe.runInto({w0, g0}, wrong);
+  EXPECT_EQ(llvm::toString(std::move(error)),
+            "output 'w' is given the memory of input 'grad'; the compiled code does not "
+            "compute it in place of that input");
 }
 
 } // namespace
