@@ -17,8 +17,10 @@ namespace dlc {
 ///   (batch, m, n, k, a, aBatchStride, lda, b, bBatchStride, bStrideK,
 ///    bStrideN, c, cBatchStride, ldc, flags,
 ///    rowScale, rowShift, residual, residualBatchStride, ldr, minBits, maxBits)
-/// A and C are row-major with unit column stride; B's element (p, j) is at
-/// b + p·bStrideK + j·bStrideN, so a transposed B needs no copy. Strides
+/// A and C are row-major with unit column stride (A is column-major, its
+/// element (i, p) at a + p·lda + i, with kGemmTransposedA); B's element
+/// (p, j) is at b + p·bStrideK + j·bStrideN, so a transposed B needs no
+/// copy. Strides
 /// count elements; a, b and c are addresses. `flags` is a set of
 /// GemmF32Flag bits. The epilogue makes each element c of C[i] at row r,
 /// column j
@@ -55,6 +57,10 @@ enum GemmF32Flag : unsigned {
   kGemmClampMin = 4,
   /// The epilogue takes the minimum with the float in maxBits.
   kGemmClampMax = 8,
+  /// A is stored transposed, as [k, m] with rows lda apart (a weight
+  /// gradient's Xᵀ): the kernel reads it so, without a copy. Only with
+  /// batch 1.
+  kGemmTransposedA = 16,
 };
 
 /// A float32 2-D convolution with one group (strides and dilations, input

@@ -130,6 +130,8 @@ enum class Layout {
   Default,     ///< C[b, m, n] += A[b, m, k] · B[b, k, n] (no b for matmul)
   SharedLeft,  ///< A[m, k] without a batch dimension (convolutions)
   TransposedB, ///< B read as [b, n, k] (ONNX Gemm's transB, attention's K^T)
+  TransposedA, ///< matmul only: A read as [k, m] (a weight gradient's Xᵀ)
+  TransposedAB, ///< matmul only: A read as [k, m] and B as [n, k]
 };
 
 /// The layout of a matmul or batch_matmul the kernel computes, or nothing.
@@ -145,10 +147,21 @@ std::optional<Layout> kernelLayout(linalg::LinalgOp op) {
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   if (!batched) {
-    SmallVector<AffineMap> transposed = {AffineMap::get(3, 0, {d(0), d(2)}, ctx),
-                                         AffineMap::get(3, 0, {d(1), d(2)}, ctx),
-                                         AffineMap::get(3, 0, {d(0), d(1)}, ctx)};
-    return maps == transposed ? std::optional(Layout::TransposedB) : std::nullopt;
+    if (maps.size() != 3 || maps[2] != AffineMap::get(3, 0, {d(0), d(1)}, ctx))
+      return std::nullopt;
+    AffineMap rowsA = AffineMap::get(3, 0, {d(0), d(2)}, ctx);
+    AffineMap columnsA = AffineMap::get(3, 0, {d(2), d(0)}, ctx);
+    AffineMap rowsB = AffineMap::get(3, 0, {d(2), d(1)}, ctx);
+    AffineMap columnsB = AffineMap::get(3, 0, {d(1), d(2)}, ctx);
+    if (maps[0] == rowsA)
+      return maps[1] == columnsB ? std::optional(Layout::TransposedB)
+             : maps[1] == rowsB  ? std::optional(Layout::Default)
+                                 : std::nullopt;
+    if (maps[0] == columnsA)
+      return maps[1] == columnsB ? std::optional(Layout::TransposedAB)
+             : maps[1] == rowsB  ? std::optional(Layout::TransposedA)
+                                 : std::nullopt;
+    return std::nullopt;
   }
   AffineMap out = AffineMap::get(4, 0, {d(0), d(1), d(2)}, ctx);
   if (maps == SmallVector<AffineMap>{AffineMap::get(4, 0, {d(1), d(3)}, ctx),
@@ -338,14 +351,15 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   auto rows = [](const BufferView &v) { return v.sizes[v.sizes.size() - 2]; };
   auto columns = [](const BufferView &v) { return v.sizes.back(); };
   // B's strides along k and along n.
-  bool transposed = layout == Layout::TransposedB;
+  bool transposed = layout == Layout::TransposedB || layout == Layout::TransposedAB;
+  bool transposedA = layout == Layout::TransposedA || layout == Layout::TransposedAB;
   Value bAlongK = transposed ? vb.strides.back() : rowStride(vb);
   Value bAlongN = transposed ? rowStride(vb) : vb.strides.back();
   SmallVector<Value> arguments(dlc::kGemmF32Arguments);
   arguments[dlc::kGemmBatch] = batched ? vc.sizes[0] : one;
   arguments[dlc::kGemmM] = rows(vc);
   arguments[dlc::kGemmN] = columns(vc);
-  arguments[dlc::kGemmK] = columns(va);
+  arguments[dlc::kGemmK] = transposedA ? rows(va) : columns(va);
   arguments[dlc::kGemmA] = va.address;
   arguments[dlc::kGemmABatchStride] = batchStride(va);
   arguments[dlc::kGemmLda] = rowStride(va);
@@ -357,7 +371,8 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   arguments[dlc::kGemmCBatchStride] = batchStride(vc);
   arguments[dlc::kGemmLdc] = rowStride(vc);
   unsigned flags = (isWeight(bMatrix) ? unsigned(dlc::kGemmConstantB) : 0u) |
-                   (overwrite ? unsigned(dlc::kGemmOverwriteC) : 0u);
+                   (overwrite ? unsigned(dlc::kGemmOverwriteC) : 0u) |
+                   (transposedA ? unsigned(dlc::kGemmTransposedA) : 0u);
   for (unsigned i = dlc::kGemmRowScale; i < dlc::kGemmF32Arguments; ++i)
     arguments[i] = zero;
   if (epilogue) {

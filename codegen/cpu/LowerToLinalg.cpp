@@ -1289,12 +1289,23 @@ struct DotLowering : OpConversionPattern<DotOp> {
     MLIRContext *ctx = op.getContext();
     auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
     if (rank == 2) {
+      // So is a transposed left operand (a weight gradient's Xᵀ·dY).
+      bool transposedLhs = false;
+      if (auto transpose = op.getLhs().getDefiningOp<TransposeOp>())
+        if (llvm::ArrayRef(transpose.getPerm()) == llvm::ArrayRef<int64_t>{1, 0})
+          if (Value source = rewriter.getRemappedValue(transpose.getOperand())) {
+            lhs = source;
+            transposedLhs = true;
+          }
       Value init = filled(rewriter, loc, resultType, zero);
       auto product = linalg::MatmulOp::create(rewriter, loc, ValueRange{lhs, rhs}, init);
-      if (transposedRhs)
-        // (m, n, k): B is read as [n, k].
+      if (transposedLhs || transposedRhs)
+        // (m, n, k): A is read as [k, m], B as [n, k].
         product.setIndexingMapsAttr(rewriter.getAffineMapArrayAttr(
-            {AffineMap::get(3, 0, {d(0), d(2)}, ctx), AffineMap::get(3, 0, {d(1), d(2)}, ctx),
+            {AffineMap::get(3, 0, transposedLhs ? ArrayRef{d(2), d(0)} : ArrayRef{d(0), d(2)},
+                            ctx),
+             AffineMap::get(3, 0, transposedRhs ? ArrayRef{d(1), d(2)} : ArrayRef{d(2), d(1)},
+                            ctx),
              AffineMap::get(3, 0, {d(0), d(1)}, ctx)}));
       rewriter.replaceOp(op, product.getResult(0));
       return success();

@@ -15,7 +15,9 @@ def DlcLowerToLinalg : Pass<"dlc-lower-to-linalg", "mlir::ModuleOp"> {
     Rewrites every dlc op as the structured upstream op that computes it:
     elementwise ops and broadcasts become `linalg.generic`, transpose becomes
     `linalg.transpose`, reduce becomes `linalg.reduce` over a filled init,
-    dot becomes `linalg.matmul` or `linalg.batch_matmul`, reshape becomes a
+    dot becomes `linalg.matmul` or `linalg.batch_matmul` (reading a
+    transposed right operand, or a rank-2 product's transposed left one,
+    through its indexing maps), reshape becomes a
     collapse/expand pair, constants become `arith.constant`. The module is
     left on tensors, ready for one-shot bufferization. A dlc op without a
     lowering is an error at its location. Function arguments (inputs and
@@ -53,7 +55,10 @@ def DlcCpuKernelCalls : Pass<"dlc-cpu-kernel-calls", "mlir::ModuleOp"> {
     ```
 
     Pointers are the operands' aligned base pointers plus their offsets, as
-    `index`. Other element types and layouts keep their loops. `flags`
+    `index`. A matmul may read A as [k, m] (a weight gradient's Xᵀ, see
+    dlc-lower-to-linalg) and B as [n, k]: the call passes B's strides and,
+    for A, the `kGemmTransposedA` flag. Other element types and layouts keep
+    their loops. `flags`
     says that B is a weight (a view of a `dlc.param` argument: the runtime
     packs it once), that C was zero-filled whole just before with nothing
     else touching it in between (the fill is removed and the kernel writes

@@ -76,11 +76,12 @@ const GemmMicroKernel &hostGemmKernel();
 
 /// C += A·B for row-major A (m×k) and C (m×n) with row strides lda and ldc;
 /// B's element (p, j) is at b[p·bStrideK + j·bStrideN] (bStrideN = 1 for a
-/// row-major B, bStrideK = 1 for a transposed one). Uses `kernel` (the
+/// row-major B, bStrideK = 1 for a transposed one). With `transposedA`, A
+/// is stored as k×m, its element (i, p) at a[p·lda + i]. Uses `kernel` (the
 /// host's when null) and the current ThreadPool.
 void gemmF32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
              const float *b, int64_t bStrideK, int64_t bStrideN, float *c,
-             int64_t ldc, const GemmMicroKernel *kernel = nullptr);
+             int64_t ldc, const GemmMicroKernel *kernel = nullptr, bool transposedA = false);
 
 /// dlc_conv2d_f32 (below) with the micro-kernel `kernel` (the host's when
 /// null): convolutions with at most 64 output channels read their patches

@@ -233,3 +233,25 @@ def test_dropout_is_active_in_training_only(tmp_path):
     first = [again.step(x, zeros) for _ in range(5)]
     assert first == list(losses[:5].astype(np.float32))
     assert [other.step(x, zeros) for _ in range(5)] != first
+
+
+def test_steps_update_in_place_but_never_under_a_held_array(mlp_path):
+    """Steps update parameters in the memory of the old values (the
+    compiled step computes them in place), except memory that an array
+    from parameters() still holds: that array keeps its values."""
+    x, y = blobs(32, 5)
+    session = session_for(mlp_path, optimizer="sgd", lr=0.1, momentum=0.9)
+    session.step({"x": x}, y)
+    held = session.parameters()
+    kept = {name: value.copy() for name, value in held.items()}
+    for _ in range(3):
+        session.step({"x": x}, y)
+    for name, value in held.items():
+        np.testing.assert_array_equal(value, kept[name], err_msg=name)
+    # Training went on: the values now differ from the held ones.
+    assert not np.array_equal(session.parameters()["w1"], kept["w1"])
+    # Once nothing holds them, steps reuse the same memory.
+    del held
+    address = session.parameters()["w1"].__array_interface__["data"][0]
+    session.step({"x": x}, y)
+    assert session.parameters()["w1"].__array_interface__["data"][0] == address

@@ -98,14 +98,19 @@ constexpr PathCase kPathCases[] = {{1, 40, 70, 300, false},
                                    {2, 4, 8, 0, false}};
 
 /// C (initially random) += A·B with row strides wider than the matrices,
-/// B row-major or transposed, checked against float64.
+/// B row-major or transposed, A row-major or transposed (stored k×m),
+/// checked against float64.
 void checkGemm(const GemmMicroKernel *kernel, Shape s, ThreadPool *pool,
-               bool transposedB = false) {
+               bool transposedB = false, bool transposedA = false) {
   std::mt19937 rng(int(s.m * 131 + s.n * 17 + s.k));
   std::uniform_real_distribution<float> uniform(-1, 1);
-  int64_t lda = s.k + 3, ldb = transposedB ? s.k + 5 : s.n + 5, ldc = s.n + 1;
+  int64_t lda = transposedA ? s.m + 3 : s.k + 3, ldb = transposedB ? s.k + 5 : s.n + 5,
+          ldc = s.n + 1;
   int64_t strideK = transposedB ? 1 : ldb, strideN = transposedB ? ldb : 1;
-  std::vector<float> a(s.m * lda), b((transposedB ? s.n : s.k) * ldb), c(s.m * ldc);
+  // A's element (i, p).
+  auto at = [&](int64_t i, int64_t p) { return transposedA ? p * lda + i : i * lda + p; };
+  std::vector<float> a((transposedA ? s.k : s.m) * lda), b((transposedB ? s.n : s.k) * ldb),
+      c(s.m * ldc);
   for (float &x : a)
     x = uniform(rng);
   for (float &x : b)
@@ -115,7 +120,8 @@ void checkGemm(const GemmMicroKernel *kernel, Shape s, ThreadPool *pool,
   std::vector<float> before = c;
   {
     ThreadPool::Scope scope(pool);
-    gemmF32(s.m, s.n, s.k, a.data(), lda, b.data(), strideK, strideN, c.data(), ldc, kernel);
+    gemmF32(s.m, s.n, s.k, a.data(), lda, b.data(), strideK, strideN, c.data(), ldc, kernel,
+            transposedA);
   }
   double worst = 0;
   for (int64_t i = 0; i < s.m; ++i)
@@ -127,23 +133,28 @@ void checkGemm(const GemmMicroKernel *kernel, Shape s, ThreadPool *pool,
       }
       double want = before[i * ldc + j];
       for (int64_t p = 0; p < s.k; ++p)
-        want += double(a[i * lda + p]) * b[p * strideK + j * strideN];
+        want += double(a[at(i, p)]) * b[p * strideK + j * strideN];
       worst = std::max(worst, std::abs(c[i * ldc + j] - want) / std::sqrt(double(s.k)));
     }
   EXPECT_LT(worst, 2e-6) << kernel->name << " " << s.m << "x" << s.n << "x" << s.k
-                         << (pool ? " threaded" : "");
+                         << (pool ? " threaded" : "") << (transposedA ? " Aᵀ" : "")
+                         << (transposedB ? " Bᵀ" : "");
 }
 
 TEST(GemmTest, EveryKernelMatchesFloat64OnEdgeShapes) {
   const Shape shapes[] = {{1, 1, 1},    {7, 13, 5},    {8, 32, 16},  {9, 33, 257},
                           {1, 100, 600}, {31, 47, 300}, {130, 65, 20}, {200, 96, 520},
-                          {64, 300, 64}, {40, 77, 300}, {128, 1030, 70}};
+                          {64, 300, 64}, {40, 77, 300}, {128, 1030, 70}, {64, 1030, 300}};
   ThreadPool two(2);
   for (const GemmMicroKernel *kernel : runnableKernels())
     for (Shape shape : shapes) {
       checkGemm(kernel, shape, nullptr);
       checkGemm(kernel, shape, &two);
       checkGemm(kernel, shape, &two, /*transposedB=*/true);
+      // A stored transposed (copied to rows first, through the kernel's
+      // transpose where it has one), with B row-major and transposed.
+      checkGemm(kernel, shape, &two, /*transposedB=*/false, /*transposedA=*/true);
+      checkGemm(kernel, shape, nullptr, /*transposedB=*/true, /*transposedA=*/true);
     }
 }
 

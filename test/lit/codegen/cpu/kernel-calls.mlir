@@ -77,6 +77,32 @@ func.func @transposed_b(%a: memref<8x16xf32>, %bt: memref<4x16xf32>, %c: memref<
 
 // -----
 
+// A transposed left operand (a weight gradient's xᵀ, stored [k, m]) is
+// passed as it is, with kGemmTransposedA (16): k is its row count, lda its
+// row stride. With a transposed right operand too, both are.
+// CHECK-LABEL: func.func @transposed_a
+// CHECK-DAG: %[[ASIZES:[a-z0-9_]+]]:2, %[[ASTRIDES:[a-z0-9_]+]]:2 = memref.extract_strided_metadata %arg0
+// CHECK-DAG: %[[CSIZES:[a-z0-9_]+]]:2, %{{[a-z0-9_]+}}:2 = memref.extract_strided_metadata %arg2
+// CHECK: %[[FLAGS:c16(_[0-9]+)?]] = arith.constant 16 : index
+// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %[[CSIZES]]#0, %[[CSIZES]]#1, %[[ASIZES]]#0, %{{.*}}, %{{.*}}, %[[ASTRIDES]]#0, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[FLAGS]],
+// CHECK: %[[BSTRIDES:[a-z0-9_]+]]:2 = memref.extract_strided_metadata %arg3
+// CHECK: %[[BOTH:c16(_[0-9]+)?]] = arith.constant 16 : index
+// CHECK-NEXT: call @dlc_gemm_f32(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[BSTRIDES]]#1, %[[BSTRIDES]]#0, %{{.*}}, %{{.*}}, %{{.*}}, %[[BOTH]],
+func.func @transposed_a(%at: memref<16x8xf32>, %b: memref<16x4xf32>, %c: memref<8x4xf32>,
+                        %bt: memref<4x16xf32>) {
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>,
+                                 affine_map<(m, n, k) -> (k, n)>,
+                                 affine_map<(m, n, k) -> (m, n)>]
+                ins(%at, %b : memref<16x8xf32>, memref<16x4xf32>) outs(%c : memref<8x4xf32>)
+  linalg.matmul indexing_maps = [affine_map<(m, n, k) -> (k, m)>,
+                                 affine_map<(m, n, k) -> (n, k)>,
+                                 affine_map<(m, n, k) -> (m, n)>]
+                ins(%at, %bt : memref<16x8xf32>, memref<4x16xf32>) outs(%c : memref<8x4xf32>)
+  return
+}
+
+// -----
+
 // A right operand that is a view of a weight (an argument marked
 // dlc.param) is flagged constant (kGemmConstantB = 1): the runtime packs it
 // once and keeps the packing.

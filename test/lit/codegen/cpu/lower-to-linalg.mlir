@@ -112,6 +112,29 @@ func.func @dot(%a: tensor<4x16xf32>, %b: tensor<16x8xf32>,
 
 // -----
 
+// Transposed operands of a matrix product (a weight gradient's xᵀ · dy, a
+// dense layer's x · wᵀ) are read through its indexing maps, not copied
+// (the transposes are left dead).
+// CHECK-DAG: #[[ROWS_OF_AT:.*]] = affine_map<(d0, d1, d2) -> (d2, d0)>
+// CHECK-DAG: #[[ROWS_OF_B:.*]] = affine_map<(d0, d1, d2) -> (d2, d1)>
+// CHECK-DAG: #[[ROWS_OF_BT:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @transposed_operands
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<64x784xf32>{{.*}}, %[[DY:[a-z0-9]+]]: tensor<64x10xf32>{{.*}}, %[[H:[a-z0-9]+]]: tensor<5x64xf32>
+// CHECK: linalg.matmul indexing_maps = [#[[ROWS_OF_AT]], #[[ROWS_OF_B]], #[[OUT]]] ins(%[[X]], %[[DY]] : tensor<64x784xf32>, tensor<64x10xf32>) outs(%{{.*}} : tensor<784x10xf32>)
+// CHECK: linalg.matmul indexing_maps = [#[[ROWS_OF_AT]], #[[ROWS_OF_BT]], #[[OUT]]] ins(%[[DY]], %[[H]] : tensor<64x10xf32>, tensor<5x64xf32>) outs(%{{.*}} : tensor<10x5xf32>)
+func.func @transposed_operands(%x: tensor<64x784xf32>, %dy: tensor<64x10xf32>,
+                               %h: tensor<5x64xf32>) -> (tensor<784x10xf32>, tensor<10x5xf32>) {
+  %xt = dlc.transpose %x, perm = [1, 0] : tensor<64x784xf32> -> tensor<784x64xf32>
+  %0 = dlc.dot %xt, %dy : tensor<784x64xf32>, tensor<64x10xf32> -> tensor<784x10xf32>
+  %dyt = dlc.transpose %dy, perm = [1, 0] : tensor<64x10xf32> -> tensor<10x64xf32>
+  %ht = dlc.transpose %h, perm = [1, 0] : tensor<5x64xf32> -> tensor<64x5xf32>
+  %1 = dlc.dot %dyt, %ht : tensor<10x64xf32>, tensor<64x5xf32> -> tensor<10x5xf32>
+  return %0, %1 : tensor<784x10xf32>, tensor<10x5xf32>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @constant
 func.func @constant() -> tensor<2xf32> {
   // CHECK: arith.constant dense<[1.000000e+00, 2.000000e+00]> : tensor<2xf32>
