@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """dlc's compiled training step against PyTorch's eager one, in one run.
 
-    .venv/bin/python bench/train_vs_pytorch.py [--models mlp,cnn] [--seconds 5]
-                                               [--threads 2] [--optimizer sgd|adam]
-                                               [--rounds 3]
+    .venv/bin/python bench/train_vs_pytorch.py [--models mlp,cnn] [--seconds 12]
+                                               [--slice 0.5] [--threads 2]
+                                               [--optimizer sgd|adam] [--show-slices]
 
 PyTorch is not in requirements.txt (the test suite does not need it); install
 it into the environment first: `.venv/bin/pip install torch`.
@@ -18,14 +18,17 @@ written into the ONNX model that dlc trains, so both start equal:
 Each engine runs in its own process with `--threads` threads on the same
 batch: a step is forward, softmax cross-entropy, backward and the optimizer
 update (PyTorch: zero_grad, forward, loss, backward, step; dlc: one call of
-the compiled step). The machine has slow phases, so each engine runs
-`--rounds` times, alternating with the other (and which goes first), and
-the median of its runs' medians is printed. Printed per model: the step
-time of each, the ratio dlc/PyTorch and the range of the rounds' own
-ratios, the peak memory of each (resident memory above what the
-process held after importing its engine and building the data), dlc's
-compile time, and the largest difference between the two engines' losses
-over the first steps (they train the same model from the same weights).
+the compiled step). The machine has slow phases (memory-bound work can take
+1.5-3x longer for seconds at a time), so the two processes take turns: each
+runs steps for `--slice` seconds while the other waits, until each has run
+`--seconds`. Both engines thus meet the same phases, and each pair of
+neighbouring slices gives a ratio. Printed per model: the median step time
+of each, the ratio of the medians dlc/PyTorch and the 10th-90th percentile
+range of the slices' ratios, the peak memory of each (resident memory above
+what the process held after importing its engine and building the data),
+dlc's compile time, and the largest difference between the two engines'
+losses over the first steps (they train the same model from the same
+weights).
 """
 import argparse
 import json
@@ -112,18 +115,23 @@ def batch(name):
             rng.integers(0, 10, BATCH).astype(np.int64))
 
 
-def timed_steps(step, seconds):
-    losses = [step() for _ in range(5)]  # warm-up; their losses compare the engines
+def steps_for(step, seconds):
+    """Step times (s) of steps run for `seconds`, at least 3 of them."""
     times = []
     begin = time.perf_counter()
-    while time.perf_counter() - begin < seconds or len(times) < 5:
+    while time.perf_counter() - begin < seconds or len(times) < 3:
         start = time.perf_counter()
         step()
         times.append(time.perf_counter() - start)
-    return losses, times
+    return times
 
 
-def run_engine(engine, name, onnx_path, seconds, threads, optimizer):
+def serve_engine(engine, name, onnx_path, threads, optimizer):
+    """A child process: sets up one engine, then runs steps when told.
+
+    Reads lines from stdin: `steps SECONDS` runs steps for that long and
+    answers their times; `quit` answers the peak memory. Each answer is one
+    JSON line on stdout."""
     x, y = batch(name)
     result = {}
     if engine == "torch":
@@ -141,7 +149,7 @@ def run_engine(engine, name, onnx_path, seconds, threads, optimizer):
             loss = loss_fn(model(xt), yt)
             loss.backward()
             opt.step()
-            return float(loss)
+            return loss.item()
     else:
         sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(
             os.path.abspath(__file__))), "build", "python"))
@@ -156,35 +164,70 @@ def run_engine(engine, name, onnx_path, seconds, threads, optimizer):
 
         def step():
             return session.step(x, y)
-    losses, times = timed_steps(step, seconds)
-    result.update(losses=losses, median_ms=float(np.median(times)) * 1e3, steps=len(times),
-                  peak_mib=(peak_resident_kib() - baseline) / 1024)
-    return result
+    # Warm-up; the first steps' losses compare the engines.
+    result["losses"] = [step() for _ in range(5)]
+    print(json.dumps(result), flush=True)
+    for line in sys.stdin:
+        command = line.split()
+        if command[0] == "steps":
+            print(json.dumps({"times": steps_for(step, float(command[1]))}), flush=True)
+        else:
+            print(json.dumps({"peak_mib": (peak_resident_kib() - baseline) / 1024}), flush=True)
+            return
+
+
+class Engine:
+    """A child process serving one engine (serve_engine)."""
+
+    def __init__(self, engine, name, onnx_path, args, env):
+        self.process = subprocess.Popen(
+            [sys.executable, __file__, "--engine", engine, "--model", name, "--onnx", onnx_path,
+             "--threads", str(args.threads), "--optimizer", args.optimizer],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        self.ready = self.answer()
+
+    def answer(self):
+        line = self.process.stdout.readline()
+        if not line:
+            sys.exit(f"an engine process failed (exit status {self.process.wait()})")
+        return json.loads(line)
+
+    def ask(self, command):
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return self.answer()
+
+    def finish(self):
+        peak = self.ask("quit")["peak_mib"]
+        self.process.wait()
+        return peak
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="mlp,cnn")
-    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--seconds", type=float, default=12,
+                        help="steps each engine runs, in all")
+    parser.add_argument("--slice", type=float, default=0.5,
+                        help="seconds each engine runs before the other's turn")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--optimizer", default="sgd", choices=["sgd", "adam"])
-    parser.add_argument("--rounds", type=int, default=3,
-                        help="runs of each engine, alternating (the machine has slow phases)")
+    parser.add_argument("--show-slices", action="store_true",
+                        help="print each slice's median step time (the machine's phases)")
     parser.add_argument("--engine", help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--onnx", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.engine:  # a child process: one engine, one model
-        print(json.dumps(run_engine(args.engine, args.model, args.onnx, args.seconds,
-                                    args.threads, args.optimizer)))
+        serve_engine(args.engine, args.model, args.onnx, args.threads, args.optimizer)
         return
     try:
         import torch  # noqa: F401
     except ImportError:
         sys.exit("PyTorch is needed: .venv/bin/pip install torch")
     print(f"training step, batch {BATCH}, {args.optimizer}, {args.threads} threads each; "
-          f"median of >= {args.seconds:g} s per run, median over {args.rounds} alternating "
-          f"runs of each engine (ratio range: the rounds' own ratios)")
+          f"engines take turns of {args.slice:g} s, {args.seconds:g} s each in all "
+          f"(ratio range: 10th-90th percentile of neighbouring slices' ratios)")
     print(f"{'model':<6} {'torch ms':>9} {'dlc ms':>8} {'dlc/torch':>9} {'ratio range':>12} "
           f"{'torch MiB':>9} {'dlc MiB':>8} {'compile s':>9} {'loss diff':>9}")
     with tempfile.TemporaryDirectory() as work:
@@ -192,31 +235,34 @@ def main():
         for name in args.models.split(","):
             onnx_path = os.path.join(work, f"{name}.onnx")
             write_onnx(name, onnx_path)
-            rounds = []
-            for round_ in range(args.rounds):
-                results = {}
-                # Alternate which engine goes first, so neither always meets
-                # the same phase of the machine.
-                order = ("torch", "dlc") if round_ % 2 == 0 else ("dlc", "torch")
-                for engine in order:
-                    out = subprocess.run(
-                        [sys.executable, __file__, "--engine", engine, "--model", name,
-                         "--onnx", onnx_path, "--seconds", str(args.seconds),
-                         "--threads", str(args.threads), "--optimizer", args.optimizer],
-                        check=True, capture_output=True, text=True, env=env).stdout
-                    results[engine] = json.loads(out.splitlines()[-1])
-                rounds.append(results)
-            t, d = rounds[0]["torch"], rounds[0]["dlc"]
-            torch_ms = float(np.median([r["torch"]["median_ms"] for r in rounds]))
-            dlc_ms = float(np.median([r["dlc"]["median_ms"] for r in rounds]))
-            ratios = [r["dlc"]["median_ms"] / r["torch"]["median_ms"] for r in rounds]
-            difference = max(abs(a - b) / max(abs(a), 1e-6)
-                             for a, b in zip(t["losses"], d["losses"]))
-            spread = f"{min(ratios):.2f}-{max(ratios):.2f}"
+            engines = {engine: Engine(engine, name, onnx_path, args, env)
+                       for engine in ("torch", "dlc")}
+            times = {"torch": [], "dlc": []}
+            slices = {"torch": [], "dlc": []}
+            turn = 0
+            while min(sum(t) for t in times.values()) < args.seconds:
+                # Alternate which engine goes first in a pair of turns.
+                for engine in (("torch", "dlc") if turn % 2 == 0 else ("dlc", "torch")):
+                    ran = engines[engine].ask(f"steps {args.slice}")["times"]
+                    times[engine] += ran
+                    slices[engine].append(float(np.median(ran)))
+                    # Let the other engine's threads stop spinning first.
+                    time.sleep(0.05)
+                turn += 1
+            if args.show_slices:
+                for engine, medians in slices.items():
+                    print(f"  {engine} slices (ms): " +
+                          " ".join(f"{m * 1e3:.2f}" for m in medians))
+            peaks = {engine: e.finish() for engine, e in engines.items()}
+            torch_ms = float(np.median(times["torch"])) * 1e3
+            dlc_ms = float(np.median(times["dlc"])) * 1e3
+            ratios = np.array(slices["dlc"]) / np.array(slices["torch"])
+            low, high = np.percentile(ratios, [10, 90])
+            difference = max(abs(a - b) / max(abs(a), 1e-6) for a, b in
+                             zip(engines["torch"].ready["losses"], engines["dlc"].ready["losses"]))
             print(f"{name:<6} {torch_ms:>9.2f} {dlc_ms:>8.2f} {dlc_ms / torch_ms:>9.2f} "
-                  f"{spread:>12} {max(r['torch']['peak_mib'] for r in rounds):>9.0f} "
-                  f"{max(r['dlc']['peak_mib'] for r in rounds):>8.0f} {d['compile_s']:>9.2f} "
-                  f"{difference:>9.1e}")
+                  f"{f'{low:.2f}-{high:.2f}':>12} {peaks['torch']:>9.0f} {peaks['dlc']:>8.0f} "
+                  f"{engines['dlc'].ready['compile_s']:>9.2f} {difference:>9.1e}")
 
 
 if __name__ == "__main__":

@@ -147,11 +147,85 @@ struct FoldSplatInputs : OpRewritePattern<linalg::GenericOp> {
   }
 };
 
+/// An elementwise generic over a split shape (pooling's gradient: the
+/// operand as [N, C, H, 2, W, 2] against per-window values [N, C, H, W])
+/// whose result is only merged back, becomes one over the merged shape:
+/// per-window values are read through `d floordiv 2`. Its innermost loop
+/// then runs along a whole row (14 or 28 floats) instead of a window's
+/// width (2), and vectorizes.
+struct MergeSplitWindows : OpRewritePattern<linalg::GenericOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(linalg::GenericOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!isFusableElementwise(op) || op->getNumResults() != 1 || !op->hasOneUse() ||
+        !op.getDpsInitOperand(0)->get().getDefiningOp<tensor::EmptyOp>() ||
+        !op.getBody()->getOps<linalg::IndexOp>().empty())
+      return failure();
+    auto merge = dyn_cast<tensor::CollapseShapeOp>(*op->getUsers().begin());
+    if (!merge)
+      return failure();
+    SmallVector<ReassociationIndices> groups = merge.getReassociationIndices();
+    auto splitType = cast<RankedTensorType>(op->getResult(0).getType());
+    MLIRContext *ctx = op.getContext();
+    const unsigned rank = splitType.getRank(), merged = groups.size();
+    // The split dimensions' map from the merged loops: a group's outer
+    // dimension is its merged index floordiv the inner sizes' product.
+    SmallVector<AffineExpr> outer(rank), identity;
+    SmallVector<bool> isOuter(rank, false);
+    for (auto [g, group] : llvm::enumerate(groups)) {
+      int64_t inner = 1;
+      for (int64_t d : llvm::drop_begin(group))
+        inner *= splitType.getDimSize(d);
+      AffineExpr loop = getAffineDimExpr(g, ctx);
+      outer[group.front()] = inner == 1 ? loop : loop.floorDiv(inner);
+      isOuter[group.front()] = true;
+      identity.push_back(loop);
+    }
+    if (merged == rank)
+      return failure();
+    SmallVector<Value> inputs;
+    SmallVector<AffineMap> maps;
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      AffineMap map = op.getMatchingIndexingMap(input);
+      if (map.isIdentity()) {
+        // The whole split operand: its merged source, read as it is.
+        auto split = input->get().getDefiningOp<tensor::ExpandShapeOp>();
+        if (!split || split.getReassociationIndices() != groups)
+          return failure();
+        inputs.push_back(split.getSrc());
+        maps.push_back(AffineMap::get(merged, 0, identity, ctx));
+        continue;
+      }
+      // A per-window value: indexed by outer dimensions only.
+      SmallVector<AffineExpr> results;
+      for (AffineExpr result : map.getResults()) {
+        auto dim = dyn_cast<AffineDimExpr>(result);
+        if (!dim || !isOuter[dim.getPosition()])
+          return failure();
+        results.push_back(outer[dim.getPosition()]);
+      }
+      inputs.push_back(input->get());
+      maps.push_back(AffineMap::get(merged, 0, results, ctx));
+    }
+    maps.push_back(AffineMap::get(merged, 0, identity, ctx));
+    auto mergedType = cast<RankedTensorType>(merge.getType());
+    Value init = tensor::EmptyOp::create(rewriter, op.getLoc(), mergedType.getShape(),
+                                         mergedType.getElementType());
+    auto rewritten = linalg::GenericOp::create(
+        rewriter, op.getLoc(), TypeRange{mergedType}, inputs, ValueRange{init}, maps,
+        SmallVector<utils::IteratorType>(merged, utils::IteratorType::parallel));
+    rewriter.inlineRegionBefore(op.getRegion(), rewritten.getRegion(), rewritten.getRegion().end());
+    rewriter.replaceOp(merge, rewritten->getResults());
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct FuseElementwisePass
     : public dlc::impl::DlcFuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FuseElementwiseProducer, FoldSplatInputs>(&getContext());
+    patterns.add<FuseElementwiseProducer, FoldSplatInputs, MergeSplitWindows>(&getContext());
     linalg::populateEraseUnusedOperandsAndResultsPatterns(patterns);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

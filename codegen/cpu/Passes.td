@@ -102,8 +102,15 @@ def DlcFuseElementwise : Pass<"dlc-fuse-elementwise", "mlir::ModuleOp"> {
     layer, was recomputed by each: 397 ms against 158 ms once fixed), and
     never through a broadcast (a batch norm's per-channel square root and
     division would run once per pixel).
+
+    A fused generic over a split shape whose result is only merged back
+    (a 2×2 max pool's gradient compares the operand, viewed as
+    [N, C, H, 2, W, 2], with the per-window maxima) becomes a generic over
+    the merged shape that reads the per-window values through
+    `d floordiv 2`: its innermost loop runs along a row, not along a
+    window's width of 2 (the small CNN's training step 1.2% faster).
   }];
-  let dependentDialects = ["mlir::linalg::LinalgDialect"];
+  let dependentDialects = ["mlir::linalg::LinalgDialect", "mlir::tensor::TensorDialect"];
 }
 
 def DlcInPlaceOutputs : Pass<"dlc-in-place-outputs", "mlir::ModuleOp"> {

@@ -110,3 +110,30 @@ func.func @momentum(%v: tensor<16xf32>, %g: tensor<16xf32>, %p: tensor<16xf32>) 
   %pNew = dlc.sub %p, %vNew : tensor<16xf32>
   return %pNew, %vNew : tensor<16xf32>, tensor<16xf32>
 }
+
+// -----
+
+// A 2×2 max pool's gradient sends each window's share to its maxima on the
+// operand split as [N, C, H, 2, W, 2]. The split generic, merged back, is
+// one generic over [N, C, 2H, 2W] that reads the per-window values through
+// `floordiv 2`: its innermost loop runs along a row of 8, not a window's 2.
+// CHECK-DAG: #[[ROW:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-DAG: #[[WINDOW:.*]] = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 floordiv 2, d3 floordiv 2)>
+// CHECK-LABEL: func.func @pool_gradient_share
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<2x3x4x8xf32>{{.*}}, %[[MAX:[a-z0-9]+]]: tensor<2x3x2x4xf32>{{.*}}, %[[SHARE:[a-z0-9]+]]: tensor<2x3x2x4xf32>
+// CHECK-NOT: tensor.expand_shape
+// CHECK: %[[R:.*]] = linalg.generic {indexing_maps = [#[[ROW]], #[[WINDOW]], #[[WINDOW]], #[[ROW]]], iterator_types = ["parallel", "parallel", "parallel", "parallel"]} ins(%[[X]], %[[MAX]], %[[SHARE]] : tensor<2x3x4x8xf32>, tensor<2x3x2x4xf32>, tensor<2x3x2x4xf32>) outs(%{{.*}} : tensor<2x3x4x8xf32>)
+// CHECK: arith.cmpf oeq
+// CHECK-NOT: tensor.collapse_shape
+// CHECK: return %[[R]]
+func.func @pool_gradient_share(%x: tensor<2x3x4x8xf32>, %max: tensor<2x3x2x4xf32>,
+                               %share: tensor<2x3x2x4xf32>) -> tensor<2x3x4x8xf32> {
+  %split = dlc.reshape %x : tensor<2x3x4x8xf32> -> tensor<2x3x2x2x4x2xf32>
+  %m = dlc.broadcast %max, dims = [0, 1, 2, 4] : tensor<2x3x2x4xf32> -> tensor<2x3x2x2x4x2xf32>
+  %s = dlc.broadcast %share, dims = [0, 1, 2, 4] : tensor<2x3x2x4xf32> -> tensor<2x3x2x2x4x2xf32>
+  %hit = dlc.compare eq %split, %m : tensor<2x3x2x2x4x2xf32> -> tensor<2x3x2x2x4x2xi1>
+  %one = dlc.convert %hit : tensor<2x3x2x2x4x2xi1> -> tensor<2x3x2x2x4x2xf32>
+  %g = dlc.mul %one, %s : tensor<2x3x2x2x4x2xf32>
+  %merged = dlc.reshape %g : tensor<2x3x2x2x4x2xf32> -> tensor<2x3x4x8xf32>
+  return %merged : tensor<2x3x4x8xf32>
+}
