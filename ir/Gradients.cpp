@@ -346,6 +346,20 @@ namespace {
 Value regroup(OpBuilder &b, Location loc, Value value, int64_t groups,
               ArrayRef<int64_t> perm, bool mergeFirst) {
   auto type = cast<RankedTensorType>(value.getType());
+  if (groups == 1) {
+    // Both uses then swap the first two dimensions: a plain transpose,
+    // which the convolution's padding can take in place (through a 5-D
+    // view it was one more copy), or a reshape when one of them is 1 (a
+    // single input channel).
+    SmallVector<int64_t> order = llvm::to_vector(llvm::seq<int64_t>(0, type.getRank()));
+    std::swap(order[0], order[1]);
+    SmallVector<int64_t> swapped(type.getShape());
+    std::swap(swapped[0], swapped[1]);
+    if (swapped[0] == 1 || swapped[1] == 1)
+      return ReshapeOp::create(b, loc, RankedTensorType::get(swapped, type.getElementType()),
+                               value);
+    return TransposeOp::create(b, loc, value, b.getDenseI64ArrayAttr(order));
+  }
   SmallVector<int64_t> split = {type.getDimSize(0), groups, type.getDimSize(1) / groups};
   llvm::append_range(split, type.getShape().drop_front(2));
   Value grouped = ReshapeOp::create(b, loc, RankedTensorType::get(split, type.getElementType()),

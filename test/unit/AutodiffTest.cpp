@@ -180,6 +180,10 @@ TEST(AutodiffTest, Convolutions) {
                  {InputSpec{{2, 3, 4, 4}}, InputSpec{{5, 3, 1, 1}}});
   checkGradients(convolution({3, 2}, {1, 1}, {0, 0}, {0, 0}, 1, false),
                  {InputSpec{{1, 2, 8, 7}}, InputSpec{{2, 2, 2, 2}}});
+  // One input channel (its filter gradient swaps batch and channels by a
+  // reshape, not a transpose), a batch of two (by a transpose).
+  checkGradients(convolution({1, 1}, {1, 1}, {1, 1}, {1, 1}, 1, false),
+                 {InputSpec{{2, 1, 5, 5}}, InputSpec{{3, 1, 3, 3}}});
   // Depthwise, 1-D.
   checkGradients(convolution({1}, {1}, {1}, {1}, 3, false),
                  {InputSpec{{2, 3, 7}}, InputSpec{{3, 1, 3}}});
