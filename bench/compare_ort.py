@@ -2,13 +2,17 @@
 """dlc against ONNX Runtime on the benchmark's model set, in one run.
 
     .venv/bin/python bench/compare_ort.py [--models mlp,resnet50,mobilenetv2,bert]
-                                          [--batches 1,32] [--seconds 3] [--threads 2]
+                                          [--batches 1,32] [--seconds 3] [--slice 0.5]
+                                          [--threads 2]
 
 For every model and batch size (BERT uses 1 and 8 where 32 is asked), each
 engine runs in its own process on the same inputs: ONNX Runtime with all
 graph optimizations and `--threads` intra-op threads, dlc through its Python
-package with the same number of threads. Printed per pair: median latency of
-each, the ratio dlc/ORT, peak memory of each (resident memory above what the
+package with the same number of threads. The machine has slow phases
+(seconds long, 1.5x or more), so the two processes take turns: each runs for
+`--slice` seconds (at least one run) while the other waits, until each has
+run `--seconds`; both meet the same phases. Printed per pair: median latency
+of each, the ratio dlc/ORT, peak memory of each (resident memory above what the
 process held after importing its engine), dlc's cold compile time (empty
 cache) and cached compile time (from the ONNX file, import included), and
 whether the outputs agree (rtol 1e-3, atol 1e-4 times the largest output
@@ -51,14 +55,30 @@ def peak_resident_kib():
 
 
 def timed_runs(run, seconds):
-    run()  # warm-up
+    """Times of runs for `seconds`, at least one run."""
     times = []
     begin = time.perf_counter()
-    while time.perf_counter() - begin < seconds or len(times) < 3:
+    while time.perf_counter() - begin < seconds or not times:
         start = time.perf_counter()
         run()
         times.append(time.perf_counter() - start)
-    return float(np.median(times))
+    return times
+
+
+def serve(run, result, baseline, args):
+    """Answers the parent's commands on stdin, one JSON line each: `runs
+    SECONDS` times runs for that long; `finish` saves the outputs and
+    answers the peak memory. A worker of the dlc-artifact engine is timed
+    once, in one go (its latency is not compared)."""
+    run()  # warm-up
+    print(json.dumps(result), flush=True)
+    for line in sys.stdin:
+        command = line.split()
+        if command[0] == "runs":
+            print(json.dumps({"times": timed_runs(run, float(command[1]))}), flush=True)
+            continue
+        return {"peak_mib": (peak_resident_kib() - baseline) / 1024}
+    return {"peak_mib": (peak_resident_kib() - baseline) / 1024}
 
 
 def worker(args):
@@ -120,17 +140,46 @@ def worker(args):
 
         def run():
             outputs.update(model.run(inputs))
-    result["latency"] = timed_runs(run, args.seconds)
-    result["peak_mib"] = (peak_resident_kib() - baseline) / 1024
+    final = serve(run, result, baseline, args)
     np.savez(args.out, **outputs)
-    print(json.dumps(result))
+    print(json.dumps(final), flush=True)
+
+
+class Worker:
+    """A worker process (worker()), told what to run over its stdin."""
+
+    def __init__(self, command, env):
+        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                        stderr=subprocess.PIPE, text=True, env=env)
+        self.ready = self.answer()
+
+    def answer(self):
+        line = self.process.stdout.readline()
+        if not line:
+            self.process.wait()
+            raise RuntimeError(self.process.stderr.read()[-2000:])
+        return json.loads(line)
+
+    def ask(self, command):
+        self.process.stdin.write(command + "\n")
+        self.process.stdin.flush()
+        return self.answer()
+
+    def finish(self):
+        """Saves the outputs; returns ready's facts and the peak memory."""
+        final = self.ask("finish")
+        self.process.wait()
+        return {**self.ready, **final}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="mlp,resnet50,mobilenetv2,bert")
     parser.add_argument("--batches", default="1,32")
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=3.0,
+                        help="seconds of runs for each engine, in all")
+    parser.add_argument("--slice", type=float, default=0.5,
+                        help="seconds each engine runs before the other's turn")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--worker", choices=["ort", "dlc", "dlc-artifact"], dest="engine")
     parser.add_argument("--model")
@@ -167,23 +216,34 @@ def main():
                                       else rng.standard_normal(dims).astype(np.float32))
             in_path = os.path.join(work, f"{name}-{batch}-in.npz")
             np.savez(in_path, **inputs)
-            results, outputs = {}, {}
+            results, outputs, times = {}, {}, {"ort": [], "dlc": []}
             cache = tempfile.mkdtemp(prefix="dlc-bench-cache-", dir=work)
             artifact = os.path.join(work, f"{name}-{batch}.dlc")
-            for engine in ("ort", "dlc", "dlc-artifact"):
-                out = os.path.join(work, f"{name}-{batch}-{engine}.npz")
-                command = [sys.executable, __file__, "--worker", engine,
-                           "--model", artifact if engine == "dlc-artifact" else path,
-                           "--inputs", in_path, "--out", out, "--seconds", str(args.seconds),
-                           "--threads", str(args.threads), "--cache", cache, "--save", artifact]
-                env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
-                done = subprocess.run(command, capture_output=True, text=True, env=env)
-                if done.returncode:
-                    print(f"{name} batch {batch}: {engine} failed:\n{done.stderr[-2000:]}")
-                    results[engine] = None
-                    continue
-                results[engine] = json.loads(done.stdout.strip().splitlines()[-1])
-                outputs[engine] = dict(np.load(out))
+            env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
+
+            def command(engine):
+                return [sys.executable, __file__, "--worker", engine,
+                        "--model", artifact if engine == "dlc-artifact" else path,
+                        "--inputs", in_path, "--out", os.path.join(work, f"{name}-{batch}-{engine}.npz"),
+                        "--threads", str(args.threads), "--cache", cache, "--save", artifact]
+            try:
+                workers = {engine: Worker(command(engine), env) for engine in ("ort", "dlc")}
+                turn = 0
+                while min(sum(t) for t in times.values()) < args.seconds:
+                    for engine in (("ort", "dlc") if turn % 2 == 0 else ("dlc", "ort")):
+                        times[engine] += workers[engine].ask(f"runs {args.slice}")["times"]
+                        # Let the other engine's threads stop spinning first.
+                        time.sleep(0.05)
+                    turn += 1
+                for engine, w in workers.items():
+                    results[engine] = {**w.finish(), "latency": float(np.median(times[engine]))}
+                # The artifact, served by a process of its own (memory,
+                # outputs), after the dlc worker saved it.
+                results["dlc-artifact"] = Worker(command("dlc-artifact"), env).finish()
+                for engine in results:
+                    outputs[engine] = dict(np.load(os.path.join(work, f"{name}-{batch}-{engine}.npz")))
+            except RuntimeError as failure:
+                print(f"{name} batch {batch}: a worker failed:\n{failure}")
             if not all(results.get(e) for e in ("ort", "dlc", "dlc-artifact")):
                 all_ok = False
                 continue
