@@ -28,7 +28,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -145,33 +144,6 @@ def worker(args):
     print(json.dumps(final), flush=True)
 
 
-class Worker:
-    """A worker process (worker()), told what to run over its stdin."""
-
-    def __init__(self, command, env):
-        self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE, text=True, env=env)
-        self.ready = self.answer()
-
-    def answer(self):
-        line = self.process.stdout.readline()
-        if not line:
-            self.process.wait()
-            raise RuntimeError(self.process.stderr.read()[-2000:])
-        return json.loads(line)
-
-    def ask(self, command):
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return self.answer()
-
-    def finish(self):
-        """Saves the outputs; returns ready's facts and the peak memory."""
-        final = self.ask("finish")
-        self.process.wait()
-        return {**self.ready, **final}
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", default="mlp,resnet50,mobilenetv2,bert")
@@ -194,6 +166,7 @@ def main():
     sys.path.insert(0, HERE)
     import onnx
     import models
+    from turns import Worker, take_turns
 
     work = tempfile.mkdtemp(prefix="dlc-compare-")
     print(f"{'model':<12} {'batch':>5} {'ORT ms':>9} {'dlc ms':>9} {'dlc/ORT':>8} "
@@ -216,7 +189,7 @@ def main():
                                       else rng.standard_normal(dims).astype(np.float32))
             in_path = os.path.join(work, f"{name}-{batch}-in.npz")
             np.savez(in_path, **inputs)
-            results, outputs, times = {}, {}, {"ort": [], "dlc": []}
+            results, outputs = {}, {}
             cache = tempfile.mkdtemp(prefix="dlc-bench-cache-", dir=work)
             artifact = os.path.join(work, f"{name}-{batch}.dlc")
             env = dict(os.environ, OMP_NUM_THREADS=str(args.threads))
@@ -228,18 +201,16 @@ def main():
                         "--threads", str(args.threads), "--cache", cache, "--save", artifact]
             try:
                 workers = {engine: Worker(command(engine), env) for engine in ("ort", "dlc")}
-                turn = 0
-                while min(sum(t) for t in times.values()) < args.seconds:
-                    for engine in (("ort", "dlc") if turn % 2 == 0 else ("dlc", "ort")):
-                        times[engine] += workers[engine].ask(f"runs {args.slice}")["times"]
-                        # Let the other engine's threads stop spinning first.
-                        time.sleep(0.05)
-                    turn += 1
-                for engine, w in workers.items():
-                    results[engine] = {**w.finish(), "latency": float(np.median(times[engine]))}
+                turns = take_turns(workers, f"runs {args.slice}", args.seconds)
+                for engine, process in workers.items():
+                    times = [t for turn in turns[engine] for t in turn]
+                    results[engine] = {**process.ready, **process.finish("finish"),
+                                       "latency": float(np.median(times))}
                 # The artifact, served by a process of its own (memory,
                 # outputs), after the dlc worker saved it.
-                results["dlc-artifact"] = Worker(command("dlc-artifact"), env).finish()
+                artifact_worker = Worker(command("dlc-artifact"), env)
+                results["dlc-artifact"] = {**artifact_worker.ready,
+                                           **artifact_worker.finish("finish")}
                 for engine in results:
                     outputs[engine] = dict(np.load(os.path.join(work, f"{name}-{batch}-{engine}.npz")))
             except RuntimeError as failure:

@@ -33,7 +33,6 @@ weights).
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -176,33 +175,6 @@ def serve_engine(engine, name, onnx_path, threads, optimizer):
             return
 
 
-class Engine:
-    """A child process serving one engine (serve_engine)."""
-
-    def __init__(self, engine, name, onnx_path, args, env):
-        self.process = subprocess.Popen(
-            [sys.executable, __file__, "--engine", engine, "--model", name, "--onnx", onnx_path,
-             "--threads", str(args.threads), "--optimizer", args.optimizer],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
-        self.ready = self.answer()
-
-    def answer(self):
-        line = self.process.stdout.readline()
-        if not line:
-            sys.exit(f"an engine process failed (exit status {self.process.wait()})")
-        return json.loads(line)
-
-    def ask(self, command):
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
-        return self.answer()
-
-    def finish(self):
-        peak = self.ask("quit")["peak_mib"]
-        self.process.wait()
-        return peak
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="mlp,cnn")
@@ -221,6 +193,8 @@ def main():
     if args.engine:  # a child process: one engine, one model
         serve_engine(args.engine, args.model, args.onnx, args.threads, args.optimizer)
         return
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from turns import Worker, take_turns
     try:
         import torch  # noqa: F401
     except ImportError:
@@ -235,25 +209,19 @@ def main():
         for name in args.models.split(","):
             onnx_path = os.path.join(work, f"{name}.onnx")
             write_onnx(name, onnx_path)
-            engines = {engine: Engine(engine, name, onnx_path, args, env)
+            engines = {engine: Worker([sys.executable, __file__, "--engine", engine,
+                                       "--model", name, "--onnx", onnx_path,
+                                       "--threads", str(args.threads),
+                                       "--optimizer", args.optimizer], env)
                        for engine in ("torch", "dlc")}
-            times = {"torch": [], "dlc": []}
-            slices = {"torch": [], "dlc": []}
-            turn = 0
-            while min(sum(t) for t in times.values()) < args.seconds:
-                # Alternate which engine goes first in a pair of turns.
-                for engine in (("torch", "dlc") if turn % 2 == 0 else ("dlc", "torch")):
-                    ran = engines[engine].ask(f"steps {args.slice}")["times"]
-                    times[engine] += ran
-                    slices[engine].append(float(np.median(ran)))
-                    # Let the other engine's threads stop spinning first.
-                    time.sleep(0.05)
-                turn += 1
+            turns = take_turns(engines, f"steps {args.slice}", args.seconds)
+            times = {e: [t for turn in turns[e] for t in turn] for e in turns}
+            slices = {e: [float(np.median(turn)) for turn in turns[e]] for e in turns}
             if args.show_slices:
                 for engine, medians in slices.items():
                     print(f"  {engine} slices (ms): " +
                           " ".join(f"{m * 1e3:.2f}" for m in medians))
-            peaks = {engine: e.finish() for engine, e in engines.items()}
+            peaks = {engine: e.finish("quit")["peak_mib"] for engine, e in engines.items()}
             torch_ms = float(np.median(times["torch"])) * 1e3
             dlc_ms = float(np.median(times["dlc"])) * 1e3
             ratios = np.array(slices["dlc"]) / np.array(slices["torch"])
