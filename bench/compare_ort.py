@@ -64,19 +64,19 @@ def timed_runs(run, seconds):
     return times
 
 
-def serve(run, result, baseline, args):
+def serve(run, result, baseline):
     """Answers the parent's commands on stdin, one JSON line each: `runs
-    SECONDS` times runs for that long; `finish` saves the outputs and
-    answers the peak memory. A worker of the dlc-artifact engine is timed
-    once, in one go (its latency is not compared)."""
+    SECONDS` times runs for that long; `finish` (or the end of stdin) ends
+    and returns the peak memory, which the caller answers once it has saved
+    the outputs. The dlc-artifact worker is only told to finish: its
+    latency is not compared, only its memory and outputs."""
     run()  # warm-up
     print(json.dumps(result), flush=True)
     for line in sys.stdin:
         command = line.split()
-        if command[0] == "runs":
-            print(json.dumps({"times": timed_runs(run, float(command[1]))}), flush=True)
-            continue
-        return {"peak_mib": (peak_resident_kib() - baseline) / 1024}
+        if command[0] != "runs":
+            break
+        print(json.dumps({"times": timed_runs(run, float(command[1]))}), flush=True)
     return {"peak_mib": (peak_resident_kib() - baseline) / 1024}
 
 
@@ -139,7 +139,7 @@ def worker(args):
 
         def run():
             outputs.update(model.run(inputs))
-    final = serve(run, result, baseline, args)
+    final = serve(run, result, baseline)
     np.savez(args.out, **outputs)
     print(json.dumps(final), flush=True)
 

@@ -67,11 +67,14 @@ static llvm::Expected<std::vector<int64_t>> inPlaceTable(JitModule &code,
   const auto *table = static_cast<const int64_t *>(code.lookupGlobal(kInPlaceOutputsSymbol));
   if (!table)
     return inputOf;
-  int64_t count = table[0];
+  const int64_t count = table[0];
+  if (count < 0 || count > int64_t(inputOf.size()))
+    return llvm::createStringError(
+        "the compiled code lists %lld outputs computed in place; the model has %zu outputs",
+        (long long)count, inputOf.size());
   for (int64_t i = 0; i < count; ++i) {
     int64_t output = table[1 + 2 * i], input = table[2 + 2 * i];
-    bool valid = count <= int64_t(inputOf.size()) && output >= 0 &&
-                 output < int64_t(inputOf.size()) && input >= 0 &&
+    bool valid = output >= 0 && output < int64_t(inputOf.size()) && input >= 0 &&
                  input < int64_t(signature.inputs.size()) && inputOf[output] == -1 &&
                  signature.outputs[output].dtype == signature.inputs[input].dtype &&
                  signature.outputs[output].shape == signature.inputs[input].shape;

@@ -2,10 +2,30 @@
 
 #include "codegen/cpu/Buffers.h"
 
+#include "mlir/IR/Block.h"
+#include "mlir/IR/Operation.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
 mlir::Value dlc::bufferRoot(mlir::Value value) {
   while (auto view = value.getDefiningOp<mlir::ViewLikeOpInterface>())
     value = view.getViewSource();
   return value;
+}
+
+llvm::SmallPtrSet<mlir::Operation *, 16>
+dlc::usersInBlock(mlir::Value buffer, mlir::Block *block,
+                  llvm::function_ref<bool(mlir::Operation *)> skip) {
+  llvm::SmallPtrSet<mlir::Operation *, 16> users, seen;
+  llvm::SmallVector<mlir::Value> pending = {buffer};
+  while (!pending.empty()) {
+    mlir::Value value = pending.pop_back_val();
+    for (mlir::Operation *user : value.getUsers()) {
+      if ((skip && skip(user)) || !seen.insert(user).second)
+        continue;
+      if (mlir::Operation *top = block->findAncestorOpInBlock(*user))
+        users.insert(top);
+      llvm::append_range(pending, user->getResults());
+    }
+  }
+  return users;
 }

@@ -9,12 +9,26 @@
 #define DLC_CODEGEN_CPU_BUFFERS_H
 
 #include "mlir/IR/Value.h"
+#include "llvm/ADT/SmallPtrSet.h"
+
+namespace mlir {
+class Block;
+class Operation;
+} // namespace mlir
 
 namespace dlc {
 
 /// The buffer `value` is a view of (through subviews, reshapes, casts and
 /// the other view-like ops): an allocation, a global or an argument.
 mlir::Value bufferRoot(mlir::Value value);
+
+/// The ops at the top level of `block` that use `buffer`: its users, the
+/// users of their results (views, reshapes, the addresses kernel calls take
+/// as indices), and so on, each counted as its ancestor in `block`. Ops
+/// that `skip` accepts are left out and not followed (deallocations).
+llvm::SmallPtrSet<mlir::Operation *, 16>
+usersInBlock(mlir::Value buffer, mlir::Block *block,
+             llvm::function_ref<bool(mlir::Operation *)> skip = nullptr);
 
 } // namespace dlc
 

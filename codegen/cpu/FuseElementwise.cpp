@@ -168,6 +168,8 @@ struct MergeSplitWindows : OpRewritePattern<linalg::GenericOp> {
     auto splitType = cast<RankedTensorType>(op->getResult(0).getType());
     MLIRContext *ctx = op.getContext();
     const unsigned rank = splitType.getRank(), merged = groups.size();
+    if (merged == rank)
+      return failure();
     // The split dimensions' map from the merged loops: a group's outer
     // dimension is its merged index floordiv the inner sizes' product.
     SmallVector<AffineExpr> outer(rank), identity;
@@ -181,8 +183,6 @@ struct MergeSplitWindows : OpRewritePattern<linalg::GenericOp> {
       isOuter[group.front()] = true;
       identity.push_back(loop);
     }
-    if (merged == rank)
-      return failure();
     SmallVector<Value> inputs;
     SmallVector<AffineMap> maps;
     for (OpOperand *input : op.getDpsInputOperands()) {

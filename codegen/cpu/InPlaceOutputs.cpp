@@ -17,8 +17,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/IRMapping.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
-#include "mlir/Interfaces/ViewLikeInterface.h"
 
 namespace dlc {
 #define GEN_PASS_DEF_DLCINPLACEOUTPUTS
@@ -28,40 +26,6 @@ namespace dlc {
 using namespace mlir;
 
 namespace {
-
-using Roots = llvm::SmallPtrSet<void *, 8>;
-
-/// Adds to `roots` the buffers whose addresses `value` is computed from
-/// (a kernel call takes buffers as `index` addresses, see KernelAbi.h).
-void addRootsBehind(Value value, Roots &roots, llvm::SmallPtrSetImpl<Operation *> &seen) {
-  if (isa<MemRefType>(value.getType())) {
-    roots.insert(dlc::bufferRoot(value).getAsOpaquePointer());
-    return;
-  }
-  Operation *definer = value.getDefiningOp();
-  if (!definer || !seen.insert(definer).second)
-    return;
-  for (Value operand : definer->getOperands())
-    addRootsBehind(operand, roots, seen);
-}
-
-/// The buffers whose memory `op` (an op of the entry block) may read or
-/// write: those of its buffer operands, of its nested ops' operands, and
-/// those whose addresses it takes. Views and metadata queries touch no
-/// memory; neither do pure ops.
-Roots touchedRoots(Operation *op) {
-  Roots roots;
-  if (isa<ViewLikeOpInterface, memref::ExtractStridedMetadataOp,
-          memref::ExtractAlignedPointerAsIndexOp>(op) ||
-      isPure(op))
-    return roots;
-  llvm::SmallPtrSet<Operation *, 16> seen;
-  op->walk([&](Operation *inner) {
-    for (Value operand : inner->getOperands())
-      addRootsBehind(operand, roots, seen);
-  });
-  return roots;
-}
 
 /// The kernel that may compute `output` in the memory of `input`: the
 /// elementwise generic that writes `output` whole and reads `input` only
@@ -167,10 +131,18 @@ struct InPlaceOutputsPass : public dlc::impl::DlcInPlaceOutputsBase<InPlaceOutpu
         outputs.emplace_back(argument, int64_t(outputs.size()), name.getValue());
     }
     Block &block = entry.getBody().front();
-    SmallVector<std::pair<Operation *, Roots>> touching;
-    for (Operation &op : block)
-      if (Roots roots = touchedRoots(&op); !roots.empty())
-        touching.emplace_back(&op, std::move(roots));
+    DenseMap<Operation *, int64_t> position;
+    for (auto [i, op] : llvm::enumerate(block))
+      position[&op] = int64_t(i);
+    // The ops that touch a buffer, by position ("touching" is using it or
+    // a view of it, or taking its address, see dlc::usersInBlock).
+    auto touching = [&](Value buffer) {
+      SmallVector<std::pair<int64_t, Operation *>> ops;
+      for (Operation *op : dlc::usersInBlock(buffer, &block))
+        ops.push_back({position.lookup(op), op});
+      llvm::sort(ops);
+      return ops;
+    };
 
     SmallVector<int64_t> table = {0};
     for (auto [output, outputPosition, name] : outputs) {
@@ -181,22 +153,15 @@ struct InPlaceOutputsPass : public dlc::impl::DlcInPlaceOutputsBase<InPlaceOutpu
       // The first op that touches the output must be its writer, and no op
       // after the writer may touch the input: before the writer, the
       // output's memory holds the input's values.
-      auto touches = [&](size_t i, Value buffer) {
-        return touching[i].second.contains(buffer.getAsOpaquePointer());
-      };
-      size_t first = 0;
-      while (first < touching.size() && !touches(first, output))
-        ++first;
-      if (first == touching.size())
+      auto ofOutput = touching(output), ofInput = touching(input);
+      if (ofOutput.empty())
         continue;
-      linalg::GenericOp writer = inPlaceWriter(touching[first].first, input, output);
-      bool inputLater = false;
-      for (size_t i = first + 1; i < touching.size() && !inputLater; ++i)
-        inputLater = touches(i, input);
-      if (!writer || inputLater)
+      auto [at, first] = ofOutput.front();
+      linalg::GenericOp writer = inPlaceWriter(first, input, output);
+      if (!writer || ofInput.back().first > at)
         continue;
       linalg::GenericOp rewritten = readThroughOutput(writer, input, output);
-      touching[first] = {rewritten, touchedRoots(rewritten)};
+      position[rewritten] = at;
       table.push_back(outputPosition);
       table.push_back(found->second.second);
       ++table[0];

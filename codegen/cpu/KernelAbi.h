@@ -58,8 +58,8 @@ enum GemmF32Flag : unsigned {
   /// The epilogue takes the minimum with the float in maxBits.
   kGemmClampMax = 8,
   /// A is stored transposed, as [k, m] with rows lda apart (a weight
-  /// gradient's Xᵀ): the kernel reads it so, without a copy. Only with
-  /// batch 1.
+  /// gradient's Xᵀ), and the caller makes no copy: the runtime copies it to
+  /// rows as it computes (each product of a batch its own A).
   kGemmTransposedA = 16,
 };
 

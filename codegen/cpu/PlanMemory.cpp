@@ -5,6 +5,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/cpu/Buffers.h"
 #include "codegen/cpu/MemoryPlan.h"
 #include "codegen/cpu/Passes.h"
 
@@ -59,20 +60,10 @@ std::optional<Candidate> candidateFor(memref::AllocOp alloc) {
 /// nothing about when the buffer is last needed.
 int64_t lastUse(memref::AllocOp alloc, const DenseMap<Operation *, int64_t> &position) {
   int64_t last = position.lookup(alloc);
-  SmallVector<Value> pending = {alloc.getResult()};
-  DenseSet<Operation *> seen;
-  while (!pending.empty()) {
-    Value value = pending.pop_back_val();
-    for (Operation *user : value.getUsers()) {
-      if (isa<memref::DeallocOp>(user) || !seen.insert(user).second)
-        continue;
-      // A user nested in another op counts at that op's position.
-      Operation *top = alloc->getBlock()->findAncestorOpInBlock(*user);
-      if (top)
-        last = std::max(last, position.lookup(top));
-      llvm::append_range(pending, user->getResults());
-    }
-  }
+  for (Operation *user : dlc::usersInBlock(alloc.getResult(), alloc->getBlock(), [](Operation *op) {
+         return isa<memref::DeallocOp>(op);
+       }))
+    last = std::max(last, position.lookup(user));
   return last;
 }
 

@@ -91,8 +91,9 @@ void portableKernel(int64_t kc, const float *a, int64_t lda, int rows, const flo
 
 const GemmMicroKernel portable = {"portable 4x8", 4, 8, portableKernel, nullptr, nullptr, nullptr};
 
-/// What a thread's scratch buffer holds: B's panels, or a transposed A
-/// copied to rows (both during one product).
+/// What a thread's scratch buffer holds, each in a buffer of its own since
+/// one product may need several: all of B's panels, a transposed A copied
+/// to rows, or the panel a task packs for itself (packInTasks).
 enum class Scratch { Panels, RowsOfA, TaskPanel };
 
 /// A 64-byte-aligned scratch buffer per thread and use, grown as needed and
@@ -353,8 +354,8 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   const bool partialLast = n % nr != 0;
 
   // B is packed whole, once, before any product (unless packInTasks,
-  // below): panel by panel within each block of KC rows. Without packing, only the partial last panel is
-  // copied (the kernel reads nr columns).
+  // below): panel by panel within each block of KC rows. Without packing,
+  // only the partial last panel is copied (the kernel reads nr columns).
   // A transposed B is always packed: the kernel reads rows of nr floats.
   const bool pack = m >= kPackRows || bStrideN != 1;
   const int64_t packedPanels = pack ? panels : partialLast ? 1 : 0;
