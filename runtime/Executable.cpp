@@ -7,6 +7,7 @@
 #include "runtime/BufferPool.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/Gemm.h"
+#include "runtime/kernels/Pool.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/DialectRegistry.h"
@@ -173,6 +174,7 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
   JitModule::Symbol kernels[] = {
       {kGemmF32Kernel, reinterpret_cast<void *>(&dlc_gemm_f32)},
       {kConv2dF32Kernel, reinterpret_cast<void *>(&dlc_conv2d_f32)},
+      {kMaxPool2x2F32Kernel, reinterpret_cast<void *>(&dlc_max_pool2x2_f32)},
       {kParallelFor, reinterpret_cast<void *>(&dlc_parallel_for)},
       // Intermediate buffers come from the executable's BufferPool.
       {"malloc", reinterpret_cast<void *>(&dlc_malloc)},

@@ -89,6 +89,22 @@ enum Conv2dF32Argument : unsigned {
   kConv2dF32Arguments,
 };
 
+/// A float32 2×2 max pooling with stride 2 and no padding, by
+/// arith.maximumf's rules (NaN if any element is; +0 above -0):
+///   out[b, c, y, x] = max over i, j < 2 of in[b, c, 2y + i, 2x + j]
+/// for [N, C, HO, WO] outputs. The input's and the output's three outer
+/// strides are arbitrary, their inner strides 1. (Generated loops compute
+/// it with gathers: its rows are too short to vectorize.)
+constexpr const char *kMaxPool2x2F32Kernel = "dlc_max_pool2x2_f32";
+
+/// The position of each of dlc_max_pool2x2_f32's arguments.
+enum MaxPool2x2F32Argument : unsigned {
+  kPoolImages, kPoolChannels, kPoolOutH, kPoolOutW,
+  kPoolInput, kPoolInputStrideN, kPoolInputStrideC, kPoolInputStrideH,
+  kPoolOutput, kPoolOutputStrideN, kPoolOutputStrideC, kPoolOutputStrideH,
+  kMaxPool2x2F32Arguments,
+};
+
 /// Runs `task(args, begin, end)` over [lo, hi) split into ranges, a few
 /// per thread of the current pool (the later ones balance the load):
 ///   void dlc_parallel_for(void (*task)(void **args, int64_t begin,

@@ -20,6 +20,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
+#include <functional>
 #include <optional>
 
 namespace dlc {
@@ -463,6 +464,77 @@ void replaceWithConvCall(linalg::GenericOp op, ArrayRef<int64_t> stridesAndDilat
   op->erase();
 }
 
+/// Whether `op` is a 2×2, stride-2 max pooling the runtime computes (see
+/// kMaxPool2x2F32Kernel): a generic over the [N, C, HO, WO] output of f32
+/// buffers with unit inner strides, whose four inputs are one buffer read
+/// at (2y + i, 2x + j) and whose body is the maximumf of the four.
+bool isMaxPool2x2(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 4 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 4 || op.getNumParallelLoops() != 4 ||
+      !llvm::all_of(op->getOperands(), isF32Buffer))
+    return false;
+  Value input = op.getDpsInputOperand(0)->get();
+  if (cast<MemRefType>(input.getType()).getRank() != 4 ||
+      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
+    return false;
+  MLIRContext *context = op.getContext();
+  SmallVector<AffineMap> windows;
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t j = 0; j < 2; ++j) {
+      AffineExpr d[4];
+      bindDims(context, d[0], d[1], d[2], d[3]);
+      windows.push_back(
+          AffineMap::get(4, 0, {d[0], d[1], d[2] * 2 + i, d[3] * 2 + j}, context));
+    }
+  for (OpOperand *operand : op.getDpsInputOperands()) {
+    auto at = llvm::find(windows, op.getMatchingIndexingMap(operand));
+    if (operand->get() != input || at == windows.end())
+      return false;
+    windows.erase(at);
+  }
+  // The body: three maximumf over the four input arguments, each once.
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (body.getOperations().size() != 4 || yield.getNumOperands() != 1)
+    return false;
+  SmallVector<Value> leaves;
+  std::function<bool(Value)> collect = [&](Value value) {
+    if (auto block = dyn_cast<BlockArgument>(value)) {
+      leaves.push_back(block);
+      return block.getOwner() == &body;
+    }
+    auto max = value.getDefiningOp<arith::MaximumFOp>();
+    return max && collect(max.getLhs()) && collect(max.getRhs());
+  };
+  if (!collect(yield.getOperand(0)) || leaves.size() != 4)
+    return false;
+  for (unsigned k = 0; k < 4; ++k)
+    if (!llvm::is_contained(leaves, body.getArgument(k)))
+      return false;
+  return true;
+}
+
+/// Replaces `op` (a 2×2 max pooling, see isMaxPool2x2) with a call.
+void replaceWithPoolCall(linalg::GenericOp op, func::FuncOp pool) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  BufferView in = viewOf(b, loc, op.getDpsInputOperand(0)->get()),
+             out = viewOf(b, loc, op.getDpsInitOperand(0)->get());
+  SmallVector<Value> arguments(dlc::kMaxPool2x2F32Arguments);
+  arguments[dlc::kPoolImages] = out.sizes[0];
+  arguments[dlc::kPoolChannels] = out.sizes[1];
+  arguments[dlc::kPoolOutH] = out.sizes[2];
+  arguments[dlc::kPoolOutW] = out.sizes[3];
+  arguments[dlc::kPoolInput] = in.address;
+  arguments[dlc::kPoolOutput] = out.address;
+  for (unsigned i = 0; i < 3; ++i) {
+    arguments[dlc::kPoolInputStrideN + i] = in.strides[i];
+    arguments[dlc::kPoolOutputStrideN + i] = out.strides[i];
+  }
+  func::CallOp::create(b, loc, pool, arguments);
+  op->erase();
+}
+
 /// The declaration of the runtime function `name` taking `count` indices.
 func::FuncOp declareKernel(ModuleOp module, StringRef name, unsigned count) {
   if (auto existing = module.lookupSymbol<func::FuncOp>(name))
@@ -480,10 +552,13 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::LinalgOp, Layout>> products;
     SmallVector<std::pair<linalg::GenericOp, ArrayRef<int64_t>>> convolutions;
+    SmallVector<linalg::GenericOp> poolings;
     module.walk([&](linalg::LinalgOp op) {
       if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation())) {
         if (std::optional<ArrayRef<int64_t>> conv = conv2dOf(generic))
           convolutions.push_back({generic, *conv});
+        else if (isMaxPool2x2(generic))
+          poolings.push_back(generic);
         return;
       }
       std::optional<Layout> layout = kernelLayout(op);
@@ -501,6 +576,12 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
           declareKernel(module, dlc::kConv2dF32Kernel, dlc::kConv2dF32Arguments);
       for (auto [op, stridesAndDilations] : convolutions)
         replaceWithConvCall(op, stridesAndDilations, conv);
+    }
+    if (!poolings.empty()) {
+      func::FuncOp pool =
+          declareKernel(module, dlc::kMaxPool2x2F32Kernel, dlc::kMaxPool2x2F32Arguments);
+      for (linalg::GenericOp op : poolings)
+        replaceWithPoolCall(op, pool);
     }
   }
 };

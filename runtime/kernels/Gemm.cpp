@@ -145,70 +145,12 @@ template <typename Body> void forEach(ThreadPool *pool, int64_t count, Body body
   pool->parallelFor(count, body);
 }
 
-/// What dlc_gemm_f32 applies to each element of C after the product (see
-/// codegen/cpu/KernelAbi.h): null pointers skip their terms. Row indices
-/// are C's; `residual` is the current product's.
-struct Epilogue {
-  const float *rowScale = nullptr, *rowShift = nullptr, *residual = nullptr;
-  int64_t ldr = 0;
-  bool clampMin = false, clampMax = false;
-  float lo = 0, hi = 0;
-
-  /// Applies the epilogue to rows [i0, i1) and columns [j0, j1) of C, in
-  /// the order of the elementwise kernel it replaces. Each term is a loop
-  /// of its own over a row (in L1), so each vectorizes.
-  void apply(float *c, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1) const {
-    // Locals, not members: a store into C could otherwise alias them, and
-    // the loops would reload them per element instead of vectorizing.
-    const int64_t width = j1 - j0;
-    const float *const scales = rowScale, *const shifts = rowShift, *const residuals = residual;
-    const int64_t residualStride = ldr;
-    const bool withMin = clampMin, withMax = clampMax;
-    const float low = lo, high = hi;
-    // A NaN bound makes every element NaN, as max and min do.
-    const bool nanBound = (withMin && std::isnan(low)) || (withMax && std::isnan(high));
-    for (int64_t i = i0; i < i1; ++i) {
-      float *__restrict row = c + i * ldc + j0;
-      if (scales) {
-        const float scale = scales[i];
-        for (int64_t j = 0; j < width; ++j)
-          row[j] *= scale;
-      }
-      if (shifts) {
-        const float shift = shifts[i];
-        for (int64_t j = 0; j < width; ++j)
-          row[j] += shift;
-      }
-      if (residuals) {
-        const float *__restrict r = residuals + i * residualStride + j0;
-        for (int64_t j = 0; j < width; ++j)
-          row[j] += r[j];
-        // The residual comes from memory, row by row: ask for the next
-        // panel's part of this row now, so it is in cache by then.
-        for (int64_t j = width; j < 2 * width; j += 16)
-          __builtin_prefetch(r + j);
-      }
-      if (nanBound) {
-        std::fill(row, row + width, std::numeric_limits<float>::quiet_NaN());
-        continue;
-      }
-      // `v < low ? low : v` keeps a NaN v.
-      if (withMin)
-        for (int64_t j = 0; j < width; ++j)
-          row[j] = row[j] < low ? low : row[j];
-      if (withMax)
-        for (int64_t j = 0; j < width; ++j)
-          row[j] = row[j] > high ? high : row[j];
-    }
-  }
-};
-
 /// C += A·B with few rows and a transposed B (each column of B contiguous,
 /// as a dense layer's weights are): one dot product per element of C,
 /// reading B once in order. Such products are bound by memory, not by FMAs.
 void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                     const float *bT, int64_t ldbT, float *c, int64_t ldc, ThreadPool *pool,
-                    bool overwrite, const GemmMicroKernel &kernel, const Epilogue *epilogue) {
+                    bool overwrite, const GemmMicroKernel &kernel, const GemmEpilogue *epilogue) {
   constexpr int64_t kColumnsPerTask = 64;
   forEach(pool, (n + kColumnsPerTask - 1) / kColumnsPerTask, [&](int64_t task) {
     int64_t jEnd = std::min(n, (task + 1) * kColumnsPerTask);
@@ -269,7 +211,7 @@ void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda
 void gemmSwapped(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  const float *bT, int64_t ldbT, float *c, int64_t ldc,
                  const GemmMicroKernel &kernel, ThreadPool *pool, bool overwrite,
-                 const Epilogue *epilogue) {
+                 const GemmEpilogue *epilogue) {
   const int mr = kernel.mr, nr = kernel.nr;
   const int64_t panels = (m + nr - 1) / nr;
   // Aᵀ as panels of nr of its columns (rows of A), k × nr each, zero-padded.
@@ -314,7 +256,7 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                  const float *b, int64_t bStrideK, int64_t bStrideN, float *c, int64_t ldc,
                  const GemmMicroKernel &kernel, ThreadPool *pool,
                  GemmPackCache *cache = nullptr, bool overwrite = false,
-                 const Epilogue *epilogue = nullptr, bool transposedA = false) {
+                 const GemmEpilogue *epilogue = nullptr, bool transposedA = false) {
   // A transposed A (k×m, a weight gradient's Xᵀ) is copied to rows first:
   // with k small (a batch), the copy costs little, and the kernel then
   // reads each 8-row block of A as one contiguous run. (Reading it in
@@ -446,6 +388,56 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 
 } // namespace
 
+bool dlc::GemmEpilogue::nanBound() const {
+  // A NaN bound makes every element NaN, as max and min do.
+  return (clampMin && std::isnan(lo)) || (clampMax && std::isnan(hi));
+}
+
+void dlc::GemmEpilogue::apply(float *c, int64_t ldc, int64_t i0, int64_t i1, int64_t j0,
+                              int64_t j1) const {
+  // Locals, not members: a store into C could otherwise alias them, and
+  // the loops would reload them per element instead of vectorizing.
+  const int64_t width = j1 - j0;
+  const float *const scales = rowScale, *const shifts = rowShift, *const residuals = residual;
+  const int64_t residualStride = ldr;
+  const bool withMin = clampMin, withMax = clampMax;
+  const float low = lo, high = hi;
+  const bool nanBound = this->nanBound();
+  for (int64_t i = i0; i < i1; ++i) {
+    float *__restrict row = c + i * ldc + j0;
+    if (scales) {
+      const float scale = scales[i];
+      for (int64_t j = 0; j < width; ++j)
+        row[j] *= scale;
+    }
+    if (shifts) {
+      const float shift = shifts[i];
+      for (int64_t j = 0; j < width; ++j)
+        row[j] += shift;
+    }
+    if (residuals) {
+      const float *__restrict r = residuals + i * residualStride + j0;
+      for (int64_t j = 0; j < width; ++j)
+        row[j] += r[j];
+      // The residual comes from memory, row by row: ask for the next
+      // panel's part of this row now, so it is in cache by then.
+      for (int64_t j = width; j < 2 * width; j += 16)
+        __builtin_prefetch(r + j);
+    }
+    if (nanBound) {
+      std::fill(row, row + width, std::numeric_limits<float>::quiet_NaN());
+      continue;
+    }
+    // `v < low ? low : v` keeps a NaN v.
+    if (withMin)
+      for (int64_t j = 0; j < width; ++j)
+        row[j] = row[j] < low ? low : row[j];
+    if (withMax)
+      for (int64_t j = 0; j < width; ++j)
+        row[j] = row[j] > high ? high : row[j];
+  }
+}
+
 namespace {
 thread_local GemmPackCache *currentPackCache = nullptr;
 } // namespace
@@ -545,7 +537,7 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
   };
   // The epilogue of product i (its residual is the i-th).
   auto epilogueOf = [&](int64_t i) {
-    Epilogue epilogue{rowScale, rowShift, residual ? residual + i * residualBatchStride : nullptr,
+    GemmEpilogue epilogue{rowScale, rowShift, residual ? residual + i * residualBatchStride : nullptr,
                       ldr, clampMin, clampMax, floatOf(minBits), floatOf(maxBits)};
     return epilogue;
   };
@@ -568,7 +560,7 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
   // time. Few large ones: each product is split over the threads.
   if (pool && batch >= int64_t(pool->size())) {
     pool->parallelFor(batch, [&](int64_t i) {
-      Epilogue epilogue = epilogueOf(i);
+      GemmEpilogue epilogue = epilogueOf(i);
       gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
                   c + i * cBatchStride, ldc, kernel, nullptr, cache, overwrite,
                   hasEpilogue ? &epilogue : nullptr, transposedA);
@@ -576,7 +568,7 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
     return;
   }
   for (int64_t i = 0; i < batch; ++i) {
-    Epilogue epilogue = epilogueOf(i);
+    GemmEpilogue epilogue = epilogueOf(i);
     gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
                 c + i * cBatchStride, ldc, kernel, pool, cache, overwrite,
                 hasEpilogue ? &epilogue : nullptr, transposedA);
@@ -697,14 +689,39 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
   // Writes the sums of output channels [i0, iEnd) for the pixels of
   // `runs` out, run by run, then the epilogue on them. The sum of channel
   // i at the run's column j is block[(i - i0)·channelStride + j·columnStride].
+  const GemmEpilogue epilogue{rowScale,
+                              rowShift,
+                              residual,
+                              residualC,
+                              bool(flags & kGemmClampMin),
+                              bool(flags & kGemmClampMax),
+                              floatOf(minBits),
+                              floatOf(maxBits)};
+  // The kernel's copy applies the epilogue as it writes (a pass of its own
+  // over runs of 14-28 floats cost ~4% of a small CNN's training step).
+  const bool epilogueInCopy = hasEpilogue && !epilogue.nanBound();
   auto writeOut = [&](const PixelRuns &runs, const float *block, int64_t channelStride,
                       int64_t columnStride, int64_t i0, int64_t iEnd) {
     for (int r = 0; r < runs.size(); ++r) {
       const int64_t length = runs.length[r], x = runs.x[r];
       float *image = output + runs.image[r] * outN + runs.row[r] * outH;
+      // The epilogue of this run (its residual's row, from channel 0).
+      GemmEpilogue here = epilogue;
+      if (residual)
+        here.residual = residual + runs.image[r] * residualN + runs.row[r] * residualH;
       if (columnStride == 1 && kernel.copyRows) {
+        // The same terms, from the run's first channel and column.
+        GemmEpilogue rows = here;
+        if (rows.rowScale)
+          rows.rowScale += i0;
+        if (rows.rowShift)
+          rows.rowShift += i0;
+        if (rows.residual)
+          rows.residual += i0 * residualC + x;
         kernel.copyRows(block + runs.column[r], channelStride, image + i0 * outC + x, outC,
-                        int(iEnd - i0), length, !overwrite);
+                        int(iEnd - i0), length, !overwrite, epilogueInCopy ? &rows : nullptr);
+        if (epilogueInCopy)
+          continue;
       } else {
         for (int64_t i = i0; i < iEnd; ++i) {
           const float *from = block + (i - i0) * channelStride + runs.column[r] * columnStride;
@@ -717,18 +734,8 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
               to[t] += from[t * columnStride];
         }
       }
-      if (hasEpilogue) {
-        Epilogue epilogue{
-            rowScale,
-            rowShift,
-            residual ? residual + runs.image[r] * residualN + runs.row[r] * residualH : nullptr,
-            residualC,
-            bool(flags & kGemmClampMin),
-            bool(flags & kGemmClampMax),
-            floatOf(minBits),
-            floatOf(maxBits)};
-        epilogue.apply(image, outC, i0, iEnd, x, x + length);
-      }
+      if (hasEpilogue)
+        here.apply(image, outC, i0, iEnd, x, x + length);
     }
   };
   // Runs `tasks` tasks on the pool. Task t sums blocks [kbBegin, kbEnd)
@@ -824,8 +831,16 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     });
     // Pixels per task: several tasks per thread, at most 128 (the block of
     // C, 128 × width floats, stays in L2).
+    // With fewer groups of mr pixels than two per thread (a first layer's
+    // filter gradient: 3×3 pixels, sums over a whole batch), one task takes
+    // them all and runTasks splits its sum instead: tasks of a group each
+    // would stream the whole filter once per group, one of them for a
+    // single pixel.
+    const int64_t groups = (n + mr - 1) / mr;
     const int64_t pixelsPerTask =
-        std::clamp<int64_t>((n / (4 * threads) + mr - 1) / mr * mr, mr, 128);
+        groups < 2 * threads && groups * mr <= 128
+            ? groups * mr
+            : std::clamp<int64_t>((n / (4 * threads) + mr - 1) / mr * mr, mr, 128);
     const size_t blockFloats = size_t(pixelsPerTask * width);
     auto runsOf = [&](int64_t task, PixelRuns &runs) {
       const int64_t first = task * pixelsPerTask;

@@ -22,6 +22,27 @@
 
 namespace dlc {
 
+/// What dlc_gemm_f32 and dlc_conv2d_f32 apply to each element of C after
+/// the product (see codegen/cpu/KernelAbi.h), in this order: times
+/// rowScale[i], plus rowShift[i], plus residual[i·ldr + j], clamped below
+/// by lo and above by hi (a NaN element stays NaN; a NaN bound makes every
+/// element NaN). Null pointers and false flags skip their terms. Row
+/// indices are C's; `residual` is the current product's.
+struct GemmEpilogue {
+  const float *rowScale = nullptr, *rowShift = nullptr, *residual = nullptr;
+  int64_t ldr = 0;
+  bool clampMin = false, clampMax = false;
+  float lo = 0, hi = 0;
+
+  /// Applies the terms to rows [i0, i1) and columns [j0, j1) of C (row
+  /// stride ldc). Each term is a loop of its own over a row (in L1), so
+  /// each vectorizes.
+  void apply(float *c, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1) const;
+
+  /// True when a bound is NaN.
+  bool nanBound() const;
+};
+
 /// One micro-kernel: computes an mr×nr tile of C += A·B (C = A·B without
 /// `accumulate`) from `rows` rows of A (row stride lda) and kc rows of nr
 /// floats of B (row stride ldb: nr for a packed panel), updating the first
@@ -60,9 +81,12 @@ struct GemmMicroKernel {
   /// to[i·ldt + t] = (or +=, with `accumulate`) from[i·ldf + t] for i <
   /// rows, t < length, writing nothing else: the transposed sums' runs
   /// into an output row (a call of memcpy per run of 14-28 floats cost
-  /// more than the copy). Null: a portable loop.
+  /// more than the copy). With `epilogue` (never one with a NaN bound),
+  /// its terms for row i and column t are applied to each element on the
+  /// way, as epilogue->apply(to, ldt, 0, rows, 0, length) would after the
+  /// copy. Null: a portable loop.
   void (*copyRows)(const float *from, int64_t ldf, float *to, int64_t ldt, int rows,
-                   int64_t length, bool accumulate);
+                   int64_t length, bool accumulate, const GemmEpilogue *epilogue);
 };
 
 /// The micro-kernels this build has, best first; each is usable only where

@@ -169,9 +169,53 @@ void transpose(const float *source, int64_t lds, int rows, int cols, float *targ
   }
 }
 
+/// The epilogue's terms for one row (`scale`, `shift`: broadcast; `r`:
+/// the row's residual or null) applied to v, in GemmEpilogue's order.
+/// max(lo, v) and min(hi, v) return v where v is NaN, as the portable
+/// `v < lo ? lo : v` does.
+inline __m512 withTerms(__m512 v, const dlc::GemmEpilogue &e, __m512 scale, __m512 shift,
+                        __m512 lo, __m512 hi, const float *r, __mmask16 lanes) {
+  if (e.rowScale)
+    v = _mm512_mul_ps(v, scale);
+  if (e.rowShift)
+    v = _mm512_add_ps(v, shift);
+  if (r)
+    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(lanes, r));
+  if (e.clampMin)
+    v = _mm512_max_ps(lo, v);
+  if (e.clampMax)
+    v = _mm512_min_ps(hi, v);
+  return v;
+}
+
 void copyRows(const float *from, int64_t ldf, float *to, int64_t ldt, int rows,
-              int64_t length, bool accumulate) {
+              int64_t length, bool accumulate, const dlc::GemmEpilogue *epilogue) {
   const __mmask16 tail = __mmask16((1u << (length % 16)) - 1);
+  if (epilogue) {
+    const dlc::GemmEpilogue &e = *epilogue;
+    const __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
+    for (int i = 0; i < rows; ++i, from += ldf, to += ldt) {
+      const __m512 scale = _mm512_set1_ps(e.rowScale ? e.rowScale[i] : 1.0f);
+      const __m512 shift = _mm512_set1_ps(e.rowShift ? e.rowShift[i] : 0.0f);
+      const float *r = e.residual ? e.residual + i * e.ldr : nullptr;
+      int64_t t = 0;
+      for (; t + 16 <= length; t += 16) {
+        __m512 v = _mm512_loadu_ps(from + t);
+        if (accumulate)
+          v = _mm512_add_ps(v, _mm512_loadu_ps(to + t));
+        _mm512_storeu_ps(to + t, withTerms(v, e, scale, shift, lo, hi, r ? r + t : nullptr,
+                                           0xFFFF));
+      }
+      if (t < length) {
+        __m512 v = _mm512_maskz_loadu_ps(tail, from + t);
+        if (accumulate)
+          v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(tail, to + t));
+        _mm512_mask_storeu_ps(to + t, tail,
+                              withTerms(v, e, scale, shift, lo, hi, r ? r + t : nullptr, tail));
+      }
+    }
+    return;
+  }
   for (int i = 0; i < rows; ++i, from += ldf, to += ldt) {
     int64_t t = 0;
     for (; t + 16 <= length; t += 16) {

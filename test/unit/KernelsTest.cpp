@@ -12,6 +12,7 @@
 #include "runtime/Executable.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/Gemm.h"
+#include "runtime/kernels/Pool.h"
 
 #include <cstring>
 
@@ -26,6 +27,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -336,6 +338,8 @@ TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
       // what the output held.
       {2, 3, 17, 3, 3, 6, 6, 1, 1, 1, 1, 1, 2, true},
       {2, 3, 8, 3, 3, 5, 5, 1, 1, 1, 1, 1, 1, false, true},
+      // The epilogue on what was added (the kernel's copy applies it).
+      {2, 3, 8, 3, 3, 5, 5, 1, 1, 1, 1, 1, 1, true, true},
       // A filter's gradient: few output pixels, sums over three blocks
       // (K = 64·14·14), split between the threads.
       {2, 64, 16, 14, 14, 3, 3, 1, 1, 1, 1},
@@ -402,6 +406,70 @@ TEST(ConvTest, EntryPointUsesTheHostKernel) {
                         input[((b * c + ch) * hp + y + i) * wp + x + j];
           EXPECT_NEAR(output[((b * o + q) * ho + y) * wo + x], want, 1e-5);
         }
+}
+
+/// arith.maximumf, written independently of the kernels: NaN if either
+/// is NaN, and +0 above -0.
+float referenceMaximum(float a, float b) {
+  if (std::isnan(a) || std::isnan(b))
+    return std::numeric_limits<float>::quiet_NaN();
+  if (a == 0 && b == 0)
+    return std::signbit(a) && std::signbit(b) ? -0.0f : 0.0f;
+  return std::max(a, b);
+}
+
+TEST(PoolTest, MaxPool2x2MatchesMaximumfOnEveryKernel) {
+  __builtin_cpu_init();
+  std::vector<std::pair<const char *, MaxPool2x2Rows>> kernels = {
+      {"portable", &maxPool2x2RowsPortable}};
+  if (__builtin_cpu_supports("avx512f"))
+    kernels.push_back({"avx512", &maxPool2x2RowsAvx512});
+  // Output widths around the vector's 16 (and a last odd input row and
+  // column, never read); planes enough to split over two threads.
+  for (auto [name, rowsOf] : kernels)
+    for (int64_t wo : {1, 7, 14, 16, 17, 40})
+      for (unsigned threads : {1u, 2u}) {
+        SCOPED_TRACE(testing::Message() << name << " width " << wo << " threads " << threads);
+        ThreadPool pool(threads);
+        ThreadPool::Scope scope(&pool);
+        const int64_t n = 3, c = 5, ho = 4;
+        // The input: rows of 2·wo + 1 floats (+3 of padding), 2·ho + 1 rows.
+        const int64_t inH = 2 * wo + 4, inC = (2 * ho + 1) * inH, inN = c * inC;
+        std::vector<float> input = randomFloats(n * inN, unsigned(wo));
+        // Ties between zeros of both signs, NaNs, and equal maxima.
+        for (size_t e = 0; e < input.size(); ++e) {
+          if (e % 7 == 0)
+            input[e] = 0.0f;
+          else if (e % 11 == 0)
+            input[e] = -0.0f;
+          else if (e % 97 == 0)
+            input[e] = std::numeric_limits<float>::quiet_NaN();
+          else if (e % 13 == 0)
+            input[e] = 0.5f;
+        }
+        // The output: a view at (1, 1) of planes of (ho + 2) × (wo + 2).
+        const int64_t outH = wo + 2, outC = (ho + 2) * outH, outN = c * outC;
+        std::vector<float> output = randomFloats(n * outN, unsigned(wo) + 1), before = output;
+        float *out = output.data() + outH + 1;
+        maxPool2x2F32(rowsOf, n, c, ho, wo, input.data(), inN, inC, inH, out, outN, outC, outH);
+        int64_t mismatches = 0;
+        for (int64_t e = 0; e < int64_t(output.size()); ++e) {
+          const int64_t plane = e / outC, y = e % outC / outH - 1, x = e % outH - 1;
+          float want = before[e];
+          if (y >= 0 && y < ho && x >= 0 && x < wo) {
+            const float *window = input.data() + plane * inC + 2 * y * inH + 2 * x;
+            want = referenceMaximum(referenceMaximum(window[0], window[1]),
+                                    referenceMaximum(window[inH], window[inH + 1]));
+          }
+          const float got = output[e];
+          const bool same = std::isnan(want) ? std::isnan(got)
+                                             : got == want && std::signbit(got) == std::signbit(want);
+          if (!same && mismatches++ < 5)
+            ADD_FAILURE() << "plane " << plane << " (" << y << ", " << x << "): " << got
+                          << " want " << want;
+        }
+        EXPECT_EQ(mismatches, 0);
+      }
 }
 
 TEST(GemmTest, ConstantBIsPackedOnceAndReused) {

@@ -264,3 +264,82 @@ func.func @conv_filter_view(%x: memref<1x3x5x5xf32>, %big: memref<4x6x3x3xf32>, 
   }
   return
 }
+
+// -----
+
+// A 2×2, stride-2 max pooling (four reads of one buffer at (2y + i, 2x + j),
+// the maximumf of the four) becomes a call with the sizes of the output and
+// the outer strides of both buffers (the output here a view inside a padded
+// buffer).
+#w00 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
+#w01 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2 + 1)>
+#w10 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2 + 1, d3 * 2)>
+#w11 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2 + 1, d3 * 2 + 1)>
+#id = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @max_pool
+// CHECK-SAME: (%[[IN:[a-z0-9_]+]]: {{.*}}, %[[OUT:[a-z0-9_]+]]: {{.*}})
+// CHECK-NOT: linalg.generic
+// CHECK: %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}:4, %[[IS:[a-z0-9_]+]]:4 = memref.extract_strided_metadata %[[IN]]
+// CHECK: %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %[[OZ:[a-z0-9_]+]]:4, %[[OS:[a-z0-9_]+]]:4 = memref.extract_strided_metadata %[[OUT]]
+// CHECK: call @dlc_max_pool2x2_f32(%[[OZ]]#0, %[[OZ]]#1, %[[OZ]]#2, %[[OZ]]#3, %{{[0-9]+}}, %[[IS]]#0, %[[IS]]#1, %[[IS]]#2, %{{[0-9]+}}, %[[OS]]#0, %[[OS]]#1, %[[OS]]#2)
+// CHECK: func.func private @dlc_max_pool2x2_f32(index, index, index, index, index, index, index, index, index, index, index, index)
+func.func @max_pool(%in: memref<64x32x28x28xf32>,
+                    %out: memref<64x32x14x14xf32, strided<[8192, 256, 16, 1], offset: 17>>) {
+  linalg.generic {indexing_maps = [#w00, #w01, #w10, #w11, #id],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%in, %in, %in, %in : memref<64x32x28x28xf32>, memref<64x32x28x28xf32>,
+                               memref<64x32x28x28xf32>, memref<64x32x28x28xf32>)
+      outs(%out : memref<64x32x14x14xf32, strided<[8192, 256, 16, 1], offset: 17>>) {
+  ^bb0(%a: f32, %b: f32, %c: f32, %d: f32, %o: f32):
+    %0 = arith.maximumf %a, %b : f32
+    %1 = arith.maximumf %0, %c : f32
+    %2 = arith.maximumf %1, %d : f32
+    linalg.yield %2 : f32
+  }
+  return
+}
+
+// -----
+
+// Not the runtime's pooling, so left to the generated loops: a 2×2 window
+// with a fused consumer (a scaling), and one whose inputs are two buffers.
+#v00 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
+#v01 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2 + 1)>
+#v10 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2 + 1, d3 * 2)>
+#v11 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2 + 1, d3 * 2 + 1)>
+#vid = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @not_max_pool
+// CHECK-NOT: dlc_max_pool2x2_f32
+// CHECK: linalg.generic
+// CHECK: arith.mulf
+// CHECK: linalg.generic
+// CHECK-NOT: dlc_max_pool2x2_f32
+// CHECK: return
+func.func @not_max_pool(%in: memref<2x3x8x8xf32>, %other: memref<2x3x8x8xf32>,
+                        %out: memref<2x3x4x4xf32>) {
+  %half = arith.constant 0.5 : f32
+  linalg.generic {indexing_maps = [#v00, #v01, #v10, #v11, #vid],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%in, %in, %in, %in : memref<2x3x8x8xf32>, memref<2x3x8x8xf32>,
+                               memref<2x3x8x8xf32>, memref<2x3x8x8xf32>)
+      outs(%out : memref<2x3x4x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32, %d: f32, %o: f32):
+    %0 = arith.maximumf %a, %b : f32
+    %1 = arith.maximumf %0, %c : f32
+    %2 = arith.maximumf %1, %d : f32
+    %3 = arith.mulf %2, %half : f32
+    linalg.yield %3 : f32
+  }
+  linalg.generic {indexing_maps = [#v00, #v01, #v10, #v11, #vid],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%in, %other, %in, %in : memref<2x3x8x8xf32>, memref<2x3x8x8xf32>,
+                                  memref<2x3x8x8xf32>, memref<2x3x8x8xf32>)
+      outs(%out : memref<2x3x4x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32, %d: f32, %o: f32):
+    %0 = arith.maximumf %a, %b : f32
+    %1 = arith.maximumf %0, %c : f32
+    %2 = arith.maximumf %1, %d : f32
+    linalg.yield %2 : f32
+  }
+  return
+}

@@ -1,0 +1,55 @@
+//===- PoolAvx512.cpp - 2×2 max pooling with AVX-512 ------------*- C++ -*-===//
+//
+// Compiled with -mavx512f; called only on CPUs that have it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/kernels/Pool.h"
+
+#include <algorithm>
+#include <immintrin.h>
+
+namespace {
+
+/// arith.maximumf lane by lane: max_ps gives its second operand for NaNs
+/// and for zeros of either sign, so equal lanes take a AND b (+0 if either
+/// is +0) and unordered ones a + b (a NaN).
+inline __m512 maximumf(__m512 a, __m512 b) {
+  __m512 m = _mm512_max_ps(a, b);
+  const __mmask16 equal = _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ);
+  m = _mm512_mask_mov_ps(
+      m, equal,
+      _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_castps_si512(b))));
+  const __mmask16 unordered = _mm512_cmp_ps_mask(a, b, _CMP_UNORD_Q);
+  return _mm512_mask_add_ps(m, unordered, a, b);
+}
+
+} // namespace
+
+void dlc::maxPool2x2RowsAvx512(const float *in, int64_t inRow, int64_t inNext, float *out,
+                               int64_t outRow, int64_t rows, int64_t width) {
+  // Lanes 0-15 of a pair of vectors (32 input columns): the even columns
+  // and the odd ones.
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                         28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  for (int64_t r = 0; r < rows; ++r, in += inRow, out += outRow) {
+    const float *top = in, *bottom = in + inNext;
+    for (int64_t x = 0; x < width; x += 16) {
+      // Outputs [x, x + count), from input columns [2x, 2x + 2·count).
+      const int64_t count = std::min<int64_t>(16, width - x);
+      const __mmask16 outLanes = __mmask16((1u << count) - 1);
+      const int64_t low = std::min<int64_t>(16, 2 * count), high = 2 * count - low;
+      const __mmask16 lowLanes = __mmask16((1u << low) - 1),
+                      highLanes = __mmask16((1u << high) - 1);
+      const float *t = top + 2 * x, *u = bottom + 2 * x;
+      __m512 rows0 = maximumf(_mm512_maskz_loadu_ps(lowLanes, t),
+                              _mm512_maskz_loadu_ps(lowLanes, u));
+      __m512 rows1 = maximumf(_mm512_maskz_loadu_ps(highLanes, t + 16),
+                              _mm512_maskz_loadu_ps(highLanes, u + 16));
+      __m512 result = maximumf(_mm512_permutex2var_ps(rows0, even, rows1),
+                               _mm512_permutex2var_ps(rows0, odd, rows1));
+      _mm512_mask_storeu_ps(out + x, outLanes, result);
+    }
+  }
+}
