@@ -105,6 +105,31 @@ enum MaxPool2x2F32Argument : unsigned {
   kMaxPool2x2F32Arguments,
 };
 
+/// The last pass of a 2×2, stride-2 max pooling's gradient (ir/Gradients.cpp
+/// shares each window's gradient among the elements equal to its maximum):
+///   out[b, c, h, w] = (x[b, c, h, w] == y[b, c, h/2, w/2] ? 1 : 0) · s[b, c, h/2, w/2]
+/// for [N, C, H, W] x and out, with y the pooled maxima and s the shares;
+/// with kPoolScatterPositiveOnly, then 0 where x > 0 does not hold (a
+/// ReLU's gradient before the pooling, fused). The four buffers' three
+/// outer strides are arbitrary, their inner strides 1.
+constexpr const char *kMaxPool2x2ScatterF32Kernel = "dlc_max_pool2x2_scatter_f32";
+
+/// The position of each of dlc_max_pool2x2_scatter_f32's arguments.
+enum MaxPool2x2ScatterF32Argument : unsigned {
+  kScatterImages, kScatterChannels, kScatterHeight, kScatterWidth,
+  kScatterInput, kScatterInputStrideN, kScatterInputStrideC, kScatterInputStrideH,
+  kScatterMaxima, kScatterMaximaStrideN, kScatterMaximaStrideC, kScatterMaximaStrideH,
+  kScatterShares, kScatterSharesStrideN, kScatterSharesStrideC, kScatterSharesStrideH,
+  kScatterOutput, kScatterOutputStrideN, kScatterOutputStrideC, kScatterOutputStrideH,
+  kScatterFlags,
+  kMaxPool2x2ScatterF32Arguments,
+};
+
+/// dlc_max_pool2x2_scatter_f32's flags.
+enum PoolScatterFlags : unsigned {
+  kPoolScatterPositiveOnly = 1,
+};
+
 /// Runs `task(args, begin, end)` over [lo, hi) split into ranges, a few
 /// per thread of the current pool (the later ones balance the load):
 ///   void dlc_parallel_for(void (*task)(void **args, int64_t begin,

@@ -535,6 +535,113 @@ void replaceWithPoolCall(linalg::GenericOp op, func::FuncOp pool) {
   op->erase();
 }
 
+/// The roles of a max pooling gradient's last pass (see
+/// kMaxPool2x2ScatterF32Kernel): its inputs' positions and whether a
+/// ReLU's gradient is fused in.
+struct PoolScatter {
+  unsigned input, maxima, shares;
+  bool positiveOnly;
+};
+
+/// Whether `value` is the float constant `expected`.
+bool isFloatConstant(Value value, double expected) {
+  FloatAttr attribute;
+  return matchPattern(value, m_Constant(&attribute)) &&
+         attribute.getValueAsDouble() == expected;
+}
+
+/// The roles in `op` if it is the last pass of a 2×2, stride-2 max
+/// pooling's gradient the runtime computes: a generic over [N, C, H, W]
+/// f32 buffers with unit inner strides, one input read in place (x) and
+/// two at (h/2, w/2) (y, s), whose body is
+///   select(x == y, 1, 0) · s       (then select(x > 0, that, 0))
+bool isMaxPool2x2Scatter(linalg::GenericOp op, PoolScatter &roles) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 3 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 4 || op.getNumParallelLoops() != 4 ||
+      !llvm::all_of(op->getOperands(), isF32Buffer) ||
+      !op.getMatchingIndexingMap(op.getDpsInitOperand(0)).isIdentity())
+    return false;
+  MLIRContext *context = op.getContext();
+  AffineExpr d[4];
+  bindDims(context, d[0], d[1], d[2], d[3]);
+  AffineMap pooled =
+      AffineMap::get(4, 0, {d[0], d[1], d[2].floorDiv(2), d[3].floorDiv(2)}, context);
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  // Peel the optional select(x > 0, product, 0).
+  Value product = yield.getOperand(0);
+  Value positiveOf;
+  if (auto select = product.getDefiningOp<arith::SelectOp>()) {
+    auto positive = select.getCondition().getDefiningOp<arith::CmpFOp>();
+    if (!positive || positive.getPredicate() != arith::CmpFPredicate::OGT ||
+        !isFloatConstant(positive.getRhs(), 0.0) || !isFloatConstant(select.getFalseValue(), 0.0))
+      return false;
+    positiveOf = positive.getLhs();
+    product = select.getTrueValue();
+  }
+  auto multiply = product.getDefiningOp<arith::MulFOp>();
+  if (!multiply || multiply.getFastmath() != arith::FastMathFlags::none)
+    return false;
+  Value factors[2] = {multiply.getLhs(), multiply.getRhs()};
+  for (int first = 0; first < 2; ++first) {
+    auto hit = factors[first].getDefiningOp<arith::SelectOp>();
+    if (!hit || !isFloatConstant(hit.getTrueValue(), 1.0) ||
+        !isFloatConstant(hit.getFalseValue(), 0.0))
+      continue;
+    auto equal = hit.getCondition().getDefiningOp<arith::CmpFOp>();
+    if (!equal || equal.getPredicate() != arith::CmpFPredicate::OEQ)
+      continue;
+    auto argument = [&](Value value) -> int {
+      auto block = dyn_cast<BlockArgument>(value);
+      return block && block.getOwner() == &body && block.getArgNumber() < 3
+                 ? int(block.getArgNumber())
+                 : -1;
+    };
+    int x = argument(equal.getLhs()), y = argument(equal.getRhs()),
+        shares = argument(factors[1 - first]);
+    if (x >= 0 && y >= 0 && !op.getMatchingIndexingMap(op.getDpsInputOperand(x)).isIdentity())
+      std::swap(x, y);
+    if (x < 0 || y < 0 || shares < 0 || x == y || x == shares || y == shares ||
+        !op.getMatchingIndexingMap(op.getDpsInputOperand(x)).isIdentity() ||
+        op.getMatchingIndexingMap(op.getDpsInputOperand(y)) != pooled ||
+        op.getMatchingIndexingMap(op.getDpsInputOperand(shares)) != pooled ||
+        (positiveOf && argument(positiveOf) != x))
+      return false;
+    // Nothing else in the body: the compare, select and product (and the
+    // ReLU's compare and select).
+    if (body.getOperations().size() != (positiveOf ? 6u : 4u))
+      return false;
+    roles = {unsigned(x), unsigned(y), unsigned(shares), bool(positiveOf)};
+    return true;
+  }
+  return false;
+}
+
+/// Replaces `op` (see isMaxPool2x2Scatter) with a call.
+void replaceWithPoolScatterCall(linalg::GenericOp op, const PoolScatter &roles,
+                                func::FuncOp scatter) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  BufferView views[4] = {viewOf(b, loc, op.getDpsInputOperand(roles.input)->get()),
+                         viewOf(b, loc, op.getDpsInputOperand(roles.maxima)->get()),
+                         viewOf(b, loc, op.getDpsInputOperand(roles.shares)->get()),
+                         viewOf(b, loc, op.getDpsInitOperand(0)->get())};
+  const unsigned at[4] = {dlc::kScatterInput, dlc::kScatterMaxima, dlc::kScatterShares,
+                          dlc::kScatterOutput};
+  SmallVector<Value> arguments(dlc::kMaxPool2x2ScatterF32Arguments);
+  for (unsigned d = 0; d < 4; ++d)
+    arguments[dlc::kScatterImages + d] = views[3].sizes[d];
+  for (unsigned v = 0; v < 4; ++v) {
+    arguments[at[v]] = views[v].address;
+    for (unsigned i = 0; i < 3; ++i)
+      arguments[at[v] + 1 + i] = views[v].strides[i];
+  }
+  arguments[dlc::kScatterFlags] = arith::ConstantIndexOp::create(
+      b, loc, roles.positiveOnly ? unsigned(dlc::kPoolScatterPositiveOnly) : 0u);
+  func::CallOp::create(b, loc, scatter, arguments);
+  op->erase();
+}
+
 /// The declaration of the runtime function `name` taking `count` indices.
 func::FuncOp declareKernel(ModuleOp module, StringRef name, unsigned count) {
   if (auto existing = module.lookupSymbol<func::FuncOp>(name))
@@ -553,12 +660,15 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
     SmallVector<std::pair<linalg::LinalgOp, Layout>> products;
     SmallVector<std::pair<linalg::GenericOp, ArrayRef<int64_t>>> convolutions;
     SmallVector<linalg::GenericOp> poolings;
+    SmallVector<std::pair<linalg::GenericOp, PoolScatter>> scatters;
     module.walk([&](linalg::LinalgOp op) {
       if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation())) {
         if (std::optional<ArrayRef<int64_t>> conv = conv2dOf(generic))
           convolutions.push_back({generic, *conv});
         else if (isMaxPool2x2(generic))
           poolings.push_back(generic);
+        else if (PoolScatter roles; isMaxPool2x2Scatter(generic, roles))
+          scatters.push_back({generic, roles});
         return;
       }
       std::optional<Layout> layout = kernelLayout(op);
@@ -582,6 +692,12 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
           declareKernel(module, dlc::kMaxPool2x2F32Kernel, dlc::kMaxPool2x2F32Arguments);
       for (linalg::GenericOp op : poolings)
         replaceWithPoolCall(op, pool);
+    }
+    if (!scatters.empty()) {
+      func::FuncOp scatter = declareKernel(module, dlc::kMaxPool2x2ScatterF32Kernel,
+                                           dlc::kMaxPool2x2ScatterF32Arguments);
+      for (auto [op, roles] : scatters)
+        replaceWithPoolScatterCall(op, roles, scatter);
     }
   }
 };

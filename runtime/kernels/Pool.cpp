@@ -2,6 +2,7 @@
 
 #include "runtime/kernels/Pool.h"
 
+#include "codegen/cpu/KernelAbi.h"
 #include "runtime/ThreadPool.h"
 
 #include <algorithm>
@@ -16,6 +17,23 @@ inline float maximumf(float a, float b) {
   if (a == b) // equal, or zeros of either sign: +0 wins
     return std::signbit(a) ? b : a;
   return a > b ? a : b;
+}
+
+/// Runs `plane(i)` for i < planes on the current ThreadPool (a few ranges
+/// per thread) when the work, `planes · perPlane` elements, is worth it.
+template <typename Plane>
+void forEachPlane(int64_t planes, int64_t perPlane, Plane &&plane) {
+  dlc::ThreadPool *pool =
+      planes * perPlane < (1 << 14) ? nullptr : dlc::ThreadPool::current();
+  const int64_t tasks = pool ? std::min<int64_t>(planes, 4 * int64_t(pool->size())) : 1;
+  auto run = [&](int64_t task) {
+    for (int64_t i = planes * task / tasks, last = planes * (task + 1) / tasks; i < last; ++i)
+      plane(i);
+  };
+  if (tasks == 1)
+    run(0);
+  else
+    pool->parallelFor(tasks, run);
 }
 
 } // namespace
@@ -46,28 +64,62 @@ void dlc::maxPool2x2F32(MaxPool2x2Rows rowsOf, int64_t n, int64_t c, int64_t ho,
     return;
   if (!rowsOf)
     rowsOf = hostMaxPool2x2Rows();
-  // A task is a range of planes (an image's channel): a few per thread.
-  const int64_t planes = n * c;
-  ThreadPool *pool = planes * ho * wo < (1 << 14) ? nullptr : ThreadPool::current();
-  const int64_t tasks = pool ? std::min<int64_t>(planes, 4 * int64_t(pool->size())) : 1;
-  auto run = [&](int64_t task) {
-    const int64_t first = planes * task / tasks, last = planes * (task + 1) / tasks;
-    for (int64_t plane = first; plane < last; ++plane) {
-      const int64_t b = plane / c, channel = plane % c;
-      rowsOf(in + b * inN + channel * inC, 2 * inH, inH, out + b * outN + channel * outC, outH,
-             ho, wo);
-    }
-  };
-  if (!pool || tasks == 1) {
-    for (int64_t task = 0; task < tasks; ++task)
-      run(task);
-    return;
+  forEachPlane(n * c, ho * wo, [&](int64_t plane) {
+    const int64_t b = plane / c, channel = plane % c;
+    rowsOf(in + b * inN + channel * inC, 2 * inH, inH, out + b * outN + channel * outC, outH, ho,
+           wo);
+  });
+}
+
+void dlc::maxPool2x2ScatterRowPortable(const float *x, const float *y, const float *s,
+                                       float *out, int64_t width, bool positiveOnly) {
+  for (int64_t w = 0; w < width; ++w) {
+    float value = (x[w] == y[w / 2] ? 1.0f : 0.0f) * s[w / 2];
+    out[w] = positiveOnly && !(x[w] > 0.0f) ? 0.0f : value;
   }
-  pool->parallelFor(tasks, run);
+}
+
+dlc::MaxPool2x2ScatterRow dlc::hostMaxPool2x2ScatterRow() {
+  static const MaxPool2x2ScatterRow best = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") ? &maxPool2x2ScatterRowAvx512
+                                             : &maxPool2x2ScatterRowPortable;
+  }();
+  return best;
+}
+
+void dlc::maxPool2x2ScatterF32(MaxPool2x2ScatterRow rowOf, int64_t n, int64_t c, int64_t h,
+                               int64_t w, PlaneView x, PlaneView y, PlaneView s, float *out,
+                               int64_t outN, int64_t outC, int64_t outH, bool positiveOnly) {
+  if (n <= 0 || c <= 0 || h <= 0 || w <= 0)
+    return;
+  if (!rowOf)
+    rowOf = hostMaxPool2x2ScatterRow();
+  forEachPlane(n * c, h * w, [&](int64_t plane) {
+    const int64_t b = plane / c, channel = plane % c;
+    const float *xPlane = x.data + b * x.n + channel * x.c,
+                *yPlane = y.data + b * y.n + channel * y.c,
+                *sPlane = s.data + b * s.n + channel * s.c;
+    float *outPlane = out + b * outN + channel * outC;
+    for (int64_t row = 0; row < h; ++row)
+      rowOf(xPlane + row * x.h, yPlane + row / 2 * y.h, sPlane + row / 2 * s.h,
+            outPlane + row * outH, w, positiveOnly);
+  });
 }
 
 extern "C" void dlc_max_pool2x2_f32(int64_t n, int64_t c, int64_t ho, int64_t wo,
                                     const float *in, int64_t inN, int64_t inC, int64_t inH,
                                     float *out, int64_t outN, int64_t outC, int64_t outH) {
   dlc::maxPool2x2F32(nullptr, n, c, ho, wo, in, inN, inC, inH, out, outN, outC, outH);
+}
+
+extern "C" void dlc_max_pool2x2_scatter_f32(int64_t n, int64_t c, int64_t h, int64_t w,
+                                            const float *x, int64_t xN, int64_t xC, int64_t xH,
+                                            const float *y, int64_t yN, int64_t yC, int64_t yH,
+                                            const float *s, int64_t sN, int64_t sC, int64_t sH,
+                                            float *out, int64_t outN, int64_t outC,
+                                            int64_t outH, int64_t flags) {
+  dlc::maxPool2x2ScatterF32(nullptr, n, c, h, w, {x, xN, xC, xH}, {y, yN, yC, yH},
+                            {s, sN, sC, sH}, out, outN, outC, outH,
+                            flags & dlc::kPoolScatterPositiveOnly);
 }

@@ -1,11 +1,12 @@
 //===- Pool.h - 2×2 max pooling for the CPU ---------------------*- C++ -*-===//
 //
-// The usual 2×2, stride-2 max pooling of a CNN, which generated loops
-// compute poorly: their rows of 7-28 outputs are too short to vectorize,
-// so LLVM vectorizes across rows with gathers and scatters. The runtime's
-// kernel reads two input rows with whole vector loads and separates each
-// window's columns with a permutation. Generated code calls
-// dlc_max_pool2x2_f32 (the name and argument order are fixed in
+// The usual 2×2, stride-2 max pooling of a CNN and the last pass of its
+// gradient, which generated loops compute poorly: their rows of 7-28
+// outputs are too short to vectorize, so LLVM vectorizes across rows with
+// gathers and scatters. The runtime's kernels read whole rows with vector
+// loads and pair the pooled grid's columns with the input's by
+// permutations. Generated code calls dlc_max_pool2x2_f32 and
+// dlc_max_pool2x2_scatter_f32 (names and argument orders are fixed in
 // codegen/cpu/KernelAbi.h).
 //
 //===----------------------------------------------------------------------===//
@@ -43,6 +44,33 @@ void maxPool2x2F32(MaxPool2x2Rows rowsOf, int64_t n, int64_t c, int64_t ho, int6
                    const float *in, int64_t inN, int64_t inC, int64_t inH, float *out,
                    int64_t outN, int64_t outC, int64_t outH);
 
+/// Computes one row of `width` elements of the pooling's gradient: with
+/// y, s the pooled row's maxima and shares (element w/2 for column w),
+/// out[w] = (x[w] == y[w/2] ? 1 : 0) · s[w/2], and with `positiveOnly`
+/// then 0 where x[w] > 0 does not hold (a ReLU before the pooling).
+using MaxPool2x2ScatterRow = void (*)(const float *x, const float *y, const float *s,
+                                      float *out, int64_t width, bool positiveOnly);
+
+void maxPool2x2ScatterRowAvx512(const float *x, const float *y, const float *s, float *out,
+                                int64_t width, bool positiveOnly);
+void maxPool2x2ScatterRowPortable(const float *x, const float *y, const float *s, float *out,
+                                  int64_t width, bool positiveOnly);
+MaxPool2x2ScatterRow hostMaxPool2x2ScatterRow();
+
+/// A buffer of [N, C, H, W] floats: its address and three outer strides
+/// (the inner stride is 1).
+struct PlaneView {
+  const float *data;
+  int64_t n, c, h;
+};
+
+/// The gradient's pass over [N, C, H, W] (`rowOf`: the host's when null),
+/// rows of x, the pooled maxima y and shares s (row h/2 for row h) and the
+/// output out, split over the current ThreadPool.
+void maxPool2x2ScatterF32(MaxPool2x2ScatterRow rowOf, int64_t n, int64_t c, int64_t h,
+                          int64_t w, PlaneView x, PlaneView y, PlaneView s, float *out,
+                          int64_t outN, int64_t outC, int64_t outH, bool positiveOnly);
+
 } // namespace dlc
 
 /// The entry point of generated code (kMaxPool2x2F32Kernel): maxPool2x2F32
@@ -50,5 +78,14 @@ void maxPool2x2F32(MaxPool2x2Rows rowsOf, int64_t n, int64_t c, int64_t ho, int6
 extern "C" void dlc_max_pool2x2_f32(int64_t n, int64_t c, int64_t ho, int64_t wo,
                                     const float *in, int64_t inN, int64_t inC, int64_t inH,
                                     float *out, int64_t outN, int64_t outC, int64_t outH);
+
+/// The entry point of generated code (kMaxPool2x2ScatterF32Kernel):
+/// maxPool2x2ScatterF32 with the host's kernel.
+extern "C" void dlc_max_pool2x2_scatter_f32(int64_t n, int64_t c, int64_t h, int64_t w,
+                                            const float *x, int64_t xN, int64_t xC, int64_t xH,
+                                            const float *y, int64_t yN, int64_t yC, int64_t yH,
+                                            const float *s, int64_t sN, int64_t sC, int64_t sH,
+                                            float *out, int64_t outN, int64_t outC,
+                                            int64_t outH, int64_t flags);
 
 #endif // DLC_RUNTIME_KERNELS_POOL_H

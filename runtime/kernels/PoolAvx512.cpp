@@ -53,3 +53,34 @@ void dlc::maxPool2x2RowsAvx512(const float *in, int64_t inRow, int64_t inNext, f
     }
   }
 }
+
+void dlc::maxPool2x2ScatterRowAvx512(const float *x, const float *y, const float *s, float *out,
+                                     int64_t width, bool positiveOnly) {
+  // Each of 16 pooled columns, twice: for the first 16 columns of a chunk
+  // of 32 and for the second.
+  const __m512i firstPairs =
+      _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+  const __m512i secondPairs = _mm512_add_epi32(firstPairs, _mm512_set1_epi32(8));
+  const __m512 zero = _mm512_setzero_ps(), one = _mm512_set1_ps(1.0f);
+  for (int64_t w = 0; w < width; w += 32) {
+    const int64_t count = std::min<int64_t>(32, width - w), pooled = (count + 1) / 2;
+    const __mmask16 pooledLanes = __mmask16((1u << pooled) - 1);
+    const __m512 maxima = _mm512_maskz_loadu_ps(pooledLanes, y + w / 2);
+    const __m512 shares = _mm512_maskz_loadu_ps(pooledLanes, s + w / 2);
+    for (int64_t half = 0; half < 2 && 16 * half < count; ++half) {
+      const int64_t lanes = std::min<int64_t>(16, count - 16 * half);
+      const __mmask16 mask = __mmask16((1u << lanes) - 1);
+      const __m512i pairs = half ? secondPairs : firstPairs;
+      const __m512 value = _mm512_maskz_loadu_ps(mask, x + w + 16 * half);
+      const __mmask16 hit =
+          _mm512_cmp_ps_mask(value, _mm512_permutexvar_ps(pairs, maxima), _CMP_EQ_OQ);
+      // (hit ? 1 : 0) · share, as the generated code multiplies (0 · a
+      // negative share is -0, 0 · NaN is NaN).
+      __m512 result =
+          _mm512_mul_ps(_mm512_mask_blend_ps(hit, zero, one), _mm512_permutexvar_ps(pairs, shares));
+      if (positiveOnly)
+        result = _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(value, zero, _CMP_GT_OQ), result);
+      _mm512_mask_storeu_ps(out + w + 16 * half, mask, result);
+    }
+  }
+}

@@ -472,6 +472,78 @@ TEST(PoolTest, MaxPool2x2MatchesMaximumfOnEveryKernel) {
       }
 }
 
+TEST(PoolTest, MaxPool2x2ScatterMatchesItsDefinitionOnEveryKernel) {
+  __builtin_cpu_init();
+  std::vector<std::pair<const char *, MaxPool2x2ScatterRow>> kernels = {
+      {"portable", &maxPool2x2ScatterRowPortable}};
+  if (__builtin_cpu_supports("avx512f"))
+    kernels.push_back({"avx512", &maxPool2x2ScatterRowAvx512});
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  for (auto [name, rowOf] : kernels)
+    for (int64_t w : {1, 7, 14, 28, 31, 33, 64})
+      for (bool positiveOnly : {false, true})
+        for (unsigned threads : {1u, 2u}) {
+          SCOPED_TRACE(testing::Message() << name << " width " << w << " positive only "
+                                          << positiveOnly << " threads " << threads);
+          ThreadPool pool(threads);
+          ThreadPool::Scope scope(&pool);
+          const int64_t n = 3, c = 5, h = 7, ho = (h + 1) / 2, wo = (w + 1) / 2;
+          // x in rows of w + 3; y and s dense; the output a view at (1, 1).
+          const int64_t xH = w + 3, xC = h * xH, xN = c * xC;
+          const int64_t pC = ho * wo, pN = c * pC;
+          std::vector<float> x = randomFloats(n * xN, unsigned(w)),
+                             y = randomFloats(n * pN, unsigned(w) + 1),
+                             shares = randomFloats(n * pN, unsigned(w) + 2);
+          // Maxima at zero (x > 0 fails where x meets them), negative
+          // shares (0 · them is -0) and NaN shares.
+          for (int64_t e = 0; e < n * pN; ++e) {
+            if (e % 4 == 0)
+              y[e] = 0.0f;
+            if (e % 7 == 0)
+              shares[e] = -shares[e];
+            if (e % 23 == 0)
+              shares[e] = nan;
+          }
+          // Elements that meet their maximum (some windows twice), and NaNs.
+          for (int64_t b = 0; b < n * c; ++b)
+            for (int64_t row = 0; row < h; ++row)
+              for (int64_t col = 0; col < w; ++col) {
+                float &value = x[b * xC + row * xH + col];
+                const float maximum = y[b * pC + row / 2 * wo + col / 2];
+                const int64_t k = row * w + col;
+                if (k % 3 == 0 || k % 5 == 0)
+                  value = maximum;
+                else if (k % 17 == 0)
+                  value = nan;
+              }
+          const int64_t outH = w + 2, outC = (h + 2) * outH, outN = c * outC;
+          std::vector<float> output = randomFloats(n * outN, unsigned(w) + 3), before = output;
+          maxPool2x2ScatterF32(rowOf, n, c, h, w, {x.data(), xN, xC, xH},
+                               {y.data(), pN, pC, wo}, {shares.data(), pN, pC, wo},
+                               output.data() + outH + 1, outN, outC, outH, positiveOnly);
+          int64_t mismatches = 0;
+          for (int64_t e = 0; e < int64_t(output.size()); ++e) {
+            const int64_t plane = e / outC, row = e % outC / outH - 1, col = e % outH - 1;
+            float want = before[e];
+            if (row >= 0 && row < h && col >= 0 && col < w) {
+              const float value = x[plane * xC + row * xH + col];
+              const int64_t at = plane * pC + row / 2 * wo + col / 2;
+              want = float(value == y[at]) * shares[at];
+              if (positiveOnly && !(value > 0))
+                want = 0.0f;
+            }
+            const float got = output[e];
+            const bool same = std::isnan(want)
+                                  ? std::isnan(got)
+                                  : got == want && std::signbit(got) == std::signbit(want);
+            if (!same && mismatches++ < 5)
+              ADD_FAILURE() << "plane " << plane << " (" << row << ", " << col << "): " << got
+                            << " want " << want;
+          }
+          EXPECT_EQ(mismatches, 0);
+        }
+}
+
 TEST(GemmTest, ConstantBIsPackedOnceAndReused) {
   // A weight (kGemmConstantB) is packed on the first product and the
   // packing reused: the second product must give the same result without

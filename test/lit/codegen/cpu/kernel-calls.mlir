@@ -343,3 +343,83 @@ func.func @not_max_pool(%in: memref<2x3x8x8xf32>, %other: memref<2x3x8x8xf32>,
   }
   return
 }
+
+// -----
+
+// The last pass of a 2×2 max pooling's gradient (each element's share
+// where it equals its window's maximum, read at (h/2, w/2)) becomes a call
+// with the sizes of the output and the outer strides of its four buffers;
+// with a ReLU's gradient fused after it (select(x > 0, ..., 0)), flag 1.
+#x = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#p = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 floordiv 2, d3 floordiv 2)>
+// CHECK-LABEL: func.func @pool_scatter
+// CHECK-SAME: (%[[X:[a-z0-9_]+]]: {{.*}}, %[[Y:[a-z0-9_]+]]: {{.*}}, %[[S:[a-z0-9_]+]]: {{.*}}, %[[OUT:[a-z0-9_]+]]: {{.*}})
+// CHECK-NOT: linalg.generic
+// CHECK: %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}:4, %[[XS:[a-z0-9_]+]]:4 = memref.extract_strided_metadata %[[X]]
+// CHECK: %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}:4, %[[YS:[a-z0-9_]+]]:4 = memref.extract_strided_metadata %[[Y]]
+// CHECK: %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}:4, %[[SS:[a-z0-9_]+]]:4 = memref.extract_strided_metadata %[[S]]
+// CHECK: %{{[a-z0-9_]+}}, %{{[a-z0-9_]+}}, %[[OZ:[a-z0-9_]+]]:4, %[[OS:[a-z0-9_]+]]:4 = memref.extract_strided_metadata %[[OUT]]
+// CHECK: %[[FLAGS:.*]] = arith.constant 1 : index
+// CHECK: call @dlc_max_pool2x2_scatter_f32(%[[OZ]]#0, %[[OZ]]#1, %[[OZ]]#2, %[[OZ]]#3, %{{[0-9]+}}, %[[XS]]#0, %[[XS]]#1, %[[XS]]#2, %{{[0-9]+}}, %[[YS]]#0, %[[YS]]#1, %[[YS]]#2, %{{[0-9]+}}, %[[SS]]#0, %[[SS]]#1, %[[SS]]#2, %{{[0-9]+}}, %[[OS]]#0, %[[OS]]#1, %[[OS]]#2, %[[FLAGS]])
+// CHECK-LABEL: func.func @pool_scatter_plain
+// CHECK: %[[NOFLAGS:.*]] = arith.constant 0 : index
+// CHECK: call @dlc_max_pool2x2_scatter_f32({{.*}}, %[[NOFLAGS]])
+// CHECK-LABEL: func.func @not_pool_scatter
+// CHECK-NOT: dlc_max_pool2x2_scatter_f32
+// CHECK: linalg.generic
+// CHECK: arith.addf
+// CHECK-NOT: dlc_max_pool2x2_scatter_f32
+// CHECK: return
+func.func @pool_scatter(%x: memref<64x64x14x14xf32>, %y: memref<64x64x7x7xf32>,
+                        %s: memref<64x64x7x7xf32>,
+                        %out: memref<64x64x14x14xf32, strided<[16384, 256, 16, 1], offset: 17>>) {
+  %one = arith.constant 1.0 : f32
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#x, #p, #p, #x],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %y, %s : memref<64x64x14x14xf32>, memref<64x64x7x7xf32>, memref<64x64x7x7xf32>)
+      outs(%out : memref<64x64x14x14xf32, strided<[16384, 256, 16, 1], offset: 17>>) {
+  ^bb0(%a: f32, %b: f32, %c: f32, %o: f32):
+    %0 = arith.cmpf oeq, %a, %b : f32
+    %1 = arith.select %0, %one, %zero : f32
+    %2 = arith.mulf %1, %c : f32
+    %3 = arith.cmpf ogt, %a, %zero : f32
+    %4 = arith.select %3, %2, %zero : f32
+    linalg.yield %4 : f32
+  }
+  return
+}
+func.func @pool_scatter_plain(%x: memref<2x3x8x8xf32>, %y: memref<2x3x4x4xf32>,
+                              %s: memref<2x3x4x4xf32>, %out: memref<2x3x8x8xf32>) {
+  %one = arith.constant 1.0 : f32
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#p, #x, #p, #x],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%s, %x, %y : memref<2x3x4x4xf32>, memref<2x3x8x8xf32>, memref<2x3x4x4xf32>)
+      outs(%out : memref<2x3x8x8xf32>) {
+  ^bb0(%c: f32, %a: f32, %b: f32, %o: f32):
+    %0 = arith.cmpf oeq, %b, %a : f32
+    %1 = arith.select %0, %one, %zero : f32
+    %2 = arith.mulf %c, %1 : f32
+    linalg.yield %2 : f32
+  }
+  return
+}
+// Something else fused in (a sum): left to the generated loops.
+func.func @not_pool_scatter(%x: memref<2x3x8x8xf32>, %y: memref<2x3x4x4xf32>,
+                            %s: memref<2x3x4x4xf32>, %out: memref<2x3x8x8xf32>) {
+  %one = arith.constant 1.0 : f32
+  %zero = arith.constant 0.0 : f32
+  linalg.generic {indexing_maps = [#x, #p, #p, #x],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %y, %s : memref<2x3x8x8xf32>, memref<2x3x4x4xf32>, memref<2x3x4x4xf32>)
+      outs(%out : memref<2x3x8x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32, %o: f32):
+    %0 = arith.cmpf oeq, %a, %b : f32
+    %1 = arith.select %0, %one, %zero : f32
+    %2 = arith.mulf %1, %c : f32
+    %3 = arith.addf %2, %a : f32
+    linalg.yield %3 : f32
+  }
+  return
+}
