@@ -77,8 +77,10 @@ py::dtype numpyDtype(DType dtype) {
   throw std::logic_error("unknown dtype");
 }
 
-/// A view of `array` (no copy) when it is C-contiguous, aligned and in the
-/// host's byte order; otherwise a view of a copy that is.
+/// A view of `array` (no copy) when it is C-contiguous, aligned, writeable
+/// and in the host's byte order; otherwise a view of a copy that is (a
+/// read-only array, as np.frombuffer and onnx.numpy_helper give, is never
+/// handed to code that may update its inputs in place).
 HostTensor tensorOf(const std::string &name, py::array array) {
   std::optional<DType> dtype = dtypeOf(array.dtype());
   if (!dtype)
@@ -87,7 +89,7 @@ HostTensor tensorOf(const std::string &name, py::array array) {
   if (array.dtype().attr("byteorder").cast<std::string>() == ">")
     array = array.attr("astype")(array.dtype().attr("newbyteorder")("="));
   bool aligned = reinterpret_cast<uintptr_t>(array.data()) % itemSize(array.dtype()) == 0;
-  if (!(array.flags() & py::array::c_style) || !aligned)
+  if (!(array.flags() & py::array::c_style) || !aligned || !array.writeable())
     array = array.attr("copy")();
   std::vector<int64_t> shape(array.shape(), array.shape() + array.ndim());
   auto owner = std::shared_ptr<void>(new py::object(array), [](void *object) {

@@ -81,13 +81,18 @@ def test_contiguous_inputs_are_not_copied():
     assert dlc._dlc._input_address(strided) != strided.ctypes.data
 
 
-def test_strided_and_big_endian_inputs_are_copied_correctly(mlp_path):
+def test_strided_big_endian_and_read_only_inputs_are_copied_correctly(mlp_path):
     model = dlc.compile(mlp_path, shapes={"x": (4, 16)})
     wide = RNG.standard_normal((4, 32)).astype(np.float32)
     x = wide[:, ::2]
     np.testing.assert_allclose(model.run({"x": x})["y"], reference(x), rtol=1e-5)
     swapped = x.astype(">f4")
     np.testing.assert_allclose(model.run({"x": swapped})["y"], reference(x), rtol=1e-5)
+    # A read-only array (np.frombuffer, onnx.numpy_helper) is taken, as a copy.
+    frozen = np.ascontiguousarray(x)
+    frozen.flags.writeable = False
+    np.testing.assert_allclose(model.run({"x": frozen})["y"], reference(x), rtol=1e-5)
+    assert dlc._dlc._input_address(frozen) != frozen.ctypes.data
 
 
 def test_thread_count_does_not_change_results(mlp_path):
