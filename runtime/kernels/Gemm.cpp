@@ -395,6 +395,21 @@ bool dlc::GemmEpilogue::nanBound() const {
 
 void dlc::GemmEpilogue::apply(float *c, int64_t ldc, int64_t i0, int64_t i1, int64_t j0,
                               int64_t j1) const {
+  // The host kernel's row copy applies the terms in place, a vector at a
+  // time (this function is compiled for the baseline instruction set).
+  const GemmMicroKernel &kernel = hostGemmKernel();
+  if (kernel.copyRows && !nanBound()) {
+    GemmEpilogue rows = *this;
+    if (rows.rowScale)
+      rows.rowScale += i0;
+    if (rows.rowShift)
+      rows.rowShift += i0;
+    if (rows.residual)
+      rows.residual += i0 * ldr + j0;
+    float *first = c + i0 * ldc + j0;
+    kernel.copyRows(first, ldc, first, ldc, int(i1 - i0), j1 - j0, false, &rows);
+    return;
+  }
   // Locals, not members: a store into C could otherwise alias them, and
   // the loops would reload them per element instead of vectorizing.
   const int64_t width = j1 - j0;

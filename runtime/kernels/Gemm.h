@@ -84,7 +84,9 @@ struct GemmMicroKernel {
   /// more than the copy). With `epilogue` (never one with a NaN bound),
   /// its terms for row i and column t are applied to each element on the
   /// way, as epilogue->apply(to, ldt, 0, rows, 0, length) would after the
-  /// copy. Null: a portable loop.
+  /// copy (and the next `length` floats of each residual row are
+  /// prefetched). `from` may be `to` (GemmEpilogue::apply applies its terms
+  /// in place so). Null: a portable loop.
   void (*copyRows)(const float *from, int64_t ldf, float *to, int64_t ldt, int rows,
                    int64_t length, bool accumulate, const GemmEpilogue *epilogue);
 };

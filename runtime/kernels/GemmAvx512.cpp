@@ -213,6 +213,11 @@ void copyRows(const float *from, int64_t ldf, float *to, int64_t ldt, int rows,
         _mm512_mask_storeu_ps(to + t, tail,
                               withTerms(v, e, scale, shift, lo, hi, r ? r + t : nullptr, tail));
       }
+      // The residual comes from memory, row by row: ask for the next
+      // panel's part of this row now, so that it is in cache by then (a
+      // GEMM's epilogue runs panel by panel).
+      for (int64_t j = length; r && j < 2 * length; j += 16)
+        _mm_prefetch(reinterpret_cast<const char *>(r + j), _MM_HINT_T0);
     }
     return;
   }
