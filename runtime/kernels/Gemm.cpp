@@ -172,7 +172,7 @@ void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda
         }
       }
       if (epilogue)
-        epilogue->apply(c, ldc, 0, m, task * kColumnsPerTask, jEnd);
+        epilogue->apply(kernel, c, ldc, 0, m, task * kColumnsPerTask, jEnd);
       return;
     }
     const int64_t jBegin = j;
@@ -196,7 +196,7 @@ void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda
       }
     }
     if (epilogue)
-      epilogue->apply(c, ldc, 0, m, jBegin, jEnd);
+      epilogue->apply(kernel, c, ldc, 0, m, jBegin, jEnd);
   });
 }
 
@@ -248,7 +248,7 @@ void gemmSwapped(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
       }
     }
     if (epilogue)
-      epilogue->apply(c, ldc, 0, m, j0, jEnd);
+      epilogue->apply(kernel, c, ldc, 0, m, j0, jEnd);
   });
 }
 
@@ -380,7 +380,7 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
         // The panel's columns are final after the last block, and still in
         // L1: the epilogue costs no pass over memory.
         if (epilogue && block == kBlocks - 1)
-          epilogue->apply(c, ldc, i0, iEnd, j, j + cols);
+          epilogue->apply(kernel, c, ldc, i0, iEnd, j, j + cols);
       }
     }
   });
@@ -393,19 +393,12 @@ bool dlc::GemmEpilogue::nanBound() const {
   return (clampMin && std::isnan(lo)) || (clampMax && std::isnan(hi));
 }
 
-void dlc::GemmEpilogue::apply(float *c, int64_t ldc, int64_t i0, int64_t i1, int64_t j0,
-                              int64_t j1) const {
-  // The host kernel's row copy applies the terms in place, a vector at a
-  // time (this function is compiled for the baseline instruction set).
-  const GemmMicroKernel &kernel = hostGemmKernel();
+void dlc::GemmEpilogue::apply(const GemmMicroKernel &kernel, float *c, int64_t ldc, int64_t i0,
+                              int64_t i1, int64_t j0, int64_t j1) const {
+  // The kernel's row copy applies the terms in place, a vector at a time
+  // (this function is compiled for the baseline instruction set).
   if (kernel.copyRows && !nanBound()) {
-    GemmEpilogue rows = *this;
-    if (rows.rowScale)
-      rows.rowScale += i0;
-    if (rows.rowShift)
-      rows.rowShift += i0;
-    if (rows.residual)
-      rows.residual += i0 * ldr + j0;
+    const GemmEpilogue rows = from(i0, j0);
     float *first = c + i0 * ldc + j0;
     kernel.copyRows(first, ldc, first, ldc, int(i1 - i0), j1 - j0, false, &rows);
     return;
@@ -552,8 +545,14 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
   };
   // The epilogue of product i (its residual is the i-th).
   auto epilogueOf = [&](int64_t i) {
-    GemmEpilogue epilogue{rowScale, rowShift, residual ? residual + i * residualBatchStride : nullptr,
-                      ldr, clampMin, clampMax, floatOf(minBits), floatOf(maxBits)};
+    GemmEpilogue epilogue{rowScale,
+                          rowShift,
+                          residual ? residual + i * residualBatchStride : nullptr,
+                          ldr,
+                          clampMin,
+                          clampMax,
+                          floatOf(minBits),
+                          floatOf(maxBits)};
     return epilogue;
   };
   if (k <= 0) {
@@ -564,7 +563,7 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
         for (int64_t r = 0; r < m; ++r)
           std::fill(ci + r * ldc, ci + r * ldc + n, 0.0f);
       if (hasEpilogue)
-        epilogueOf(i).apply(ci, ldc, 0, m, 0, n);
+        epilogueOf(i).apply(hostGemmKernel(), ci, ldc, 0, m, 0, n);
     }
     return;
   }
@@ -726,13 +725,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
         here.residual = residual + runs.image[r] * residualN + runs.row[r] * residualH;
       if (columnStride == 1 && kernel.copyRows) {
         // The same terms, from the run's first channel and column.
-        GemmEpilogue rows = here;
-        if (rows.rowScale)
-          rows.rowScale += i0;
-        if (rows.rowShift)
-          rows.rowShift += i0;
-        if (rows.residual)
-          rows.residual += i0 * residualC + x;
+        const GemmEpilogue rows = here.from(i0, x);
         kernel.copyRows(block + runs.column[r], channelStride, image + i0 * outC + x, outC,
                         int(iEnd - i0), length, !overwrite, epilogueInCopy ? &rows : nullptr);
         if (epilogueInCopy)
@@ -750,7 +743,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
         }
       }
       if (hasEpilogue)
-        here.apply(image, outC, i0, iEnd, x, x + length);
+        here.apply(kernel, image, outC, i0, iEnd, x, x + length);
     }
   };
   // Runs `tasks` tasks on the pool. Task t sums blocks [kbBegin, kbEnd)

@@ -22,6 +22,8 @@
 
 namespace dlc {
 
+struct GemmMicroKernel;
+
 /// What dlc_gemm_f32 and dlc_conv2d_f32 apply to each element of C after
 /// the product (see codegen/cpu/KernelAbi.h), in this order: times
 /// rowScale[i], plus rowShift[i], plus residual[i·ldr + j], clamped below
@@ -35,12 +37,26 @@ struct GemmEpilogue {
   float lo = 0, hi = 0;
 
   /// Applies the terms to rows [i0, i1) and columns [j0, j1) of C (row
-  /// stride ldc). Each term is a loop of its own over a row (in L1), so
-  /// each vectorizes.
-  void apply(float *c, int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1) const;
+  /// stride ldc), through `kernel`'s row copy where it has one; otherwise
+  /// each term is a loop of its own over a row (in L1), so each vectorizes.
+  void apply(const GemmMicroKernel &kernel, float *c, int64_t ldc, int64_t i0, int64_t i1,
+             int64_t j0, int64_t j1) const;
 
   /// True when a bound is NaN.
   bool nanBound() const;
+
+  /// The same terms for the block of C whose first element is (i0, j0):
+  /// its row i is C's row i0 + i.
+  GemmEpilogue from(int64_t i0, int64_t j0) const {
+    GemmEpilogue shifted = *this;
+    if (shifted.rowScale)
+      shifted.rowScale += i0;
+    if (shifted.rowShift)
+      shifted.rowShift += i0;
+    if (shifted.residual)
+      shifted.residual += i0 * ldr + j0;
+    return shifted;
+  }
 };
 
 /// One micro-kernel: computes an mr×nr tile of C += A·B (C = A·B without
@@ -83,7 +99,7 @@ struct GemmMicroKernel {
   /// into an output row (a call of memcpy per run of 14-28 floats cost
   /// more than the copy). With `epilogue` (never one with a NaN bound),
   /// its terms for row i and column t are applied to each element on the
-  /// way, as epilogue->apply(to, ldt, 0, rows, 0, length) would after the
+  /// way, as epilogue->apply(*this, to, ldt, 0, rows, 0, length) would after the
   /// copy (and the next `length` floats of each residual row are
   /// prefetched). `from` may be `to` (GemmEpilogue::apply applies its terms
   /// in place so). Null: a portable loop.

@@ -19,6 +19,12 @@ inline float maximumf(float a, float b) {
   return a > b ? a : b;
 }
 
+/// `avx512` on CPUs with AVX-512F, `portable` elsewhere.
+template <typename Function> Function hostVersion(Function avx512, Function portable) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") ? avx512 : portable;
+}
+
 /// Runs `plane(i)` for i < planes on the current ThreadPool (a few ranges
 /// per thread) when the work, `planes · perPlane` elements, is worth it.
 template <typename Plane>
@@ -49,11 +55,7 @@ void dlc::maxPool2x2RowsPortable(const float *in, int64_t inRow, int64_t inNext,
 }
 
 dlc::MaxPool2x2Rows dlc::hostMaxPool2x2Rows() {
-  static const MaxPool2x2Rows best = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") ? &maxPool2x2RowsAvx512
-                                             : &maxPool2x2RowsPortable;
-  }();
+  static const MaxPool2x2Rows best = hostVersion(&maxPool2x2RowsAvx512, &maxPool2x2RowsPortable);
   return best;
 }
 
@@ -80,11 +82,8 @@ void dlc::maxPool2x2ScatterRowPortable(const float *x, const float *y, const flo
 }
 
 dlc::MaxPool2x2ScatterRow dlc::hostMaxPool2x2ScatterRow() {
-  static const MaxPool2x2ScatterRow best = [] {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") ? &maxPool2x2ScatterRowAvx512
-                                             : &maxPool2x2ScatterRowPortable;
-  }();
+  static const MaxPool2x2ScatterRow best =
+      hostVersion(&maxPool2x2ScatterRowAvx512, &maxPool2x2ScatterRowPortable);
   return best;
 }
 

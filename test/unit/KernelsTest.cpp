@@ -462,8 +462,9 @@ TEST(PoolTest, MaxPool2x2MatchesMaximumfOnEveryKernel) {
                                     referenceMaximum(window[inH], window[inH + 1]));
           }
           const float got = output[e];
-          const bool same = std::isnan(want) ? std::isnan(got)
-                                             : got == want && std::signbit(got) == std::signbit(want);
+          const bool same = std::isnan(want)
+                                ? std::isnan(got)
+                                : got == want && std::signbit(got) == std::signbit(want);
           if (!same && mismatches++ < 5)
             ADD_FAILURE() << "plane " << plane << " (" << y << ", " << x << "): " << got
                           << " want " << want;
