@@ -13,6 +13,8 @@
 
 #include "mlir/IR/MLIRContext.h"
 
+#include <array>
+
 using namespace dlc;
 using namespace dlc::test;
 
@@ -268,6 +270,66 @@ TEST(AutodiffTest, TiledMaxPoolingSharesTies) {
   std::vector<float> expected = {third, third, 1, 0, 0, third, 0, 0};
   for (size_t i = 0; i < expected.size(); ++i)
     EXPECT_FLOAT_EQ(outputs[0].dataAs<float>()[i], expected[i]) << "element " << i;
+}
+
+TEST(AutodiffTest, ReluThenTiledMaxPoolingInFloat32) {
+  // A CNN's ReLU then 2x2 max pooling, in float32 (the runtime's pooling
+  // kernels: the forward one, and the gradient's last pass with the ReLU's
+  // gradient fused), weighted by W so that each window's gradient differs:
+  // rows of 10 (past one vector of pooled outputs is not reached; odd
+  // vector tails are), values with ties, zeros after the ReLU, negatives.
+  const int64_t n = 2, c = 3, h = 4, w = 10, ho = h / 2, wo = w / 2;
+  std::vector<float> x(n * c * h * w), weights(n * c * ho * wo);
+  const float values[] = {-1.0f, 0.0f, 0.5f, 2.0f, 2.0f, -0.5f, 1.5f};
+  for (size_t i = 0; i < x.size(); ++i)
+    x[i] = values[(i * 5 + i / 7) % 7];
+  // Windows whose maximum after the ReLU is 0 (no gradient), and one with
+  // three equal positive maxima.
+  const std::pair<int64_t, std::array<float, 4>> windows[] = {
+      {0, {-1.0f, 0.0f, 0.0f, -0.5f}}, {1, {0.0f, 0.0f, 0.0f, 0.0f}}, {7, {2.0f, 2.0f, 0.5f, 2.0f}}};
+  for (const auto &[first, four] : windows)
+    for (int64_t k = 0; k < 4; ++k)
+      x[2 * first + k / 2 * w + k % 2] = four[k];
+  for (size_t i = 0; i < weights.size(); ++i)
+    weights[i] = float(int(i % 5) - 2) * 0.75f + 0.25f;
+  auto outputs = buildAndRun(
+      [&](GraphBuilder &g) {
+        Tensor input = g.input("x", {n, c, h, w});
+        GraphBuilder::WindowOptions options;
+        options.window = {1, 1, 2, 2};
+        options.strides = {1, 1, 2, 2};
+        options.dilations = {1, 1, 1, 1};
+        options.padLow = options.padHigh = {0, 0, 0, 0};
+        Tensor pooled = g.reduceWindow(ReduceKind::max, g.relu(input), options);
+        Tensor weighted = g.mul(pooled, g.constant(HostTensor::fromFloats({n, c, ho, wo},
+                                                                          weights)));
+        g.output("pooled", pooled);
+        g.output("dx", g.gradients(weighted, {input})[0]);
+      },
+      {HostTensor::fromFloats({n, c, h, w}, x)});
+  ASSERT_EQ(outputs.size(), 2u);
+  for (int64_t plane = 0; plane < n * c; ++plane)
+    for (int64_t y = 0; y < ho; ++y)
+      for (int64_t xo = 0; xo < wo; ++xo) {
+        // The window's maximum after the ReLU, and its ties.
+        auto at = [&](int64_t i, int64_t j) {
+          return plane * h * w + (2 * y + i) * w + 2 * xo + j;
+        };
+        float maximum = 0;
+        for (int64_t k = 0; k < 4; ++k)
+          maximum = std::max(maximum, x[at(k / 2, k % 2)]);
+        int ties = 0;
+        for (int64_t k = 0; k < 4; ++k)
+          ties += std::max(x[at(k / 2, k % 2)], 0.0f) == maximum;
+        const int64_t window = (plane * ho + y) * wo + xo;
+        EXPECT_EQ(outputs[0].dataAs<float>()[window], maximum) << "window " << window;
+        for (int64_t k = 0; k < 4; ++k) {
+          const float value = x[at(k / 2, k % 2)];
+          const float want = value > 0 && value == maximum ? weights[window] / ties : 0.0f;
+          EXPECT_FLOAT_EQ(outputs[1].dataAs<float>()[at(k / 2, k % 2)], want)
+              << "window " << window << " element " << k;
+        }
+      }
 }
 
 TEST(AutodiffTest, MaxAndMinSendTiesToTheRight) {
