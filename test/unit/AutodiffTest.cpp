@@ -276,8 +276,8 @@ TEST(AutodiffTest, ReluThenTiledMaxPoolingInFloat32) {
   // A CNN's ReLU then 2x2 max pooling, in float32 (the runtime's pooling
   // kernels: the forward one, and the gradient's last pass with the ReLU's
   // gradient fused), weighted by W so that each window's gradient differs:
-  // rows of 10 (past one vector of pooled outputs is not reached; odd
-  // vector tails are), values with ties, zeros after the ReLU, negatives.
+  // rows of 10 (partial vectors in both kernels), values with ties, zeros
+  // after the ReLU, negatives.
   const int64_t n = 2, c = 3, h = 4, w = 10, ho = h / 2, wo = w / 2;
   std::vector<float> x(n * c * h * w), weights(n * c * ho * wo);
   const float values[] = {-1.0f, 0.0f, 0.5f, 2.0f, 2.0f, -0.5f, 1.5f};
