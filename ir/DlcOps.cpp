@@ -395,3 +395,24 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
     return {}; // Reducing an empty dimension.
   return DenseElementsAttr::get(cast<ShapedType>(getType()), accumulators);
 }
+
+// (Used by dlc-lower-to-linalg: a pointwise convolution whose result is so
+// copied is computed by the implicit GEMM, which writes the padded
+// interior in place, rather than by a GEMM, which writes a dense result.)
+bool dlc::feedsSpatialPadding(Value value) {
+  auto padded = [](ArrayRef<int64_t> low, ArrayRef<int64_t> high) {
+    return llvm::any_of(low, [](int64_t p) { return p != 0; }) ||
+           llvm::any_of(high, [](int64_t p) { return p != 0; });
+  };
+  return llvm::any_of(value.getUsers(), [&](Operation *user) {
+    if (auto conv = dyn_cast<ConvOp>(user))
+      return padded(conv.getPadLow(), conv.getPadHigh());
+    if (auto conv = dyn_cast<FusedConvOp>(user))
+      return padded(conv.getPadLow(), conv.getPadHigh());
+    if (auto window = dyn_cast<ReduceWindowOp>(user))
+      return padded(window.getPadLow(), window.getPadHigh());
+    if (auto pad = dyn_cast<PadOp>(user))
+      return padded(pad.getLow(), pad.getHigh());
+    return false;
+  });
+}

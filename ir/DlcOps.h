@@ -21,4 +21,13 @@
 #define GET_OP_CLASSES
 #include "ir/DlcOps.h.inc"
 
+namespace dlc {
+
+/// Whether `value` is copied into the interior of a spatially padded tensor
+/// by one of its users (the padding of a convolution or pooling that reads
+/// it, or a pad): code that computes it can write that interior in place.
+bool feedsSpatialPadding(mlir::Value value);
+
+} // namespace dlc
+
 #endif // DLC_IR_DLCOPS_H

@@ -157,29 +157,6 @@ Epilogue matchChain(ConvOp conv) {
   return epilogue;
 }
 
-/// Whether `value` is copied into the interior of a spatially padded tensor
-/// by one of its users (the next convolution's or pooling's padding, a
-/// pad). Such a copy gets elided when an elementwise op computes `value`
-/// (it writes the interior in place), but a GEMM cannot write a strided
-/// interior, so fusing would add a pass over memory instead of saving one.
-bool feedsSpatialPadding(Value value) {
-  auto padded = [](ArrayRef<int64_t> low, ArrayRef<int64_t> high) {
-    return llvm::any_of(low, [](int64_t p) { return p != 0; }) ||
-           llvm::any_of(high, [](int64_t p) { return p != 0; });
-  };
-  return llvm::any_of(value.getUsers(), [&](Operation *user) {
-    if (auto conv = dyn_cast<ConvOp>(user))
-      return padded(conv.getPadLow(), conv.getPadHigh());
-    if (auto conv = dyn_cast<FusedConvOp>(user))
-      return padded(conv.getPadLow(), conv.getPadHigh());
-    if (auto window = dyn_cast<ReduceWindowOp>(user))
-      return padded(window.getPadLow(), window.getPadHigh());
-    if (auto pad = dyn_cast<PadOp>(user))
-      return padded(pad.getLow(), pad.getHigh());
-    return false;
-  });
-}
-
 /// Replaces `conv` and its chain with one dlc.fused_conv, its per-channel
 /// scale and shift composed in front of the chain's last op.
 void fuse(ConvOp conv, Epilogue &epilogue) {
@@ -244,7 +221,7 @@ struct FuseConvEpiloguesPass
     });
     for (ConvOp conv : convs) {
       Epilogue epilogue = matchChain(conv);
-      if (epilogue.last && !feedsSpatialPadding(epilogue.last->getResult(0)))
+      if (epilogue.last)
         fuse(conv, epilogue);
     }
   }

@@ -1054,7 +1054,8 @@ Value convAsImplicitGemm(ConversionPatternRewriter &rewriter, Location loc,
 
 Value convAsMatmul(ConversionPatternRewriter &rewriter, Location loc, RankedTensorType type,
                    ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations, Value input,
-                   Value filter, const ConvEpilogue *epilogue = nullptr) {
+                   Value filter, const ConvEpilogue *epilogue = nullptr,
+                   bool writesPaddedInterior = false) {
   MLIRContext *ctx = rewriter.getContext();
   Type f32 = type.getElementType();
   auto inType = cast<RankedTensorType>(input.getType());
@@ -1069,9 +1070,12 @@ Value convAsMatmul(ConversionPatternRewriter &rewriter, Location loc, RankedTens
 
   // A 1×1 convolution with stride 1 reads its input in place as the
   // product's right operand: no patches. Any other is an implicit GEMM.
+  // (Unless its result goes into the next layer's padding: the GEMM
+  // writes a dense [O, HO·WO] result, the implicit GEMM writes rows of the
+  // padded interior in place, epilogue included.)
   const bool pointwise =
       KH == 1 && KW == 1 && strides[0] == 1 && strides[1] == 1 && HP == HO && WP == WO;
-  if (!pointwise)
+  if (!pointwise || writesPaddedInterior)
     return convAsImplicitGemm(rewriter, loc, type, strides, dilations, input, filter, epilogue);
 
   // out[n, O, P] += weights[O, C] · images[n, C, P] for all images in one
@@ -1223,7 +1227,7 @@ struct FusedConvLowering : OpConversionPattern<FusedConvOp> {
                           adaptor.getMin(), adaptor.getMax()};
     rewriter.replaceOp(op, convAsMatmul(rewriter, loc, type, op.getStrides(),
                                         op.getDilations(), input, adaptor.getFilter(),
-                                        &epilogue));
+                                        &epilogue, feedsSpatialPadding(op.getResult())));
     return success();
   }
 };

@@ -86,3 +86,25 @@ func.func @not_fused(%x: tensor<1x4x6x6xf32>, %w: tensor<4x4x1x1xf32>, %dw: tens
   %f3 = dlc.max %e3, %zero : tensor<1x4x6x6xf32>
   return %m0, %b1, %d2, %f3 : tensor<1x4x6x6xf32>, tensor<1x4x6x6xf32>, tensor<1x4x6x6xf32>, tensor<1x4x6x6xf32>
 }
+
+// -----
+
+// A chain whose result goes into the next convolution's padding folds too:
+// the convolution's kernel writes the padded interior in place (a 1x1
+// convolution through the implicit GEMM, see conv-as-matmul.mlir).
+// CHECK-LABEL: func.func @into_padding
+// CHECK: %[[F:.*]] = dlc.fused_conv %{{.*}}, %{{.*}} scale %{{.*}} min %{{.*}} max %{{.*}}, strides = [1, 1], dilations = [1, 1], pad_low = [0, 0], pad_high = [0, 0]
+// CHECK-NOT: dlc.max
+// CHECK: dlc.conv %[[F]], {{.*}} pad_low = [1, 1], pad_high = [1, 1], groups = 4
+func.func @into_padding(%x: tensor<1x4x6x6xf32>, %w: tensor<4x4x1x1xf32>, %dw: tensor<4x1x3x3xf32>,
+                        %s: tensor<4xf32>) -> tensor<1x4x6x6xf32> {
+  %c = dlc.conv %x, %w, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1], pad_low = [0, 0], pad_high = [0, 0], groups = 1 : tensor<1x4x6x6xf32>, tensor<4x4x1x1xf32> -> tensor<1x4x6x6xf32>
+  %sb = dlc.broadcast %s, dims = [1] : tensor<4xf32> -> tensor<1x4x6x6xf32>
+  %m = dlc.mul %c, %sb : tensor<1x4x6x6xf32>
+  %zero = dlc.constant dense<0.0> : tensor<1x4x6x6xf32>
+  %r = dlc.max %m, %zero : tensor<1x4x6x6xf32>
+  %six = dlc.constant dense<6.0> : tensor<1x4x6x6xf32>
+  %r6 = dlc.min %r, %six : tensor<1x4x6x6xf32>
+  %d = dlc.conv %r6, %dw, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1], pad_low = [1, 1], pad_high = [1, 1], groups = 4 : tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32> -> tensor<1x4x6x6xf32>
+  return %d : tensor<1x4x6x6xf32>
+}

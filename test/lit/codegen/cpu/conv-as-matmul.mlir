@@ -71,6 +71,48 @@ func.func @conv1x1_batched(%x: tensor<3x8x5x5xf32>, %w: tensor<16x8x1x1xf32>) ->
 
 // -----
 
+// A fused 1x1 convolution (a MobileNet expansion: scale, shift, ReLU6)
+// whose result goes into the next convolution's padding is an implicit
+// GEMM, which writes the padded interior in place, epilogue included; the
+// same convolution without padding after it stays a batched product.
+// CHECK-LABEL: func.func @pointwise_into_padding
+// CHECK-NOT: linalg.batch_matmul
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<2x8x5x5xf32>, tensor<16x8x1x1xf32>) outs(%{{.*}} : tensor<2x16x5x5xf32>) attrs = {dlc.conv2d = array<i64: 1, 1, 1, 1>}
+// CHECK: linalg.generic {{.*}} attrs = {dlc.epilogue}
+// CHECK-LABEL: func.func @pointwise_not_into_padding
+// CHECK: linalg.batch_matmul
+// CHECK-NOT: dlc.conv2d
+// CALL-LABEL: llvm.func @pointwise_into_padding
+// CALL: llvm.call @dlc_conv2d_f32
+// CALL-NOT: dlc_gemm_f32
+// CALL: llvm.call @dlc_conv2d_f32
+// CALL-LABEL: llvm.func @pointwise_not_into_padding
+// CALL: llvm.call @dlc_gemm_f32
+func.func @pointwise_into_padding(%x: tensor<2x8x5x5xf32>, %w: tensor<16x8x1x1xf32>,
+                                  %s: tensor<16xf32>, %b: tensor<16xf32>, %lo: tensor<f32>,
+                                  %hi: tensor<f32>,
+                                  %w2: tensor<4x16x3x3xf32>) -> tensor<2x4x5x5xf32> {
+  %0 = dlc.fused_conv %x, %w scale %s shift %b min %lo max %hi, strides = [1, 1],
+       dilations = [1, 1], pad_low = [0, 0], pad_high = [0, 0]
+       : (tensor<2x8x5x5xf32>, tensor<16x8x1x1xf32>, tensor<16xf32>, tensor<16xf32>,
+          tensor<f32>, tensor<f32>) -> tensor<2x16x5x5xf32>
+  %1 = dlc.conv %0, %w2, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1],
+       pad_low = [1, 1], pad_high = [1, 1], groups = 1
+       : tensor<2x16x5x5xf32>, tensor<4x16x3x3xf32> -> tensor<2x4x5x5xf32>
+  return %1 : tensor<2x4x5x5xf32>
+}
+func.func @pointwise_not_into_padding(%x: tensor<2x8x5x5xf32>, %w: tensor<16x8x1x1xf32>,
+                                      %s: tensor<16xf32>, %b: tensor<16xf32>)
+    -> tensor<2x16x5x5xf32> {
+  %0 = dlc.fused_conv %x, %w scale %s shift %b, strides = [1, 1], dilations = [1, 1],
+       pad_low = [0, 0], pad_high = [0, 0]
+       : (tensor<2x8x5x5xf32>, tensor<16x8x1x1xf32>, tensor<16xf32>, tensor<16xf32>)
+       -> tensor<2x16x5x5xf32>
+  return %0 : tensor<2x16x5x5xf32>
+}
+
+// -----
+
 // Grouped (here depthwise) and non-float32 convolutions keep the direct loop nest.
 // CHECK-LABEL: func.func @depthwise
 // CHECK-NOT: linalg.batch_matmul
