@@ -127,18 +127,24 @@ void ThreadPool::parallelFor(int64_t items, llvm::function_ref<void(int64_t)> wo
   }
 }
 
-extern "C" void dlc_parallel_for(void (*task)(void **args, int64_t begin, int64_t end),
-                                 void **args, int64_t lo, int64_t hi) {
-  dlc::ThreadPool *pool = dlc::ThreadPool::current();
-  int64_t range = hi - lo;
-  if (!pool || pool->size() == 1 || range < 2) {
-    task(args, lo, hi);
+void ThreadPool::parallelRanges(int64_t lo, int64_t hi,
+                                llvm::function_ref<void(int64_t, int64_t)> body) {
+  const int64_t range = hi - lo;
+  if (size() == 1 || range < 2) {
+    body(lo, hi);
     return;
   }
-  // A few pieces per thread: uneven ranges (3 channels on 2 threads) still
-  // balance, and each piece stays a contiguous block of the output.
-  int64_t pieces = std::min<int64_t>(range, 4 * int64_t(pool->size()));
-  pool->parallelFor(pieces, [&](int64_t piece) {
-    task(args, lo + range * piece / pieces, lo + range * (piece + 1) / pieces);
+  const int64_t pieces = std::min<int64_t>(range, 4 * int64_t(size()));
+  parallelFor(pieces, [&](int64_t piece) {
+    body(lo + range * piece / pieces, lo + range * (piece + 1) / pieces);
   });
+}
+
+extern "C" void dlc_parallel_for(void (*task)(void **args, int64_t begin, int64_t end),
+                                 void **args, int64_t lo, int64_t hi) {
+  // Each piece stays a contiguous block of the kernel's output.
+  if (dlc::ThreadPool *pool = dlc::ThreadPool::current())
+    pool->parallelRanges(lo, hi, [&](int64_t begin, int64_t end) { task(args, begin, end); });
+  else
+    task(args, lo, hi);
 }

@@ -38,6 +38,12 @@ public:
   /// from inside a job (a kernel calling a kernel) runs inline.
   void parallelFor(int64_t count, llvm::function_ref<void(int64_t)> body);
 
+  /// Calls `body(begin, end)` on contiguous pieces that cover [lo, hi), a
+  /// few per thread (uneven ranges, 3 channels on 2 threads, still
+  /// balance), spread over the pool's threads.
+  void parallelRanges(int64_t lo, int64_t hi,
+                      llvm::function_ref<void(int64_t, int64_t)> body);
+
   /// The pool of the Executable::run on this thread's stack, or null.
   static ThreadPool *current();
 

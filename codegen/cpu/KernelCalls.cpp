@@ -543,18 +543,12 @@ struct PoolScatter {
   bool positiveOnly;
 };
 
-/// Whether `value` is the float constant `expected`.
-bool isFloatConstant(Value value, double expected) {
-  FloatAttr attribute;
-  return matchPattern(value, m_Constant(&attribute)) &&
-         attribute.getValueAsDouble() == expected;
-}
-
 /// The roles in `op` if it is the last pass of a 2×2, stride-2 max
 /// pooling's gradient the runtime computes: a generic over [N, C, H, W]
 /// f32 buffers with unit inner strides, one input read in place (x) and
 /// two at (h/2, w/2) (y, s), whose body is
 ///   select(x == y, 1, 0) · s       (then select(x > 0, that, 0))
+/// with +0 as the zeros the selects give (the kernel's sign of zero).
 bool isMaxPool2x2Scatter(linalg::GenericOp op, PoolScatter &roles) {
   if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 3 || op.getNumDpsInits() != 1 ||
       op.getNumLoops() != 4 || op.getNumParallelLoops() != 4 ||
@@ -574,7 +568,8 @@ bool isMaxPool2x2Scatter(linalg::GenericOp op, PoolScatter &roles) {
   if (auto select = product.getDefiningOp<arith::SelectOp>()) {
     auto positive = select.getCondition().getDefiningOp<arith::CmpFOp>();
     if (!positive || positive.getPredicate() != arith::CmpFPredicate::OGT ||
-        !isFloatConstant(positive.getRhs(), 0.0) || !isFloatConstant(select.getFalseValue(), 0.0))
+        !matchPattern(positive.getRhs(), m_AnyZeroFloat()) ||
+        !matchPattern(select.getFalseValue(), m_PosZeroFloat()))
       return false;
     positiveOf = positive.getLhs();
     product = select.getTrueValue();
@@ -585,8 +580,8 @@ bool isMaxPool2x2Scatter(linalg::GenericOp op, PoolScatter &roles) {
   Value factors[2] = {multiply.getLhs(), multiply.getRhs()};
   for (int first = 0; first < 2; ++first) {
     auto hit = factors[first].getDefiningOp<arith::SelectOp>();
-    if (!hit || !isFloatConstant(hit.getTrueValue(), 1.0) ||
-        !isFloatConstant(hit.getFalseValue(), 0.0))
+    if (!hit || !matchPattern(hit.getTrueValue(), m_OneFloat()) ||
+        !matchPattern(hit.getFalseValue(), m_PosZeroFloat()))
       continue;
     auto equal = hit.getCondition().getDefiningOp<arith::CmpFOp>();
     if (!equal || equal.getPredicate() != arith::CmpFPredicate::OEQ)

@@ -25,21 +25,20 @@ template <typename Function> Function hostVersion(Function avx512, Function port
   return __builtin_cpu_supports("avx512f") ? avx512 : portable;
 }
 
-/// Runs `plane(i)` for i < planes on the current ThreadPool (a few ranges
-/// per thread) when the work, `planes · perPlane` elements, is worth it.
+/// Runs `plane(b, channel)` for every image b < n and channel < c, split
+/// over the current ThreadPool when the work, `perPlane` elements a plane,
+/// is worth waking it.
 template <typename Plane>
-void forEachPlane(int64_t planes, int64_t perPlane, Plane &&plane) {
-  dlc::ThreadPool *pool =
-      planes * perPlane < (1 << 14) ? nullptr : dlc::ThreadPool::current();
-  const int64_t tasks = pool ? std::min<int64_t>(planes, 4 * int64_t(pool->size())) : 1;
-  auto run = [&](int64_t task) {
-    for (int64_t i = planes * task / tasks, last = planes * (task + 1) / tasks; i < last; ++i)
-      plane(i);
+void forEachPlane(int64_t n, int64_t c, int64_t perPlane, Plane &&plane) {
+  auto planes = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      plane(i / c, i % c);
   };
-  if (tasks == 1)
-    run(0);
+  dlc::ThreadPool *pool = dlc::ThreadPool::current();
+  if (pool && n * c * perPlane >= (1 << 14))
+    pool->parallelRanges(0, n * c, planes);
   else
-    pool->parallelFor(tasks, run);
+    planes(0, n * c);
 }
 
 } // namespace
@@ -66,8 +65,7 @@ void dlc::maxPool2x2F32(MaxPool2x2Rows rowsOf, int64_t n, int64_t c, int64_t ho,
     return;
   if (!rowsOf)
     rowsOf = hostMaxPool2x2Rows();
-  forEachPlane(n * c, ho * wo, [&](int64_t plane) {
-    const int64_t b = plane / c, channel = plane % c;
+  forEachPlane(n, c, ho * wo, [&](int64_t b, int64_t channel) {
     rowsOf(in + b * inN + channel * inC, 2 * inH, inH, out + b * outN + channel * outC, outH, ho,
            wo);
   });
@@ -94,11 +92,9 @@ void dlc::maxPool2x2ScatterF32(MaxPool2x2ScatterRow rowOf, int64_t n, int64_t c,
     return;
   if (!rowOf)
     rowOf = hostMaxPool2x2ScatterRow();
-  forEachPlane(n * c, h * w, [&](int64_t plane) {
-    const int64_t b = plane / c, channel = plane % c;
-    const float *xPlane = x.data + b * x.n + channel * x.c,
-                *yPlane = y.data + b * y.n + channel * y.c,
-                *sPlane = s.data + b * s.n + channel * s.c;
+  forEachPlane(n, c, h * w, [&](int64_t b, int64_t channel) {
+    const float *xPlane = x.planeOf(b, channel), *yPlane = y.planeOf(b, channel),
+                *sPlane = s.planeOf(b, channel);
     float *outPlane = out + b * outN + channel * outC;
     for (int64_t row = 0; row < h; ++row)
       rowOf(xPlane + row * x.h, yPlane + row / 2 * y.h, sPlane + row / 2 * s.h,

@@ -62,6 +62,9 @@ MaxPool2x2ScatterRow hostMaxPool2x2ScatterRow();
 struct PlaneView {
   const float *data;
   int64_t n, c, h;
+
+  /// The first element of image b's channel.
+  const float *planeOf(int64_t b, int64_t channel) const { return data + b * n + channel * c; }
 };
 
 /// The gradient's pass over [N, C, H, W] (`rowOf`: the host's when null),

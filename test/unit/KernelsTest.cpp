@@ -408,6 +408,13 @@ TEST(ConvTest, EntryPointUsesTheHostKernel) {
         }
 }
 
+/// Whether `got` is `want` exactly: both NaN, or equal with the same sign
+/// (a -0 for a +0 is a mismatch).
+bool sameFloat(float got, float want) {
+  return std::isnan(want) ? std::isnan(got)
+                          : got == want && std::signbit(got) == std::signbit(want);
+}
+
 /// arith.maximumf, written independently of the kernels: NaN if either
 /// is NaN, and +0 above -0.
 float referenceMaximum(float a, float b) {
@@ -461,12 +468,8 @@ TEST(PoolTest, MaxPool2x2MatchesMaximumfOnEveryKernel) {
             want = referenceMaximum(referenceMaximum(window[0], window[1]),
                                     referenceMaximum(window[inH], window[inH + 1]));
           }
-          const float got = output[e];
-          const bool same = std::isnan(want)
-                                ? std::isnan(got)
-                                : got == want && std::signbit(got) == std::signbit(want);
-          if (!same && mismatches++ < 5)
-            ADD_FAILURE() << "plane " << plane << " (" << y << ", " << x << "): " << got
+          if (!sameFloat(output[e], want) && mismatches++ < 5)
+            ADD_FAILURE() << "plane " << plane << " (" << y << ", " << x << "): " << output[e]
                           << " want " << want;
         }
         EXPECT_EQ(mismatches, 0);
@@ -533,13 +536,9 @@ TEST(PoolTest, MaxPool2x2ScatterMatchesItsDefinitionOnEveryKernel) {
               if (positiveOnly && !(value > 0))
                 want = 0.0f;
             }
-            const float got = output[e];
-            const bool same = std::isnan(want)
-                                  ? std::isnan(got)
-                                  : got == want && std::signbit(got) == std::signbit(want);
-            if (!same && mismatches++ < 5)
-              ADD_FAILURE() << "plane " << plane << " (" << row << ", " << col << "): " << got
-                            << " want " << want;
+            if (!sameFloat(output[e], want) && mismatches++ < 5)
+              ADD_FAILURE() << "plane " << plane << " (" << row << ", " << col
+                            << "): " << output[e] << " want " << want;
           }
           EXPECT_EQ(mismatches, 0);
         }

@@ -369,6 +369,9 @@ func.func @not_max_pool(%in: memref<2x3x8x8xf32>, %other: memref<2x3x8x8xf32>,
 // CHECK: linalg.generic
 // CHECK: arith.addf
 // CHECK-NOT: dlc_max_pool2x2_scatter_f32
+// CHECK: linalg.generic
+// CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK-NOT: dlc_max_pool2x2_scatter_f32
 // CHECK: return
 func.func @pool_scatter(%x: memref<64x64x14x14xf32>, %y: memref<64x64x7x7xf32>,
                         %s: memref<64x64x7x7xf32>,
@@ -405,7 +408,8 @@ func.func @pool_scatter_plain(%x: memref<2x3x8x8xf32>, %y: memref<2x3x4x4xf32>,
   }
   return
 }
-// Something else fused in (a sum): left to the generated loops.
+// Something else fused in (a sum), or a -0 where the kernel writes +0:
+// left to the generated loops.
 func.func @not_pool_scatter(%x: memref<2x3x8x8xf32>, %y: memref<2x3x4x4xf32>,
                             %s: memref<2x3x4x4xf32>, %out: memref<2x3x8x8xf32>) {
   %one = arith.constant 1.0 : f32
@@ -420,6 +424,17 @@ func.func @not_pool_scatter(%x: memref<2x3x8x8xf32>, %y: memref<2x3x4x4xf32>,
     %2 = arith.mulf %1, %c : f32
     %3 = arith.addf %2, %a : f32
     linalg.yield %3 : f32
+  }
+  %negzero = arith.constant -0.0 : f32
+  linalg.generic {indexing_maps = [#x, #p, #p, #x],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x, %y, %s : memref<2x3x8x8xf32>, memref<2x3x4x4xf32>, memref<2x3x4x4xf32>)
+      outs(%out : memref<2x3x8x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %c: f32, %o: f32):
+    %0 = arith.cmpf oeq, %a, %b : f32
+    %1 = arith.select %0, %one, %negzero : f32
+    %2 = arith.mulf %1, %c : f32
+    linalg.yield %2 : f32
   }
   return
 }
