@@ -369,9 +369,15 @@ LogicalResult FusedConvOp::verify() {
     return emitOpError("needs input [N, C, H, W], filter [O, C, KH, KW] and result [N, O, "
                        "HO, WO]; got ")
            << input << ", " << filter << " and " << type;
+  // One group, or depthwise: a filter per channel.
+  const int64_t groups = getGroups();
+  if (groups != 1 && (groups != input.getDimSize(1) || groups != filter.getDimSize(0)))
+    return emitOpError("takes one group or one per channel (depthwise); got ")
+           << groups << " groups for " << input.getDimSize(1) << " input and "
+           << filter.getDimSize(0) << " output channels";
   FailureOr<SmallVector<int64_t>> shape =
       convResultShape(getLoc(), "fused_conv", input, filter, getStrides(), getDilations(),
-                      {1, 1}, getPadLow(), getPadHigh(), /*groups=*/1);
+                      {1, 1}, getPadLow(), getPadHigh(), groups);
   if (failed(shape))
     return failure();
   if (type.getShape() != ArrayRef<int64_t>(*shape))

@@ -421,8 +421,10 @@ def Dlc_ConvOp : Dlc_Op<"conv", [Differentiable, Pure, InferTypeOpAdaptor]> {
 def Dlc_FusedConvOp : Dlc_Op<"fused_conv", [Pure, AttrSizedOperandSegments]> {
   let summary = "2-D float32 convolution with a per-channel epilogue";
   let description = [{
-    A `dlc.conv` (one group, float32, two spatial dimensions) whose result
-    goes through the elementwise chain that usually follows it in a network:
+    A `dlc.conv` (float32, two spatial dimensions; one group, or depthwise:
+    `groups` equal to the input and output channels, one filter [1, KH, KW]
+    per channel) whose result goes through the elementwise chain that
+    usually follows it in a network:
     its bias, an inference batch norm, a residual sum, a ReLU or ReLU6. With
     `c = conv(input, filter)`:
 
@@ -449,7 +451,8 @@ def Dlc_FusedConvOp : Dlc_Op<"fused_conv", [Pure, AttrSizedOperandSegments]> {
                        Optional<Dlc_FloatTensor>:$residual,
                        Optional<Dlc_FloatTensor>:$min, Optional<Dlc_FloatTensor>:$max,
                        DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$dilations,
-                       DenseI64ArrayAttr:$pad_low, DenseI64ArrayAttr:$pad_high);
+                       DenseI64ArrayAttr:$pad_low, DenseI64ArrayAttr:$pad_high,
+                       DefaultValuedAttr<I64Attr, "1">:$groups);
   let results = (outs Dlc_FloatTensor:$result);
   let assemblyFormat = [{
     $input `,` $filter (`scale` $scale^)? (`shift` $shift^)? (`residual` $residual^)?

@@ -99,11 +99,14 @@ Value build(OpBuilder &b, Location loc, const SmallOperand &operand, RankedTenso
   return BroadcastOp::create(b, loc, type, one, b.getDenseI64ArrayAttr({0}));
 }
 
-/// Whether `conv` is one the group takes: float32, 2-D, one group, no
-/// input dilation.
+/// Whether `conv` is one the group takes: float32, 2-D, no input
+/// dilation, one group or depthwise (a group per input and output channel).
 bool isFusableConv(ConvOp conv) {
   auto type = cast<RankedTensorType>(conv.getType());
-  return type.getElementType().isF32() && type.getRank() == 4 && conv.getGroups() == 1 &&
+  const int64_t groups = conv.getGroups();
+  const bool depthwise = groups == cast<RankedTensorType>(conv.getInput().getType()).getDimSize(1) &&
+                         groups == type.getDimSize(1);
+  return type.getElementType().isF32() && type.getRank() == 4 && (groups == 1 || depthwise) &&
          llvm::all_of(conv.getLhsDilation(), [](int64_t d) { return d == 1; });
 }
 
@@ -196,7 +199,7 @@ void fuse(ConvOp conv, Epilogue &epilogue) {
   auto fused = FusedConvOp::create(
       b, conv.getLoc(), type, conv.getInput(), conv.getFilter(), scale, shift,
       epilogue.residual, min, max, conv.getStridesAttr(), conv.getDilationsAttr(),
-      conv.getPadLowAttr(), conv.getPadHighAttr());
+      conv.getPadLowAttr(), conv.getPadHighAttr(), conv.getGroupsAttr());
   // Erase the chain from its end: each op's only user is the next.
   epilogue.last->getResult(0).replaceAllUsesWith(fused.getResult());
   for (Operation *op : llvm::reverse(epilogue.chain)) {

@@ -13,7 +13,8 @@ def DlcFuseConvEpilogues : Pass<"dlc-fuse-conv-epilogues", "mlir::func::FuncOp">
   let summary = "Fold a convolution's bias, batch norm, residual sum and ReLU into it";
   let description = [{
     Forms a `dlc.fused_conv` group around each float32 2-D `dlc.conv` with
-    one group and the chain of elementwise ops that consumes its result,
+    one group, or depthwise (a group per input and output channel: the
+    group keeps `groups`), and the chain of elementwise ops that consumes its result,
     each value of the chain having that one user:
 
     - `add`, `sub`, `mul` or `div` by a per-output-channel operand (a

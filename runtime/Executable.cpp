@@ -6,6 +6,7 @@
 #include "codegen/cpu/MemoryPlan.h"
 #include "runtime/BufferPool.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/kernels/Depthwise.h"
 #include "runtime/kernels/Gemm.h"
 #include "runtime/kernels/Pool.h"
 
@@ -174,6 +175,7 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
   JitModule::Symbol kernels[] = {
       {kGemmF32Kernel, reinterpret_cast<void *>(&dlc_gemm_f32)},
       {kConv2dF32Kernel, reinterpret_cast<void *>(&dlc_conv2d_f32)},
+      {kDepthwiseConv2dF32Kernel, reinterpret_cast<void *>(&dlc_depthwise_conv2d_f32)},
       {kMaxPool2x2F32Kernel, reinterpret_cast<void *>(&dlc_max_pool2x2_f32)},
       {kMaxPool2x2ScatterF32Kernel, reinterpret_cast<void *>(&dlc_max_pool2x2_scatter_f32)},
       {kParallelFor, reinterpret_cast<void *>(&dlc_parallel_for)},

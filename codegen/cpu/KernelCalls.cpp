@@ -392,11 +392,13 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   op->erase();
 }
 
-/// The strides and dilations of a generic that is a whole 2-D convolution
-/// (see kConv2dAttribute) the runtime computes: f32 buffers with unit
-/// inner strides and a filter contiguous after its first dimension.
-std::optional<ArrayRef<int64_t>> conv2dOf(linalg::GenericOp op) {
-  auto attribute = op->getAttrOfType<DenseI64ArrayAttr>(dlc::kConv2dAttribute);
+/// The strides and dilations of a generic marked `mark` (kConv2dAttribute
+/// or kDepthwiseConv2dAttribute) that the runtime computes: f32 buffers
+/// with unit inner strides and a filter ([O, C, KH, KW] or [C, KH, KW])
+/// contiguous after its first dimension.
+std::optional<ArrayRef<int64_t>> convolutionOf(linalg::GenericOp op, StringRef mark,
+                                               int64_t filterRank) {
+  auto attribute = op->getAttrOfType<DenseI64ArrayAttr>(mark);
   if (!attribute || attribute.size() != 4 || !op.hasPureBufferSemantics() ||
       op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
       !llvm::all_of(op->getOperands(), isF32Buffer))
@@ -404,15 +406,29 @@ std::optional<ArrayRef<int64_t>> conv2dOf(linalg::GenericOp op) {
   auto filterType = cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
   SmallVector<int64_t> strides;
   int64_t offset;
-  if (filterType.getRank() != 4 || !filterType.hasStaticShape() ||
-      failed(filterType.getStridesAndOffset(strides, offset)) ||
-      strides[3] != 1 || strides[2] != filterType.getDimSize(3) ||
-      strides[1] != filterType.getDimSize(2) * filterType.getDimSize(3))
+  if (filterType.getRank() != filterRank || !filterType.hasStaticShape() ||
+      failed(filterType.getStridesAndOffset(strides, offset)))
     return std::nullopt;
+  // Contiguous after the first dimension.
+  int64_t expected = 1;
+  for (int64_t d = filterRank - 1; d > 0; --d) {
+    if (strides[d] != expected)
+      return std::nullopt;
+    expected *= filterType.getDimSize(d);
+  }
   return attribute.asArrayRef();
 }
 
-/// Replaces `op` (a convolution generic, see conv2dOf) with a call.
+std::optional<ArrayRef<int64_t>> conv2dOf(linalg::GenericOp op) {
+  return convolutionOf(op, dlc::kConv2dAttribute, 4);
+}
+
+std::optional<ArrayRef<int64_t>> depthwiseConv2dOf(linalg::GenericOp op) {
+  return convolutionOf(op, dlc::kDepthwiseConv2dAttribute, 3);
+}
+
+/// Replaces `op` (a convolution generic, see conv2dOf and
+/// depthwiseConv2dOf) with a call of `conv`.
 void replaceWithConvCall(linalg::GenericOp op, ArrayRef<int64_t> stridesAndDilations,
                          func::FuncOp conv) {
   Value input = op.getDpsInputOperand(0)->get(), filter = op.getDpsInputOperand(1)->get(),
@@ -433,8 +449,9 @@ void replaceWithConvCall(linalg::GenericOp op, ArrayRef<int64_t> stridesAndDilat
   arguments[dlc::kConvImages] = out.sizes[0];
   arguments[dlc::kConvChannels] = in.sizes[1];
   arguments[dlc::kConvOutChannels] = out.sizes[1];
-  arguments[dlc::kConvKernelH] = w.sizes[2];
-  arguments[dlc::kConvKernelW] = w.sizes[3];
+  // [O, C, KH, KW], or a depthwise [C, KH, KW].
+  arguments[dlc::kConvKernelH] = w.sizes[w.sizes.size() - 2];
+  arguments[dlc::kConvKernelW] = w.sizes.back();
   arguments[dlc::kConvOutH] = out.sizes[2];
   arguments[dlc::kConvOutW] = out.sizes[3];
   arguments[dlc::kConvStrideH] = constant(stridesAndDilations[0]);
@@ -653,13 +670,15 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::LinalgOp, Layout>> products;
-    SmallVector<std::pair<linalg::GenericOp, ArrayRef<int64_t>>> convolutions;
+    SmallVector<std::pair<linalg::GenericOp, ArrayRef<int64_t>>> convolutions, depthwise;
     SmallVector<linalg::GenericOp> poolings;
     SmallVector<std::pair<linalg::GenericOp, PoolScatter>> scatters;
     module.walk([&](linalg::LinalgOp op) {
       if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation())) {
         if (std::optional<ArrayRef<int64_t>> conv = conv2dOf(generic))
           convolutions.push_back({generic, *conv});
+        else if (std::optional<ArrayRef<int64_t>> conv = depthwiseConv2dOf(generic))
+          depthwise.push_back({generic, *conv});
         else if (isMaxPool2x2(generic))
           poolings.push_back(generic);
         else if (PoolScatter roles; isMaxPool2x2Scatter(generic, roles))
@@ -680,6 +699,12 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
       func::FuncOp conv =
           declareKernel(module, dlc::kConv2dF32Kernel, dlc::kConv2dF32Arguments);
       for (auto [op, stridesAndDilations] : convolutions)
+        replaceWithConvCall(op, stridesAndDilations, conv);
+    }
+    if (!depthwise.empty()) {
+      func::FuncOp conv = declareKernel(module, dlc::kDepthwiseConv2dF32Kernel,
+                                        dlc::kConv2dF32Arguments);
+      for (auto [op, stridesAndDilations] : depthwise)
         replaceWithConvCall(op, stridesAndDilations, conv);
     }
     if (!poolings.empty()) {

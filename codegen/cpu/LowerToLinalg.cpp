@@ -940,6 +940,10 @@ struct ReduceWindowLowering : OpConversionPattern<ReduceWindowOp> {
 ///     (an im2col buffer per image, copied again into the GEMM's panels,
 ///     took half of a small CNN's training step).
 ///
+/// A float32 2-D depthwise convolution (a group per input and output
+/// channel) is one linalg.generic marked `dlc.depthwise_conv2d`:
+/// dlc_depthwise_conv2d_f32.
+///
 /// `input` is already padded (and dilated).
 ///
 /// With an epilogue (a dlc.fused_conv), the product is followed by a
@@ -1052,6 +1056,51 @@ Value convAsImplicitGemm(ConversionPatternRewriter &rewriter, Location loc,
   return applyEpilogue(rewriter, loc, conv.getResult(0), *epilogue, epilogue->residual);
 }
 
+/// A float32 2-D depthwise convolution (filter [C, 1, KH, KW]) as one
+/// linalg.generic over the padded input marked kDepthwiseConv2dAttribute,
+/// which dlc-cpu-kernel-calls turns into the runtime's
+/// dlc_depthwise_conv2d_f32 (its epilogue folded in), then the epilogue:
+///   out[n, c, y, x] += in[n, c, y·sh + i·dh, x·sw + j·dw] · filter[c, i, j]
+/// The loops run along an output row innermost (n, c, y, i, j, x), so
+/// that the generic, where it stays one, vectorizes along the row.
+Value convDepthwise(ConversionPatternRewriter &rewriter, Location loc, RankedTensorType type,
+                    ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations, Value input,
+                    Value filter, const ConvEpilogue *epilogue) {
+  MLIRContext *ctx = rewriter.getContext();
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  auto filterType = cast<RankedTensorType>(filter.getType());
+  Value perChannel = tensor::CollapseShapeOp::create(
+      rewriter, loc,
+      RankedTensorType::get(
+          {filterType.getDimSize(0), filterType.getDimSize(2), filterType.getDimSize(3)},
+          filterType.getElementType()),
+      filter, SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}});
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(6, 0,
+                     {d(0), d(1), d(2) * strides[0] + d(3) * dilations[0],
+                      d(5) * strides[1] + d(4) * dilations[1]},
+                     ctx),
+      AffineMap::get(6, 0, {d(1), d(3), d(4)}, ctx),
+      AffineMap::get(6, 0, {d(0), d(1), d(2), d(5)}, ctx)};
+  using utils::IteratorType;
+  SmallVector<IteratorType> iterators = {IteratorType::parallel,  IteratorType::parallel,
+                                         IteratorType::parallel,  IteratorType::reduction,
+                                         IteratorType::reduction, IteratorType::parallel};
+  auto conv = linalg::GenericOp::create(
+      rewriter, loc, type, ValueRange{input, perChannel},
+      filled(rewriter, loc, type, rewriter.getF32FloatAttr(0)), maps, iterators,
+      [](OpBuilder &b, Location nested, ValueRange args) {
+        Value product = arith::MulFOp::create(b, nested, args[0], args[1]);
+        linalg::YieldOp::create(b, nested, arith::AddFOp::create(b, nested, args[2], product).getResult());
+      });
+  conv->setAttr(kDepthwiseConv2dAttribute,
+                rewriter.getDenseI64ArrayAttr(
+                    {strides[0], strides[1], dilations[0], dilations[1]}));
+  if (!epilogue)
+    return conv.getResult(0);
+  return applyEpilogue(rewriter, loc, conv.getResult(0), *epilogue, epilogue->residual);
+}
+
 Value convAsMatmul(ConversionPatternRewriter &rewriter, Location loc, RankedTensorType type,
                    ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations, Value input,
                    Value filter, const ConvEpilogue *epilogue = nullptr,
@@ -1141,6 +1190,12 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
                                           op.getDilations(), input, adaptor.getFilter()));
       return success();
     }
+    if (elementType.isF32() && spatial == 2 && groups == C && O == C) {
+      rewriter.replaceOp(op, convDepthwise(rewriter, loc, type, op.getStrides(),
+                                           op.getDilations(), input, adaptor.getFilter(),
+                                           /*epilogue=*/nullptr));
+      return success();
+    }
 
     // [N, C, P...] -> [N, G, Cg, P...]; [O, Cg, K...] -> [G, Mg, Cg, K...].
     auto splitDim = [&](Value v, int64_t dim, int64_t outer, int64_t inner) {
@@ -1166,8 +1221,8 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     // Iteration space: n, g, m, o_1..o_s (parallel), c, k_1..k_s (reduction),
     // with o_s moved innermost: the loops over the filter run outside a loop
     // along an output row, which LLVM vectorizes (each output element still
-    // sums its terms in the same order). Depthwise convolutions, which the
-    // GEMM does not take, are this loop nest.
+    // sums its terms in the same order). Grouped convolutions other than
+    // float32 2-D depthwise ones are this loop nest.
     MLIRContext *ctx = op.getContext();
     unsigned numDims = 3 + 2 * spatial + 1;
     unsigned lastOutput = 2 + spatial;
@@ -1212,8 +1267,9 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
   }
 };
 
-/// fused_conv: the convolution as GEMMs (convAsMatmul) with its epilogue
-/// after each product.
+/// fused_conv: the convolution as GEMMs (convAsMatmul), or a depthwise
+/// one as its own kernel (convDepthwise), with its epilogue after each
+/// product.
 struct FusedConvLowering : OpConversionPattern<FusedConvOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -1225,6 +1281,12 @@ struct FusedConvLowering : OpConversionPattern<FusedConvOp> {
                               {1, 1}, op.getPadLow(), op.getPadHigh());
     ConvEpilogue epilogue{adaptor.getScale(), adaptor.getShift(), adaptor.getResidual(),
                           adaptor.getMin(), adaptor.getMax()};
+    if (op.getGroups() != 1) {
+      rewriter.replaceOp(op, convDepthwise(rewriter, loc, type, op.getStrides(),
+                                           op.getDilations(), input, adaptor.getFilter(),
+                                           &epilogue));
+      return success();
+    }
     rewriter.replaceOp(op, convAsMatmul(rewriter, loc, type, op.getStrides(),
                                         op.getDilations(), input, adaptor.getFilter(),
                                         &epilogue, feedsSpatialPadding(op.getResult())));

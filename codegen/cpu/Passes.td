@@ -75,7 +75,9 @@ def DlcCpuKernelCalls : Pass<"dlc-cpu-kernel-calls", "mlir::ModuleOp"> {
     `dlc_conv2d_f32`, the runtime's implicit-GEMM convolution, with the
     same zero-fill and epilogue rules (the fill may also be of exactly the
     output's view, as when the output is the inside of a padded buffer;
-    the epilogue's rows are output channels).
+    the epilogue's rows are output channels). A `linalg.generic` marked
+    `dlc.depthwise_conv2d` (its filter [C, KH, KW]) becomes a call of
+    `dlc_depthwise_conv2d_f32` by the same rules.
   }];
   let dependentDialects = [
     "mlir::arith::ArithDialect",

@@ -3,7 +3,7 @@
 #include "runtime/kernels/Pool.h"
 
 #include "codegen/cpu/KernelAbi.h"
-#include "runtime/ThreadPool.h"
+#include "runtime/kernels/KernelUtil.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,28 +17,6 @@ inline float maximumf(float a, float b) {
   if (a == b) // equal, or zeros of either sign: +0 wins
     return std::signbit(a) ? b : a;
   return a > b ? a : b;
-}
-
-/// `avx512` on CPUs with AVX-512F, `portable` elsewhere.
-template <typename Function> Function hostVersion(Function avx512, Function portable) {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") ? avx512 : portable;
-}
-
-/// Runs `plane(b, channel)` for every image b < n and channel < c, split
-/// over the current ThreadPool when the work, `perPlane` elements a plane,
-/// is worth waking it.
-template <typename Plane>
-void forEachPlane(int64_t n, int64_t c, int64_t perPlane, Plane &&plane) {
-  auto planes = [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i)
-      plane(i / c, i % c);
-  };
-  dlc::ThreadPool *pool = dlc::ThreadPool::current();
-  if (pool && n * c * perPlane >= (1 << 14))
-    pool->parallelRanges(0, n * c, planes);
-  else
-    planes(0, n * c);
 }
 
 } // namespace

@@ -11,6 +11,7 @@
 #include "runtime/BufferPool.h"
 #include "runtime/Executable.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/kernels/Depthwise.h"
 #include "runtime/kernels/Gemm.h"
 #include "runtime/kernels/Pool.h"
 
@@ -417,6 +418,129 @@ bool sameFloat(float got, float want) {
 
 /// arith.maximumf, written independently of the kernels: NaN if either
 /// is NaN, and +0 above -0.
+/// One depthwise convolution for dlc_depthwise_conv2d_f32.
+struct DepthwiseCase {
+  int64_t n, c, kh, kw, ho, wo, sh, sw, dh, dw;
+  bool epilogue = false, accumulate = false;
+};
+
+/// Runs `test` through depthwiseConv2dF32 with `kernel`, its output a view
+/// inside a bigger buffer, and compares every element of that buffer with
+/// a float64 convolution (and epilogue) computed here.
+void checkDepthwise(const char *name, DepthwisePlaneKernel kernel, const DepthwiseCase &test,
+                    unsigned seed) {
+  SCOPED_TRACE(testing::Message() << name << " depthwise " << test.n << "x" << test.c << " "
+                                  << test.kh << "x" << test.kw << " out " << test.ho << "x"
+                                  << test.wo << " stride " << test.sh << "," << test.sw
+                                  << " dilation " << test.dh << "," << test.dw
+                                  << (test.epilogue ? " epilogue" : "")
+                                  << (test.accumulate ? " accumulate" : ""));
+  const int64_t hp = (test.ho - 1) * test.sh + (test.kh - 1) * test.dh + 1;
+  const int64_t wp = (test.wo - 1) * test.sw + (test.kw - 1) * test.dw + 1;
+  // Input rows three floats longer than they need be, planes exactly hp rows.
+  const int64_t inH = wp + 3, inC = hp * inH, inN = test.c * inC;
+  std::vector<float> input = randomFloats(test.n * inN, seed),
+                     filter = randomFloats(test.c * test.kh * test.kw, seed + 1);
+  // The output: a view at (1, 2) of planes of (ho + 2) × (wo + 3).
+  const int64_t outH = test.wo + 3, outC = (test.ho + 2) * outH, outN = test.c * outC;
+  std::vector<float> output = randomFloats(test.n * outN, seed + 2), before = output;
+  float *out = output.data() + outH + 2;
+  const int64_t residualC = test.ho * test.wo, residualN = test.c * residualC;
+  std::vector<float> scale = randomFloats(test.c, seed + 3), shift = randomFloats(test.c, seed + 4),
+                     residual = randomFloats(test.n * residualN, seed + 5);
+  const float lo = -0.5f, hi = 1.5f;
+  int64_t flags = test.accumulate ? 0 : kGemmOverwriteC;
+  if (test.epilogue)
+    flags |= kGemmClampMin | kGemmClampMax;
+  depthwiseConv2dF32(kernel, test.n, test.c, test.kh, test.kw, test.ho, test.wo, test.sh,
+                     test.sw, test.dh, test.dw, input.data(), inN, inC, inH, filter.data(),
+                     test.kh * test.kw, out, outN, outC, outH, flags,
+                     test.epilogue ? scale.data() : nullptr,
+                     test.epilogue ? shift.data() : nullptr,
+                     test.epilogue ? residual.data() : nullptr, residualN, residualC, test.wo,
+                     bitsOf(lo), bitsOf(hi));
+  int64_t mismatches = 0;
+  for (int64_t e = 0; e < int64_t(output.size()); ++e) {
+    const int64_t b = e / outN, c = e % outN / outC, y = e % outC / outH - 1,
+                  x = e % outH - 2;
+    double want = before[e]; // outside the view: untouched
+    if (y >= 0 && y < test.ho && x >= 0 && x < test.wo) {
+      double sum = test.accumulate ? before[e] : 0.0;
+      for (int64_t i = 0; i < test.kh; ++i)
+        for (int64_t j = 0; j < test.kw; ++j)
+          sum += double(filter[(c * test.kh + i) * test.kw + j]) *
+                 input[b * inN + c * inC + (y * test.sh + i * test.dh) * inH + x * test.sw +
+                       j * test.dw];
+      want = sum;
+      if (test.epilogue) {
+        want = want * scale[c] + shift[c] + residual[b * residualN + c * residualC + y * test.wo + x];
+        want = std::min(std::max(want, double(lo)), double(hi));
+      }
+    }
+    const double tolerance = 2e-6 * std::sqrt(double(test.kh * test.kw + 1));
+    if (!(std::abs(output[e] - want) <= tolerance) && mismatches++ < 5)
+      ADD_FAILURE() << "image " << b << " channel " << c << " (" << y << ", " << x
+                    << "): " << output[e] << " want " << want;
+  }
+  EXPECT_EQ(mismatches, 0);
+}
+
+std::vector<std::pair<const char *, DepthwisePlaneKernel>> runnableDepthwiseKernels() {
+  __builtin_cpu_init();
+  std::vector<std::pair<const char *, DepthwisePlaneKernel>> kernels = {
+      {"portable", &depthwisePlanePortable}};
+  if (__builtin_cpu_supports("avx512f"))
+    kernels.push_back({"avx512", &depthwisePlaneAvx512});
+  return kernels;
+}
+
+TEST(DepthwiseTest, EveryKernelMatchesFloat64Convolution) {
+  const DepthwiseCase cases[] = {
+      // MobileNet's 3×3 layers at both strides, on the plane widths that
+      // take each path: up to 16 (eight rows, then two, then one at a
+      // time), up to 32 (four rows), wider (chunks of 64, a partial last).
+      {1, 3, 3, 3, 7, 7, 1, 1, 1, 1},
+      {2, 3, 3, 3, 14, 14, 1, 1, 1, 1, true},
+      {1, 2, 3, 3, 19, 16, 2, 2, 1, 1, false, true},
+      {1, 3, 3, 3, 9, 28, 1, 1, 1, 1, true},
+      {1, 2, 3, 3, 6, 17, 2, 2, 1, 1, false, true},
+      {2, 2, 3, 3, 5, 56, 2, 2, 1, 1, true},
+      {1, 2, 3, 3, 3, 112, 1, 1, 1, 1},
+      {1, 2, 3, 3, 5, 70, 1, 1, 1, 1, true, true},
+      // Other filters (taps not unrolled), dilations, a stride of 3 (the
+      // portable version's on every CPU).
+      {1, 3, 5, 5, 6, 20, 1, 1, 1, 1, true},
+      {2, 2, 3, 2, 4, 9, 2, 2, 2, 3},
+      {1, 2, 3, 3, 4, 11, 3, 3, 1, 1, true},
+      {1, 2, 1, 1, 3, 40, 1, 2, 1, 1},
+  };
+  unsigned seed = 300;
+  for (auto [name, kernel] : runnableDepthwiseKernels())
+    for (unsigned threads : {1u, 2u}) {
+      ThreadPool pool(threads);
+      ThreadPool::Scope scope(&pool);
+      for (const DepthwiseCase &test : cases)
+        checkDepthwise(name, kernel, test, seed += 10);
+    }
+}
+
+TEST(DepthwiseTest, OverwriteNeverReadsTheOutputAndNaNBoundsGiveNaN) {
+  // Generated code's entry point (the host's kernel), as a call after
+  // dlc-cpu-kernel-calls makes it: a NaN in the output it overwrites must
+  // not come through; with a NaN bound every element is NaN.
+  const int64_t c = 4, ho = 5, wo = 21, hp = ho + 2, wp = wo + 2;
+  std::vector<float> input = randomFloats(c * hp * wp, 7), filter = randomFloats(c * 9, 8);
+  for (float nanBound : {0.0f, std::numeric_limits<float>::quiet_NaN()}) {
+    std::vector<float> output(c * ho * wo, std::numeric_limits<float>::quiet_NaN());
+    dlc_depthwise_conv2d_f32(1, c, c, 3, 3, ho, wo, 1, 1, 1, 1, input.data(), c * hp * wp,
+                             hp * wp, wp, 1, filter.data(), 9, output.data(), c * ho * wo,
+                             ho * wo, wo, kGemmOverwriteC | kGemmClampMin, nullptr, nullptr,
+                             nullptr, 0, 0, 0, bitsOf(nanBound), 0);
+    for (float v : output)
+      EXPECT_EQ(std::isnan(v), std::isnan(nanBound));
+  }
+}
+
 float referenceMaximum(float a, float b) {
   if (std::isnan(a) || std::isnan(b))
     return std::numeric_limits<float>::quiet_NaN();

@@ -109,7 +109,8 @@ Kernel describeGemm(mlir::func::CallOp call) {
 }
 
 /// The runtime's convolution: 2·N·O·HO·WO·C·KH·KW FLOPs, from the static
-/// shapes of its filter ([O, C, KH, KW]) and output ([N, O, HO, WO]).
+/// shapes of its filter ([O, C, KH, KW], or a depthwise [C, KH, KW]) and
+/// output ([N, O, HO, WO]).
 Kernel describeConv(mlir::func::CallOp call) {
   Kernel kernel{"conv", describeLocation(call.getLoc())};
   Value input = bufferOfAddress(call.getOperand(kConvInput)),
@@ -136,7 +137,7 @@ bool isRuntimeKernel(const Kernel &kernel) {
 Kernel describeCall(mlir::func::CallOp call, mlir::ModuleOp module) {
   if (call.getCallee() == kGemmF32Kernel)
     return describeGemm(call);
-  if (call.getCallee() == kConv2dF32Kernel)
+  if (call.getCallee() == kConv2dF32Kernel || call.getCallee() == kDepthwiseConv2dF32Kernel)
     return describeConv(call);
   Kernel kernel{"call", describeLocation(call.getLoc())};
   auto callee = module.lookupSymbol<mlir::func::FuncOp>(call.getCallee());

@@ -56,19 +56,20 @@ func.func @bias_residual_relu(%x: tensor<2x4x6x6xf32>, %w: tensor<8x4x1x1xf32>, 
 // -----
 
 // What stays outside: a scale after the residual ((c + r) · s is not
-// c · s' + b'), a convolution whose result has two users, depthwise
-// (grouped) convolutions, and a max after a min (only the min folds).
+// c · s' + b'), a convolution whose result has two users, grouped
+// convolutions other than depthwise ones, and a max after a min (only the
+// min folds).
 // CHECK-LABEL: func.func @not_fused
 // CHECK: dlc.fused_conv %{{.*}}, %{{.*}} residual %{{.*}}, strides
 // CHECK: dlc.mul
 // CHECK: dlc.conv {{.*}} groups = 1
 // CHECK: dlc.add
 // CHECK: dlc.add
-// CHECK: dlc.conv {{.*}} groups = 4
+// CHECK: dlc.conv {{.*}} groups = 2
 // CHECK: dlc.max
 // CHECK: dlc.fused_conv %{{.*}}, %{{.*}} max %{{.*}}, strides
 // CHECK: dlc.max
-func.func @not_fused(%x: tensor<1x4x6x6xf32>, %w: tensor<4x4x1x1xf32>, %dw: tensor<4x1x3x3xf32>,
+func.func @not_fused(%x: tensor<1x4x6x6xf32>, %w: tensor<4x4x1x1xf32>, %gw: tensor<4x2x3x3xf32>,
                      %res: tensor<1x4x6x6xf32>, %s: tensor<4xf32>) -> (tensor<1x4x6x6xf32>, tensor<1x4x6x6xf32>, tensor<1x4x6x6xf32>, tensor<1x4x6x6xf32>) {
   %c0 = dlc.conv %x, %w, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1], pad_low = [0, 0], pad_high = [0, 0], groups = 1 : tensor<1x4x6x6xf32>, tensor<4x4x1x1xf32> -> tensor<1x4x6x6xf32>
   %r0 = dlc.add %c0, %res : tensor<1x4x6x6xf32>
@@ -77,7 +78,7 @@ func.func @not_fused(%x: tensor<1x4x6x6xf32>, %w: tensor<4x4x1x1xf32>, %dw: tens
   %c1 = dlc.conv %x, %w, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1], pad_low = [0, 0], pad_high = [0, 0], groups = 1 : tensor<1x4x6x6xf32>, tensor<4x4x1x1xf32> -> tensor<1x4x6x6xf32>
   %a1 = dlc.add %c1, %res : tensor<1x4x6x6xf32>
   %b1 = dlc.add %c1, %a1 : tensor<1x4x6x6xf32>
-  %c2 = dlc.conv %x, %dw, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1], pad_low = [1, 1], pad_high = [1, 1], groups = 4 : tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32> -> tensor<1x4x6x6xf32>
+  %c2 = dlc.conv %x, %gw, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1], pad_low = [1, 1], pad_high = [1, 1], groups = 2 : tensor<1x4x6x6xf32>, tensor<4x2x3x3xf32> -> tensor<1x4x6x6xf32>
   %zero = dlc.constant dense<0.0> : tensor<1x4x6x6xf32>
   %d2 = dlc.max %c2, %zero : tensor<1x4x6x6xf32>
   %c3 = dlc.conv %x, %w, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1], pad_low = [0, 0], pad_high = [0, 0], groups = 1 : tensor<1x4x6x6xf32>, tensor<4x4x1x1xf32> -> tensor<1x4x6x6xf32>
@@ -107,4 +108,26 @@ func.func @into_padding(%x: tensor<1x4x6x6xf32>, %w: tensor<4x4x1x1xf32>, %dw: t
   %r6 = dlc.min %r, %six : tensor<1x4x6x6xf32>
   %d = dlc.conv %r6, %dw, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1], pad_low = [1, 1], pad_high = [1, 1], groups = 4 : tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32> -> tensor<1x4x6x6xf32>
   return %d : tensor<1x4x6x6xf32>
+}
+
+// -----
+
+// A depthwise convolution (a group per channel) takes its batch norm and
+// ReLU6 too: the group keeps its count.
+// CHECK-LABEL: func.func @depthwise
+// CHECK: dlc.fused_conv %{{.*}}, %{{.*}} scale %{{.*}} shift %{{.*}} min %{{.*}} max %{{.*}}, strides = [2, 2], dilations = [1, 1], pad_low = [1, 1], pad_high = [1, 1] {groups = 4 : i64}
+// CHECK-NOT: dlc.max
+// CHECK-NOT: dlc.min
+func.func @depthwise(%x: tensor<1x4x8x8xf32>, %dw: tensor<4x1x3x3xf32>, %s: tensor<4xf32>,
+                     %b: tensor<4xf32>) -> tensor<1x4x4x4xf32> {
+  %c = dlc.conv %x, %dw, strides = [2, 2], dilations = [1, 1], lhs_dilation = [1, 1], pad_low = [1, 1], pad_high = [1, 1], groups = 4 : tensor<1x4x8x8xf32>, tensor<4x1x3x3xf32> -> tensor<1x4x4x4xf32>
+  %sb = dlc.broadcast %s, dims = [1] : tensor<4xf32> -> tensor<1x4x4x4xf32>
+  %m = dlc.mul %c, %sb : tensor<1x4x4x4xf32>
+  %bb = dlc.broadcast %b, dims = [1] : tensor<4xf32> -> tensor<1x4x4x4xf32>
+  %a = dlc.add %m, %bb : tensor<1x4x4x4xf32>
+  %zero = dlc.constant dense<0.0> : tensor<1x4x4x4xf32>
+  %r = dlc.max %a, %zero : tensor<1x4x4x4xf32>
+  %six = dlc.constant dense<6.0> : tensor<1x4x4x4xf32>
+  %r6 = dlc.min %r, %six : tensor<1x4x4x4xf32>
+  return %r6 : tensor<1x4x4x4xf32>
 }

@@ -140,3 +140,50 @@ func.func @dot_transposed(%x: tensor<2x16xf32>, %w: tensor<8x16xf32>) -> tensor<
   %0 = dlc.dot %x, %t : tensor<2x16xf32>, tensor<16x8xf32> -> tensor<2x8xf32>
   return %0 : tensor<2x8xf32>
 }
+
+// -----
+
+// A float32 depthwise convolution (a group per channel): one generic over
+// the padded input, loops n, c, y, i, j, x, its filter viewed as
+// [C, KH, KW], marked with its strides and dilations; dlc-cpu-kernel-calls
+// makes it a call of the runtime's depthwise kernel, the zero fill of its
+// result folded in (flags 2: overwrite).
+// CHECK-DAG: #[[DIN:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d3, d5 * 2 + d4)>
+// CHECK-DAG: #[[DW:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d1, d3, d4)>
+// CHECK-DAG: #[[DOUT:.*]] = affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d5)>
+// CHECK-LABEL: func.func @depthwise
+// CHECK: tensor.collapse_shape %{{.*}} {{\[}}[0, 1], [2], [3]] : tensor<4x1x3x3xf32> into tensor<4x3x3xf32>
+// CHECK: linalg.generic {indexing_maps = [#[[DIN]], #[[DW]], #[[DOUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "reduction", "parallel"]} ins(%{{.*}}, %{{.*}} : tensor<2x4x10x10xf32>, tensor<4x3x3xf32>) outs(%{{.*}} : tensor<2x4x4x4xf32>) attrs = {dlc.depthwise_conv2d = array<i64: 2, 2, 1, 1>}
+// CALL-LABEL: llvm.func @depthwise
+// CALL: %[[FLAGS:.*]] = llvm.mlir.constant(2 : index) : i64
+// CALL: llvm.call @dlc_depthwise_conv2d_f32({{.*}}%[[FLAGS]]
+// CALL-NOT: llvm.call @{{.*}}kernel
+// CALL: llvm.return
+func.func @depthwise(%x: tensor<2x4x8x8xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<2x4x4x4xf32> {
+  %0 = dlc.conv %x, %w, strides = [2, 2], dilations = [1, 1], lhs_dilation = [1, 1],
+       pad_low = [1, 1], pad_high = [1, 1], groups = 4
+       : tensor<2x4x8x8xf32>, tensor<4x1x3x3xf32> -> tensor<2x4x4x4xf32>
+  return %0 : tensor<2x4x4x4xf32>
+}
+
+// -----
+
+// A fused depthwise convolution: the generic, then its epilogue in place,
+// which the call takes (overwrite, clamp min and max: flags 14); no loop
+// over the result is left.
+// CHECK-LABEL: func.func @depthwise_relu6
+// CHECK: linalg.generic {{.*}} attrs = {dlc.depthwise_conv2d = array<i64: 1, 1, 1, 1>}
+// CHECK: linalg.generic {{.*}} attrs = {dlc.epilogue}
+// CALL-LABEL: llvm.func @depthwise_relu6
+// CALL: %[[FLAGS:.*]] = llvm.mlir.constant(14 : index) : i64
+// CALL: llvm.call @dlc_depthwise_conv2d_f32({{.*}}%[[FLAGS]]
+// CALL-NOT: llvm.call @{{.*}}kernel
+// CALL: llvm.return
+func.func @depthwise_relu6(%x: tensor<1x4x6x6xf32>, %w: tensor<4x1x3x3xf32>, %s: tensor<4xf32>,
+                           %lo: tensor<f32>, %hi: tensor<f32>) -> tensor<1x4x6x6xf32> {
+  %0 = dlc.fused_conv %x, %w scale %s min %lo max %hi, strides = [1, 1], dilations = [1, 1],
+       pad_low = [1, 1], pad_high = [1, 1] {groups = 4 : i64}
+       : (tensor<1x4x6x6xf32>, tensor<4x1x3x3xf32>, tensor<4xf32>, tensor<f32>, tensor<f32>)
+         -> tensor<1x4x6x6xf32>
+  return %0 : tensor<1x4x6x6xf32>
+}

@@ -1,0 +1,105 @@
+//===- Depthwise.cpp - depthwise convolution for the CPU --------*- C++ -*-===//
+
+#include "runtime/kernels/Depthwise.h"
+
+#include "codegen/cpu/KernelAbi.h"
+#include "runtime/kernels/KernelUtil.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+void dlc::depthwisePlanePortable(const DepthwisePlane &p) {
+  for (int64_t y = 0; y < p.ho; ++y) {
+    float *out = p.out + y * p.outRow;
+    const float *residual =
+        p.residual ? p.residual + y * p.residualRow : nullptr;
+    for (int64_t x = 0; x < p.wo; ++x) {
+      float v = p.accumulate ? out[x] : 0.0f;
+      for (int64_t i = 0; i < p.kh; ++i) {
+        const float *in = p.in + (y * p.sh + i * p.dh) * p.inRow + x * p.sw;
+        for (int64_t j = 0; j < p.kw; ++j)
+          v += p.filter[i * p.kw + j] * in[j * p.dw];
+      }
+      if (p.scale)
+        v *= *p.scale;
+      if (p.shift)
+        v += *p.shift;
+      if (residual)
+        v += residual[x];
+      // `v < lo ? lo : v` keeps a NaN v, as the GEMM's epilogue does.
+      if (p.clampMin)
+        v = v < p.lo ? p.lo : v;
+      if (p.clampMax)
+        v = v > p.hi ? p.hi : v;
+      out[x] = v;
+    }
+  }
+}
+
+dlc::DepthwisePlaneKernel dlc::hostDepthwisePlane() {
+  static const DepthwisePlaneKernel best =
+      hostVersion(&depthwisePlaneAvx512, &depthwisePlanePortable);
+  return best;
+}
+
+void dlc::depthwiseConv2dF32(
+    DepthwisePlaneKernel kernel, int64_t images, int64_t channels, int64_t kh,
+    int64_t kw, int64_t ho, int64_t wo, int64_t sh, int64_t sw, int64_t dh,
+    int64_t dw, const float *input, int64_t inN, int64_t inC, int64_t inH,
+    const float *filter, int64_t filterRowStride, float *output, int64_t outN,
+    int64_t outC, int64_t outH, int64_t flags, const float *scale,
+    const float *shift, const float *residual, int64_t residualN,
+    int64_t residualC, int64_t residualH, int64_t minBits, int64_t maxBits) {
+  if (images <= 0 || channels <= 0 || ho <= 0 || wo <= 0)
+    return;
+  if (!kernel)
+    kernel = hostDepthwisePlane();
+  auto floatOf = [](int64_t bits) {
+    uint32_t word = uint32_t(bits);
+    float value;
+    std::memcpy(&value, &word, sizeof value);
+    return value;
+  };
+  const bool clampMin = flags & kGemmClampMin, clampMax = flags & kGemmClampMax;
+  const float lo = floatOf(minBits), hi = floatOf(maxBits);
+  // A NaN bound makes every element NaN, as max and min do.
+  const bool nanBound =
+      (clampMin && std::isnan(lo)) || (clampMax && std::isnan(hi));
+  forEachPlane(images, channels, ho * wo * kh * kw, [&](int64_t b, int64_t c) {
+    float *out = output + b * outN + c * outC;
+    if (nanBound) {
+      for (int64_t y = 0; y < ho; ++y)
+        std::fill(out + y * outH, out + y * outH + wo,
+                  std::numeric_limits<float>::quiet_NaN());
+      return;
+    }
+    DepthwisePlane plane{
+        input + b * inN + c * inC, inH, filter + c * filterRowStride, kh, kw,
+        sh, sw, dh, dw, out, outH, ho, wo, !(flags & kGemmOverwriteC),
+        scale ? scale + c : nullptr, shift ? shift + c : nullptr,
+        residual ? residual + b * residualN + c * residualC : nullptr,
+        residualH, clampMin, clampMax, lo, hi,
+        // The next plane of this image, or the next image's first.
+        c + 1 < channels ? input + b * inN + (c + 1) * inC
+        : b + 1 < images ? input + (b + 1) * inN
+                         : nullptr};
+    kernel(plane);
+  });
+}
+
+extern "C" void dlc_depthwise_conv2d_f32(
+    int64_t images, int64_t channels, int64_t /*outChannels*/, int64_t kh,
+    int64_t kw, int64_t ho, int64_t wo, int64_t sh, int64_t sw, int64_t dh,
+    int64_t dw, const float *input, int64_t inN, int64_t inC, int64_t inH,
+    int64_t /*inW: 1*/, const float *filter, int64_t filterRowStride,
+    float *output, int64_t outN, int64_t outC, int64_t outH, int64_t flags,
+    const float *scale, const float *shift, const float *residual,
+    int64_t residualN, int64_t residualC, int64_t residualH, int64_t minBits,
+    int64_t maxBits) {
+  dlc::depthwiseConv2dF32(
+      nullptr, images, channels, kh, kw, ho, wo, sh, sw, dh, dw, input, inN,
+      inC, inH, filter, filterRowStride, output, outN, outC, outH, flags, scale,
+      shift, residual, residualN, residualC, residualH, minBits, maxBits);
+}

@@ -1,0 +1,174 @@
+//===- DepthwiseAvx512.cpp - depthwise convolution with AVX-512 -*- C++ -*-===//
+//
+// Compiled with -mavx512f; called only on CPUs that have it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/kernels/Depthwise.h"
+
+#include <algorithm>
+#include <immintrin.h>
+
+namespace {
+
+/// The first `count` lanes (all for 16 or more, none for 0 or fewer).
+inline __mmask16 lanes(int64_t count) {
+  return count >= 16  ? __mmask16(0xffff)
+         : count <= 0 ? __mmask16(0)
+                      : __mmask16((1u << count) - 1);
+}
+
+/// Sixteen inputs of a row for sixteen adjacent outputs: in[S·t] for
+/// t < 16, of which the lanes in `mask` are needed (no other element is
+/// read, so a row's last vector cannot fault past the buffer).
+template <int S> inline __m512 inputs(const float *in, __mmask16 mask);
+
+template <> inline __m512 inputs<1>(const float *in, __mmask16 mask) {
+  return _mm512_maskz_loadu_ps(mask, in);
+}
+
+template <> inline __m512 inputs<2>(const float *in, __mmask16 mask) {
+  // Lane t needs element 2t of the 32 from `in`: the last one needed is
+  // 2·(lanes - 1), so the mask of 32 elements is lanes·2 - 1 long.
+  const int count = __builtin_popcount(unsigned(mask));
+  const __m512 low = _mm512_maskz_loadu_ps(lanes(2 * count - 1), in);
+  const __m512 high = _mm512_maskz_loadu_ps(lanes(2 * count - 17), in + 16);
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                         22, 24, 26, 28, 30);
+  return _mm512_permutex2var_ps(low, even, high);
+}
+
+/// Outputs [x0, x0 + count) of rows [y, y + R), in V vectors of 16 a row
+/// (the last ones partial), with horizontal stride S; K is the filter's
+/// size where it is K×K and known (its taps then unroll), 0 otherwise. The
+/// R·V sums stay in registers across all taps.
+template <int R, int V, int S, int K>
+void chunk(const dlc::DepthwisePlane &p, int64_t y, int64_t x0, int64_t count) {
+  const int64_t kh = K ? K : p.kh, kw = K ? K : p.kw;
+  const int64_t inRow = p.inRow, dh = p.dh, dw = p.dw;
+  __mmask16 mask[V];
+  __m512 sum[R][V];
+  for (int v = 0; v < V; ++v)
+    mask[v] = lanes(count - 16 * v);
+  for (int r = 0; r < R; ++r) {
+    const float *out = p.out + (y + r) * p.outRow + x0;
+    for (int v = 0; v < V; ++v)
+      sum[r][v] = p.accumulate ? _mm512_maskz_loadu_ps(mask[v], out + 16 * v)
+                               : _mm512_setzero_ps();
+  }
+  const float *origin = p.in + y * p.sh * inRow + x0 * S;
+  const int64_t nextRow = p.sh * inRow;
+  for (int64_t i = 0; i < kh; ++i) {
+    const float *row = origin + i * dh * inRow;
+    for (int64_t j = 0; j < kw; ++j) {
+      const __m512 w = _mm512_set1_ps(p.filter[i * kw + j]);
+      const float *in = row + j * dw;
+      for (int r = 0; r < R; ++r)
+        for (int v = 0; v < V; ++v)
+          sum[r][v] = _mm512_fmadd_ps(
+              w, inputs<S>(in + r * nextRow + 16 * S * v, mask[v]), sum[r][v]);
+    }
+  }
+  // The epilogue, in the GEMM's order; max(lo, v) and min(hi, v) return v
+  // where v is NaN.
+  const __m512 scale = _mm512_set1_ps(p.scale ? *p.scale : 1.0f);
+  const __m512 shift = _mm512_set1_ps(p.shift ? *p.shift : 0.0f);
+  const __m512 lo = _mm512_set1_ps(p.lo), hi = _mm512_set1_ps(p.hi);
+  for (int r = 0; r < R; ++r) {
+    float *out = p.out + (y + r) * p.outRow + x0;
+    const float *residual =
+        p.residual ? p.residual + (y + r) * p.residualRow + x0 : nullptr;
+    for (int v = 0; v < V; ++v) {
+      __m512 value = sum[r][v];
+      if (p.scale)
+        value = _mm512_mul_ps(value, scale);
+      if (p.shift)
+        value = _mm512_add_ps(value, shift);
+      if (residual)
+        value = _mm512_add_ps(
+            value, _mm512_maskz_loadu_ps(mask[v], residual + 16 * v));
+      if (p.clampMin)
+        value = _mm512_max_ps(lo, value);
+      if (p.clampMax)
+        value = _mm512_min_ps(hi, value);
+      _mm512_mask_storeu_ps(out + 16 * v, mask[v], value);
+    }
+  }
+}
+
+/// Rows [y, y + R) of the plane, in chunks of V vectors (the last chunk of
+/// a row with as many as it needs).
+template <int R, int V, int S, int K>
+void rows(const dlc::DepthwisePlane &p, int64_t y) {
+  for (int64_t x0 = 0; x0 < p.wo; x0 += 16 * V) {
+    const int64_t count = std::min<int64_t>(16 * V, p.wo - x0);
+    switch ((count + 15) / 16) {
+    case 1:
+      chunk<R, 1, S, K>(p, y, x0, count);
+      break;
+    case 2:
+      chunk<R, (V < 2 ? V : 2), S, K>(p, y, x0, count);
+      break;
+    case 3:
+      chunk<R, (V < 3 ? V : 3), S, K>(p, y, x0, count);
+      break;
+    default:
+      chunk<R, V, S, K>(p, y, x0, count);
+      break;
+    }
+  }
+}
+
+/// One plane with horizontal stride S and filter size K (0: any): rows of
+/// up to 64 outputs; narrow planes (MobileNet's 7-28 wide) a few rows at a
+/// time, so that each tap's broadcast serves eight vectors.
+template <int S, int K> void plane(const dlc::DepthwisePlane &p) {
+  // The next plane's input rows that output rows [y, y + count) read here.
+  const int64_t kh = K ? K : p.kh, kw = K ? K : p.kw;
+  const int64_t width = (p.wo - 1) * S + (kw - 1) * p.dw + 1;
+  auto prefetch = [&](int64_t y, int64_t count) {
+    if (!p.next)
+      return;
+    const int64_t first = y * p.sh,
+                  last = y + count == p.ho
+                             ? (p.ho - 1) * p.sh + (kh - 1) * p.dh + 1
+                             : (y + count) * p.sh;
+    for (int64_t row = first; row < last; ++row)
+      for (int64_t x = 0; x < width; x += 16)
+        _mm_prefetch(reinterpret_cast<const char *>(p.next + row * p.inRow + x),
+                     _MM_HINT_T0);
+  };
+  int64_t y = 0;
+  if (p.wo <= 16) {
+    for (; y + 8 <= p.ho; y += 8)
+      prefetch(y, 8), rows<8, 1, S, K>(p, y);
+    for (; y + 2 <= p.ho; y += 2)
+      prefetch(y, 2), rows<2, 1, S, K>(p, y);
+  } else if (p.wo <= 32) {
+    for (; y + 4 <= p.ho; y += 4)
+      prefetch(y, 4), rows<4, 2, S, K>(p, y);
+  } else {
+    for (; y + 2 <= p.ho; y += 2)
+      prefetch(y, 2), rows<2, 4, S, K>(p, y);
+  }
+  for (; y < p.ho; ++y)
+    prefetch(y, 1), rows<1, 4, S, K>(p, y);
+}
+
+template <int S> void plane(const dlc::DepthwisePlane &p) {
+  if (p.kh == 3 && p.kw == 3)
+    plane<S, 3>(p);
+  else
+    plane<S, 0>(p);
+}
+
+} // namespace
+
+void dlc::depthwisePlaneAvx512(const DepthwisePlane &p) {
+  if (p.sw == 1)
+    plane<1>(p);
+  else if (p.sw == 2)
+    plane<2>(p);
+  else
+    depthwisePlanePortable(p);
+}
