@@ -353,6 +353,11 @@ TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
       {2, 4, 70, 3, 2, 4, 5, 2, 3, 2, 1, 2},
       {2, 3, 80, 3, 3, 6, 6, 1, 1, 1, 1, 1, 2, true},
       {2, 3, 72, 3, 3, 5, 5, 1, 1, 1, 1, 1, 1, false, true},
+      // Patches two floats apart along x, packed (a horizontal stride of 2,
+      // and a stride of 1 on an input read with a stride of 2), runs longer
+      // than a vector.
+      {2, 3, 70, 3, 3, 5, 20, 2, 2, 1, 1},
+      {1, 3, 72, 3, 1, 4, 19, 1, 1, 1, 1, 2, 0, true},
   };
   unsigned seed = 100;
   for (const GemmMicroKernel *kernel : runnableKernels())
