@@ -951,14 +951,17 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
       block = packed + KC * nr + 16;
     if (kbBegin >= kbEnd)
       std::fill(block, block + blockFloats, 0.0f);
+    // The panel's pixels: the kernel sums only the columns a last, partial
+    // panel needs (writeOut copies no others).
+    const int width = int(std::min<int64_t>(nr, n - range.panel * nr));
     for (int64_t kb = kbBegin; kb < kbEnd; ++kb) {
       const int64_t p0 = kb * KC, kc = std::min(KC, k - p0);
-      packPatches(input, runs, p0, kc, kh, kw, dh, dw, inC, inH, inW, sw,
-                  std::min<int64_t>(nr, n - range.panel * nr), nr, kernel, packed);
+      packPatches(input, runs, p0, kc, kh, kw, dh, dw, inC, inH, inW, sw, width, nr, kernel,
+                  packed);
       for (int64_t i = range.i0; i < range.iEnd; i += mr)
         kernel.run(kc, filter + i * filterRowStride + p0, filterRowStride,
                    int(std::min<int64_t>(mr, range.iEnd - i)), packed, nr,
-                   block + (i - range.i0) * nr, nr, nr, /*accumulate=*/kb > kbBegin);
+                   block + (i - range.i0) * nr, nr, width, /*accumulate=*/kb > kbBegin);
     }
     return block;
   };

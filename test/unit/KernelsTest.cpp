@@ -147,7 +147,11 @@ void checkGemm(const GemmMicroKernel *kernel, Shape s, ThreadPool *pool,
 TEST(GemmTest, EveryKernelMatchesFloat64OnEdgeShapes) {
   const Shape shapes[] = {{1, 1, 1},    {7, 13, 5},    {8, 32, 16},  {9, 33, 257},
                           {1, 100, 600}, {31, 47, 300}, {130, 65, 20}, {200, 96, 520},
-                          {64, 300, 64}, {40, 77, 300}, {128, 1030, 70}, {64, 1030, 300}};
+                          {64, 300, 64}, {40, 77, 300}, {128, 1030, 70}, {64, 1030, 300},
+                          // Last panels of 8, 9, 17, 24, 25 and 29 columns: the
+                          // AVX-512 kernel sums 8, 16, 24 or 32 of them.
+                          {5, 40, 9},    {12, 41, 20},  {16, 49, 33}, {40, 56, 70},
+                          {9, 25, 12},   {24, 61, 40}};
   ThreadPool two(2);
   for (const GemmMicroKernel *kernel : runnableKernels())
     for (Shape shape : shapes) {
