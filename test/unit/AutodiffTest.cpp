@@ -272,6 +272,81 @@ TEST(AutodiffTest, TiledMaxPoolingSharesTies) {
     EXPECT_FLOAT_EQ(outputs[0].dataAs<float>()[i], expected[i]) << "element " << i;
 }
 
+TEST(AutodiffTest, DepthwiseConvolutionWithBatchNormAndRelu6InFloat32) {
+  // MobileNet's depthwise layer in float32, strided and padded, with a
+  // per-channel scale and shift and ReLU6: the convolution runs on the
+  // runtime's depthwise kernel (stride 2), and so does the input's
+  // gradient, a depthwise convolution of the dilated, padded output
+  // gradient (stride 1). Both are checked against float64 loops here.
+  // Rows of 9 and 18 (partial vectors).
+  const int64_t n = 2, c = 3, h = 18, w = 18, k = 3, stride = 2, pad = 1;
+  const int64_t ho = (h + 2 * pad - k) / stride + 1, wo = (w + 2 * pad - k) / stride + 1;
+  Rng rng(5);
+  auto randoms = [&](int64_t count, double low, double high) {
+    std::vector<float> values(count);
+    for (float &v : values)
+      v = float(rng.uniform(low, high));
+    return values;
+  };
+  std::vector<float> x = randoms(n * c * h * w, -1, 1), filter = randoms(c * k * k, -1, 1),
+                     scale = randoms(c, 0.5, 4), shift = randoms(c, -1, 3),
+                     weights = randoms(n * c * ho * wo, -1, 1);
+  auto outputs = buildAndRun(
+      [&](GraphBuilder &g) {
+        Tensor input = g.input("x", {n, c, h, w});
+        GraphBuilder::ConvOptions options;
+        options.strides = {stride, stride};
+        options.dilations = {1, 1};
+        options.padLow = options.padHigh = {pad, pad};
+        options.groups = c;
+        Tensor conv = g.conv(input, g.constant(HostTensor::fromFloats({c, 1, k, k}, filter)),
+                             Tensor(), options);
+        Tensor scaled = g.add(g.mul(conv, g.constant(HostTensor::fromFloats({1, c, 1, 1}, scale))),
+                              g.constant(HostTensor::fromFloats({1, c, 1, 1}, shift)));
+        Tensor y = g.min(g.max(scaled, g.scalar(0)), g.scalar(6));
+        g.output("y", y);
+        Tensor weighted =
+            g.mul(y, g.constant(HostTensor::fromFloats({n, c, ho, wo}, weights)));
+        g.output("dx", g.gradients(weighted, {input})[0]);
+      },
+      {HostTensor::fromFloats({n, c, h, w}, x)});
+  ASSERT_EQ(outputs.size(), 2u);
+  std::vector<double> dx(x.size(), 0.0);
+  int64_t mismatches = 0;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t ch = 0; ch < c; ++ch)
+      for (int64_t yo = 0; yo < ho; ++yo)
+        for (int64_t xo = 0; xo < wo; ++xo) {
+          double sum = 0;
+          for (int64_t i = 0; i < k; ++i)
+            for (int64_t j = 0; j < k; ++j) {
+              const int64_t yi = yo * stride + i - pad, xi = xo * stride + j - pad;
+              if (yi >= 0 && yi < h && xi >= 0 && xi < w)
+                sum += double(filter[(ch * k + i) * k + j]) * x[((b * c + ch) * h + yi) * w + xi];
+            }
+          const double pre = sum * scale[ch] + shift[ch];
+          const double want = std::min(std::max(pre, 0.0), 6.0);
+          const int64_t at = ((b * c + ch) * ho + yo) * wo + xo;
+          if (!(std::abs(outputs[0].dataAs<float>()[at] - want) <= 1e-5) && mismatches++ < 5)
+            ADD_FAILURE() << "y[" << at << "] = " << outputs[0].dataAs<float>()[at] << " want "
+                          << want;
+          // The gradient flows where ReLU6 is not clamping.
+          if (pre > 0 && pre < 6)
+            for (int64_t i = 0; i < k; ++i)
+              for (int64_t j = 0; j < k; ++j) {
+                const int64_t yi = yo * stride + i - pad, xi = xo * stride + j - pad;
+                if (yi >= 0 && yi < h && xi >= 0 && xi < w)
+                  dx[((b * c + ch) * h + yi) * w + xi] +=
+                      double(weights[at]) * scale[ch] * filter[(ch * k + i) * k + j];
+              }
+        }
+  for (size_t i = 0; i < dx.size(); ++i)
+    if (!(std::abs(outputs[1].dataAs<float>()[i] - dx[i]) <= 1e-4) && mismatches++ < 10)
+      ADD_FAILURE() << "dx[" << i << "] = " << outputs[1].dataAs<float>()[i] << " want "
+                    << dx[i];
+  EXPECT_EQ(mismatches, 0);
+}
+
 TEST(AutodiffTest, ReluThenTiledMaxPoolingInFloat32) {
   // A CNN's ReLU then 2x2 max pooling, in float32 (the runtime's pooling
   // kernels: the forward one, and the gradient's last pass with the ReLU's
