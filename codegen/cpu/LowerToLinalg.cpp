@@ -1019,6 +1019,29 @@ Value applyEpilogue(OpBuilder &b, Location loc, Value product, const ConvEpilogu
   return generic.getResult(0);
 }
 
+/// The float32 sum `out += input · filter` over `maps` and `iterators`
+/// (from zeros) as one linalg.generic marked `mark` with [sh, sw, dh, dw],
+/// which dlc-cpu-kernel-calls turns into a runtime call, then `epilogue`
+/// (if any) on the whole result.
+Value markedConvolution(ConversionPatternRewriter &rewriter, Location loc,
+                        RankedTensorType type, Value input, Value filter,
+                        ArrayRef<AffineMap> maps, ArrayRef<utils::IteratorType> iterators,
+                        StringRef mark, ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                        const ConvEpilogue *epilogue) {
+  auto conv = linalg::GenericOp::create(
+      rewriter, loc, type, ValueRange{input, filter},
+      filled(rewriter, loc, type, rewriter.getF32FloatAttr(0)), maps, iterators,
+      [](OpBuilder &b, Location nested, ValueRange args) {
+        Value product = arith::MulFOp::create(b, nested, args[0], args[1]);
+        linalg::YieldOp::create(b, nested, arith::AddFOp::create(b, nested, args[2], product).getResult());
+      });
+  conv->setAttr(mark, rewriter.getDenseI64ArrayAttr(
+                          {strides[0], strides[1], dilations[0], dilations[1]}));
+  if (!epilogue)
+    return conv.getResult(0);
+  return applyEpilogue(rewriter, loc, conv.getResult(0), *epilogue, epilogue->residual);
+}
+
 /// A 2-D convolution with one group that is not pointwise, as one
 /// linalg.generic over the padded input marked kConv2dAttribute, which
 /// dlc-cpu-kernel-calls turns into the runtime's implicit GEMM (no patches
@@ -1041,19 +1064,8 @@ Value convAsImplicitGemm(ConversionPatternRewriter &rewriter, Location loc,
       AffineMap::get(7, 0, {d(0), d(1), d(2), d(3)}, ctx)};
   SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
   iterators.append(3, utils::IteratorType::reduction);
-  auto conv = linalg::GenericOp::create(
-      rewriter, loc, type, ValueRange{input, filter},
-      filled(rewriter, loc, type, rewriter.getF32FloatAttr(0)), maps, iterators,
-      [](OpBuilder &b, Location nested, ValueRange args) {
-        Value product = arith::MulFOp::create(b, nested, args[0], args[1]);
-        linalg::YieldOp::create(b, nested, arith::AddFOp::create(b, nested, args[2], product).getResult());
-      });
-  conv->setAttr(kConv2dAttribute,
-                rewriter.getDenseI64ArrayAttr(
-                    {strides[0], strides[1], dilations[0], dilations[1]}));
-  if (!epilogue)
-    return conv.getResult(0);
-  return applyEpilogue(rewriter, loc, conv.getResult(0), *epilogue, epilogue->residual);
+  return markedConvolution(rewriter, loc, type, input, filter, maps, iterators,
+                           kConv2dAttribute, strides, dilations, epilogue);
 }
 
 /// A float32 2-D depthwise convolution (filter [C, 1, KH, KW]) as one
@@ -1086,19 +1098,8 @@ Value convDepthwise(ConversionPatternRewriter &rewriter, Location loc, RankedTen
   SmallVector<IteratorType> iterators = {IteratorType::parallel,  IteratorType::parallel,
                                          IteratorType::parallel,  IteratorType::reduction,
                                          IteratorType::reduction, IteratorType::parallel};
-  auto conv = linalg::GenericOp::create(
-      rewriter, loc, type, ValueRange{input, perChannel},
-      filled(rewriter, loc, type, rewriter.getF32FloatAttr(0)), maps, iterators,
-      [](OpBuilder &b, Location nested, ValueRange args) {
-        Value product = arith::MulFOp::create(b, nested, args[0], args[1]);
-        linalg::YieldOp::create(b, nested, arith::AddFOp::create(b, nested, args[2], product).getResult());
-      });
-  conv->setAttr(kDepthwiseConv2dAttribute,
-                rewriter.getDenseI64ArrayAttr(
-                    {strides[0], strides[1], dilations[0], dilations[1]}));
-  if (!epilogue)
-    return conv.getResult(0);
-  return applyEpilogue(rewriter, loc, conv.getResult(0), *epilogue, epilogue->residual);
+  return markedConvolution(rewriter, loc, type, input, perChannel, maps, iterators,
+                           kDepthwiseConv2dAttribute, strides, dilations, epilogue);
 }
 
 Value convAsMatmul(ConversionPatternRewriter &rewriter, Location loc, RankedTensorType type,
