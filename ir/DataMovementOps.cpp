@@ -366,8 +366,8 @@ LogicalResult FusedConvOp::verify() {
       !type.getElementType().isF32())
     return emitOpError("takes float32 tensors only");
   if (input.getRank() != 4 || type.getRank() != 4)
-    return emitOpError("needs input [N, C, H, W], filter [O, C, KH, KW] and result [N, O, "
-                       "HO, WO]; got ")
+    return emitOpError("needs input [N, C, H, W], filter [O, C / groups, KH, KW] and result "
+                       "[N, O, HO, WO]; got ")
            << input << ", " << filter << " and " << type;
   // One group, or depthwise: a filter per channel.
   const int64_t groups = getGroups();

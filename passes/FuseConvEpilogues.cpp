@@ -104,8 +104,8 @@ Value build(OpBuilder &b, Location loc, const SmallOperand &operand, RankedTenso
 bool isFusableConv(ConvOp conv) {
   auto type = cast<RankedTensorType>(conv.getType());
   const int64_t groups = conv.getGroups();
-  const bool depthwise = groups == cast<RankedTensorType>(conv.getInput().getType()).getDimSize(1) &&
-                         groups == type.getDimSize(1);
+  const int64_t channels = cast<RankedTensorType>(conv.getInput().getType()).getDimSize(1);
+  const bool depthwise = groups == channels && groups == type.getDimSize(1);
   return type.getElementType().isF32() && type.getRank() == 4 && (groups == 1 || depthwise) &&
          llvm::all_of(conv.getLhsDilation(), [](int64_t d) { return d == 1; });
 }

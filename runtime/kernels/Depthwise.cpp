@@ -3,11 +3,10 @@
 #include "runtime/kernels/Depthwise.h"
 
 #include "codegen/cpu/KernelAbi.h"
+#include "runtime/kernels/Gemm.h"
 #include "runtime/kernels/KernelUtil.h"
 
 #include <algorithm>
-#include <cmath>
-#include <cstring>
 #include <limits>
 
 void dlc::depthwisePlanePortable(const DepthwisePlane &p) {
@@ -56,17 +55,11 @@ void dlc::depthwiseConv2dF32(
     return;
   if (!kernel)
     kernel = hostDepthwisePlane();
-  auto floatOf = [](int64_t bits) {
-    uint32_t word = uint32_t(bits);
-    float value;
-    std::memcpy(&value, &word, sizeof value);
-    return value;
-  };
   const bool clampMin = flags & kGemmClampMin, clampMax = flags & kGemmClampMax;
-  const float lo = floatOf(minBits), hi = floatOf(maxBits);
-  // A NaN bound makes every element NaN, as max and min do.
+  const float lo = floatFromBits(minBits), hi = floatFromBits(maxBits);
+  // A NaN bound makes every element NaN, by the GEMM epilogue's rule.
   const bool nanBound =
-      (clampMin && std::isnan(lo)) || (clampMax && std::isnan(hi));
+      GemmEpilogue{nullptr, nullptr, nullptr, 0, clampMin, clampMax, lo, hi}.nanBound();
   forEachPlane(images, channels, ho * wo * kh * kw, [&](int64_t b, int64_t c) {
     float *out = output + b * outN + c * outC;
     if (nanBound) {

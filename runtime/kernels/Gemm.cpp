@@ -31,6 +31,7 @@
 #include "codegen/cpu/KernelAbi.h"
 #include "runtime/BufferPool.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/kernels/KernelUtil.h"
 
 #include "llvm/ADT/SmallVector.h"
 
@@ -551,12 +552,6 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
   const bool transposedA = flags & kGemmTransposedA;
   const bool clampMin = flags & kGemmClampMin, clampMax = flags & kGemmClampMax;
   const bool hasEpilogue = rowScale || rowShift || residual || clampMin || clampMax;
-  auto floatOf = [](int64_t bits) {
-    uint32_t word = uint32_t(bits);
-    float value;
-    std::memcpy(&value, &word, sizeof value);
-    return value;
-  };
   // The epilogue of product i (its residual is the i-th).
   auto epilogueOf = [&](int64_t i) {
     GemmEpilogue epilogue{rowScale,
@@ -565,8 +560,8 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                           ldr,
                           clampMin,
                           clampMax,
-                          floatOf(minBits),
-                          floatOf(maxBits)};
+                          floatFromBits(minBits),
+                          floatFromBits(maxBits)};
     return epilogue;
   };
   if (k <= 0) {
@@ -698,12 +693,6 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
   if (m <= 0 || n <= 0)
     return;
   const bool overwrite = flags & kGemmOverwriteC;
-  auto floatOf = [](int64_t bits) {
-    uint32_t word = uint32_t(bits);
-    float value;
-    std::memcpy(&value, &word, sizeof value);
-    return value;
-  };
   const bool hasEpilogue = rowScale || rowShift || residual || (flags & kGemmClampMin) ||
                            (flags & kGemmClampMax);
 
@@ -723,8 +712,8 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
                               residualC,
                               bool(flags & kGemmClampMin),
                               bool(flags & kGemmClampMax),
-                              floatOf(minBits),
-                              floatOf(maxBits)};
+                              floatFromBits(minBits),
+                              floatFromBits(maxBits)};
   // The kernel's copy applies the epilogue as it writes (a pass of its own
   // over runs of 14-28 floats cost ~4% of a small CNN's training step).
   const bool epilogueInCopy = hasEpilogue && !epilogue.nanBound();

@@ -46,8 +46,8 @@ inline void storeTile(__m512 (&acc)[MR][2], int rows, float *c, int64_t ldc, int
 /// The 8×32 tile of sums over kc steps: A(i, p) = row[i][column(p)],
 /// B's rows of 32 floats ldb apart. `column` is the identity for a matrix
 /// A and a patch-offset lookup for a convolution's patches read in place.
-/// Only the columns a partial tile needs are summed (the rest of acc is
-/// left as it is): W is 8, 16, 24 or 32 of them. For 24 the third group
+/// Only the columns a partial tile needs are summed (the others of acc
+/// stay zero): W is 8, 16, 24 or 32 of them. For 24 the third group
 /// of 8 is a 256-bit FMA, which this CPU's 512-bit unit (two 256-bit
 /// halves on AMD's Zen 4) runs at twice the rate. A 7×7 image's 49 pixels
 /// are a panel of 32 and one of 24 instead of two of 32; 196 pixels, six

@@ -1,8 +1,8 @@
 //===- KernelUtil.h - what the runtime's kernels share ----------*- C++ -*-===//
 //
-// Choosing a kernel's version for the host CPU, and splitting the planes of
-// an [N, C, H, W] tensor over the current ThreadPool. For the runtime's
-// kernel sources only.
+// Choosing a kernel's version for the host CPU, reading a float passed as
+// its bits, and splitting the planes of an [N, C, H, W] tensor over the
+// current ThreadPool. For the runtime's kernel sources only.
 //
 //===----------------------------------------------------------------------===//
 
@@ -12,6 +12,7 @@
 #include "runtime/ThreadPool.h"
 
 #include <cstdint>
+#include <cstring>
 
 namespace dlc {
 
@@ -20,6 +21,15 @@ template <typename Function>
 Function hostVersion(Function avx512, Function portable) {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx512f") ? avx512 : portable;
+}
+
+/// The float whose bits an index argument carries (a clamp bound: generated
+/// code passes every argument as an index).
+inline float floatFromBits(int64_t bits) {
+  const uint32_t word = uint32_t(bits);
+  float value;
+  std::memcpy(&value, &word, sizeof value);
+  return value;
 }
 
 /// Runs `plane(b, channel)` for every image b < n and channel < c, split
