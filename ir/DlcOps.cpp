@@ -396,6 +396,20 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
   return DenseElementsAttr::get(cast<ShapedType>(getType()), accumulators);
 }
 
+bool dlc::padsImplicitly(Operation *op) {
+  if (auto conv = dyn_cast<FusedConvOp>(op))
+    return conv.getGroups() != 1;
+  auto conv = dyn_cast<ConvOp>(op);
+  if (!conv)
+    return false;
+  auto input = cast<RankedTensorType>(conv.getInput().getType());
+  int64_t channels = input.getDimSize(1);
+  return input.getElementType().isF32() && input.getRank() == 4 && conv.getGroups() != 1 &&
+         int64_t(conv.getGroups()) == channels &&
+         cast<RankedTensorType>(conv.getFilter().getType()).getDimSize(0) == channels &&
+         llvm::all_of(conv.getLhsDilation(), [](int64_t d) { return d == 1; });
+}
+
 // (Used by dlc-lower-to-linalg: a pointwise convolution whose result is so
 // copied is computed by the implicit GEMM, which writes the padded
 // interior in place, rather than by a GEMM, which writes a dense result.)
@@ -405,6 +419,8 @@ bool dlc::feedsSpatialPadding(Value value) {
            llvm::any_of(high, [](int64_t p) { return p != 0; });
   };
   return llvm::any_of(value.getUsers(), [&](Operation *user) {
+    if (padsImplicitly(user))
+      return false;
     if (auto conv = dyn_cast<ConvOp>(user))
       return padded(conv.getPadLow(), conv.getPadHigh());
     if (auto conv = dyn_cast<FusedConvOp>(user))

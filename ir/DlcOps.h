@@ -28,6 +28,12 @@ namespace dlc {
 /// it, or a pad): code that computes it can write that interior in place.
 bool feedsSpatialPadding(mlir::Value value);
 
+/// Whether `op` is a convolution (dlc.conv or dlc.fused_conv) that reads
+/// its input's zero padding without its being stored: a float32 2-D
+/// depthwise one without input dilation, whose CPU kernel checks the
+/// bounds. (Its input needs no padded copy.)
+bool padsImplicitly(mlir::Operation *op);
+
 } // namespace dlc
 
 #endif // DLC_IR_DLCOPS_H

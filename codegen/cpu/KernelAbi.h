@@ -89,16 +89,28 @@ enum Conv2dF32Argument : unsigned {
   kConv2dF32Arguments,
 };
 
-/// A float32 2-D depthwise convolution (a filter per channel; strides and
-/// dilations, input already padded), then dlc_gemm_f32's epilogue with
-/// channels as rows:
-///   out[b, c, y, x] = Σ_{i,j} filter[c, i, j] · in[b, c, y·sh + i·dh, x·sw + j·dw]
-/// It takes dlc_conv2d_f32's arguments (Conv2dF32Argument), with as many
-/// output channels as channels and the filter [C, KH·KW] (rows
-/// filterRowStride apart). Flags: kGemmOverwriteC, kGemmClampMin,
-/// kGemmClampMax. (The generated loops read the input once per tap, and
-/// need a zero fill before and a pass for the epilogue after.)
+/// A float32 2-D depthwise convolution (a filter per channel; strides,
+/// dilations and zero padding), then dlc_gemm_f32's epilogue with channels
+/// as rows:
+///   out[b, c, y, x] = Σ_{i,j} filter[c, i, j] · in[b, c, y·sh + i·dh - pt, x·sw + j·dw - pl]
+/// where the input is height × width and zero outside it: the padding is
+/// never stored. It takes dlc_conv2d_f32's arguments, with as many output
+/// channels as channels and the filter [C, KH·KW] (rows filterRowStride
+/// apart), and then the input's height and width and the padding above
+/// (pt) and left (pl) of it (DepthwiseConv2dF32Argument). Flags:
+/// kGemmOverwriteC, kGemmClampMin, kGemmClampMax. (The generated loops
+/// read the input once per tap, and need a zero fill before and a pass for
+/// the epilogue after; a padded input was a copy of the input into a
+/// zero-filled buffer.)
 constexpr const char *kDepthwiseConv2dF32Kernel = "dlc_depthwise_conv2d_f32";
+
+/// The position of dlc_depthwise_conv2d_f32's arguments after
+/// dlc_conv2d_f32's.
+enum DepthwiseConv2dF32Argument : unsigned {
+  kDepthwiseInputHeight = kConv2dF32Arguments,
+  kDepthwiseInputWidth, kDepthwisePadTop, kDepthwisePadLeft,
+  kDepthwiseConv2dF32Arguments,
+};
 
 /// A float32 2×2 max pooling with stride 2 and no padding, by
 /// arith.maximumf's rules (NaN if any element is; +0 above -0):

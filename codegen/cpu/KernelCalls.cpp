@@ -392,47 +392,82 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   op->erase();
 }
 
-/// The strides and dilations of a generic marked `mark` (kConv2dAttribute
-/// or kDepthwiseConv2dAttribute) that the runtime computes: f32 buffers
-/// with unit inner strides and a filter ([O, C, KH, KW] or [C, KH, KW])
+/// A convolution generic that the runtime computes, and what the call
+/// needs beyond its operands' views.
+struct Convolution {
+  Value input, filter, output;
+  /// [sh, sw, dh, dw].
+  ArrayRef<int64_t> stridesAndDilations;
+  /// The padding above and left of the input, which the kernel reads as
+  /// zeros (a depthwise convolution's).
+  int64_t padTop = 0, padLeft = 0;
+};
+
+/// Whether the filter ([O, C, KH, KW] or [C, KH, KW]) is a static buffer
 /// contiguous after its first dimension.
-std::optional<ArrayRef<int64_t>> convolutionOf(linalg::GenericOp op, StringRef mark,
-                                               int64_t filterRank) {
-  auto attribute = op->getAttrOfType<DenseI64ArrayAttr>(mark);
-  if (!attribute || attribute.size() != 4 || !op.hasPureBufferSemantics() ||
-      op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-      !llvm::all_of(op->getOperands(), isF32Buffer))
-    return std::nullopt;
-  auto filterType = cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
+bool isPackedFilter(Value filter, int64_t rank) {
+  auto type = cast<MemRefType>(filter.getType());
   SmallVector<int64_t> strides;
   int64_t offset;
-  if (filterType.getRank() != filterRank || !filterType.hasStaticShape() ||
-      failed(filterType.getStridesAndOffset(strides, offset)))
-    return std::nullopt;
-  // Contiguous after the first dimension.
+  if (type.getRank() != rank || !type.hasStaticShape() ||
+      failed(type.getStridesAndOffset(strides, offset)))
+    return false;
   int64_t expected = 1;
-  for (int64_t d = filterRank - 1; d > 0; --d) {
+  for (int64_t d = rank - 1; d > 0; --d) {
     if (strides[d] != expected)
-      return std::nullopt;
-    expected *= filterType.getDimSize(d);
+      return false;
+    expected *= type.getDimSize(d);
   }
-  return attribute.asArrayRef();
+  return true;
 }
 
-std::optional<ArrayRef<int64_t>> conv2dOf(linalg::GenericOp op) {
-  return convolutionOf(op, dlc::kConv2dAttribute, 4);
+/// A generic marked kConv2dAttribute whose operands are f32 buffers with
+/// unit inner strides, the input, filter [O, C, KH, KW] and output.
+std::optional<Convolution> conv2dOf(linalg::GenericOp op) {
+  auto attribute = op->getAttrOfType<DenseI64ArrayAttr>(dlc::kConv2dAttribute);
+  if (!attribute || attribute.size() != 4 || !op.hasPureBufferSemantics() ||
+      op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      !llvm::all_of(op->getOperands(), isF32Buffer) ||
+      !isPackedFilter(op.getDpsInputOperand(1)->get(), 4))
+    return std::nullopt;
+  return Convolution{op.getDpsInputOperand(0)->get(), op.getDpsInputOperand(1)->get(),
+                     op.getDpsInitOperand(0)->get(), attribute.asArrayRef()};
 }
 
-std::optional<ArrayRef<int64_t>> depthwiseConv2dOf(linalg::GenericOp op) {
-  return convolutionOf(op, dlc::kDepthwiseConv2dAttribute, 3);
+/// A generic marked kDepthwiseConv2dAttribute ([sh, sw, dh, dw, pt, pl])
+/// on f32 buffers with unit inner strides: the filter [C, KH, KW] its one
+/// input, the output its init, and the [N, C, H, W] input the buffer its
+/// body loads from (with bounds checks: the padding is implicit).
+std::optional<Convolution> depthwiseConv2dOf(linalg::GenericOp op) {
+  auto attribute = op->getAttrOfType<DenseI64ArrayAttr>(dlc::kDepthwiseConv2dAttribute);
+  if (!attribute || attribute.size() != 6 || !op.hasPureBufferSemantics() ||
+      op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
+      !llvm::all_of(op->getOperands(), isF32Buffer) ||
+      !isPackedFilter(op.getDpsInputOperand(0)->get(), 3))
+    return std::nullopt;
+  Value input;
+  for (Operation &inner : op.getBody()->without_terminator())
+    if (auto load = dyn_cast<memref::LoadOp>(inner)) {
+      // One load, from a buffer defined outside the generic.
+      if (input || !load.getMemRef().getParentRegion()->isProperAncestor(&op.getRegion()))
+        return std::nullopt;
+      input = load.getMemRef();
+    }
+  if (!input || !isF32Buffer(input) || cast<MemRefType>(input.getType()).getRank() != 4)
+    return std::nullopt;
+  ArrayRef<int64_t> values = attribute.asArrayRef();
+  return Convolution{input, op.getDpsInputOperand(0)->get(), op.getDpsInitOperand(0)->get(),
+                     values.take_front(4), values[4], values[5]};
 }
 
 /// Replaces `op` (a convolution generic, see conv2dOf and
-/// depthwiseConv2dOf) with a call of `conv`.
-void replaceWithConvCall(linalg::GenericOp op, ArrayRef<int64_t> stridesAndDilations,
-                         func::FuncOp conv) {
-  Value input = op.getDpsInputOperand(0)->get(), filter = op.getDpsInputOperand(1)->get(),
-        output = op.getDpsInitOperand(0)->get();
+/// depthwiseConv2dOf) with a call of `conv`, which takes `count`
+/// arguments: dlc_conv2d_f32's, and for the depthwise kernel the input's
+/// height and width and its padding.
+void replaceWithConvCall(linalg::GenericOp op, const Convolution &convolution,
+                         func::FuncOp conv, unsigned count) {
+  Value input = convolution.input, filter = convolution.filter, output = convolution.output;
+  ArrayRef<int64_t> stridesAndDilations = convolution.stridesAndDilations;
   bool overwrite = false;
   if (linalg::FillOp fill = zeroFillBefore(op, output)) {
     fill->erase();
@@ -445,7 +480,7 @@ void replaceWithConvCall(linalg::GenericOp op, ArrayRef<int64_t> stridesAndDilat
   auto constant = [&](int64_t value) -> Value {
     return arith::ConstantIndexOp::create(b, loc, value);
   };
-  SmallVector<Value> arguments(dlc::kConv2dF32Arguments, constant(0));
+  SmallVector<Value> arguments(count, constant(0));
   arguments[dlc::kConvImages] = out.sizes[0];
   arguments[dlc::kConvChannels] = in.sizes[1];
   arguments[dlc::kConvOutChannels] = out.sizes[1];
@@ -475,6 +510,12 @@ void replaceWithConvCall(linalg::GenericOp op, ArrayRef<int64_t> stridesAndDilat
     flags |= passEpilogue(b, loc, epilogue->second, where, arguments);
   }
   arguments[dlc::kConvFlags] = constant(flags);
+  if (count == dlc::kDepthwiseConv2dF32Arguments) {
+    arguments[dlc::kDepthwiseInputHeight] = in.sizes[2];
+    arguments[dlc::kDepthwiseInputWidth] = in.sizes[3];
+    arguments[dlc::kDepthwisePadTop] = constant(convolution.padTop);
+    arguments[dlc::kDepthwisePadLeft] = constant(convolution.padLeft);
+  }
   func::CallOp::create(b, loc, conv, arguments);
   if (epilogue)
     epilogue->first->erase();
@@ -670,14 +711,14 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
   void runOnOperation() override {
     ModuleOp module = getOperation();
     SmallVector<std::pair<linalg::LinalgOp, Layout>> products;
-    SmallVector<std::pair<linalg::GenericOp, ArrayRef<int64_t>>> convolutions, depthwise;
+    SmallVector<std::pair<linalg::GenericOp, Convolution>> convolutions, depthwise;
     SmallVector<linalg::GenericOp> poolings;
     SmallVector<std::pair<linalg::GenericOp, PoolScatter>> scatters;
     module.walk([&](linalg::LinalgOp op) {
       if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation())) {
-        if (std::optional<ArrayRef<int64_t>> conv = conv2dOf(generic))
+        if (std::optional<Convolution> conv = conv2dOf(generic))
           convolutions.push_back({generic, *conv});
-        else if (std::optional<ArrayRef<int64_t>> conv = depthwiseConv2dOf(generic))
+        else if (std::optional<Convolution> conv = depthwiseConv2dOf(generic))
           depthwise.push_back({generic, *conv});
         else if (isMaxPool2x2(generic))
           poolings.push_back(generic);
@@ -698,14 +739,14 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
     if (!convolutions.empty()) {
       func::FuncOp conv =
           declareKernel(module, dlc::kConv2dF32Kernel, dlc::kConv2dF32Arguments);
-      for (auto [op, stridesAndDilations] : convolutions)
-        replaceWithConvCall(op, stridesAndDilations, conv);
+      for (auto &[op, convolution] : convolutions)
+        replaceWithConvCall(op, convolution, conv, dlc::kConv2dF32Arguments);
     }
     if (!depthwise.empty()) {
       func::FuncOp conv = declareKernel(module, dlc::kDepthwiseConv2dF32Kernel,
-                                        dlc::kConv2dF32Arguments);
-      for (auto [op, stridesAndDilations] : depthwise)
-        replaceWithConvCall(op, stridesAndDilations, conv);
+                                        dlc::kDepthwiseConv2dF32Arguments);
+      for (auto &[op, convolution] : depthwise)
+        replaceWithConvCall(op, convolution, conv, dlc::kDepthwiseConv2dF32Arguments);
     }
     if (!poolings.empty()) {
       func::FuncOp pool =

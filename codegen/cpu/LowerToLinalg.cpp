@@ -1019,24 +1019,24 @@ Value applyEpilogue(OpBuilder &b, Location loc, Value product, const ConvEpilogu
   return generic.getResult(0);
 }
 
-/// The float32 sum `out += input · filter` over `maps` and `iterators`
-/// (from zeros) as one linalg.generic marked `mark` with [sh, sw, dh, dw],
-/// which dlc-cpu-kernel-calls turns into a runtime call, then `epilogue`
-/// (if any) on the whole result.
+/// The float32 sum `out += term(arguments)` over `maps` and `iterators`
+/// (from zeros) as one linalg.generic on `inputs` marked `mark` with
+/// `values`, which dlc-cpu-kernel-calls turns into a runtime call, then
+/// `epilogue` (if any) on the whole result.
 Value markedConvolution(ConversionPatternRewriter &rewriter, Location loc,
-                        RankedTensorType type, Value input, Value filter,
-                        ArrayRef<AffineMap> maps, ArrayRef<utils::IteratorType> iterators,
-                        StringRef mark, ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                        RankedTensorType type, ValueRange inputs, ArrayRef<AffineMap> maps,
+                        ArrayRef<utils::IteratorType> iterators, StringRef mark,
+                        ArrayRef<int64_t> values,
+                        function_ref<Value(OpBuilder &, Location, ValueRange)> term,
                         const ConvEpilogue *epilogue) {
   auto conv = linalg::GenericOp::create(
-      rewriter, loc, type, ValueRange{input, filter},
-      filled(rewriter, loc, type, rewriter.getF32FloatAttr(0)), maps, iterators,
-      [](OpBuilder &b, Location nested, ValueRange args) {
-        Value product = arith::MulFOp::create(b, nested, args[0], args[1]);
-        linalg::YieldOp::create(b, nested, arith::AddFOp::create(b, nested, args[2], product).getResult());
+      rewriter, loc, type, inputs, filled(rewriter, loc, type, rewriter.getF32FloatAttr(0)),
+      maps, iterators, [&](OpBuilder &b, Location nested, ValueRange args) {
+        Value product = term(b, nested, args);
+        linalg::YieldOp::create(b, nested,
+                                arith::AddFOp::create(b, nested, args.back(), product).getResult());
       });
-  conv->setAttr(mark, rewriter.getDenseI64ArrayAttr(
-                          {strides[0], strides[1], dilations[0], dilations[1]}));
+  conv->setAttr(mark, rewriter.getDenseI64ArrayAttr(values));
   if (!epilogue)
     return conv.getResult(0);
   return applyEpilogue(rewriter, loc, conv.getResult(0), *epilogue, epilogue->residual);
@@ -1064,42 +1064,80 @@ Value convAsImplicitGemm(ConversionPatternRewriter &rewriter, Location loc,
       AffineMap::get(7, 0, {d(0), d(1), d(2), d(3)}, ctx)};
   SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
   iterators.append(3, utils::IteratorType::reduction);
-  return markedConvolution(rewriter, loc, type, input, filter, maps, iterators,
-                           kConv2dAttribute, strides, dilations, epilogue);
+  return markedConvolution(
+      rewriter, loc, type, ValueRange{input, filter}, maps, iterators, kConv2dAttribute,
+      {strides[0], strides[1], dilations[0], dilations[1]},
+      [](OpBuilder &b, Location nested, ValueRange args) -> Value {
+        return arith::MulFOp::create(b, nested, args[0], args[1]);
+      },
+      epilogue);
 }
 
-/// A float32 2-D depthwise convolution (filter [C, 1, KH, KW]) as one
-/// linalg.generic over the padded input marked kDepthwiseConv2dAttribute,
-/// which dlc-cpu-kernel-calls turns into the runtime's
-/// dlc_depthwise_conv2d_f32 (its epilogue folded in), then the epilogue:
-///   out[n, c, y, x] += in[n, c, y·sh + i·dh, x·sw + j·dw] · filter[c, i, j]
-/// The loops run along an output row innermost (n, c, y, i, j, x), so
-/// that the generic, where it stays one, vectorizes along the row.
+/// A float32 2-D depthwise convolution (filter [C, 1, KH, KW]) with zero
+/// padding `padLow` above and left of `input` (and as much below and right
+/// as the output needs), as one linalg.generic marked
+/// kDepthwiseConv2dAttribute, which dlc-cpu-kernel-calls turns into the
+/// runtime's dlc_depthwise_conv2d_f32 (its epilogue folded in), then the
+/// epilogue:
+///   out[n, c, y, x] += in[n, c, y·sh + i·dh - pt, x·sw + j·dw - pl] · filter[c, i, j]
+/// The padding is never stored: the generic's body reads the input itself
+/// and takes zero outside it (which a map could not say). The loops run
+/// along an output row innermost (n, c, y, i, j, x), so that the generic,
+/// where it stays one, vectorizes along the row.
 Value convDepthwise(ConversionPatternRewriter &rewriter, Location loc, RankedTensorType type,
-                    ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations, Value input,
-                    Value filter, const ConvEpilogue *epilogue) {
+                    ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
+                    ArrayRef<int64_t> padLow, Value input, Value filter,
+                    const ConvEpilogue *epilogue) {
   MLIRContext *ctx = rewriter.getContext();
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
   auto filterType = cast<RankedTensorType>(filter.getType());
+  auto inputType = cast<RankedTensorType>(input.getType());
   Value perChannel = tensor::CollapseShapeOp::create(
       rewriter, loc,
       RankedTensorType::get(
           {filterType.getDimSize(0), filterType.getDimSize(2), filterType.getDimSize(3)},
           filterType.getElementType()),
       filter, SmallVector<ReassociationIndices>{{0, 1}, {2}, {3}});
-  SmallVector<AffineMap> maps = {
-      AffineMap::get(6, 0,
-                     {d(0), d(1), d(2) * strides[0] + d(3) * dilations[0],
-                      d(5) * strides[1] + d(4) * dilations[1]},
-                     ctx),
-      AffineMap::get(6, 0, {d(1), d(3), d(4)}, ctx),
-      AffineMap::get(6, 0, {d(0), d(1), d(2), d(5)}, ctx)};
+  SmallVector<AffineMap> maps = {AffineMap::get(6, 0, {d(1), d(3), d(4)}, ctx),
+                                 AffineMap::get(6, 0, {d(0), d(1), d(2), d(5)}, ctx)};
   using utils::IteratorType;
   SmallVector<IteratorType> iterators = {IteratorType::parallel,  IteratorType::parallel,
                                          IteratorType::parallel,  IteratorType::reduction,
                                          IteratorType::reduction, IteratorType::parallel};
-  return markedConvolution(rewriter, loc, type, input, perChannel, maps, iterators,
-                           kDepthwiseConv2dAttribute, strides, dilations, epilogue);
+  // in[n, c, y·sh + i·dh - pt, x·sw + j·dw - pl], or 0 outside the input.
+  auto term = [&](OpBuilder &b, Location nested, ValueRange args) -> Value {
+    auto index = [&](int64_t loop) -> Value { return linalg::IndexOp::create(b, nested, loop); };
+    auto constant = [&](int64_t value) -> Value {
+      return arith::ConstantIndexOp::create(b, nested, value);
+    };
+    // position·stride + tap·dilation - pad, and whether it lies in [0, size).
+    auto coordinate = [&](int64_t position, int64_t tap, int64_t dim) {
+      Value at = arith::AddIOp::create(
+          b, nested, arith::MulIOp::create(b, nested, index(position), constant(strides[dim])),
+          arith::MulIOp::create(b, nested, index(tap), constant(dilations[dim])));
+      at = arith::SubIOp::create(b, nested, at, constant(padLow[dim]));
+      // Unsigned, a negative coordinate is out of range too.
+      Value inside = arith::CmpIOp::create(b, nested, arith::CmpIPredicate::ult, at,
+                                           constant(inputType.getDimSize(2 + dim)));
+      return std::make_pair(at, inside);
+    };
+    auto [row, rowInside] = coordinate(2, 3, 0);
+    auto [column, columnInside] = coordinate(5, 4, 1);
+    Value inside = arith::AndIOp::create(b, nested, rowInside, columnInside);
+    Value zeroIndex = constant(0);
+    Value value = tensor::ExtractOp::create(
+        b, nested, input,
+        ValueRange{index(0), index(1), arith::SelectOp::create(b, nested, inside, row, zeroIndex),
+                   arith::SelectOp::create(b, nested, inside, column, zeroIndex)});
+    Value zero = arith::ConstantOp::create(b, nested, b.getF32FloatAttr(0));
+    value = arith::SelectOp::create(b, nested, inside, value, zero);
+    return arith::MulFOp::create(b, nested, value, args[0]);
+  };
+  return markedConvolution(rewriter, loc, type, ValueRange{perChannel}, maps, iterators,
+                           kDepthwiseConv2dAttribute,
+                           {strides[0], strides[1], dilations[0], dilations[1], padLow[0],
+                            padLow[1]},
+                           term, epilogue);
 }
 
 Value convAsMatmul(ConversionPatternRewriter &rewriter, Location loc, RankedTensorType type,
@@ -1183,6 +1221,12 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     int64_t Cg = C / groups, Mg = O / groups;
     TypedAttr zero = reductionIdentity(rewriter, ReduceKind::sum, elementType);
 
+    if (padsImplicitly(op)) {
+      rewriter.replaceOp(op, convDepthwise(rewriter, loc, type, op.getStrides(),
+                                           op.getDilations(), op.getPadLow(), adaptor.getInput(),
+                                           adaptor.getFilter(), /*epilogue=*/nullptr));
+      return success();
+    }
     Value input = paddedInput(rewriter, loc, adaptor.getInput(), zero, op.getLhsDilation(),
                               op.getPadLow(), op.getPadHigh());
 
@@ -1192,9 +1236,10 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
       return success();
     }
     if (elementType.isF32() && spatial == 2 && groups == C && O == C) {
+      // Dilated input: the copy spreads it out, and pads it too.
       rewriter.replaceOp(op, convDepthwise(rewriter, loc, type, op.getStrides(),
-                                           op.getDilations(), input, adaptor.getFilter(),
-                                           /*epilogue=*/nullptr));
+                                           op.getDilations(), {0, 0}, input,
+                                           adaptor.getFilter(), /*epilogue=*/nullptr));
       return success();
     }
 
@@ -1278,16 +1323,17 @@ struct FusedConvLowering : OpConversionPattern<FusedConvOp> {
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
     auto type = cast<RankedTensorType>(op.getType());
-    Value input = paddedInput(rewriter, loc, adaptor.getInput(), rewriter.getF32FloatAttr(0),
-                              {1, 1}, op.getPadLow(), op.getPadHigh());
     ConvEpilogue epilogue{adaptor.getScale(), adaptor.getShift(), adaptor.getResidual(),
                           adaptor.getMin(), adaptor.getMax()};
-    if (op.getGroups() != 1) {
+    if (padsImplicitly(op)) {
       rewriter.replaceOp(op, convDepthwise(rewriter, loc, type, op.getStrides(),
-                                           op.getDilations(), input, adaptor.getFilter(),
-                                           &epilogue));
+                                           op.getDilations(), op.getPadLow(), adaptor.getInput(),
+                                           adaptor.getFilter(), &epilogue));
       return success();
     }
+    Value input = paddedInput(rewriter, loc, adaptor.getInput(), rewriter.getF32FloatAttr(0),
+                              {1, 1}, op.getPadLow(), op.getPadHigh());
+
     rewriter.replaceOp(op, convAsMatmul(rewriter, loc, type, op.getStrides(),
                                         op.getDilations(), input, adaptor.getFilter(),
                                         &epilogue, feedsSpatialPadding(op.getResult())));

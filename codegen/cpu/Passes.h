@@ -34,10 +34,13 @@ constexpr const char *kEpilogueAttribute = "dlc.epilogue";
 constexpr const char *kConv2dAttribute = "dlc.conv2d";
 
 /// Marks the linalg.generic that is a whole float32 2-D depthwise
-/// convolution (a filter per channel)
-///   out[n, c, y, x] += in[n, c, y·sh + i·dh, x·sw + j·dw] · filter[c, i, j]
-/// (loops n, c, y, i, j, x), with [sh, sw, dh, dw] as its value:
-/// dlc-cpu-kernel-calls makes it a call of dlc_depthwise_conv2d_f32.
+/// convolution (a filter per channel) with implicit zero padding
+///   out[n, c, y, x] += in[n, c, y·sh + i·dh - pt, x·sw + j·dw - pl] · filter[c, i, j]
+/// (loops n, c, y, i, j, x), with [sh, sw, dh, dw, pt, pl] as its value.
+/// The filter is its one input; its body loads the [N, C, H, W] input
+/// itself, at indices it checks (zero outside): the padding is never
+/// stored. dlc-cpu-kernel-calls makes it a call of
+/// dlc_depthwise_conv2d_f32.
 constexpr const char *kDepthwiseConv2dAttribute = "dlc.depthwise_conv2d";
 
 /// Appends the passes that take a module from dlc ops on tensors to the LLVM

@@ -17,9 +17,15 @@ void dlc::depthwisePlanePortable(const DepthwisePlane &p) {
     for (int64_t x = 0; x < p.wo; ++x) {
       float v = p.accumulate ? out[x] : 0.0f;
       for (int64_t i = 0; i < p.kh; ++i) {
-        const float *in = p.in + (y * p.sh + i * p.dh) * p.inRow + x * p.sw;
-        for (int64_t j = 0; j < p.kw; ++j)
-          v += p.filter[i * p.kw + j] * in[j * p.dw];
+        const int64_t row = y * p.sh + i * p.dh - p.pt;
+        if (row < 0 || row >= p.h)
+          continue;
+        for (int64_t j = 0; j < p.kw; ++j) {
+          const int64_t column = x * p.sw + j * p.dw - p.pl;
+          // A zero of the padding still multiplies: 0 · inf is NaN.
+          const float in = column < 0 || column >= p.w ? 0.0f : p.in[row * p.inRow + column];
+          v += p.filter[i * p.kw + j] * in;
+        }
       }
       if (p.scale)
         v *= *p.scale;
@@ -50,7 +56,8 @@ void dlc::depthwiseConv2dF32(
     const float *filter, int64_t filterRowStride, float *output, int64_t outN,
     int64_t outC, int64_t outH, int64_t flags, const float *scale,
     const float *shift, const float *residual, int64_t residualN,
-    int64_t residualC, int64_t residualH, int64_t minBits, int64_t maxBits) {
+    int64_t residualC, int64_t residualH, int64_t minBits, int64_t maxBits,
+    int64_t height, int64_t width, int64_t padTop, int64_t padLeft) {
   if (images <= 0 || channels <= 0 || ho <= 0 || wo <= 0)
     return;
   if (!kernel)
@@ -69,7 +76,7 @@ void dlc::depthwiseConv2dF32(
       return;
     }
     DepthwisePlane plane{
-        input + b * inN + c * inC, inH, filter + c * filterRowStride, kh, kw,
+        input + b * inN + c * inC, inH, height, width, padTop, padLeft, filter + c * filterRowStride, kh, kw,
         sh, sw, dh, dw, out, outH, ho, wo, !(flags & kGemmOverwriteC),
         scale ? scale + c : nullptr, shift ? shift + c : nullptr,
         residual ? residual + b * residualN + c * residualC : nullptr,
@@ -90,9 +97,11 @@ extern "C" void dlc_depthwise_conv2d_f32(
     float *output, int64_t outN, int64_t outC, int64_t outH, int64_t flags,
     const float *scale, const float *shift, const float *residual,
     int64_t residualN, int64_t residualC, int64_t residualH, int64_t minBits,
-    int64_t maxBits) {
+    int64_t maxBits, int64_t height, int64_t width, int64_t padTop,
+    int64_t padLeft) {
   dlc::depthwiseConv2dF32(
       nullptr, images, channels, kh, kw, ho, wo, sh, sw, dh, dw, input, inN,
       inC, inH, filter, filterRowStride, output, outN, outC, outH, flags, scale,
-      shift, residual, residualN, residualC, residualH, minBits, maxBits);
+      shift, residual, residualN, residualC, residualH, minBits, maxBits,
+      height, width, padTop, padLeft);
 }

@@ -18,14 +18,16 @@
 namespace dlc {
 
 /// One channel of one image of a depthwise convolution, and its epilogue:
-///   out[y, x] = Σ_{i,j} filter[i·kw + j] · in[y·sh + i·dh, x·sw + j·dw]
+///   out[y, x] = Σ_{i,j} filter[i·kw + j] · in[y·sh + i·dh - pt, x·sw + j·dw - pl]
 /// (added to out with `accumulate`), then, in dlc_gemm_f32's order,
 ///   min(max(v · scale + shift + residual[y, x], lo), hi)
-/// where a max or min keeps a NaN v (the bounds are not NaN). Rows are
-/// inRow, outRow and residualRow floats apart; columns are adjacent.
+/// where a max or min keeps a NaN v (the bounds are not NaN). The input is
+/// h × w; the elements outside it are zeros (the convolution's padding,
+/// which is never stored). Rows are inRow, outRow and residualRow floats
+/// apart; columns are adjacent.
 struct DepthwisePlane {
   const float *in;
-  int64_t inRow;
+  int64_t inRow, h, w, pt, pl;
   const float *filter;
   int64_t kh, kw, sh, sw, dh, dw;
   float *out;
@@ -59,9 +61,10 @@ DepthwisePlaneKernel hostDepthwisePlane();
 } // namespace dlc
 
 /// The entry point of generated code (kDepthwiseConv2dF32Kernel), with
-/// dlc_conv2d_f32's arguments: `outChannels` equals `channels`, and the
-/// filter is [C, KH·KW] with rows filterRowStride apart. The planes are
-/// split over the current ThreadPool.
+/// dlc_conv2d_f32's arguments and then the input's height and width and
+/// the padding above and left of it (DepthwiseConv2dF32Argument):
+/// `outChannels` equals `channels`, and the filter is [C, KH·KW] with rows
+/// filterRowStride apart. The planes are split over the current ThreadPool.
 extern "C" void dlc_depthwise_conv2d_f32(
     int64_t images, int64_t channels, int64_t outChannels, int64_t kh,
     int64_t kw, int64_t ho, int64_t wo, int64_t sh, int64_t sw, int64_t dh,
@@ -69,7 +72,8 @@ extern "C" void dlc_depthwise_conv2d_f32(
     int64_t inW, const float *filter, int64_t filterRowStride, float *output,
     int64_t outN, int64_t outC, int64_t outH, int64_t flags, const float *scale,
     const float *shift, const float *residual, int64_t residualN,
-    int64_t residualC, int64_t residualH, int64_t minBits, int64_t maxBits);
+    int64_t residualC, int64_t residualH, int64_t minBits, int64_t maxBits,
+    int64_t height, int64_t width, int64_t padTop, int64_t padLeft);
 
 namespace dlc {
 
@@ -82,7 +86,8 @@ void depthwiseConv2dF32(
     const float *filter, int64_t filterRowStride, float *output, int64_t outN,
     int64_t outC, int64_t outH, int64_t flags, const float *scale,
     const float *shift, const float *residual, int64_t residualN,
-    int64_t residualC, int64_t residualH, int64_t minBits, int64_t maxBits);
+    int64_t residualC, int64_t residualH, int64_t minBits, int64_t maxBits,
+    int64_t height, int64_t width, int64_t padTop, int64_t padLeft);
 
 } // namespace dlc
 

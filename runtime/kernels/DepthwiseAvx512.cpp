@@ -7,32 +7,34 @@
 #include "runtime/kernels/Depthwise.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <immintrin.h>
 
 namespace {
 
-/// The first `count` lanes (all for 16 or more, none for 0 or fewer).
-inline __mmask16 lanes(int64_t count) {
-  return count >= 16  ? __mmask16(0xffff)
-         : count <= 0 ? __mmask16(0)
-                      : __mmask16((1u << count) - 1);
+/// Bits [first, end) of 32 (clamped to the 32).
+inline uint32_t span(int64_t first, int64_t end) {
+  auto below = [](int64_t count) {
+    return count >= 32 ? ~0u : count <= 0 ? 0u : (1u << count) - 1;
+  };
+  return below(end) & ~below(first);
 }
 
 /// Sixteen inputs of a row for sixteen adjacent outputs: in[S·t] for
-/// t < 16, of which the lanes in `mask` are needed (no other element is
-/// read, so a row's last vector cannot fault past the buffer).
-template <int S> inline __m512 inputs(const float *in, __mmask16 mask);
+/// t < 16, read from the S·16 floats at `in` whose bits are set in
+/// `elements` (zeros for the others). No other element is read, so a
+/// vector over the edge of a row (the padding) cannot fault.
+template <int S> inline __m512 inputs(const float *in, uint32_t elements);
 
-template <> inline __m512 inputs<1>(const float *in, __mmask16 mask) {
-  return _mm512_maskz_loadu_ps(mask, in);
+template <> inline __m512 inputs<1>(const float *in, uint32_t elements) {
+  return _mm512_maskz_loadu_ps(__mmask16(elements), in);
 }
 
-template <> inline __m512 inputs<2>(const float *in, __mmask16 mask) {
-  // Lane t needs element 2t of the 32 from `in`: the last one needed is
-  // 2·(lanes - 1), so the mask of 32 elements is lanes·2 - 1 long.
-  const int count = __builtin_popcount(unsigned(mask));
-  const __m512 low = _mm512_maskz_loadu_ps(lanes(2 * count - 1), in);
-  const __m512 high = _mm512_maskz_loadu_ps(lanes(2 * count - 17), in + 16);
+template <> inline __m512 inputs<2>(const float *in, uint32_t elements) {
+  // Lane t is element 2t of the 32 from `in` (the odd ones, loaded where
+  // they lie between, are dropped).
+  const __m512 low = _mm512_maskz_loadu_ps(__mmask16(elements), in);
+  const __m512 high = _mm512_maskz_loadu_ps(__mmask16(elements >> 16), in + 16);
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
                                          22, 24, 26, 28, 30);
   return _mm512_permutex2var_ps(low, even, high);
@@ -40,33 +42,51 @@ template <> inline __m512 inputs<2>(const float *in, __mmask16 mask) {
 
 /// Outputs [x0, x0 + count) of rows [y, y + R), in V vectors of 16 a row
 /// (the last ones partial), with horizontal stride S; K is the filter's
-/// size where it is K×K and known (its taps then unroll), 0 otherwise. The
-/// R·V sums stay in registers across all taps.
-template <int R, int V, int S, int K>
+/// size where it is K×K and known (its taps then unroll), 0 otherwise.
+/// Edges says whether some of the rows read rows of the padding above or
+/// below the input (whose loads are then masked off). The R·V sums stay
+/// in registers across all taps.
+template <int R, int V, int S, int K, bool Edges>
 void chunk(const dlc::DepthwisePlane &p, int64_t y, int64_t x0, int64_t count) {
   const int64_t kh = K ? K : p.kh, kw = K ? K : p.kw;
   const int64_t inRow = p.inRow, dh = p.dh, dw = p.dw;
   __mmask16 mask[V];
   __m512 sum[R][V];
   for (int v = 0; v < V; ++v)
-    mask[v] = lanes(count - 16 * v);
+    mask[v] = __mmask16(span(0, count - 16 * v));
   for (int r = 0; r < R; ++r) {
     const float *out = p.out + (y + r) * p.outRow + x0;
     for (int v = 0; v < V; ++v)
       sum[r][v] = p.accumulate ? _mm512_maskz_loadu_ps(mask[v], out + 16 * v)
                                : _mm512_setzero_ps();
   }
-  const float *origin = p.in + y * p.sh * inRow + x0 * S;
+  // Input row and column of the first output's first tap (negative in the
+  // padding above and left).
+  const int64_t row0 = y * p.sh - p.pt, column0 = x0 * S - p.pl;
+  const float *origin = p.in + row0 * inRow + column0;
   const int64_t nextRow = p.sh * inRow;
   for (int64_t i = 0; i < kh; ++i) {
     const float *row = origin + i * dh * inRow;
     for (int64_t j = 0; j < kw; ++j) {
       const __m512 w = _mm512_set1_ps(p.filter[i * kw + j]);
       const float *in = row + j * dw;
-      for (int r = 0; r < R; ++r)
+      // The elements each vector reads: those its lanes need (up to the
+      // last one's) that lie within the row.
+      uint32_t elements[V];
+      for (int v = 0; v < V; ++v) {
+        const int64_t first = column0 + j * dw + 16 * S * v;
+        const int64_t needed = S * (std::min<int64_t>(count - 16 * v, 16) - 1) + 1;
+        elements[v] = span(-first, std::min(needed, p.w - first));
+      }
+      for (int r = 0; r < R; ++r) {
+        bool inside = true;
+        if constexpr (Edges)
+          inside = uint64_t(row0 + r * p.sh + i * dh) < uint64_t(p.h);
         for (int v = 0; v < V; ++v)
           sum[r][v] = _mm512_fmadd_ps(
-              w, inputs<S>(in + r * nextRow + 16 * S * v, mask[v]), sum[r][v]);
+              w, inputs<S>(in + r * nextRow + 16 * S * v, inside ? elements[v] : 0u),
+              sum[r][v]);
+      }
     }
   }
   // The epilogue, in the GEMM's order; max(lo, v) and min(hi, v) return v
@@ -98,25 +118,37 @@ void chunk(const dlc::DepthwisePlane &p, int64_t y, int64_t x0, int64_t count) {
 
 /// Rows [y, y + R) of the plane, in chunks of V vectors (the last chunk of
 /// a row with as many as it needs).
-template <int R, int V, int S, int K>
-void rows(const dlc::DepthwisePlane &p, int64_t y) {
+template <int R, int V, int S, int K, bool Edges>
+void rowsOf(const dlc::DepthwisePlane &p, int64_t y) {
   for (int64_t x0 = 0; x0 < p.wo; x0 += 16 * V) {
     const int64_t count = std::min<int64_t>(16 * V, p.wo - x0);
     switch ((count + 15) / 16) {
     case 1:
-      chunk<R, 1, S, K>(p, y, x0, count);
+      chunk<R, 1, S, K, Edges>(p, y, x0, count);
       break;
     case 2:
-      chunk<R, (V < 2 ? V : 2), S, K>(p, y, x0, count);
+      chunk<R, (V < 2 ? V : 2), S, K, Edges>(p, y, x0, count);
       break;
     case 3:
-      chunk<R, (V < 3 ? V : 3), S, K>(p, y, x0, count);
+      chunk<R, (V < 3 ? V : 3), S, K, Edges>(p, y, x0, count);
       break;
     default:
-      chunk<R, V, S, K>(p, y, x0, count);
+      chunk<R, V, S, K, Edges>(p, y, x0, count);
       break;
     }
   }
+}
+
+/// Rows [y, y + R): those that read the padding above or below the input
+/// check each row they load, the others none.
+template <int R, int V, int S, int K>
+void rows(const dlc::DepthwisePlane &p, int64_t y) {
+  const int64_t kh = K ? K : p.kh;
+  const int64_t top = y * p.sh - p.pt, bottom = (y + R - 1) * p.sh + (kh - 1) * p.dh - p.pt;
+  if (top < 0 || bottom >= p.h)
+    rowsOf<R, V, S, K, true>(p, y);
+  else
+    rowsOf<R, V, S, K, false>(p, y);
 }
 
 /// One plane with horizontal stride S and filter size K (0: any): rows of
@@ -124,17 +156,17 @@ void rows(const dlc::DepthwisePlane &p, int64_t y) {
 /// time, so that each tap's broadcast serves eight vectors.
 template <int S, int K> void plane(const dlc::DepthwisePlane &p) {
   // The next plane's input rows that output rows [y, y + count) read here.
-  const int64_t kh = K ? K : p.kh, kw = K ? K : p.kw;
-  const int64_t width = (p.wo - 1) * S + (kw - 1) * p.dw + 1;
+  const int64_t kh = K ? K : p.kh;
   auto prefetch = [&](int64_t y, int64_t count) {
     if (!p.next)
       return;
-    const int64_t first = y * p.sh,
-                  last = y + count == p.ho
-                             ? (p.ho - 1) * p.sh + (kh - 1) * p.dh + 1
-                             : (y + count) * p.sh;
+    const int64_t first = std::max<int64_t>(y * p.sh - p.pt, 0),
+                  last = std::min<int64_t>(
+                      y + count == p.ho ? (p.ho - 1) * p.sh + (kh - 1) * p.dh + 1 - p.pt
+                                        : (y + count) * p.sh - p.pt,
+                      p.h);
     for (int64_t row = first; row < last; ++row)
-      for (int64_t x = 0; x < width; x += 16)
+      for (int64_t x = 0; x < p.w; x += 16)
         _mm_prefetch(reinterpret_cast<const char *>(p.next + row * p.inRow + x),
                      _MM_HINT_T0);
   };

@@ -24,3 +24,10 @@ config.substitutions.append(("%dlc_src", config.dlc_src_root))
 config.substitutions.append(("%dlc_build", config.dlc_obj_root))
 # ONNX's node tests from Debian's libonnx-testdata.
 config.substitutions.append(("%onnx_node", "/usr/share/libonnx-testdata/data/node"))
+# mlir-runner's support libraries (printMemrefF32), for tests that run
+# generated loops by themselves.
+llvm_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+config.substitutions.append(
+    ("%mlir_runner_libs",
+     ",".join(os.path.join(llvm_lib_dir, name)
+              for name in ("libmlir_runner_utils.so", "libmlir_c_runner_utils.so"))))

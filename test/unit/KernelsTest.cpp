@@ -431,6 +431,10 @@ bool sameFloat(float got, float want) {
 struct DepthwiseCase {
   int64_t n, c, kh, kw, ho, wo, sh, sw, dh, dw;
   bool epilogue = false, accumulate = false;
+  /// The padding above, left, below and right of the input, which the
+  /// kernel reads as zeros. (Negative below or right: the input has rows
+  /// or columns there that no output reads.)
+  int64_t pt = 0, pl = 0, pb = 0, pr = 0;
 };
 
 /// Runs `test` through depthwiseConv2dF32 with `kernel`, its output a view
@@ -443,11 +447,14 @@ void checkDepthwise(const char *name, DepthwisePlaneKernel kernel, const Depthwi
                                   << test.wo << " stride " << test.sh << "," << test.sw
                                   << " dilation " << test.dh << "," << test.dw
                                   << (test.epilogue ? " epilogue" : "")
-                                  << (test.accumulate ? " accumulate" : ""));
-  const int64_t hp = (test.ho - 1) * test.sh + (test.kh - 1) * test.dh + 1;
-  const int64_t wp = (test.wo - 1) * test.sw + (test.kw - 1) * test.dw + 1;
-  // Input rows three floats longer than they need be, planes exactly hp rows.
-  const int64_t inH = wp + 3, inC = hp * inH, inN = test.c * inC;
+                                  << (test.accumulate ? " accumulate" : "") << " padding "
+                                  << test.pt << "," << test.pl << "," << test.pb << ","
+                                  << test.pr);
+  // The input, h × w inside its padding.
+  const int64_t h = (test.ho - 1) * test.sh + (test.kh - 1) * test.dh + 1 - test.pt - test.pb;
+  const int64_t w = (test.wo - 1) * test.sw + (test.kw - 1) * test.dw + 1 - test.pl - test.pr;
+  // Input rows three floats longer than they need be, planes exactly h rows.
+  const int64_t inH = w + 3, inC = h * inH, inN = test.c * inC;
   std::vector<float> input = randomFloats(test.n * inN, seed),
                      filter = randomFloats(test.c * test.kh * test.kw, seed + 1);
   // The output: a view at (1, 2) of planes of (ho + 2) × (wo + 3).
@@ -467,7 +474,7 @@ void checkDepthwise(const char *name, DepthwisePlaneKernel kernel, const Depthwi
                      test.epilogue ? scale.data() : nullptr,
                      test.epilogue ? shift.data() : nullptr,
                      test.epilogue ? residual.data() : nullptr, residualN, residualC, test.wo,
-                     bitsOf(lo), bitsOf(hi));
+                     bitsOf(lo), bitsOf(hi), h, w, test.pt, test.pl);
   int64_t mismatches = 0;
   for (int64_t e = 0; e < int64_t(output.size()); ++e) {
     const int64_t b = e / outN, c = e % outN / outC, y = e % outC / outH - 1,
@@ -476,10 +483,13 @@ void checkDepthwise(const char *name, DepthwisePlaneKernel kernel, const Depthwi
     if (y >= 0 && y < test.ho && x >= 0 && x < test.wo) {
       double sum = test.accumulate ? before[e] : 0.0;
       for (int64_t i = 0; i < test.kh; ++i)
-        for (int64_t j = 0; j < test.kw; ++j)
-          sum += double(filter[(c * test.kh + i) * test.kw + j]) *
-                 input[b * inN + c * inC + (y * test.sh + i * test.dh) * inH + x * test.sw +
-                       j * test.dw];
+        for (int64_t j = 0; j < test.kw; ++j) {
+          const int64_t row = y * test.sh + i * test.dh - test.pt,
+                        column = x * test.sw + j * test.dw - test.pl;
+          if (row >= 0 && row < h && column >= 0 && column < w)
+            sum += double(filter[(c * test.kh + i) * test.kw + j]) *
+                   input[b * inN + c * inC + row * inH + column];
+        }
       want = sum;
       if (test.epilogue) {
         want = want * scale[c] + shift[c] + residual[b * residualN + c * residualC + y * test.wo + x];
@@ -522,6 +532,23 @@ TEST(DepthwiseTest, EveryKernelMatchesFloat64Convolution) {
       {2, 2, 3, 2, 4, 9, 2, 2, 2, 3},
       {1, 2, 3, 3, 4, 11, 3, 3, 1, 1, true},
       {1, 2, 1, 1, 3, 40, 1, 2, 1, 1},
+      // Padding read as zeros (MobileNet's: 1 all round at stride 1; at
+      // stride 2, 1 with the last row and column never read), on every
+      // path; wider padding, more on one side, dilated taps reaching past
+      // a whole vector of padding; an input narrower than the filter.
+      {1, 3, 3, 3, 7, 7, 1, 1, 1, 1, true, false, 1, 1, 1, 1},
+      {2, 3, 3, 3, 14, 14, 1, 1, 1, 1, false, true, 1, 1, 1, 1},
+      {1, 2, 3, 3, 14, 14, 2, 2, 1, 1, true, false, 1, 1, 0, 0},
+      {1, 2, 3, 3, 9, 28, 1, 1, 1, 1, false, false, 1, 1, 1, 1},
+      {1, 2, 3, 3, 8, 28, 2, 2, 1, 1, true, false, 1, 1, -1, -1},
+      {2, 2, 3, 3, 5, 56, 2, 2, 1, 1, true, true, 1, 1, 0, 0},
+      {1, 2, 3, 3, 4, 112, 1, 1, 1, 1, false, false, 1, 1, 1, 1},
+      {1, 2, 3, 3, 5, 70, 1, 1, 1, 1, true, true, 2, 3, 0, 1},
+      {1, 3, 5, 5, 6, 20, 1, 1, 1, 1, true, false, 2, 2, 2, 2},
+      {2, 2, 3, 3, 6, 40, 1, 1, 9, 9, false, false, 9, 17, 9, 17},
+      {1, 2, 3, 2, 6, 9, 2, 2, 2, 3, false, false, 3, 4, 1, 2},
+      {1, 2, 3, 3, 4, 11, 3, 3, 1, 1, true, false, 1, 2, 1, 0},
+      {1, 2, 3, 3, 5, 5, 1, 1, 1, 1, false, false, 3, 3, 3, 3},
   };
   unsigned seed = 300;
   for (auto [name, kernel] : runnableDepthwiseKernels())
@@ -544,7 +571,7 @@ TEST(DepthwiseTest, OverwriteNeverReadsTheOutputAndNaNBoundsGiveNaN) {
     dlc_depthwise_conv2d_f32(1, c, c, 3, 3, ho, wo, 1, 1, 1, 1, input.data(), c * hp * wp,
                              hp * wp, wp, 1, filter.data(), 9, output.data(), c * ho * wo,
                              ho * wo, wo, kGemmOverwriteC | kGemmClampMin, nullptr, nullptr,
-                             nullptr, 0, 0, 0, bitsOf(nanBound), 0);
+                             nullptr, 0, 0, 0, bitsOf(nanBound), 0, hp, wp, 0, 0);
     for (float v : output)
       EXPECT_EQ(std::isnan(v), std::isnan(nanBound));
   }
