@@ -367,6 +367,10 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   }
 
 
+  // The last block's tiles apply the epilogue before they store, where
+  // the kernel can: MobileNetV2's GEMMs spent 8% of its batch-1 run in the
+  // pass over each panel that applied it after.
+  const bool epilogueInTiles = epilogue && kernel.runWithEpilogue && !epilogue->nanBound();
   forEach(pool, tasks(), [&](int64_t task) {
     int64_t i0 = (task / columnTasks) * rowsPerTask;
     int64_t iEnd = std::min(m, i0 + rowsPerTask);
@@ -388,13 +392,22 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
           panelData = packedAt(const_cast<float *>(packed), block, pack ? panel : 0);
           panelStride = nr;
         }
-        for (int64_t i = i0; i < iEnd; i += mr)
-          kernel.run(kc, a + i * lda + p0, lda, int(std::min<int64_t>(mr, iEnd - i)),
-                     panelData, panelStride, c + i * ldc + j, ldc, cols,
-                     /*accumulate=*/!overwrite || block > 0);
-        // The panel's columns are final after the last block, and still in
-        // L1: the epilogue costs no pass over memory.
-        if (epilogue && block == kBlocks - 1)
+        const bool last = block == kBlocks - 1;
+        for (int64_t i = i0; i < iEnd; i += mr) {
+          const int rows = int(std::min<int64_t>(mr, iEnd - i));
+          const bool accumulate = !overwrite || block > 0;
+          if (last && epilogueInTiles) {
+            const GemmEpilogue terms = epilogue->from(i, j);
+            kernel.runWithEpilogue(kc, a + i * lda + p0, lda, rows, panelData, panelStride,
+                                   c + i * ldc + j, ldc, cols, accumulate, &terms);
+          } else {
+            kernel.run(kc, a + i * lda + p0, lda, rows, panelData, panelStride,
+                       c + i * ldc + j, ldc, cols, accumulate);
+          }
+        }
+        // Otherwise the panel's columns are final after the last block,
+        // and still in L1: the epilogue costs no pass over memory.
+        if (epilogue && last && !epilogueInTiles)
           epilogue->apply(kernel, c, ldc, i0, iEnd, j, j + cols);
       }
     }

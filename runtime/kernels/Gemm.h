@@ -105,6 +105,14 @@ struct GemmMicroKernel {
   /// in place so). Null: a portable loop.
   void (*copyRows)(const float *from, int64_t ldf, float *to, int64_t ldt, int rows,
                    int64_t length, bool accumulate, const GemmEpilogue *epilogue);
+  /// `run`, then `epilogue`'s terms (its row i the tile's row i; never a
+  /// NaN bound) applied to the tile's sums in registers before their one
+  /// store: a product's last block of k. Null: `run`, then
+  /// GemmEpilogue::apply on the panel (a load and a store more per
+  /// element, from L1).
+  void (*runWithEpilogue)(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
+                          int64_t ldb, float *c, int64_t ldc, int cols, bool accumulate,
+                          const GemmEpilogue *epilogue);
 };
 
 /// The micro-kernels this build has, best first; each is usable only where

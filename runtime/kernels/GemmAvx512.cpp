@@ -14,10 +14,52 @@ namespace {
 
 constexpr int MR = 8, NR = 32;
 
+/// The epilogue's terms for one row (`scale`, `shift`: broadcast; `r`:
+/// the row's residual or null) applied to v, in GemmEpilogue's order.
+/// max(lo, v) and min(hi, v) return v where v is NaN, as the portable
+/// `v < lo ? lo : v` does.
+inline __m512 withTerms(__m512 v, const dlc::GemmEpilogue &e, __m512 scale, __m512 shift,
+                        __m512 lo, __m512 hi, const float *r, __mmask16 lanes) {
+  if (e.rowScale)
+    v = _mm512_mul_ps(v, scale);
+  if (e.rowShift)
+    v = _mm512_add_ps(v, shift);
+  if (r)
+    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(lanes, r));
+  if (e.clampMin)
+    v = _mm512_max_ps(lo, v);
+  if (e.clampMax)
+    v = _mm512_min_ps(hi, v);
+  return v;
+}
+
 /// Writes (or adds) the first `rows` rows and `cols` columns of a tile of
-/// sums to C.
+/// sums to C, with `epilogue`'s terms applied on the way where there is one
+/// (its row i the tile's row i).
 inline void storeTile(__m512 (&acc)[MR][2], int rows, float *c, int64_t ldc, int cols,
-                      bool accumulate) {
+                      bool accumulate, const dlc::GemmEpilogue *epilogue = nullptr) {
+  if (epilogue) {
+    const dlc::GemmEpilogue &e = *epilogue;
+    const __mmask16 low = cols >= 16 ? 0xFFFF : __mmask16((1u << cols) - 1);
+    const __mmask16 high =
+        cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : __mmask16((1u << (cols - 16)) - 1);
+    const __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
+    for (int i = 0; i < rows; ++i) {
+      float *out = c + i * ldc;
+      __m512 v0 = acc[i][0], v1 = acc[i][1];
+      if (accumulate) {
+        v0 = _mm512_add_ps(_mm512_maskz_loadu_ps(low, out), v0);
+        v1 = _mm512_add_ps(_mm512_maskz_loadu_ps(high, out + 16), v1);
+      }
+      const __m512 scale = _mm512_set1_ps(e.rowScale ? e.rowScale[i] : 1.0f);
+      const __m512 shift = _mm512_set1_ps(e.rowShift ? e.rowShift[i] : 0.0f);
+      const float *r = e.residual ? e.residual + i * e.ldr : nullptr;
+      _mm512_mask_storeu_ps(out, low, withTerms(v0, e, scale, shift, lo, hi, r, low));
+      _mm512_mask_storeu_ps(out + 16, high,
+                            withTerms(v1, e, scale, shift, lo, hi, r ? r + 16 : nullptr, high));
+    }
+    return;
+  }
   if (cols == NR) { // whole rows: plain loads and stores
     for (int i = 0; i < rows; ++i) {
       float *out = c + i * ldc;
@@ -105,8 +147,9 @@ inline void sumTileFor(int cols, int64_t kc, const float *const (&row)[MR], Colu
     sumTile<8>(kc, row, column, b, ldb, acc);
 }
 
-void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
-            int64_t ldb, float *c, int64_t ldc, int cols, bool accumulate) {
+void kernelWithEpilogue(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
+                        int64_t ldb, float *c, int64_t ldc, int cols, bool accumulate,
+                        const dlc::GemmEpilogue *epilogue) {
   // Rows past the end of A read the last row again; their results are
   // dropped.
   const float *row[MR];
@@ -114,7 +157,12 @@ void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
     row[i] = a + (i < rows ? i : rows - 1) * lda;
   __m512 acc[MR][2];
   sumTileFor(cols, kc, row, [](int64_t p) { return p; }, b, ldb, acc);
-  storeTile(acc, rows, c, ldc, cols, accumulate);
+  storeTile(acc, rows, c, ldc, cols, accumulate, epilogue);
+}
+
+void kernel(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
+            int64_t ldb, float *c, int64_t ldc, int cols, bool accumulate) {
+  kernelWithEpilogue(kc, a, lda, rows, b, ldb, c, ldc, cols, accumulate, nullptr);
 }
 
 void dot4(int64_t k, const float *row, const float *const *columns, float *sums) {
@@ -211,25 +259,6 @@ void transpose(const float *source, int64_t lds, int rows, int cols, float *targ
   }
 }
 
-/// The epilogue's terms for one row (`scale`, `shift`: broadcast; `r`:
-/// the row's residual or null) applied to v, in GemmEpilogue's order.
-/// max(lo, v) and min(hi, v) return v where v is NaN, as the portable
-/// `v < lo ? lo : v` does.
-inline __m512 withTerms(__m512 v, const dlc::GemmEpilogue &e, __m512 scale, __m512 shift,
-                        __m512 lo, __m512 hi, const float *r, __mmask16 lanes) {
-  if (e.rowScale)
-    v = _mm512_mul_ps(v, scale);
-  if (e.rowShift)
-    v = _mm512_add_ps(v, shift);
-  if (r)
-    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(lanes, r));
-  if (e.clampMin)
-    v = _mm512_max_ps(lo, v);
-  if (e.clampMax)
-    v = _mm512_min_ps(hi, v);
-  return v;
-}
-
 void copyRows(const float *from, int64_t ldf, float *to, int64_t ldt, int rows,
               int64_t length, bool accumulate, const dlc::GemmEpilogue *epilogue) {
   const __mmask16 tail = __mmask16((1u << (length % 16)) - 1);
@@ -281,7 +310,8 @@ void copyRows(const float *from, int64_t ldf, float *to, int64_t ldt, int rows,
 }
 
 const dlc::GemmMicroKernel avx512 = {
-    "avx512 8x32", MR, NR, kernel, dot4, copyRuns, kernelIndirect, transpose, copyRows};
+    "avx512 8x32", MR,       NR,        kernel,  dot4, copyRuns, kernelIndirect, transpose,
+    copyRows,      kernelWithEpilogue};
 
 } // namespace
 
