@@ -357,6 +357,10 @@ TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
       {2, 4, 70, 3, 2, 4, 5, 2, 3, 2, 1, 2},
       {2, 3, 80, 3, 3, 6, 6, 1, 1, 1, 1, 1, 2, true},
       {2, 3, 72, 3, 3, 5, 5, 1, 1, 1, 1, 1, 1, false, true},
+      // Into a dense output with the epilogue: adding to what it held;
+      // panels that straddle images (7·9 pixels).
+      {2, 3, 72, 3, 3, 5, 5, 1, 1, 1, 1, 1, 0, true, true},
+      {3, 5, 70, 3, 3, 7, 9, 1, 1, 1, 1, 1, 0, true},
       // Patches two floats apart along x, packed (a horizontal stride of 2,
       // and a stride of 1 on an input read with a stride of 2), runs longer
       // than a vector.
