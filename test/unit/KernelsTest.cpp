@@ -86,7 +86,8 @@ void expectProducts(int64_t batch, int64_t m, int64_t n, int64_t k, const float 
 }
 
 /// Products that take each path of the GEMM driver: packed, B read in
-/// place (few rows), transposed B with few rows (dot products), batched,
+/// place (few rows), transposed B with few rows (dot products), batched
+/// (a product per thread; with a short k, its panels packed in groups),
 /// and the empty sum (k = 0).
 struct PathCase {
   int64_t batch, m, n, k;
@@ -98,6 +99,7 @@ constexpr PathCase kPathCases[] = {{1, 40, 70, 300, false},
                                    {1, 5, 33, 600, false},
                                    {1, 5, 33, 600, true},
                                    {3, 9, 17, 20, false},
+                                   {2, 40, 100, 24, false},
                                    {2, 4, 8, 0, false}};
 
 /// C (initially random) += A·B with row strides wider than the matrices,
