@@ -421,29 +421,38 @@ bool isPackedFilter(Value filter, int64_t rank) {
   return true;
 }
 
-/// A generic marked kConv2dAttribute whose operands are f32 buffers with
-/// unit inner strides, the input, filter [O, C, KH, KW] and output.
-std::optional<Convolution> conv2dOf(linalg::GenericOp op) {
-  auto attribute = op->getAttrOfType<DenseI64ArrayAttr>(dlc::kConv2dAttribute);
-  if (!attribute || attribute.size() != 4 || !op.hasPureBufferSemantics() ||
-      op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+/// The `size` values of `mark` on `op`, if it is a generic on f32 buffers
+/// with unit inner strides, with `inputs` inputs (the last one a filter of
+/// `filterRank` dimensions, see isPackedFilter) and one init.
+std::optional<ArrayRef<int64_t>> markOf(linalg::GenericOp op, StringRef mark, size_t size,
+                                        unsigned inputs, int64_t filterRank) {
+  auto attribute = op->getAttrOfType<DenseI64ArrayAttr>(mark);
+  if (!attribute || attribute.size() != int64_t(size) || !op.hasPureBufferSemantics() ||
+      op.getNumDpsInputs() != inputs || op.getNumDpsInits() != 1 ||
       !llvm::all_of(op->getOperands(), isF32Buffer) ||
-      !isPackedFilter(op.getDpsInputOperand(1)->get(), 4))
+      !isPackedFilter(op.getDpsInputOperand(inputs - 1)->get(), filterRank))
+    return std::nullopt;
+  return attribute.asArrayRef();
+}
+
+/// A generic marked kConv2dAttribute ([sh, sw, dh, dw]) on the input and
+/// a filter [O, C, KH, KW], into the output.
+std::optional<Convolution> conv2dOf(linalg::GenericOp op) {
+  std::optional<ArrayRef<int64_t>> values = markOf(op, dlc::kConv2dAttribute, 4, 2, 4);
+  if (!values)
     return std::nullopt;
   return Convolution{op.getDpsInputOperand(0)->get(), op.getDpsInputOperand(1)->get(),
-                     op.getDpsInitOperand(0)->get(), attribute.asArrayRef()};
+                     op.getDpsInitOperand(0)->get(), *values};
 }
 
 /// A generic marked kDepthwiseConv2dAttribute ([sh, sw, dh, dw, pt, pl])
-/// on f32 buffers with unit inner strides: the filter [C, KH, KW] its one
-/// input, the output its init, and the [N, C, H, W] input the buffer its
-/// body loads from (with bounds checks: the padding is implicit).
+/// on a filter [C, KH, KW], into the output; the [N, C, H, W] input is the
+/// buffer its body loads from (with bounds checks: the padding is
+/// implicit).
 std::optional<Convolution> depthwiseConv2dOf(linalg::GenericOp op) {
-  auto attribute = op->getAttrOfType<DenseI64ArrayAttr>(dlc::kDepthwiseConv2dAttribute);
-  if (!attribute || attribute.size() != 6 || !op.hasPureBufferSemantics() ||
-      op.getNumDpsInputs() != 1 || op.getNumDpsInits() != 1 ||
-      !llvm::all_of(op->getOperands(), isF32Buffer) ||
-      !isPackedFilter(op.getDpsInputOperand(0)->get(), 3))
+  std::optional<ArrayRef<int64_t>> values =
+      markOf(op, dlc::kDepthwiseConv2dAttribute, 6, 1, 3);
+  if (!values)
     return std::nullopt;
   Value input;
   for (Operation &inner : op.getBody()->without_terminator())
@@ -455,9 +464,8 @@ std::optional<Convolution> depthwiseConv2dOf(linalg::GenericOp op) {
     }
   if (!input || !isF32Buffer(input) || cast<MemRefType>(input.getType()).getRank() != 4)
     return std::nullopt;
-  ArrayRef<int64_t> values = attribute.asArrayRef();
   return Convolution{input, op.getDpsInputOperand(0)->get(), op.getDpsInitOperand(0)->get(),
-                     values.take_front(4), values[4], values[5]};
+                     values->take_front(4), (*values)[4], (*values)[5]};
 }
 
 /// Replaces `op` (a convolution generic, see conv2dOf and
