@@ -397,14 +397,19 @@ OpFoldResult ReduceOp::fold(FoldAdaptor adaptor) {
 }
 
 bool dlc::padsImplicitly(Operation *op) {
+  // (An input without elements has none to read: its copy is all padding.)
+  auto hasElements = [](Value input) {
+    return cast<RankedTensorType>(input.getType()).getNumElements() > 0;
+  };
   if (auto conv = dyn_cast<FusedConvOp>(op))
-    return conv.getGroups() != 1;
+    return conv.getGroups() != 1 && hasElements(conv.getInput());
   auto conv = dyn_cast<ConvOp>(op);
   if (!conv)
     return false;
   auto input = cast<RankedTensorType>(conv.getInput().getType());
   int64_t channels = input.getDimSize(1);
-  return input.getElementType().isF32() && input.getRank() == 4 && conv.getGroups() != 1 &&
+  return input.getElementType().isF32() && input.getRank() == 4 && hasElements(conv.getInput()) &&
+         conv.getGroups() != 1 &&
          int64_t(conv.getGroups()) == channels &&
          cast<RankedTensorType>(conv.getFilter().getType()).getDimSize(0) == channels &&
          llvm::all_of(conv.getLhsDilation(), [](int64_t d) { return d == 1; });

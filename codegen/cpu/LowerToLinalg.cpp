@@ -944,7 +944,8 @@ struct ReduceWindowLowering : OpConversionPattern<ReduceWindowOp> {
 /// channel) is one linalg.generic marked `dlc.depthwise_conv2d`:
 /// dlc_depthwise_conv2d_f32.
 ///
-/// `input` is already padded (and dilated).
+/// The implicit GEMM's `input` is already padded (and dilated); the
+/// depthwise generic reads its padding as zeros (convDepthwise).
 ///
 /// With an epilogue (a dlc.fused_conv), the product is followed by a
 /// linalg.generic marked `dlc.epilogue` that updates it in place:
@@ -1236,7 +1237,8 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
       return success();
     }
     if (elementType.isF32() && spatial == 2 && groups == C && O == C) {
-      // Dilated input: the copy spreads it out, and pads it too.
+      // Dilated input: the copy spreads it out, and pads it too. (Or an
+      // input without elements: the copy is all padding.)
       rewriter.replaceOp(op, convDepthwise(rewriter, loc, type, op.getStrides(),
                                            op.getDilations(), {0, 0}, input,
                                            adaptor.getFilter(), /*epilogue=*/nullptr));
@@ -1325,14 +1327,22 @@ struct FusedConvLowering : OpConversionPattern<FusedConvOp> {
     auto type = cast<RankedTensorType>(op.getType());
     ConvEpilogue epilogue{adaptor.getScale(), adaptor.getShift(), adaptor.getResidual(),
                           adaptor.getMin(), adaptor.getMax()};
-    if (padsImplicitly(op)) {
+    Value input = adaptor.getInput();
+    if (op.getGroups() != 1) {
+      // The padding read as zeros; only an input without elements is
+      // copied into a padded tensor (the generic reads nothing outside it).
+      const bool implicit = padsImplicitly(op);
+      if (!implicit)
+        input = paddedInput(rewriter, loc, input, rewriter.getF32FloatAttr(0), {1, 1},
+                            op.getPadLow(), op.getPadHigh());
       rewriter.replaceOp(op, convDepthwise(rewriter, loc, type, op.getStrides(),
-                                           op.getDilations(), op.getPadLow(), adaptor.getInput(),
-                                           adaptor.getFilter(), &epilogue));
+                                           op.getDilations(),
+                                           implicit ? op.getPadLow() : ArrayRef<int64_t>{0, 0},
+                                           input, adaptor.getFilter(), &epilogue));
       return success();
     }
-    Value input = paddedInput(rewriter, loc, adaptor.getInput(), rewriter.getF32FloatAttr(0),
-                              {1, 1}, op.getPadLow(), op.getPadHigh());
+    input = paddedInput(rewriter, loc, input, rewriter.getF32FloatAttr(0), {1, 1},
+                        op.getPadLow(), op.getPadHigh());
 
     rewriter.replaceOp(op, convAsMatmul(rewriter, loc, type, op.getStrides(),
                                         op.getDilations(), input, adaptor.getFilter(),

@@ -76,7 +76,7 @@ def DlcCpuKernelCalls : Pass<"dlc-cpu-kernel-calls", "mlir::ModuleOp"> {
     same zero-fill and epilogue rules (the fill may also be of exactly the
     output's view, as when the output is the inside of a padded buffer;
     the epilogue's rows are output channels). A `linalg.generic` marked
-    `dlc.depthwise_conv2d` (its filter [C, KH, KW] its one operand, the
+    `dlc.depthwise_conv2d` (its filter [C, KH, KW] its one input, the
     input the buffer its body loads from, the padding above and left in
     the mark) becomes a call of `dlc_depthwise_conv2d_f32` by the same
     rules, with the input's height and width and the padding.

@@ -18,12 +18,15 @@ void dlc::depthwisePlanePortable(const DepthwisePlane &p) {
       float v = p.accumulate ? out[x] : 0.0f;
       for (int64_t i = 0; i < p.kh; ++i) {
         const int64_t row = y * p.sh + i * p.dh - p.pt;
-        if (row < 0 || row >= p.h)
-          continue;
+        const bool rowInside = row >= 0 && row < p.h;
         for (int64_t j = 0; j < p.kw; ++j) {
           const int64_t column = x * p.sw + j * p.dw - p.pl;
-          // A zero of the padding still multiplies: 0 · inf is NaN.
-          const float in = column < 0 || column >= p.w ? 0.0f : p.in[row * p.inRow + column];
+          // A zero of the padding still multiplies, as the AVX-512
+          // version's masked loads and the generated loops do: 0 · inf is
+          // NaN.
+          const float in = rowInside && column >= 0 && column < p.w
+                               ? p.in[row * p.inRow + column]
+                               : 0.0f;
           v += p.filter[i * p.kw + j] * in;
         }
       }

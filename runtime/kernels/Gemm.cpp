@@ -9,7 +9,13 @@
 //       for each panel in the columns:        the panel stays in L1
 //         for each group of mr rows:          A streams from L2
 //           micro-kernel: C[mr × nr] += A[mr × kc] · panel[kc × nr]
-//         after the last block: the epilogue on the panel's columns
+//           (in the last block, the epilogue applied to the tile's sums
+//           in registers, where the micro-kernel can; otherwise on the
+//           panel's columns after it)
+//
+// A product on one thread with a single short block of k packs its
+// panels in groups that fill half of L1 and runs each row tile over a
+// group, so that a wide C is written in long runs.
 //
 // A is read in place (its rows are broadcast element by element), so only
 // B is copied, and only when enough rows of A reuse it; a product with few
@@ -53,7 +59,7 @@ namespace {
 constexpr int64_t KC = 256; // rows of B per block: a panel of it fits L1
 constexpr int64_t MC = 96;  // rows of A per task at most: its block fits L2
 constexpr int64_t NC = 256; // columns of C per task at most
-constexpr int64_t kL1Bytes = 32 << 10; // L1 data cache per core (PERF.md)
+constexpr int64_t kL1Bytes = 32 << 10; // L1 data cache per core (shared/PERF.md)
 /// Below this many rows of A, B is read in place: each panel would serve
 /// too few micro-tiles to pay for copying it. (Packing panels inside each
 /// task instead was measured slower at every size.)

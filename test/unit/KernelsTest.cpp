@@ -100,6 +100,7 @@ constexpr PathCase kPathCases[] = {{1, 40, 70, 300, false},
                                    {1, 5, 33, 600, true},
                                    {3, 9, 17, 20, false},
                                    {2, 40, 100, 24, false},
+                                   {2, 40, 300, 16, false},
                                    {2, 4, 8, 0, false}};
 
 /// C (initially random) += A·B with row strides wider than the matrices,
@@ -208,12 +209,16 @@ int64_t bitsOf(float value) {
 
 TEST(GemmTest, EpilogueAppliesEachTermAfterTheProduct) {
   // C = min(max(A·B · scale[r] + shift[r] + R, lo), hi), term by term, on
-  // every path of the driver; then with only the shift and the max.
+  // every path of the driver; then with only the shift and the max; then
+  // added to what C held.
   ThreadPool pool(2);
   ThreadPool::Scope scope(&pool);
   unsigned seed = 21;
   for (PathCase shape : kPathCases)
-    for (bool allTerms : {true, false}) {
+    for (int variant : {0, 1, 2}) {
+      // 0: all terms; 1: only the shift and the max; 2: all terms on C +
+      // A·B (the epilogue applies to the sum with what C held).
+      const bool allTerms = variant != 1, accumulate = variant == 2;
       auto [batch, m, n, k, transposed] = shape;
       std::vector<float> a = randomFloats(batch * m * k + 1, seed++),
                          b = randomFloats(batch * k * n + 1, seed++),
@@ -221,17 +226,22 @@ TEST(GemmTest, EpilogueAppliesEachTermAfterTheProduct) {
                          residual = randomFloats(batch * m * n, seed++);
       const float lo = -0.25f, hi = 0.5f;
       int64_t strideK = transposed ? 1 : n, strideN = transposed ? k : 1;
-      std::vector<float> c(batch * m * n, std::nanf(""));
+      std::vector<float> c = accumulate ? randomFloats(batch * m * n, seed++)
+                                        : std::vector<float>(batch * m * n, std::nanf(""));
+      const std::vector<float> before = c;
       const float *s = allTerms ? scale.data() : nullptr;
       const float *r = allTerms ? residual.data() : nullptr;
       const bool low = allTerms;
       dlc_gemm_f32(batch, m, n, k, a.data(), m * k, k, b.data(), k * n, strideK, strideN,
                    c.data(), m * n, n,
-                   kGemmOverwriteC | (low ? kGemmClampMin : 0) | kGemmClampMax, s,
-                   shift.data(), r, m * n, n, bitsOf(lo), bitsOf(hi));
-      SCOPED_TRACE(allTerms ? "all terms" : "shift and max");
+                   (accumulate ? 0 : kGemmOverwriteC) | (low ? kGemmClampMin : 0) |
+                       kGemmClampMax,
+                   s, shift.data(), r, m * n, n, bitsOf(lo), bitsOf(hi));
+      SCOPED_TRACE(variant == 0 ? "all terms" : variant == 1 ? "shift and max" : "accumulate");
       expectProducts(batch, m, n, k, a.data(), b.data(), strideK, strideN, c.data(), 1,
                      [&](int64_t q, int64_t i, int64_t j, double product) {
+                       if (accumulate)
+                         product += before[(q * m + i) * n + j];
                        double want = product * (s ? s[i] : 1.0) + shift[i] +
                                      (r ? r[(q * m + i) * n + j] : 0.0);
                        if (low)
@@ -492,9 +502,9 @@ void checkDepthwise(const char *name, DepthwisePlaneKernel kernel, const Depthwi
         for (int64_t j = 0; j < test.kw; ++j) {
           const int64_t row = y * test.sh + i * test.dh - test.pt,
                         column = x * test.sw + j * test.dw - test.pl;
-          if (row >= 0 && row < h && column >= 0 && column < w)
-            sum += double(filter[(c * test.kh + i) * test.kw + j]) *
-                   input[b * inN + c * inC + row * inH + column];
+          const bool inside = row >= 0 && row < h && column >= 0 && column < w;
+          sum += double(filter[(c * test.kh + i) * test.kw + j]) *
+                 (inside ? input[b * inN + c * inC + row * inH + column] : 0.0);
         }
       want = sum;
       if (test.epilogue) {
@@ -570,16 +580,42 @@ TEST(DepthwiseTest, OverwriteNeverReadsTheOutputAndNaNBoundsGiveNaN) {
   // Generated code's entry point (the host's kernel), as a call after
   // dlc-cpu-kernel-calls makes it: a NaN in the output it overwrites must
   // not come through; with a NaN bound every element is NaN.
-  const int64_t c = 4, ho = 5, wo = 21, hp = ho + 2, wp = wo + 2;
-  std::vector<float> input = randomFloats(c * hp * wp, 7), filter = randomFloats(c * 9, 8);
+  // The input is ho × wo with a padding of 1 all round (read as zeros).
+  const int64_t c = 4, ho = 5, wo = 21;
+  std::vector<float> input = randomFloats(c * ho * wo, 7), filter = randomFloats(c * 9, 8);
   for (float nanBound : {0.0f, std::numeric_limits<float>::quiet_NaN()}) {
     std::vector<float> output(c * ho * wo, std::numeric_limits<float>::quiet_NaN());
-    dlc_depthwise_conv2d_f32(1, c, c, 3, 3, ho, wo, 1, 1, 1, 1, input.data(), c * hp * wp,
-                             hp * wp, wp, 1, filter.data(), 9, output.data(), c * ho * wo,
+    dlc_depthwise_conv2d_f32(1, c, c, 3, 3, ho, wo, 1, 1, 1, 1, input.data(), c * ho * wo,
+                             ho * wo, wo, 1, filter.data(), 9, output.data(), c * ho * wo,
                              ho * wo, wo, kGemmOverwriteC | kGemmClampMin, nullptr, nullptr,
-                             nullptr, 0, 0, 0, bitsOf(nanBound), 0, hp, wp, 0, 0);
+                             nullptr, 0, 0, 0, bitsOf(nanBound), 0, ho, wo, 1, 1);
     for (float v : output)
       EXPECT_EQ(std::isnan(v), std::isnan(nanBound));
+  }
+}
+
+TEST(DepthwiseTest, PaddingMultipliesAsZeros) {
+  // The padding is never stored, but every kernel multiplies it as a
+  // stored zero would be (the padded copy and the generated loops do):
+  // with an infinite weight, 0 · inf makes the outputs that read the
+  // padding there NaN; the others read a finite input there (±inf).
+  const int64_t c = 2, ho = 5, wo = 6;
+  std::vector<float> input = randomFloats(c * ho * wo, 9), filter = randomFloats(c * 9, 10);
+  for (float &x : input)
+    x = x == 0.0f ? 0.5f : x;
+  filter[1] = std::numeric_limits<float>::infinity(); // channel 0, tap (0, 1)
+  for (auto [name, kernel] : runnableDepthwiseKernels()) {
+    SCOPED_TRACE(name);
+    std::vector<float> output(c * ho * wo);
+    depthwiseConv2dF32(kernel, 1, c, 3, 3, ho, wo, 1, 1, 1, 1, input.data(), c * ho * wo,
+                       ho * wo, wo, filter.data(), 9, output.data(), c * ho * wo, ho * wo, wo,
+                       kGemmOverwriteC, nullptr, nullptr, nullptr, 0, 0, 0, 0, 0, ho, wo, 1, 1);
+    for (int64_t y = 0; y < ho; ++y)
+      for (int64_t x = 0; x < wo; ++x) {
+        EXPECT_EQ(std::isnan(output[y * wo + x]), y == 0) << "channel 0 (" << y << ", " << x << ")";
+        EXPECT_TRUE(std::isfinite(output[(ho + y) * wo + x]))
+            << "channel 1 (" << y << ", " << x << ")";
+      }
   }
 }
 
