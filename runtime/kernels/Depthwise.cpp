@@ -46,6 +46,30 @@ void dlc::depthwisePlanePortable(const DepthwisePlane &p) {
   }
 }
 
+bool dlc::flatMasksFor(const DepthwisePlane &p, uint16_t *masks) {
+  // Narrower than a vector (wider rows are whole vectors already), rows
+  // contiguous in the input, the output and the residual, input rows as
+  // wide as output rows (so that a tap is one offset for the whole plane).
+  const int64_t outputs = p.ho * p.wo, taps = p.kh * p.kw;
+  if (p.wo >= 16 || p.sh != 1 || p.sw != 1 || p.w != p.wo || p.inRow != p.w ||
+      p.outRow != p.wo || (p.residual && p.residualRow != p.wo) ||
+      outputs > 16 * kDepthwiseFlatVectors || taps > kDepthwiseFlatTaps)
+    return false;
+  for (int64_t q = 0; q * 16 < outputs; ++q)
+    for (int64_t t = 0; t < taps; ++t) {
+      const int64_t i = t / p.kw, j = t % p.kw;
+      uint16_t mask = 0;
+      for (int64_t lane = 0; lane < 16 && q * 16 + lane < outputs; ++lane) {
+        const int64_t y = (q * 16 + lane) / p.wo, x = (q * 16 + lane) % p.wo;
+        const int64_t row = y + i * p.dh - p.pt, column = x + j * p.dw - p.pl;
+        if (row >= 0 && row < p.h && column >= 0 && column < p.w)
+          mask |= uint16_t(1u << lane);
+      }
+      masks[q * taps + t] = mask;
+    }
+  return true;
+}
+
 dlc::DepthwisePlaneKernel dlc::hostDepthwisePlane() {
   static const DepthwisePlaneKernel best =
       hostVersion(&depthwisePlaneAvx512, &depthwisePlanePortable);
@@ -70,6 +94,13 @@ void dlc::depthwiseConv2dF32(
   // A NaN bound makes every element NaN, by the GEMM epilogue's rule.
   const bool nanBound =
       GemmEpilogue{nullptr, nullptr, nullptr, 0, clampMin, clampMax, lo, hi}.nanBound();
+  // The flat masks of this call's planes, if they can be computed flat
+  // (all planes share the geometry).
+  uint16_t flat[kDepthwiseFlatVectors * kDepthwiseFlatTaps];
+  DepthwisePlane geometry{input, inH, height, width, padTop, padLeft, filter, kh, kw,
+                          sh, sw, dh, dw, output, outH, ho, wo, false, nullptr, nullptr,
+                          residual, residualH, false, false, 0, 0, nullptr};
+  const uint16_t *flatMasks = flatMasksFor(geometry, flat) ? flat : nullptr;
   forEachPlane(images, channels, ho * wo * kh * kw, [&](int64_t b, int64_t c) {
     float *out = output + b * outN + c * outC;
     if (nanBound) {
@@ -87,7 +118,8 @@ void dlc::depthwiseConv2dF32(
         // The next plane of this image, or the next image's first.
         c + 1 < channels ? input + b * inN + (c + 1) * inC
         : b + 1 < images ? input + (b + 1) * inN
-                         : nullptr};
+                         : nullptr,
+        flatMasks};
     kernel(plane);
   });
 }

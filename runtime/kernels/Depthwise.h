@@ -43,7 +43,21 @@ struct DepthwisePlane {
   /// a new stream, which the hardware prefetcher only picks up late: on
   /// MobileNet's 7-28 wide planes, the first loads of each row missed.)
   const float *next;
+  /// For a small plane whose input and output rows follow one another, as
+  /// wide as each other (a stride-1 convolution of a 7×7 plane): the
+  /// plane as flat vectors of 16 outputs across rows, and for vector q and
+  /// tap t = i·kw + j the lanes whose input lies inside, at
+  /// flatMasks[q·kh·kw + t] (see flatMasksFor); null otherwise.
+  const uint16_t *flatMasks = nullptr;
 };
+
+/// The most flat vectors a plane may have (flatMasks), and taps.
+constexpr int64_t kDepthwiseFlatVectors = 8, kDepthwiseFlatTaps = 25;
+
+/// Fills `masks` (kDepthwiseFlatVectors · kDepthwiseFlatTaps) for planes of
+/// `plane`'s geometry and returns true, if such planes can be computed
+/// flat (see DepthwisePlane::flatMasks); false otherwise.
+bool flatMasksFor(const DepthwisePlane &plane, uint16_t *masks);
 
 /// Computes one plane.
 using DepthwisePlaneKernel = void (*)(const DepthwisePlane &plane);

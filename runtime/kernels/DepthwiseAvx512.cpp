@@ -197,7 +197,73 @@ template <int S, int K> void plane(const dlc::DepthwisePlane &p) {
     prefetch(y, 1), rows<1, 4, S, K>(p, y);
 }
 
+/// A plane of Q flat vectors (see DepthwisePlane::flatMasks), all in
+/// registers across the taps: a 7×7 plane is four vectors, where rows of 7
+/// took seven.
+template <int Q, int K> void flatPlane(const dlc::DepthwisePlane &p) {
+  const int64_t kh = K ? K : p.kh, kw = K ? K : p.kw, taps = kh * kw;
+  const int64_t outputs = p.ho * p.wo;
+  if (p.next)
+    for (int64_t e = 0; e < p.h * p.w; e += 16)
+      _mm_prefetch(reinterpret_cast<const char *>(p.next + e), _MM_HINT_T0);
+  __mmask16 valid[Q];
+  __m512 sum[Q];
+  for (int q = 0; q < Q; ++q) {
+    valid[q] = __mmask16(span(0, outputs - 16 * q));
+    sum[q] = p.accumulate ? _mm512_maskz_loadu_ps(valid[q], p.out + 16 * q)
+                          : _mm512_setzero_ps();
+  }
+#pragma GCC unroll 8
+  for (int64_t i = 0; i < kh; ++i)
+#pragma GCC unroll 8
+    for (int64_t j = 0; j < kw; ++j) {
+      const int64_t t = i * kw + j;
+      const __m512 w = _mm512_set1_ps(p.filter[t]);
+      // The tap's input for the first output; the masks leave out the
+      // lanes that fall in the padding (or in a neighbouring row).
+      const float *in = p.in + (i * p.dh - p.pt) * p.w + (j * p.dw - p.pl);
+      for (int q = 0; q < Q; ++q)
+        sum[q] = _mm512_fmadd_ps(
+            w, _mm512_maskz_loadu_ps(__mmask16(p.flatMasks[q * taps + t]), in + 16 * q),
+            sum[q]);
+    }
+  const __m512 scale = _mm512_set1_ps(p.scale ? *p.scale : 1.0f);
+  const __m512 shift = _mm512_set1_ps(p.shift ? *p.shift : 0.0f);
+  const __m512 lo = _mm512_set1_ps(p.lo), hi = _mm512_set1_ps(p.hi);
+  for (int q = 0; q < Q; ++q) {
+    __m512 value = sum[q];
+    if (p.scale)
+      value = _mm512_mul_ps(value, scale);
+    if (p.shift)
+      value = _mm512_add_ps(value, shift);
+    if (p.residual)
+      value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(valid[q], p.residual + 16 * q));
+    if (p.clampMin)
+      value = _mm512_max_ps(lo, value);
+    if (p.clampMax)
+      value = _mm512_min_ps(hi, value);
+    _mm512_mask_storeu_ps(p.out + 16 * q, valid[q], value);
+  }
+}
+
+/// flatPlane with as many vectors as the plane has (up to
+/// kDepthwiseFlatVectors).
+template <int Q, int K> void flatPlaneOf(const dlc::DepthwisePlane &p) {
+  if constexpr (Q < dlc::kDepthwiseFlatVectors) {
+    if (p.ho * p.wo > 16 * Q)
+      return flatPlaneOf<Q + 1, K>(p);
+  }
+  flatPlane<Q, K>(p);
+}
+
 template <int S> void plane(const dlc::DepthwisePlane &p) {
+  if (S == 1 && p.flatMasks) {
+    if (p.kh == 3 && p.kw == 3)
+      flatPlaneOf<1, 3>(p);
+    else
+      flatPlaneOf<1, 0>(p);
+    return;
+  }
   if (p.kh == 3 && p.kw == 3)
     plane<S, 3>(p);
   else

@@ -451,6 +451,10 @@ struct DepthwiseCase {
   /// kernel reads as zeros. (Negative below or right: the input has rows
   /// or columns there that no output reads.)
   int64_t pt = 0, pl = 0, pb = 0, pr = 0;
+  /// Input rows exactly w floats apart and the output a whole buffer (no
+  /// view): the planes a stride-1 convolution of a narrow plane computes
+  /// as flat vectors across rows.
+  bool dense = false;
 };
 
 /// Runs `test` through depthwiseConv2dF32 with `kernel`, its output a view
@@ -469,14 +473,18 @@ void checkDepthwise(const char *name, DepthwisePlaneKernel kernel, const Depthwi
   // The input, h × w inside its padding.
   const int64_t h = (test.ho - 1) * test.sh + (test.kh - 1) * test.dh + 1 - test.pt - test.pb;
   const int64_t w = (test.wo - 1) * test.sw + (test.kw - 1) * test.dw + 1 - test.pl - test.pr;
-  // Input rows three floats longer than they need be, planes exactly h rows.
-  const int64_t inH = w + 3, inC = h * inH, inN = test.c * inC;
+  // Input rows three floats longer than they need be (unless dense),
+  // planes exactly h rows.
+  const int64_t inH = test.dense ? w : w + 3, inC = h * inH, inN = test.c * inC;
   std::vector<float> input = randomFloats(test.n * inN, seed),
                      filter = randomFloats(test.c * test.kh * test.kw, seed + 1);
-  // The output: a view at (1, 2) of planes of (ho + 2) × (wo + 3).
-  const int64_t outH = test.wo + 3, outC = (test.ho + 2) * outH, outN = test.c * outC;
+  // The output: a view at (1, 2) of planes of (ho + 2) × (wo + 3), or
+  // (dense) planes of ho × wo.
+  const int64_t outH = test.dense ? test.wo : test.wo + 3,
+                outC = (test.dense ? test.ho : test.ho + 2) * outH, outN = test.c * outC;
   std::vector<float> output = randomFloats(test.n * outN, seed + 2), before = output;
-  float *out = output.data() + outH + 2;
+  const int64_t top = test.dense ? 0 : 1, left = test.dense ? 0 : 2;
+  float *out = output.data() + top * outH + left;
   const int64_t residualC = test.ho * test.wo, residualN = test.c * residualC;
   std::vector<float> scale = randomFloats(test.c, seed + 3), shift = randomFloats(test.c, seed + 4),
                      residual = randomFloats(test.n * residualN, seed + 5);
@@ -493,8 +501,8 @@ void checkDepthwise(const char *name, DepthwisePlaneKernel kernel, const Depthwi
                      bitsOf(lo), bitsOf(hi), h, w, test.pt, test.pl);
   int64_t mismatches = 0;
   for (int64_t e = 0; e < int64_t(output.size()); ++e) {
-    const int64_t b = e / outN, c = e % outN / outC, y = e % outC / outH - 1,
-                  x = e % outH - 2;
+    const int64_t b = e / outN, c = e % outN / outC, y = e % outC / outH - top,
+                  x = e % outH - left;
     double want = before[e]; // outside the view: untouched
     if (y >= 0 && y < test.ho && x >= 0 && x < test.wo) {
       double sum = test.accumulate ? before[e] : 0.0;
@@ -565,6 +573,19 @@ TEST(DepthwiseTest, EveryKernelMatchesFloat64Convolution) {
       {1, 2, 3, 2, 6, 9, 2, 2, 2, 3, false, false, 3, 4, 1, 2},
       {1, 2, 3, 3, 4, 11, 3, 3, 1, 1, true, false, 1, 2, 1, 0},
       {1, 2, 3, 3, 5, 5, 1, 1, 1, 1, false, false, 3, 3, 3, 3},
+      // Dense planes narrower than a vector at stride 1, as flat vectors
+      // across rows: MobileNet's 7×7 (four vectors), one vector, eight
+      // (the most), a 5×5 filter, dilation, more rows than the output.
+      {1, 3, 3, 3, 7, 7, 1, 1, 1, 1, true, false, 1, 1, 1, 1, true},
+      {2, 2, 3, 3, 7, 7, 1, 1, 1, 1, false, true, 1, 1, 1, 1, true},
+      {1, 2, 3, 3, 3, 4, 1, 1, 1, 1, true, false, 1, 1, 1, 1, true},
+      {1, 2, 3, 3, 16, 8, 1, 1, 1, 1, true, true, 1, 1, 1, 1, true},
+      {1, 2, 5, 5, 6, 9, 1, 1, 1, 1, true, false, 2, 2, 2, 2, true},
+      {1, 2, 3, 3, 6, 6, 1, 1, 2, 2, false, false, 2, 2, 2, 2, true},
+      {1, 2, 3, 3, 5, 7, 1, 1, 1, 1, true, false, 0, 1, -1, 1, true},
+      // Dense but not flat: wider than a vector, more than eight vectors.
+      {1, 2, 3, 3, 4, 16, 1, 1, 1, 1, true, false, 1, 1, 1, 1, true},
+      {1, 2, 3, 3, 14, 14, 1, 1, 1, 1, true, false, 1, 1, 1, 1, true},
   };
   unsigned seed = 300;
   for (auto [name, kernel] : runnableDepthwiseKernels())
