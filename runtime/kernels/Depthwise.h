@@ -52,7 +52,7 @@ struct DepthwisePlane {
 };
 
 /// The most flat vectors a plane may have (flatMasks), and taps.
-constexpr int64_t kDepthwiseFlatVectors = 8, kDepthwiseFlatTaps = 25;
+constexpr int64_t kDepthwiseFlatVectors = 13, kDepthwiseFlatTaps = 25;
 
 /// Fills `masks` (kDepthwiseFlatVectors · kDepthwiseFlatTaps) for planes of
 /// `plane`'s geometry and returns true, if such planes can be computed

@@ -199,7 +199,7 @@ template <int S, int K> void plane(const dlc::DepthwisePlane &p) {
 
 /// A plane of Q flat vectors (see DepthwisePlane::flatMasks), all in
 /// registers across the taps: a 7×7 plane is four vectors, where rows of 7
-/// took seven.
+/// took seven (a 14×14 one 13 instead of 14).
 template <int Q, int K> void flatPlane(const dlc::DepthwisePlane &p) {
   const int64_t kh = K ? K : p.kh, kw = K ? K : p.kw, taps = kh * kw;
   const int64_t outputs = p.ho * p.wo;

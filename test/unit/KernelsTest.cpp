@@ -574,8 +574,9 @@ TEST(DepthwiseTest, EveryKernelMatchesFloat64Convolution) {
       {1, 2, 3, 3, 4, 11, 3, 3, 1, 1, true, false, 1, 2, 1, 0},
       {1, 2, 3, 3, 5, 5, 1, 1, 1, 1, false, false, 3, 3, 3, 3},
       // Dense planes narrower than a vector at stride 1, as flat vectors
-      // across rows: MobileNet's 7×7 (four vectors), one vector, eight
-      // (the most), a 5×5 filter, dilation, more rows than the output.
+      // across rows: MobileNet's 7×7 (four vectors) and 14×14 (13, the
+      // most), one vector, eight, a 5×5 filter, dilation, more rows than
+      // the output.
       {1, 3, 3, 3, 7, 7, 1, 1, 1, 1, true, false, 1, 1, 1, 1, true},
       {2, 2, 3, 3, 7, 7, 1, 1, 1, 1, false, true, 1, 1, 1, 1, true},
       {1, 2, 3, 3, 3, 4, 1, 1, 1, 1, true, false, 1, 1, 1, 1, true},
@@ -583,9 +584,10 @@ TEST(DepthwiseTest, EveryKernelMatchesFloat64Convolution) {
       {1, 2, 5, 5, 6, 9, 1, 1, 1, 1, true, false, 2, 2, 2, 2, true},
       {1, 2, 3, 3, 6, 6, 1, 1, 2, 2, false, false, 2, 2, 2, 2, true},
       {1, 2, 3, 3, 5, 7, 1, 1, 1, 1, true, false, 0, 1, -1, 1, true},
-      // Dense but not flat: wider than a vector, more than eight vectors.
-      {1, 2, 3, 3, 4, 16, 1, 1, 1, 1, true, false, 1, 1, 1, 1, true},
       {1, 2, 3, 3, 14, 14, 1, 1, 1, 1, true, false, 1, 1, 1, 1, true},
+      // Dense but not flat: wider than a vector, more than 13 vectors.
+      {1, 2, 3, 3, 4, 16, 1, 1, 1, 1, true, false, 1, 1, 1, 1, true},
+      {1, 2, 3, 3, 15, 15, 1, 1, 1, 1, true, false, 1, 1, 1, 1, true},
   };
   unsigned seed = 300;
   for (auto [name, kernel] : runnableDepthwiseKernels())
