@@ -40,6 +40,33 @@ template <> inline __m512 inputs<2>(const float *in, uint32_t elements) {
   return _mm512_permutex2var_ps(low, even, high);
 }
 
+/// A plane's epilogue on a vector of sums, in the GEMM's order: times the
+/// scale, plus the shift, plus the residual's lanes (where there is one),
+/// then the clamps; max(lo, v) and min(hi, v) return v where v is NaN.
+struct Terms {
+  explicit Terms(const dlc::DepthwisePlane &p)
+      : p(p), scale(_mm512_set1_ps(p.scale ? *p.scale : 1.0f)),
+        shift(_mm512_set1_ps(p.shift ? *p.shift : 0.0f)), lo(_mm512_set1_ps(p.lo)),
+        hi(_mm512_set1_ps(p.hi)) {}
+
+  __m512 operator()(__m512 value, const float *residual, __mmask16 lanes) const {
+    if (p.scale)
+      value = _mm512_mul_ps(value, scale);
+    if (p.shift)
+      value = _mm512_add_ps(value, shift);
+    if (residual)
+      value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(lanes, residual));
+    if (p.clampMin)
+      value = _mm512_max_ps(lo, value);
+    if (p.clampMax)
+      value = _mm512_min_ps(hi, value);
+    return value;
+  }
+
+  const dlc::DepthwisePlane &p;
+  const __m512 scale, shift, lo, hi;
+};
+
 /// Outputs [x0, x0 + count) of rows [y, y + R), in V vectors of 16 a row
 /// (the last ones partial), with horizontal stride S; K is the filter's
 /// size where it is K×K and known (its taps then unroll), 0 otherwise.
@@ -99,30 +126,14 @@ void chunk(const dlc::DepthwisePlane &p, int64_t y, int64_t x0, int64_t count) {
               w, inputs<S>(in + r * nextRow + 16 * S * v, column[v] & rowMask[r]), sum[r][v]);
     }
   }
-  // The epilogue, in the GEMM's order; max(lo, v) and min(hi, v) return v
-  // where v is NaN.
-  const __m512 scale = _mm512_set1_ps(p.scale ? *p.scale : 1.0f);
-  const __m512 shift = _mm512_set1_ps(p.shift ? *p.shift : 0.0f);
-  const __m512 lo = _mm512_set1_ps(p.lo), hi = _mm512_set1_ps(p.hi);
+  const Terms terms(p);
   for (int r = 0; r < R; ++r) {
     float *out = p.out + (y + r) * p.outRow + x0;
     const float *residual =
         p.residual ? p.residual + (y + r) * p.residualRow + x0 : nullptr;
-    for (int v = 0; v < V; ++v) {
-      __m512 value = sum[r][v];
-      if (p.scale)
-        value = _mm512_mul_ps(value, scale);
-      if (p.shift)
-        value = _mm512_add_ps(value, shift);
-      if (residual)
-        value = _mm512_add_ps(
-            value, _mm512_maskz_loadu_ps(mask[v], residual + 16 * v));
-      if (p.clampMin)
-        value = _mm512_max_ps(lo, value);
-      if (p.clampMax)
-        value = _mm512_min_ps(hi, value);
-      _mm512_mask_storeu_ps(out + 16 * v, mask[v], value);
-    }
+    for (int v = 0; v < V; ++v)
+      _mm512_mask_storeu_ps(out + 16 * v, mask[v],
+                            terms(sum[r][v], residual ? residual + 16 * v : nullptr, mask[v]));
   }
 }
 
@@ -227,23 +238,11 @@ template <int Q, int K> void flatPlane(const dlc::DepthwisePlane &p) {
             w, _mm512_maskz_loadu_ps(__mmask16(p.flatMasks[q * taps + t]), in + 16 * q),
             sum[q]);
     }
-  const __m512 scale = _mm512_set1_ps(p.scale ? *p.scale : 1.0f);
-  const __m512 shift = _mm512_set1_ps(p.shift ? *p.shift : 0.0f);
-  const __m512 lo = _mm512_set1_ps(p.lo), hi = _mm512_set1_ps(p.hi);
-  for (int q = 0; q < Q; ++q) {
-    __m512 value = sum[q];
-    if (p.scale)
-      value = _mm512_mul_ps(value, scale);
-    if (p.shift)
-      value = _mm512_add_ps(value, shift);
-    if (p.residual)
-      value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(valid[q], p.residual + 16 * q));
-    if (p.clampMin)
-      value = _mm512_max_ps(lo, value);
-    if (p.clampMax)
-      value = _mm512_min_ps(hi, value);
-    _mm512_mask_storeu_ps(p.out + 16 * q, valid[q], value);
-  }
+  const Terms terms(p);
+  for (int q = 0; q < Q; ++q)
+    _mm512_mask_storeu_ps(
+        p.out + 16 * q, valid[q],
+        terms(sum[q], p.residual ? p.residual + 16 * q : nullptr, valid[q]));
 }
 
 /// flatPlane with as many vectors as the plane has (up to
