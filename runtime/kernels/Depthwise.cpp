@@ -110,7 +110,8 @@ void dlc::depthwiseConv2dF32(
       return;
     }
     DepthwisePlane plane{
-        input + b * inN + c * inC, inH, height, width, padTop, padLeft, filter + c * filterRowStride, kh, kw,
+        input + b * inN + c * inC, inH, height, width, padTop, padLeft,
+        filter + c * filterRowStride, kh, kw,
         sh, sw, dh, dw, out, outH, ho, wo, !(flags & kGemmOverwriteC),
         scale ? scale + c : nullptr, shift ? shift + c : nullptr,
         residual ? residual + b * residualN + c * residualC : nullptr,

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/kernels/Depthwise.h"
+#include "runtime/kernels/EpilogueAvx512.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -40,30 +41,21 @@ template <> inline __m512 inputs<2>(const float *in, uint32_t elements) {
   return _mm512_permutex2var_ps(low, even, high);
 }
 
-/// A plane's epilogue on a vector of sums, in the GEMM's order: times the
-/// scale, plus the shift, plus the residual's lanes (where there is one),
-/// then the clamps; max(lo, v) and min(hi, v) return v where v is NaN.
+/// A plane's epilogue on a vector of sums, as the GEMM applies it (its
+/// channel's scale and shift broadcast once).
 struct Terms {
   explicit Terms(const dlc::DepthwisePlane &p)
-      : p(p), scale(_mm512_set1_ps(p.scale ? *p.scale : 1.0f)),
+      : terms{p.scale, p.shift, p.residual, 0, p.clampMin, p.clampMax, p.lo, p.hi},
+        scale(_mm512_set1_ps(p.scale ? *p.scale : 1.0f)),
         shift(_mm512_set1_ps(p.shift ? *p.shift : 0.0f)), lo(_mm512_set1_ps(p.lo)),
         hi(_mm512_set1_ps(p.hi)) {}
 
+  /// `value` with the terms, `lanes` of `residual` (or null) added.
   __m512 operator()(__m512 value, const float *residual, __mmask16 lanes) const {
-    if (p.scale)
-      value = _mm512_mul_ps(value, scale);
-    if (p.shift)
-      value = _mm512_add_ps(value, shift);
-    if (residual)
-      value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(lanes, residual));
-    if (p.clampMin)
-      value = _mm512_max_ps(lo, value);
-    if (p.clampMax)
-      value = _mm512_min_ps(hi, value);
-    return value;
+    return dlc::withTerms(value, terms, scale, shift, lo, hi, residual, lanes);
   }
 
-  const dlc::DepthwisePlane &p;
+  const dlc::GemmEpilogue terms;
   const __m512 scale, shift, lo, hi;
 };
 

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "runtime/kernels/EpilogueAvx512.h"
 #include "runtime/kernels/Gemm.h"
 
 #include <immintrin.h>
@@ -13,25 +14,6 @@
 namespace {
 
 constexpr int MR = 8, NR = 32;
-
-/// The epilogue's terms for one row (`scale`, `shift`: broadcast; `r`:
-/// the row's residual or null) applied to v, in GemmEpilogue's order.
-/// max(lo, v) and min(hi, v) return v where v is NaN, as the portable
-/// `v < lo ? lo : v` does.
-inline __m512 withTerms(__m512 v, const dlc::GemmEpilogue &e, __m512 scale, __m512 shift,
-                        __m512 lo, __m512 hi, const float *r, __mmask16 lanes) {
-  if (e.rowScale)
-    v = _mm512_mul_ps(v, scale);
-  if (e.rowShift)
-    v = _mm512_add_ps(v, shift);
-  if (r)
-    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(lanes, r));
-  if (e.clampMin)
-    v = _mm512_max_ps(lo, v);
-  if (e.clampMax)
-    v = _mm512_min_ps(hi, v);
-  return v;
-}
 
 /// Writes (or adds) the first `rows` rows and `cols` columns of a tile of
 /// sums to C, with `epilogue`'s terms applied on the way where there is one
@@ -54,9 +36,9 @@ inline void storeTile(__m512 (&acc)[MR][2], int rows, float *c, int64_t ldc, int
       const __m512 scale = _mm512_set1_ps(e.rowScale ? e.rowScale[i] : 1.0f);
       const __m512 shift = _mm512_set1_ps(e.rowShift ? e.rowShift[i] : 0.0f);
       const float *r = e.residual ? e.residual + i * e.ldr : nullptr;
-      _mm512_mask_storeu_ps(out, low, withTerms(v0, e, scale, shift, lo, hi, r, low));
+      _mm512_mask_storeu_ps(out, low, dlc::withTerms(v0, e, scale, shift, lo, hi, r, low));
       _mm512_mask_storeu_ps(out + 16, high,
-                            withTerms(v1, e, scale, shift, lo, hi, r ? r + 16 : nullptr, high));
+                            dlc::withTerms(v1, e, scale, shift, lo, hi, r ? r + 16 : nullptr, high));
     }
     return;
   }
@@ -274,7 +256,7 @@ void copyRows(const float *from, int64_t ldf, float *to, int64_t ldt, int rows,
         __m512 v = _mm512_loadu_ps(from + t);
         if (accumulate)
           v = _mm512_add_ps(v, _mm512_loadu_ps(to + t));
-        _mm512_storeu_ps(to + t, withTerms(v, e, scale, shift, lo, hi, r ? r + t : nullptr,
+        _mm512_storeu_ps(to + t, dlc::withTerms(v, e, scale, shift, lo, hi, r ? r + t : nullptr,
                                            0xFFFF));
       }
       if (t < length) {
@@ -282,7 +264,7 @@ void copyRows(const float *from, int64_t ldf, float *to, int64_t ldt, int rows,
         if (accumulate)
           v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(tail, to + t));
         _mm512_mask_storeu_ps(to + t, tail,
-                              withTerms(v, e, scale, shift, lo, hi, r ? r + t : nullptr, tail));
+                              dlc::withTerms(v, e, scale, shift, lo, hi, r ? r + t : nullptr, tail));
       }
       // The residual comes from memory, row by row: ask for the next
       // panel's part of this row now, so that it is in cache by then (a
