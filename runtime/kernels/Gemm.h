@@ -134,7 +134,7 @@ void gemmF32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
              int64_t ldc, const GemmMicroKernel *kernel = nullptr, bool transposedA = false);
 
 /// dlc_conv2d_f32 (below) with the micro-kernel `kernel` (the host's when
-/// null): convolutions with at most 64 output channels read their patches
+/// null): convolutions with at most 128 output channels read their patches
 /// in place when the kernel has runIndirect, and pack them otherwise.
 void conv2dF32(const GemmMicroKernel *kernel, int64_t images, int64_t channels,
                int64_t outChannels, int64_t kh, int64_t kw, int64_t ho, int64_t wo,

@@ -365,19 +365,21 @@ TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
       {1, 512, 160, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, true},
       // One pixel, a 1×1 filter.
       {1, 7, 3, 1, 1, 1, 1, 1, 1, 1, 1},
-      // More than 64 output channels: patches packed on every kernel.
+      // Three panels of output channels read in place.
       {2, 4, 70, 3, 2, 4, 5, 2, 3, 2, 1, 2},
-      {2, 3, 80, 3, 3, 6, 6, 1, 1, 1, 1, 1, 2, true},
-      {2, 3, 72, 3, 3, 5, 5, 1, 1, 1, 1, 1, 1, false, true},
+      // More than 128 output channels: patches packed on every kernel.
+      {2, 4, 140, 3, 2, 4, 5, 2, 3, 2, 1, 2},
+      {2, 3, 150, 3, 3, 6, 6, 1, 1, 1, 1, 1, 2, true},
+      {2, 3, 136, 3, 3, 5, 5, 1, 1, 1, 1, 1, 1, false, true},
       // Into a dense output with the epilogue: adding to what it held;
       // panels that straddle images (7·9 pixels).
-      {2, 3, 72, 3, 3, 5, 5, 1, 1, 1, 1, 1, 0, true, true},
-      {3, 5, 70, 3, 3, 7, 9, 1, 1, 1, 1, 1, 0, true},
+      {2, 3, 136, 3, 3, 5, 5, 1, 1, 1, 1, 1, 0, true, true},
+      {3, 5, 140, 3, 3, 7, 9, 1, 1, 1, 1, 1, 0, true},
       // Patches two floats apart along x, packed (a horizontal stride of 2,
       // and a stride of 1 on an input read with a stride of 2), runs longer
       // than a vector.
-      {2, 3, 70, 3, 3, 5, 20, 2, 2, 1, 1},
-      {1, 3, 72, 3, 1, 4, 19, 1, 1, 1, 1, 2, 0, true},
+      {2, 3, 140, 3, 3, 5, 20, 2, 2, 1, 1},
+      {1, 3, 136, 3, 1, 4, 19, 1, 1, 1, 1, 2, 0, true},
   };
   unsigned seed = 100;
   for (const GemmMicroKernel *kernel : runnableKernels())
