@@ -134,8 +134,9 @@ void gemmF32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
              int64_t ldc, const GemmMicroKernel *kernel = nullptr, bool transposedA = false);
 
 /// dlc_conv2d_f32 (below) with the micro-kernel `kernel` (the host's when
-/// null): convolutions with at most 128 output channels read their patches
-/// in place when the kernel has runIndirect, and pack them otherwise.
+/// null): convolutions with at most 128 output channels (256 with at least
+/// 1024 output pixels) read their patches in place when the kernel has
+/// runIndirect, and pack them otherwise.
 void conv2dF32(const GemmMicroKernel *kernel, int64_t images, int64_t channels,
                int64_t outChannels, int64_t kh, int64_t kw, int64_t ho, int64_t wo,
                int64_t sh, int64_t sw, int64_t dh, int64_t dw, const float *input,

@@ -367,6 +367,9 @@ TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
       {1, 7, 3, 1, 1, 1, 1, 1, 1, 1, 1},
       // Three panels of output channels read in place.
       {2, 4, 70, 3, 2, 4, 5, 2, 3, 2, 1, 2},
+      // Up to 256 output channels with at least 1024 pixels (2·24·24): read
+      // in place too.
+      {2, 3, 140, 3, 3, 24, 24, 1, 1, 1, 1, 1, 0, true},
       // More than 128 output channels: patches packed on every kernel.
       {2, 4, 140, 3, 2, 4, 5, 2, 3, 2, 1, 2},
       {2, 3, 150, 3, 3, 6, 6, 1, 1, 1, 1, 1, 2, true},
