@@ -17,6 +17,7 @@ outputs).
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -135,7 +136,16 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
     rng = np.random.default_rng(2026)
+    # Everything goes into a folder that is removed at the end.
     work = tempfile.mkdtemp(prefix="dlc-bench-")
+    try:
+        measure(args, rng, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def measure(args, rng, work):
+    """Compiles and loads each model in `work`; prints the table."""
     print(f"{'model':<12} {'artifact':>9} {'first load':>11} {'cached load':>12} {'ratio':>7} "
           f"{'process, first':>15} {'cached':>8}  outputs")
     for build in (mlp, cnn, transformer):

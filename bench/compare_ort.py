@@ -28,6 +28,7 @@ import argparse
 import json
 import math
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -163,12 +164,23 @@ def main():
     if args.engine:
         return worker(args)
 
+    # The models, inputs, outputs, artifacts and caches (1.7 GB with
+    # BERT's) go into a folder that is removed at the end, however the run
+    # ends.
+    work = tempfile.mkdtemp(prefix="dlc-compare-")
+    try:
+        return compare(args, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def compare(args, work):
+    """Runs every model and batch of `args` in `work`; prints the table."""
     sys.path.insert(0, HERE)
     import onnx
     import models
     from turns import Worker, take_turns
 
-    work = tempfile.mkdtemp(prefix="dlc-compare-")
     print(f"{'model':<12} {'batch':>5} {'ORT ms':>9} {'dlc ms':>9} {'dlc/ORT':>8} "
           f"{'ORT MiB':>8} {'dlc MiB':>8} {'.dlc MiB':>8} {'compile s':>9} {'cached s':>8}"
           f"  outputs")
