@@ -1074,21 +1074,30 @@ Value convAsImplicitGemm(ConversionPatternRewriter &rewriter, Location loc,
       epilogue);
 }
 
-/// A float32 2-D depthwise convolution (filter [C, 1, KH, KW]) with zero
-/// padding `padLow` above and left of `input` (and as much below and right
-/// as the output needs), as one linalg.generic marked
-/// kDepthwiseConv2dAttribute, which dlc-cpu-kernel-calls turns into the
-/// runtime's dlc_depthwise_conv2d_f32 (its epilogue folded in), then the
-/// epilogue:
+/// `conv`, a float32 2-D depthwise convolution (filter [C, 1, KH, KW]) of
+/// `input` spread by `lhsDilation` and padded by `padLow` and `padHigh`,
+/// as one linalg.generic marked kDepthwiseConv2dAttribute, which
+/// dlc-cpu-kernel-calls turns into the runtime's dlc_depthwise_conv2d_f32
+/// (its epilogue folded in), then the epilogue:
 ///   out[n, c, y, x] += in[n, c, y·sh + i·dh - pt, x·sw + j·dw - pl] · filter[c, i, j]
-/// The padding is never stored: the generic's body reads the input itself
-/// and takes zero outside it (which a map could not say). The loops run
-/// along an output row innermost (n, c, y, i, j, x), so that the generic,
-/// where it stays one, vectorizes along the row.
-Value convDepthwise(ConversionPatternRewriter &rewriter, Location loc, RankedTensorType type,
-                    ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
-                    ArrayRef<int64_t> padLow, Value input, Value filter,
-                    const ConvEpilogue *epilogue) {
+/// The padding is never stored where padsImplicitly(conv) says so: the
+/// generic's body reads the input itself and takes zero outside it (which
+/// a map could not say). Otherwise (input dilation, an input without
+/// elements) the input is copied into a zero tensor first and read with no
+/// padding of the generic's own. The loops run along an output row
+/// innermost (n, c, y, i, j, x), so that the generic, where it stays one,
+/// vectorizes along the row.
+Value convDepthwise(ConversionPatternRewriter &rewriter, Location loc, Operation *conv,
+                    RankedTensorType type, ArrayRef<int64_t> strides,
+                    ArrayRef<int64_t> dilations, ArrayRef<int64_t> lhsDilation,
+                    ArrayRef<int64_t> padLow, ArrayRef<int64_t> padHigh, Value input,
+                    Value filter, const ConvEpilogue *epilogue) {
+  if (!padsImplicitly(conv)) {
+    input = paddedInput(rewriter, loc, input, rewriter.getF32FloatAttr(0), lhsDilation, padLow,
+                        padHigh);
+    static constexpr int64_t kNone[] = {0, 0};
+    padLow = kNone;
+  }
   MLIRContext *ctx = rewriter.getContext();
   auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
   auto filterType = cast<RankedTensorType>(filter.getType());
@@ -1222,9 +1231,10 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     int64_t Cg = C / groups, Mg = O / groups;
     TypedAttr zero = reductionIdentity(rewriter, ReduceKind::sum, elementType);
 
-    if (padsImplicitly(op)) {
-      rewriter.replaceOp(op, convDepthwise(rewriter, loc, type, op.getStrides(),
-                                           op.getDilations(), op.getPadLow(), adaptor.getInput(),
+    if (elementType.isF32() && spatial == 2 && groups != 1 && groups == C && O == C) {
+      rewriter.replaceOp(op, convDepthwise(rewriter, loc, op, type, op.getStrides(),
+                                           op.getDilations(), op.getLhsDilation(),
+                                           op.getPadLow(), op.getPadHigh(), adaptor.getInput(),
                                            adaptor.getFilter(), /*epilogue=*/nullptr));
       return success();
     }
@@ -1234,14 +1244,6 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     if (elementType.isF32() && spatial == 2 && groups == 1) {
       rewriter.replaceOp(op, convAsMatmul(rewriter, loc, type, op.getStrides(),
                                           op.getDilations(), input, adaptor.getFilter()));
-      return success();
-    }
-    if (elementType.isF32() && spatial == 2 && groups == C && O == C) {
-      // Dilated input: the copy spreads it out, and pads it too. (Or an
-      // input without elements: the copy is all padding.)
-      rewriter.replaceOp(op, convDepthwise(rewriter, loc, type, op.getStrides(),
-                                           op.getDilations(), {0, 0}, input,
-                                           adaptor.getFilter(), /*epilogue=*/nullptr));
       return success();
     }
 
@@ -1327,22 +1329,15 @@ struct FusedConvLowering : OpConversionPattern<FusedConvOp> {
     auto type = cast<RankedTensorType>(op.getType());
     ConvEpilogue epilogue{adaptor.getScale(), adaptor.getShift(), adaptor.getResidual(),
                           adaptor.getMin(), adaptor.getMax()};
-    Value input = adaptor.getInput();
     if (op.getGroups() != 1) {
-      // The padding read as zeros; only an input without elements is
-      // copied into a padded tensor (the generic reads nothing outside it).
-      const bool implicit = padsImplicitly(op);
-      if (!implicit)
-        input = paddedInput(rewriter, loc, input, rewriter.getF32FloatAttr(0), {1, 1},
-                            op.getPadLow(), op.getPadHigh());
-      rewriter.replaceOp(op, convDepthwise(rewriter, loc, type, op.getStrides(),
-                                           op.getDilations(),
-                                           implicit ? op.getPadLow() : ArrayRef<int64_t>{0, 0},
-                                           input, adaptor.getFilter(), &epilogue));
+      rewriter.replaceOp(op, convDepthwise(rewriter, loc, op, type, op.getStrides(),
+                                           op.getDilations(), {1, 1}, op.getPadLow(),
+                                           op.getPadHigh(), adaptor.getInput(),
+                                           adaptor.getFilter(), &epilogue));
       return success();
     }
-    input = paddedInput(rewriter, loc, input, rewriter.getF32FloatAttr(0), {1, 1},
-                        op.getPadLow(), op.getPadHigh());
+    Value input = paddedInput(rewriter, loc, adaptor.getInput(), rewriter.getF32FloatAttr(0),
+                              {1, 1}, op.getPadLow(), op.getPadHigh());
 
     rewriter.replaceOp(op, convAsMatmul(rewriter, loc, type, op.getStrides(),
                                         op.getDilations(), input, adaptor.getFilter(),

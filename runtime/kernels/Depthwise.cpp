@@ -94,33 +94,33 @@ void dlc::depthwiseConv2dF32(
   // A NaN bound makes every element NaN, by the GEMM epilogue's rule.
   const bool nanBound =
       GemmEpilogue{nullptr, nullptr, nullptr, 0, clampMin, clampMax, lo, hi}.nanBound();
-  // The flat masks of this call's planes, if they can be computed flat
-  // (all planes share the geometry).
-  uint16_t flat[kDepthwiseFlatVectors * kDepthwiseFlatTaps];
-  DepthwisePlane geometry{input, inH, height, width, padTop, padLeft, filter, kh, kw,
-                          sh, sw, dh, dw, output, outH, ho, wo, false, nullptr, nullptr,
-                          residual, residualH, false, false, 0, 0, nullptr};
-  const uint16_t *flatMasks = flatMasksFor(geometry, flat) ? flat : nullptr;
-  forEachPlane(images, channels, ho * wo * kh * kw, [&](int64_t b, int64_t c) {
-    float *out = output + b * outN + c * outC;
-    if (nanBound) {
-      for (int64_t y = 0; y < ho; ++y)
-        std::fill(out + y * outH, out + y * outH + wo,
-                  std::numeric_limits<float>::quiet_NaN());
-      return;
-    }
-    DepthwisePlane plane{
+  // Plane (b, c), without flat masks.
+  auto planeOf = [&](int64_t b, int64_t c) {
+    return DepthwisePlane{
         input + b * inN + c * inC, inH, height, width, padTop, padLeft,
         filter + c * filterRowStride, kh, kw,
-        sh, sw, dh, dw, out, outH, ho, wo, !(flags & kGemmOverwriteC),
+        sh, sw, dh, dw, output + b * outN + c * outC, outH, ho, wo, !(flags & kGemmOverwriteC),
         scale ? scale + c : nullptr, shift ? shift + c : nullptr,
         residual ? residual + b * residualN + c * residualC : nullptr,
         residualH, clampMin, clampMax, lo, hi,
         // The next plane of this image, or the next image's first.
         c + 1 < channels ? input + b * inN + (c + 1) * inC
         : b + 1 < images ? input + (b + 1) * inN
-                         : nullptr,
-        flatMasks};
+                         : nullptr};
+  };
+  // The flat masks of this call's planes, if they can be computed flat
+  // (all planes share the geometry).
+  uint16_t flat[kDepthwiseFlatVectors * kDepthwiseFlatTaps];
+  const uint16_t *flatMasks = flatMasksFor(planeOf(0, 0), flat) ? flat : nullptr;
+  forEachPlane(images, channels, ho * wo * kh * kw, [&](int64_t b, int64_t c) {
+    DepthwisePlane plane = planeOf(b, c);
+    if (nanBound) {
+      for (int64_t y = 0; y < ho; ++y)
+        std::fill(plane.out + y * outH, plane.out + y * outH + wo,
+                  std::numeric_limits<float>::quiet_NaN());
+      return;
+    }
+    plane.flatMasks = flatMasks;
     kernel(plane);
   });
 }

@@ -385,41 +385,48 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   // the kernel can: MobileNetV2's GEMMs spent 8% of its batch-1 run in the
   // pass over each panel that applied it after.
   const bool epilogueInTiles = epilogue && kernel.runWithEpilogue && !epilogue->nanBound();
+  // The tile of C at (i, j): kc rows of the panel (rows `stride` apart)
+  // times A's rows from column p0, the epilogue in the kernel's registers
+  // in the last block where it can.
+  auto tile = [&](int64_t i, int64_t j, int64_t p0, int64_t kc, int rows, int cols,
+                  const float *panel, int64_t stride, bool accumulate, bool last) {
+    if (last && epilogueInTiles) {
+      const GemmEpilogue terms = epilogue->from(i, j);
+      kernel.runWithEpilogue(kc, a + i * lda + p0, lda, rows, panel, stride, c + i * ldc + j,
+                             ldc, cols, accumulate, &terms);
+    } else {
+      kernel.run(kc, a + i * lda + p0, lda, rows, panel, stride, c + i * ldc + j, ldc, cols,
+                 accumulate);
+    }
+  };
+  // One short block of k (a 1×1 convolution with few input channels), on
+  // one thread (a batch's images, a product each): each task's panels are
+  // packed a group at a time, as many as fill half of L1, and each row
+  // tile sweeps the group, so that C is written in runs of a group's
+  // columns per row instead of 32 floats of every row of the task in turn
+  // (a C of 96 × 12544 written panel by panel missed on every row: 55% of
+  // peak against 65%). Split between threads (batch 1), the same order
+  // measured 1-2% slower on MobileNetV2.
+  const int64_t group =
+      kBlocks == 1 && packInTasks && !pool ? kL1Bytes / 2 / int64_t(k * nr * sizeof(float)) : 1;
   forEach(pool, tasks(), [&](int64_t task) {
     int64_t i0 = (task / columnTasks) * rowsPerTask;
     int64_t iEnd = std::min(m, i0 + rowsPerTask);
     int64_t firstPanel = (task % columnTasks) * panelsPerTask;
     int64_t lastPanel = std::min(panels, firstPanel + panelsPerTask);
-    // One short block of k (a 1×1 convolution with few input channels),
-    // on one thread (a batch's images, a product each): the task's panels
-    // are packed a group at a time, as many as fill half of L1, and each
-    // row tile sweeps the group, so that C is written in runs of a group's
-    // columns per row instead of 32 floats of every row of the task in
-    // turn (a C of 96 × 12544 written panel by panel missed on every row:
-    // 55% of peak against 65%). Split between threads (batch 1), the same
-    // order measured 1-2% slower on MobileNetV2.
-    const int64_t group = kBlocks == 1 ? kL1Bytes / 2 / int64_t(k * nr * sizeof(float)) : 1;
-    if (packInTasks && group > 1 && !pool) {
+    if (group > 1) {
       float *panelsOf = packingBuffer(size_t(k * nr * group), Scratch::TaskPanel);
       for (int64_t first = firstPanel; first < lastPanel; first += group) {
         const int64_t count = std::min(group, lastPanel - first);
         for (int64_t q = 0; q < count; ++q)
           packPanel(b, bStrideK, bStrideN, k, n, (first + q) * nr, nr, panelsOf + q * k * nr);
-        for (int64_t i = i0; i < iEnd; i += mr) {
-          const int rows = int(std::min<int64_t>(mr, iEnd - i));
+        for (int64_t i = i0; i < iEnd; i += mr)
           for (int64_t q = 0; q < count; ++q) {
             const int64_t j = (first + q) * nr;
-            const int cols = int(std::min<int64_t>(nr, n - j));
-            if (epilogueInTiles) {
-              const GemmEpilogue terms = epilogue->from(i, j);
-              kernel.runWithEpilogue(k, a + i * lda, lda, rows, panelsOf + q * k * nr, nr,
-                                     c + i * ldc + j, ldc, cols, !overwrite, &terms);
-            } else {
-              kernel.run(k, a + i * lda, lda, rows, panelsOf + q * k * nr, nr, c + i * ldc + j,
-                         ldc, cols, !overwrite);
-            }
+            tile(i, j, 0, k, int(std::min<int64_t>(mr, iEnd - i)),
+                 int(std::min<int64_t>(nr, n - j)), panelsOf + q * k * nr, nr, !overwrite,
+                 /*last=*/true);
           }
-        }
         if (epilogue && !epilogueInTiles)
           epilogue->apply(kernel, c, ldc, i0, iEnd, first * nr, std::min(n, (first + count) * nr));
       }
@@ -442,18 +449,9 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
           panelStride = nr;
         }
         const bool last = block == kBlocks - 1;
-        for (int64_t i = i0; i < iEnd; i += mr) {
-          const int rows = int(std::min<int64_t>(mr, iEnd - i));
-          const bool accumulate = !overwrite || block > 0;
-          if (last && epilogueInTiles) {
-            const GemmEpilogue terms = epilogue->from(i, j);
-            kernel.runWithEpilogue(kc, a + i * lda + p0, lda, rows, panelData, panelStride,
-                                   c + i * ldc + j, ldc, cols, accumulate, &terms);
-          } else {
-            kernel.run(kc, a + i * lda + p0, lda, rows, panelData, panelStride,
-                       c + i * ldc + j, ldc, cols, accumulate);
-          }
-        }
+        for (int64_t i = i0; i < iEnd; i += mr)
+          tile(i, j, p0, kc, int(std::min<int64_t>(mr, iEnd - i)), cols, panelData, panelStride,
+               /*accumulate=*/!overwrite || block > 0, last);
         // Otherwise the panel's columns are final after the last block,
         // and still in L1: the epilogue costs no pass over memory.
         if (epilogue && last && !epilogueInTiles)

@@ -20,11 +20,11 @@ constexpr int MR = 8, NR = 32;
 /// (its row i the tile's row i).
 inline void storeTile(__m512 (&acc)[MR][2], int rows, float *c, int64_t ldc, int cols,
                       bool accumulate, const dlc::GemmEpilogue *epilogue = nullptr) {
+  // The columns of each half of a row to load and store.
+  const __mmask16 low = cols >= 16 ? 0xFFFF : __mmask16((1u << cols) - 1);
+  const __mmask16 high = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : __mmask16((1u << (cols - 16)) - 1);
   if (epilogue) {
     const dlc::GemmEpilogue &e = *epilogue;
-    const __mmask16 low = cols >= 16 ? 0xFFFF : __mmask16((1u << cols) - 1);
-    const __mmask16 high =
-        cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : __mmask16((1u << (cols - 16)) - 1);
     const __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
     for (int i = 0; i < rows; ++i) {
       float *out = c + i * ldc;
@@ -54,8 +54,6 @@ inline void storeTile(__m512 (&acc)[MR][2], int rows, float *c, int64_t ldc, int
     }
     return;
   }
-  __mmask16 low = cols >= 16 ? 0xFFFF : __mmask16((1u << cols) - 1);
-  __mmask16 high = cols >= 32 ? 0xFFFF : cols <= 16 ? 0 : __mmask16((1u << (cols - 16)) - 1);
   for (int i = 0; i < rows; ++i) {
     float *out = c + i * ldc;
     if (accumulate) {

@@ -113,12 +113,14 @@ func.func @pointwise_not_into_padding(%x: tensor<2x8x5x5xf32>, %w: tensor<16x8x1
 
 // -----
 
-// Grouped (here depthwise) and non-float32 convolutions keep the direct loop nest.
+// A depthwise convolution is no product: no batch_matmul, no GEMM call;
+// its marked generic becomes the runtime's depthwise kernel (below).
 // CHECK-LABEL: func.func @depthwise
 // CHECK-NOT: linalg.batch_matmul
-// CHECK: linalg.generic
+// CHECK: linalg.generic {{.*}} attrs = {dlc.depthwise_conv2d = array<i64: 1, 1, 1, 1, 0, 0>}
 // CALL-LABEL: llvm.func @depthwise
 // CALL-NOT: dlc_gemm_f32
+// CALL: llvm.call @dlc_depthwise_conv2d_f32(
 func.func @depthwise(%x: tensor<1x4x6x6xf32>, %w: tensor<4x1x3x3xf32>) -> tensor<1x4x4x4xf32> {
   %0 = dlc.conv %x, %w, strides = [1, 1], dilations = [1, 1], lhs_dilation = [1, 1],
        pad_low = [0, 0], pad_high = [0, 0], groups = 4
