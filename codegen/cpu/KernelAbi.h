@@ -61,6 +61,10 @@ enum GemmF32Flag : unsigned {
   /// gradient's Xᵀ), and the caller makes no copy: the runtime copies it to
   /// rows as it computes (each product of a batch its own A).
   kGemmTransposedA = 16,
+  /// dlc_conv2d_f32's filter is a weight (as kGemmConstantB for B): the
+  /// runtime may transform it once and keep the transform (Winograd's, for
+  /// 3×3 convolutions; runtime/kernels/Winograd.h).
+  kConvConstantFilter = 32,
 };
 
 /// A float32 2-D convolution with one group (strides and dilations, input
@@ -70,8 +74,10 @@ enum GemmF32Flag : unsigned {
 /// The input's four strides are arbitrary; the filter is [O, C·KH·KW] with
 /// row stride filterRowStride; the output and the residual ([N, O, HO, WO])
 /// have unit stride along x. Flags: kGemmOverwriteC, kGemmClampMin,
-/// kGemmClampMax. The runtime computes it as an implicit GEMM: the patches
-/// are packed from the images as the product needs them.
+/// kGemmClampMax, kConvConstantFilter. The runtime computes it as an
+/// implicit GEMM (the patches are packed from the images as the product
+/// needs them), or, for a 3×3 stride-1 convolution with a constant filter,
+/// by Winograd's F(2×2, 3×3).
 constexpr const char *kConv2dF32Kernel = "dlc_conv2d_f32";
 
 /// The position of each of dlc_conv2d_f32's arguments.

@@ -509,7 +509,8 @@ void replaceWithConvCall(linalg::GenericOp op, const Convolution &convolution,
   arguments[dlc::kConvOutput] = out.address;
   for (unsigned i = 0; i < 3; ++i)
     arguments[dlc::kConvOutputStrideN + i] = out.strides[i];
-  unsigned flags = overwrite ? unsigned(dlc::kGemmOverwriteC) : 0u;
+  unsigned flags = (overwrite ? unsigned(dlc::kGemmOverwriteC) : 0u) |
+                   (isWeight(filter) ? unsigned(dlc::kConvConstantFilter) : 0u);
   if (epilogue) {
     EpilogueArguments where = {
         dlc::kConvRowScale, dlc::kConvRowShift, dlc::kConvResidual, dlc::kConvMinBits,

@@ -38,6 +38,7 @@
 #include "runtime/BufferPool.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/KernelUtil.h"
+#include "runtime/kernels/Winograd.h"
 
 #include "llvm/ADT/SmallVector.h"
 
@@ -774,6 +775,16 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
                               bool(flags & kGemmClampMax),
                               floatFromBits(minBits),
                               floatFromBits(maxBits)};
+  // A 3×3 stride-1 convolution of a weight: Winograd's F(2×2, 3×3), with
+  // the filter's transform kept in the executable's cache.
+  GemmPackCache *cache = flags & kConvConstantFilter ? GemmPackCache::current() : nullptr;
+  if (cache && !epilogue.nanBound() &&
+      winogradApplies(kernel, images, channels, outChannels, kh, kw, ho, wo, sh, sw, dh, dw,
+                      inN, inC, inH, inW, outN, outH, residualN, residualH) &&
+      conv2dWinogradF32(kernel, *cache, images, channels, outChannels, ho, wo, input, inN, inC,
+                        inH, filter, filterRowStride, output, outN, outC, outH, overwrite,
+                        hasEpilogue ? &epilogue : nullptr, residualN, residualC, residualH))
+    return;
   // The kernel's copy applies the epilogue as it writes (a pass of its own
   // over runs of 14-28 floats cost ~4% of a small CNN's training step).
   const bool epilogueInCopy = hasEpilogue && !epilogue.nanBound();

@@ -23,6 +23,7 @@
 namespace dlc {
 
 struct GemmMicroKernel;
+struct WinogradTiles;
 
 /// What dlc_gemm_f32 and dlc_conv2d_f32 apply to each element of C after
 /// the product (see codegen/cpu/KernelAbi.h), in this order: times
@@ -113,6 +114,23 @@ struct GemmMicroKernel {
   void (*runWithEpilogue)(int64_t kc, const float *a, int64_t lda, int rows, const float *b,
                           int64_t ldb, float *c, int64_t ldc, int cols, bool accumulate,
                           const GemmEpilogue *epilogue);
+  /// Winograd F(2×2, 3×3)'s input transform of 16 tiles, a lane each (see
+  /// Winograd.h): for each of `channels` channels c, the 16 values of each
+  /// tile's Bᵀ·d·B go to v[ξ·xiStride + c·ldv + lane], ξ = 4·row + column.
+  /// The tiles' 4×4 windows are read from input + c·inC (rows inH apart).
+  /// Null, or winogradOutput null: 3×3 convolutions are implicit GEMMs.
+  void (*winogradInput)(const WinogradTiles &tiles, const float *input, int64_t channels,
+                        int64_t inC, int64_t inH, float *v, int64_t ldv, int64_t xiStride);
+  /// Winograd F(2×2, 3×3)'s output transform of 16 tiles for `rows`
+  /// output channels: channel r's products are m[ξ·xiStride + r·ldm +
+  /// lane]; each tile's 2×2 outputs Aᵀ·M·A are written (added to the
+  /// output's values with `accumulate`) to output + r·outC (rows outH
+  /// apart), with `epilogue`'s terms (its row r channel r, its residual's
+  /// rows ldr apart and residualH between image rows; never a NaN bound).
+  void (*winogradOutput)(const WinogradTiles &tiles, const float *m, int64_t ldm,
+                         int64_t xiStride, int rows, float *output, int64_t outC,
+                         int64_t outH, bool accumulate, const GemmEpilogue *epilogue,
+                         int64_t residualH);
 };
 
 /// The micro-kernels this build has, best first; each is usable only where

@@ -8,6 +8,7 @@
 
 #include "runtime/kernels/EpilogueAvx512.h"
 #include "runtime/kernels/Gemm.h"
+#include "runtime/kernels/Winograd.h"
 
 #include <immintrin.h>
 
@@ -289,9 +290,99 @@ void copyRows(const float *from, int64_t ldf, float *to, int64_t ldt, int rows,
   }
 }
 
+/// Winograd F(2×2, 3×3)'s input transform, Bᵀ·d·B with
+/// Bᵀ = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], for
+/// 16 tiles a lane each, channel by channel. Each window element is a
+/// gather (the lanes' windows lie anywhere in the images), zero outside
+/// the input.
+void winogradInput(const dlc::WinogradTiles &tiles, const float *input, int64_t channels,
+                   int64_t inC, int64_t inH, float *v, int64_t ldv, int64_t xiStride) {
+  const __m512i origins = _mm512_loadu_si512(tiles.input);
+  __m512i index[4][4];
+  __mmask16 inside[4][4];
+  for (int r = 0; r < 4; ++r)
+    for (int j = 0; j < 4; ++j) {
+      index[r][j] = _mm512_add_epi32(origins, _mm512_set1_epi32(int32_t(r * inH + j)));
+      inside[r][j] = tiles.inRows[r] & tiles.inColumns[j];
+    }
+  for (int64_t c = 0; c < channels; ++c, input += inC, v += ldv) {
+    __m512 t[4][4];
+    for (int j = 0; j < 4; ++j) {
+      __m512 d[4];
+      for (int r = 0; r < 4; ++r)
+        d[r] = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), inside[r][j], index[r][j], input,
+                                        4);
+      t[0][j] = _mm512_sub_ps(d[0], d[2]);
+      t[1][j] = _mm512_add_ps(d[1], d[2]);
+      t[2][j] = _mm512_sub_ps(d[2], d[1]);
+      t[3][j] = _mm512_sub_ps(d[1], d[3]);
+    }
+    for (int i = 0; i < 4; ++i) {
+      float *row = v + 4 * i * xiStride;
+      _mm512_storeu_ps(row, _mm512_sub_ps(t[i][0], t[i][2]));
+      _mm512_storeu_ps(row + xiStride, _mm512_add_ps(t[i][1], t[i][2]));
+      _mm512_storeu_ps(row + 2 * xiStride, _mm512_sub_ps(t[i][2], t[i][1]));
+      _mm512_storeu_ps(row + 3 * xiStride, _mm512_sub_ps(t[i][1], t[i][3]));
+    }
+  }
+}
+
+/// Winograd F(2×2, 3×3)'s output transform, Aᵀ·M·A with
+/// Aᵀ = [[1, 1, 1, 0], [0, 1, -1, -1]], for 16 tiles a lane each, then
+/// the epilogue, each of a tile's four outputs a masked scatter.
+void winogradOutput(const dlc::WinogradTiles &tiles, const float *m, int64_t ldm,
+                    int64_t xiStride, int rows, float *output, int64_t outC, int64_t outH,
+                    bool accumulate, const dlc::GemmEpilogue *epilogue, int64_t residualH) {
+  const __m512i origins = _mm512_loadu_si512(tiles.output);
+  const __m512i residuals = _mm512_loadu_si512(tiles.residual);
+  // Output (dy, dx) of each tile: its offset and the lanes that have it.
+  const int32_t steps[4] = {0, 1, int32_t(outH), int32_t(outH + 1)};
+  const int32_t residualSteps[4] = {0, 1, int32_t(residualH), int32_t(residualH + 1)};
+  const __mmask16 which[4] = {tiles.lanes, tiles.outColumn1, tiles.outRow1,
+                              __mmask16(tiles.outRow1 & tiles.outColumn1)};
+  const dlc::GemmEpilogue none{};
+  const dlc::GemmEpilogue &e = epilogue ? *epilogue : none;
+  const __m512 lo = _mm512_set1_ps(e.lo), hi = _mm512_set1_ps(e.hi);
+  for (int r = 0; r < rows; ++r, m += ldm, output += outC) {
+    __m512 s[2][4];
+    for (int j = 0; j < 4; ++j) {
+      const __m512 m0 = _mm512_loadu_ps(m + j * xiStride);
+      const __m512 m1 = _mm512_loadu_ps(m + (4 + j) * xiStride);
+      const __m512 m2 = _mm512_loadu_ps(m + (8 + j) * xiStride);
+      const __m512 m3 = _mm512_loadu_ps(m + (12 + j) * xiStride);
+      s[0][j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+      s[1][j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
+    }
+    __m512 y[4];
+    for (int i = 0; i < 2; ++i) {
+      y[2 * i] = _mm512_add_ps(_mm512_add_ps(s[i][0], s[i][1]), s[i][2]);
+      y[2 * i + 1] = _mm512_sub_ps(_mm512_sub_ps(s[i][1], s[i][2]), s[i][3]);
+    }
+    const __m512 scale = _mm512_set1_ps(e.rowScale ? e.rowScale[r] : 1.0f);
+    const __m512 shift = _mm512_set1_ps(e.rowShift ? e.rowShift[r] : 0.0f);
+    for (int q = 0; q < 4; ++q) {
+      const __m512i at = _mm512_add_epi32(origins, _mm512_set1_epi32(steps[q]));
+      __m512 value = y[q];
+      if (accumulate)
+        value = _mm512_add_ps(
+            value, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), which[q], at, output, 4));
+      if (epilogue) {
+        __m512 residual = _mm512_setzero_ps();
+        if (e.residual)
+          residual = _mm512_mask_i32gather_ps(
+              residual, which[q],
+              _mm512_add_epi32(residuals, _mm512_set1_epi32(residualSteps[q])),
+              e.residual + r * e.ldr, 4);
+        value = dlc::withTerms(value, e, scale, shift, lo, hi, e.residual ? &residual : nullptr);
+      }
+      _mm512_mask_i32scatter_ps(output, which[q], at, value, 4);
+    }
+  }
+}
+
 const dlc::GemmMicroKernel avx512 = {
     "avx512 8x32", MR,       NR,        kernel,  dot4, copyRuns, kernelIndirect, transpose,
-    copyRows,      kernelWithEpilogue};
+    copyRows,      kernelWithEpilogue, winogradInput, winogradOutput};
 
 } // namespace
 

@@ -276,6 +276,11 @@ struct ConvCase {
   int64_t inputSpread = 1; ///< stride of the input along x (> 1: a strided view)
   int64_t outputPad = 0;   ///< the output is a view inside a buffer this much larger
   bool epilogue = false, accumulate = false;
+  /// The filter is flagged constant (kConvConstantFilter) and an
+  /// executable's GemmPackCache is current: 3×3 stride-1 convolutions with
+  /// enough channels and tiles run by Winograd's F(2×2, 3×3) on kernels
+  /// that have its transforms.
+  bool constantFilter = false;
 };
 
 /// Runs `test` through the convolution with `kernel` and compares every
@@ -303,12 +308,24 @@ void checkConv(const GemmMicroKernel *kernel, const ConvCase &test, unsigned see
   int64_t flags = test.accumulate ? 0 : kGemmOverwriteC;
   if (test.epilogue)
     flags |= kGemmClampMin | kGemmClampMax;
+  if (test.constantFilter)
+    flags |= kConvConstantFilter;
+  GemmPackCache cache;
+  GemmPackCache::Scope cacheScope(test.constantFilter ? &cache : nullptr);
   conv2dF32(kernel, test.n, test.c, test.o, test.kh, test.kw, test.ho, test.wo, test.sh, test.sw,
                  test.dh, test.dw, input.data(), inN, inC, inH, inW, filter.data(),
                  test.c * test.kh * test.kw, out, outN, outC, outH, flags,
                  test.epilogue ? scale.data() : nullptr, test.epilogue ? shift.data() : nullptr,
                  test.epilogue ? residual.data() : nullptr, residualN, residualC, test.wo,
                  bitsOf(lo), bitsOf(hi));
+  // Winograd keeps the filter's transform in the cache: so it ran.
+  // (Winograd.h's rule: at least 32 channels in and out, and a panel of
+  // 32 tiles of 2×2 outputs.)
+  const int64_t tiles = test.n * ((test.ho + 1) / 2) * ((test.wo + 1) / 2);
+  const bool winograd = test.constantFilter && kernel->winogradInput && test.kh == 3 &&
+                        test.kw == 3 && test.sh == 1 && test.sw == 1 && test.dh == 1 &&
+                        test.dw == 1 && test.c >= 32 && test.o >= 32 && tiles >= 32;
+  EXPECT_EQ(cache.bytesHeld() > 0, winograd) << "Winograd's transforms ran";
   int64_t mismatches = 0;
   for (int64_t b = 0; b < test.n; ++b)
     for (int64_t o = 0; o < test.o; ++o)
@@ -335,7 +352,7 @@ void checkConv(const GemmMicroKernel *kernel, const ConvCase &test, unsigned see
             }
           }
           // Rounding grows with the square root of the sum's length, as the
-          // GEMM tests assume.
+          // GEMM tests assume (Winograd's F(2×2, 3×3) stays within it too).
           const double tolerance = 2e-6 * std::sqrt(double(test.c * test.kh * test.kw + 1));
           if (!(std::abs(got - want) <= tolerance) && mismatches++ < 5)
             ADD_FAILURE() << "at image " << b << " channel " << o << " (" << y << ", " << x
@@ -383,6 +400,23 @@ TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
       // than a vector.
       {2, 3, 140, 3, 3, 5, 20, 2, 2, 1, 1},
       {1, 3, 136, 3, 1, 4, 19, 1, 1, 1, 1, 2, 0, true},
+      // A constant filter, 3×3 stride 1, enough channels and tiles:
+      // Winograd's F(2×2, 3×3) where the kernel has its transforms. Odd
+      // output sizes (tiles past the edges), groups of 16 tiles that
+      // straddle rows and images, a partial last block, output channels
+      // not a multiple of 8; into a view with the epilogue; adding to the
+      // output with it; more input channels than one kernel call sums
+      // (300 > 256); two waves of blocks (2·16·16 tiles of 264 channels).
+      {2, 40, 36, 3, 3, 7, 9, 1, 1, 1, 1, 1, 0, false, false, true},
+      {2, 33, 41, 3, 3, 9, 6, 1, 1, 1, 1, 1, 2, true, false, true},
+      {2, 32, 40, 3, 3, 8, 8, 1, 1, 1, 1, 1, 0, true, true, true},
+      {2, 300, 40, 3, 3, 8, 8, 1, 1, 1, 1, 1, 0, true, false, true},
+      {2, 264, 32, 3, 3, 32, 32, 1, 1, 1, 1, 1, 0, false, false, true},
+      // Constant filters that Winograd leaves to the implicit GEMM: a
+      // stride of 2, too few tiles, too few channels.
+      {2, 40, 36, 3, 3, 7, 9, 2, 2, 1, 1, 1, 0, false, false, true},
+      {1, 40, 36, 3, 3, 7, 7, 1, 1, 1, 1, 1, 0, false, false, true},
+      {2, 8, 36, 3, 3, 7, 9, 1, 1, 1, 1, 1, 0, false, false, true},
   };
   unsigned seed = 100;
   for (const GemmMicroKernel *kernel : runnableKernels())

@@ -246,6 +246,27 @@ func.func @conv(%x: memref<2x3x9x9xf32>, %w: memref<4x3x3x3xf32>, %padded: memre
   return
 }
 
+// A filter that is a weight (an argument marked dlc.param) is flagged
+// constant (kConvConstantFilter = 32; with kGemmOverwriteC, 34): the runtime
+// may keep its Winograd transform.
+// CHECK-LABEL: func.func @conv_weight
+// CHECK-DAG: %[[FLAGS:c34(_[0-9]+)?]] = arith.constant 34 : index
+// CHECK: call @dlc_conv2d_f32(%{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %{{[^,]*}}, %[[FLAGS]],
+func.func @conv_weight(%x: memref<1x3x6x6xf32>, %w: memref<4x3x3x3xf32> {dlc.param = "w"},
+                       %out: memref<1x4x4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%out : memref<1x4x4x4xf32>)
+  linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5, d6) -> (d0, d4, d2 + d5, d3 + d6)>, #cw, #cout], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : memref<1x3x6x6xf32>, memref<4x3x3x3xf32>)
+      outs(%out : memref<1x4x4x4xf32>) attrs = {dlc.conv2d = array<i64: 1, 1, 1, 1>} {
+  ^bb0(%in: f32, %f: f32, %acc: f32):
+    %0 = arith.mulf %in, %f : f32
+    %1 = arith.addf %acc, %0 : f32
+    linalg.yield %1 : f32
+  }
+  return
+}
+
 // A filter that is not contiguous after its first dimension (a view) keeps
 // the loop nest: the kernel reads it as a matrix.
 // CHECK-LABEL: func.func @conv_filter_view
