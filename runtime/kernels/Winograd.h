@@ -29,13 +29,23 @@ struct GemmMicroKernel;
 /// count floats from the base pointers the transforms get: `input`, a
 /// tile's 4×4 window's first element (for channel 0); `output` and
 /// `residual`, its first output's. Each mask has bit q for lane q: `lanes`,
-/// the lanes that hold a tile; `inRows[r]` and `inColumns[j]`, the lanes
-/// whose window row r or column j lies inside the input (the others read
-/// as zeros); `outRow1` and `outColumn1`, the lanes whose second output
-/// row or column lies inside the output.
+/// the lanes that hold a tile; `inRows[r]`, the lanes whose window row r
+/// lies inside the input (the others read as zeros); `outRow1` and
+/// `outColumn1`, the lanes whose second output row or column lies inside
+/// the output.
+///
+/// The lanes also come as `runs` runs of tiles that follow one another
+/// along a tile row (a group of 16 tiles of a 7-tile-wide image is 3-4
+/// runs), whose windows' rows overlap: run s is lanes [runFirst[s],
+/// runFirst[s] + runCount[s]), each window 2 floats after the one before,
+/// with runFloats[s] floats of each window row inside the input from the
+/// first window's, and bit r of runRows[s] set when window row r is; its
+/// tiles' outputs in each output row are runOutputs[s] floats inside the
+/// output from the first tile's (outRow1 says whether the second row is).
 struct WinogradTiles {
   int32_t input[16], output[16], residual[16];
-  uint16_t lanes, inRows[4], inColumns[4], outRow1, outColumn1;
+  uint16_t lanes, inRows[4], outRow1, outColumn1;
+  uint8_t runs, runFirst[16], runCount[16], runFloats[16], runRows[16], runOutputs[16];
 };
 
 /// Whether conv2dWinogradF32 computes a convolution of these sizes (its
