@@ -310,24 +310,25 @@ void winogradInput(const dlc::WinogradTiles &tiles, const float *input, int64_t 
     uint8_t rows;
   };
   Run runs[16];
-  const int count = tiles.runs;
+  const int count = tiles.runCount;
   for (int s = 0; s < count; ++s) {
+    const dlc::WinogradTiles::Run &from = tiles.runs[s];
     Run &run = runs[s];
-    const int first = tiles.runFirst[s], n = tiles.runCount[s], floats = tiles.runFloats[s];
+    const int first = from.first, n = from.count;
     alignas(64) int32_t even[16];
     for (int q = 0; q < 16; ++q)
       even[q] = q >= first && q < first + n ? 2 * (q - first) : 0;
     run.even = _mm512_load_si512(even);
     run.odd = _mm512_add_epi32(run.even, _mm512_set1_epi32(1));
-    run.origin = tiles.input[first];
+    run.origin = from.input;
     run.lanes = __mmask16(((1u << n) - 1) << first);
     // Floats [0, 32) and [2, 34) of the run's window rows, those inside.
     const int starts[4] = {0, 16, 2, 18};
     for (int l = 0; l < 4; ++l) {
-      const int inside = std::min(16, std::max(0, floats - starts[l]));
+      const int inside = std::min(16, std::max(0, int(from.inputFloats) - starts[l]));
       run.load[l] = __mmask16((1u << inside) - 1);
     }
-    run.rows = tiles.runRows[s];
+    run.rows = from.inputRows;
   }
   for (int64_t c = 0; c < channels; ++c, input += inC, v += ldv) {
     __m512 d[4][4];
@@ -388,20 +389,21 @@ void winogradOutput(const dlc::WinogradTiles &tiles, const float *m, int64_t ldm
     bool row1;
   };
   Run runs[16];
-  const int count = tiles.runs;
+  const int count = tiles.runCount;
   for (int s = 0; s < count; ++s) {
+    const dlc::WinogradTiles::Run &from = tiles.runs[s];
     Run &run = runs[s];
-    const int first = tiles.runFirst[s], floats = tiles.runOutputs[s];
+    const int first = from.first, floats = from.outputFloats;
     alignas(64) int32_t order[32];
     for (int e = 0; e < 32; ++e)
       order[e] = std::min(first + e / 2, 15) + (e % 2 ? 16 : 0);
     run.low = _mm512_load_si512(order);
     run.high = _mm512_load_si512(order + 16);
-    run.output = tiles.output[first];
-    run.residual = tiles.residual[first];
+    run.output = from.output;
+    run.residual = from.residual;
     run.store[0] = __mmask16((1u << std::min(floats, 16)) - 1);
     run.store[1] = __mmask16((1u << std::max(0, floats - 16)) - 1);
-    run.row1 = (tiles.outRow1 >> first) & 1;
+    run.row1 = from.outputRow1;
   }
   const dlc::GemmEpilogue none{};
   const dlc::GemmEpilogue &e = epilogue ? *epilogue : none;

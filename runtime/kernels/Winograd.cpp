@@ -15,7 +15,9 @@
 //
 // Tiles are numbered over the images' 2×2 output tiles in order (image,
 // tile row, tile column), so a group of 16 may span tile rows and images:
-// the transforms gather each lane's window and scatter its outputs.
+// the transforms take it as runs of tiles along one tile row
+// (WinogradTiles), each window row and output row of a run one stretch of
+// memory.
 //
 //===----------------------------------------------------------------------===//
 
@@ -74,51 +76,41 @@ struct TileGrid {
       : ho(ho), wo(wo), across((wo + 1) / 2), down((ho + 1) / 2),
         count(images * across * down) {}
 
-  /// Tiles [first, first + 16) (those below `count`), with offsets from
-  /// the first tile's element in each of the three tensors, whose first
-  /// elements for that tile are returned in `bases` (input, output,
-  /// residual).
+  /// Tiles [first, first + 16) (those below `count`) as runs, with
+  /// offsets from the first tile's elements in each of the three tensors
+  /// (input, output, residual), which are returned in `bases`.
   WinogradTiles group(int64_t first, const int64_t (&strides)[3][2], int64_t (&bases)[3]) const {
     WinogradTiles tiles{};
+    WinogradTiles::Run *run = nullptr;
+    int64_t x0 = 0; // the run's first tile's column
     for (int q = 0; q < kLanes && first + q < count; ++q) {
       const int64_t tile = first + q, image = tile / (across * down);
       const int64_t y = tile / across % down * 2, x = tile % across * 2;
+      int64_t at[3];
       for (int t = 0; t < 3; ++t) {
-        const int64_t at = image * strides[t][0] + y * strides[t][1] + x;
+        at[t] = image * strides[t][0] + y * strides[t][1] + x;
         if (q == 0)
-          bases[t] = at;
-        // Offsets from lane 0 fit 32 bits (winogradApplies checks).
-        (t == 0 ? tiles.input : t == 1 ? tiles.output : tiles.residual)[q] =
-            int32_t(at - bases[t]);
+          bases[t] = at[t];
       }
-      const uint16_t bit = uint16_t(1u << q);
-      tiles.lanes |= bit;
-      // The window is rows y..y+3 of an input ho + 2 rows high.
-      for (int r = 0; r < 4; ++r)
-        if (y + r < ho + 2)
-          tiles.inRows[r] |= bit;
-      if (y + 1 < ho)
-        tiles.outRow1 |= bit;
-      if (x + 1 < wo)
-        tiles.outColumn1 |= bit;
+      tiles.lanes |= uint16_t(1u << q);
       // A new run at the start of a tile row (or of the group).
-      const int s = tiles.runs - 1;
       if (q == 0 || x == 0) {
-        tiles.runFirst[s + 1] = uint8_t(q);
-        tiles.runCount[s + 1] = 0;
-        tiles.runRows[s + 1] = uint8_t(tiles.inRows[0] & bit ? 1 : 0) |
-                               uint8_t(tiles.inRows[1] & bit ? 2 : 0) |
-                               uint8_t(tiles.inRows[2] & bit ? 4 : 0) |
-                               uint8_t(tiles.inRows[3] & bit ? 8 : 0);
-        ++tiles.runs;
+        run = &tiles.runs[tiles.runCount++];
+        // Offsets from the first tile fit 32 bits (winogradApplies checks).
+        run->input = int32_t(at[0] - bases[0]);
+        run->output = int32_t(at[1] - bases[1]);
+        run->residual = int32_t(at[2] - bases[2]);
+        run->first = uint8_t(q);
+        // The window is rows y..y+3 of an input ho + 2 rows high.
+        for (int r = 0; r < 4; ++r)
+          run->inputRows |= uint8_t(y + r < ho + 2 ? 1 << r : 0);
+        run->outputRow1 = y + 1 < ho;
+        x0 = x;
       }
-      const int run = tiles.runs - 1;
-      ++tiles.runCount[run];
-      // Floats of the window rows inside the input, from the run's first
-      // window (at column x0 = x - 2·(count - 1)) to this one's end.
-      const int64_t x0 = x - 2 * (tiles.runCount[run] - 1);
-      tiles.runFloats[run] = uint8_t(std::min<int64_t>(x + 4, wo + 2) - x0);
-      tiles.runOutputs[run] = uint8_t(std::min<int64_t>(x + 2, wo) - x0);
+      ++run->count;
+      // The input is wo + 2 floats wide, the output wo.
+      run->inputFloats = uint8_t(std::min<int64_t>(x + 4, wo + 2) - x0);
+      run->outputFloats = uint8_t(std::min<int64_t>(x + 2, wo) - x0);
     }
     return tiles;
   }
@@ -135,9 +127,12 @@ bool dlc::winogradApplies(const GemmMicroKernel &kernel, int64_t images, int64_t
       sw != 1 || dh != 1 || dw != 1 || inW != 1 || kernel.nr != kBlockTiles)
     return false;
   // Few channels: the transforms cost as much as the products save. Fewer
-  // tiles than a panel: the filter's transform (16/9 of the filter, read
-  // from memory once per block of tiles) costs more than the products save
-  // (ResNet-50's 7×7 layers at batch 1: 14% slower than the implicit GEMM).
+  // tiles than a panel (ResNet-50's 7×7 layers at batch 1: 16): the
+  // filter's transform, 16/9 of the filter, streams from memory for few
+  // products. With the first transforms (gathers and scatters) those
+  // layers ran 14% slower than the implicit GEMM; with today's, ResNet-50
+  // at batch 1 was 0-3.5% faster with them, but their transforms (32 MiB)
+  // would lift its peak memory from ONNX above ORT's, so they stay out.
   const int64_t tiles = images * ((ho + 1) / 2) * ((wo + 1) / 2);
   if (channels < 32 || outChannels < 32 || tiles < kBlockTiles)
     return false;

@@ -25,27 +25,32 @@ struct GemmEpilogue;
 struct GemmMicroKernel;
 
 /// Sixteen 2×2 output tiles, one per vector lane, for the micro-kernel's
-/// transforms (GemmMicroKernel::winogradInput and winogradOutput). Offsets
-/// count floats from the base pointers the transforms get: `input`, a
-/// tile's 4×4 window's first element (for channel 0); `output` and
-/// `residual`, its first output's. Each mask has bit q for lane q: `lanes`,
-/// the lanes that hold a tile; `inRows[r]`, the lanes whose window row r
-/// lies inside the input (the others read as zeros); `outRow1` and
-/// `outColumn1`, the lanes whose second output row or column lies inside
-/// the output.
-///
-/// The lanes also come as `runs` runs of tiles that follow one another
-/// along a tile row (a group of 16 tiles of a 7-tile-wide image is 3-4
-/// runs), whose windows' rows overlap: run s is lanes [runFirst[s],
-/// runFirst[s] + runCount[s]), each window 2 floats after the one before,
-/// with runFloats[s] floats of each window row inside the input from the
-/// first window's, and bit r of runRows[s] set when window row r is; its
-/// tiles' outputs in each output row are runOutputs[s] floats inside the
-/// output from the first tile's (outRow1 says whether the second row is).
+/// transforms (GemmMicroKernel::winogradInput and winogradOutput), as
+/// runs of tiles that follow one another along a tile row (a group of 16
+/// tiles of a 7-tile-wide image is 3-4 runs). The tiles of a run have
+/// windows 2 floats apart, whose rows overlap, and outputs 2 floats
+/// apart, so each of its window rows and output rows is one stretch of
+/// memory. Offsets count floats from the base pointers the transforms
+/// get.
 struct WinogradTiles {
-  int32_t input[16], output[16], residual[16];
-  uint16_t lanes, inRows[4], outRow1, outColumn1;
-  uint8_t runs, runFirst[16], runCount[16], runFloats[16], runRows[16], runOutputs[16];
+  struct Run {
+    /// The first tile's window's first element (channel 0), and its first
+    /// output's and residual's.
+    int32_t input, output, residual;
+    /// Its lanes: [first, first + count).
+    uint8_t first, count;
+    /// Floats of each window row inside the input, from the first
+    /// window's; bit r set when window row r is inside.
+    uint8_t inputFloats, inputRows;
+    /// Floats of each output row inside the output, from the first
+    /// tile's; whether the second output row is inside.
+    uint8_t outputFloats;
+    bool outputRow1;
+  };
+  /// Bit q set when lane q holds a tile.
+  uint16_t lanes;
+  uint8_t runCount;
+  Run runs[16];
 };
 
 /// Whether conv2dWinogradF32 computes a convolution of these sizes (its

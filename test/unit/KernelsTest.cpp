@@ -412,6 +412,9 @@ TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
       {2, 32, 40, 3, 3, 8, 8, 1, 1, 1, 1, 1, 0, true, true, true},
       {2, 300, 40, 3, 3, 8, 8, 1, 1, 1, 1, 1, 0, true, false, true},
       {2, 264, 32, 3, 3, 32, 32, 1, 1, 1, 1, 1, 0, false, false, true},
+      // One tile per tile row (every lane a run of its own), its second
+      // output column outside the output; with the epilogue and adding.
+      {1, 32, 32, 3, 3, 64, 1, 1, 1, 1, 1, 1, 1, true, true, true},
       // Constant filters that Winograd leaves to the implicit GEMM: a
       // stride of 2, too few tiles, too few channels.
       {2, 40, 36, 3, 3, 7, 9, 2, 2, 1, 1, 1, 0, false, false, true},
