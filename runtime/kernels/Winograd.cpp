@@ -5,10 +5,11 @@
 //   the filter's transform U (16 matrices K × C) is made once and kept in
 //   the executable's GemmPackCache
 //   for each wave of blocks of 32 tiles (the wave's V fits in L2):
-//     in parallel over groups of 16 tiles: V = Bᵀ·d·B for every channel,
-//       as 16 panels of C × 32 per block: the micro-kernel's packed B
-//     in parallel over blocks × ranges of output channels:
-//       for each group of 8 output channels:
+//     in parallel over blocks: V = Bᵀ·d·B for every channel, as 16
+//       panels of C × 32 per block: the micro-kernel's packed B
+//     in parallel over blocks (or, with few, all of them) × ranges of
+//     output channels:
+//       for each group of 8 output channels, for each of the task's blocks:
 //         M[ξ] (8 × 32) = U_ξ[8 rows] · V_ξ for ξ < 16     M stays in L1
 //         Y = Aᵀ·M·A for the block's two groups of 16 tiles, with the
 //         epilogue, written to the output
@@ -212,47 +213,56 @@ bool dlc::conv2dWinogradF32(const GemmMicroKernel &kernel, GemmPackCache &cache,
                                panelStride);
       }
     });
-    // The products and the output transform: each block's output channels
-    // in ranges of a multiple of 8, enough tasks for every thread.
-    const int64_t parts =
-        std::min<int64_t>((K + 7) / 8, std::max<int64_t>(1, (2 * threads + count - 1) / count));
+    // The products and the output transform. With fewer blocks than two
+    // per thread (a late layer at batch 1), each task takes a range of
+    // output channels of all the blocks, so that U, which comes from
+    // memory, is read once (the second block's rows from L2); otherwise a
+    // task is a block and all output channels.
+    const bool allBlocks = count < 2 * threads;
+    const int64_t groups = allBlocks ? 1 : count, blocksPerTask = allBlocks ? count : 1;
+    const int64_t parts = std::min<int64_t>(
+        (K + 7) / 8, std::max<int64_t>(1, (2 * threads + groups - 1) / groups));
     const int64_t rowsPerPart = ((K + parts - 1) / parts + 7) / 8 * 8;
-    forEach(count * parts, [&](int64_t task) {
-      const int64_t block = task / parts, k0 = task % parts * rowsPerPart;
+    forEach(groups * parts, [&](int64_t task) {
+      const int64_t firstBlock = task / parts * blocksPerTask, k0 = task % parts * rowsPerPart;
       const int64_t k1 = std::min(K, k0 + rowsPerPart);
-      const float *vb = v + block * blockFloats;
-      const int64_t first = (wave + block) * kBlockTiles;
-      const int cols = int(std::min<int64_t>(kBlockTiles, grid.count - first));
       alignas(64) float m[kXi * 8 * kBlockTiles];
       for (int64_t i = k0; i < k1; i += 8) {
         const int rows = int(std::min<int64_t>(8, k1 - i));
-        for (int64_t xi = 0; xi < kXi; ++xi) {
-          // The next product's rows of U (8 rows of C floats, the next
-          // matrix's or the next group's): they come from memory, in short
-          // runs that the hardware's prefetchers do not catch.
-          const int64_t nextXi = xi + 1 < kXi ? xi + 1 : 0;
-          const int64_t nextI = xi + 1 < kXi ? i : i + 8;
-          if (nextI < k1) {
-            const float *next = u + nextXi * matrix + nextI * C;
-            const int64_t bytes = std::min<int64_t>(8, k1 - nextI) * C * int64_t(sizeof(float));
-            for (int64_t line = 0; line < bytes; line += 64)
-              __builtin_prefetch(reinterpret_cast<const char *>(next) + line);
+        for (int64_t block = firstBlock; block < firstBlock + blocksPerTask; ++block) {
+          const float *vb = v + block * blockFloats;
+          const int64_t first = (wave + block) * kBlockTiles;
+          const int cols = int(std::min<int64_t>(kBlockTiles, grid.count - first));
+          const bool lastBlock = block + 1 == firstBlock + blocksPerTask;
+          for (int64_t xi = 0; xi < kXi; ++xi) {
+            // The next group's rows of this matrix of U (8 rows of C
+            // floats), which come from memory in runs too short for the
+            // hardware's prefetchers: asked for a group ahead, from the
+            // last block (the first block of the next group reads them).
+            const int64_t nextI = i + 8;
+            if (lastBlock && nextI < k1) {
+              const float *next = u + xi * matrix + nextI * C;
+              const int64_t bytes =
+                  std::min<int64_t>(8, k1 - nextI) * C * int64_t(sizeof(float));
+              for (int64_t line = 0; line < bytes; line += 64)
+                __builtin_prefetch(reinterpret_cast<const char *>(next) + line);
+            }
+            for (int64_t p0 = 0; p0 < C; p0 += kKc)
+              kernel.run(std::min(kKc, C - p0), u + xi * matrix + i * C + p0, C, rows,
+                         vb + xi * panelStride + p0 * kBlockTiles, kBlockTiles,
+                         m + xi * 8 * kBlockTiles, kBlockTiles, cols, /*accumulate=*/p0 > 0);
           }
-          for (int64_t p0 = 0; p0 < C; p0 += kKc)
-            kernel.run(std::min(kKc, C - p0), u + xi * matrix + i * C + p0, C, rows,
-                       vb + xi * panelStride + p0 * kBlockTiles, kBlockTiles,
-                       m + xi * 8 * kBlockTiles, kBlockTiles, cols, /*accumulate=*/p0 > 0);
-        }
-        for (int64_t half = 0; half < 2; ++half) {
-          const int64_t g = block * 2 + half;
-          if (!tiles[g].lanes)
-            continue;
-          const int64_t *at = bases + 3 * g;
-          // Rows from channel i; the residual from the group's first tile.
-          const GemmEpilogue here = terms.from(i, at[2]);
-          kernel.winogradOutput(tiles[g], m + half * kLanes, kBlockTiles, 8 * kBlockTiles, rows,
-                                output + at[1] + i * outC, outC, outH, !overwrite,
-                                epilogue ? &here : nullptr, residualH);
+          for (int64_t half = 0; half < 2; ++half) {
+            const int64_t g = block * 2 + half;
+            if (!tiles[g].lanes)
+              continue;
+            const int64_t *at = bases + 3 * g;
+            // Rows from channel i; the residual from the group's first tile.
+            const GemmEpilogue here = terms.from(i, at[2]);
+            kernel.winogradOutput(tiles[g], m + half * kLanes, kBlockTiles, 8 * kBlockTiles,
+                                  rows, output + at[1] + i * outC, outC, outH, !overwrite,
+                                  epilogue ? &here : nullptr, residualH);
+          }
         }
       }
     });
