@@ -3,8 +3,11 @@
 #include "runtime/kernels/Depthwise.h"
 
 #include "codegen/cpu/KernelAbi.h"
+#include "runtime/KernelProfile.h"
 #include "runtime/kernels/Gemm.h"
 #include "runtime/kernels/KernelUtil.h"
+
+#include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 #include <limits>
@@ -135,6 +138,15 @@ extern "C" void dlc_depthwise_conv2d_f32(
     int64_t residualN, int64_t residualC, int64_t residualH, int64_t minBits,
     int64_t maxBits, int64_t height, int64_t width, int64_t padTop,
     int64_t padLeft) {
+  dlc::KernelProfile::Timer timer(
+      "depthwise conv2d",
+      [&] {
+        return llvm::formatv("{0}x{1} -> {2}x{3}, {4}x{5} stride {6}x{7}", images, channels, ho,
+                             wo, kh, kw, sh, sw)
+            .str();
+      },
+      2.0 * double(images) * double(channels) * double(ho) * double(wo) * double(kh) *
+          double(kw));
   dlc::depthwiseConv2dF32(
       nullptr, images, channels, kh, kw, ho, wo, sh, sw, dh, dw, input, inN,
       inC, inH, filter, filterRowStride, output, outN, outC, outH, flags, scale,

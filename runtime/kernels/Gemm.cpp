@@ -36,11 +36,13 @@
 #include "runtime/kernels/Gemm.h"
 #include "codegen/cpu/KernelAbi.h"
 #include "runtime/BufferPool.h"
+#include "runtime/KernelProfile.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/KernelUtil.h"
 #include "runtime/kernels/Winograd.h"
 
 #include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 #include <cmath>
@@ -609,6 +611,9 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                              int64_t maxBits) {
   if (m <= 0 || n <= 0)
     return;
+  KernelProfile::Timer timer(
+      "gemm", [&] { return llvm::formatv("{0} x ({1}x{3} · {3}x{2})", batch, m, n, k).str(); },
+      2.0 * double(batch) * double(m) * double(n) * double(k));
   const bool overwrite = flags & kGemmOverwriteC;
   const bool transposedA = flags & kGemmTransposedA;
   const bool clampMin = flags & kGemmClampMin, clampMax = flags & kGemmClampMax;
@@ -753,6 +758,14 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
   const int64_t m = outChannels, k = channels * kh * kw, n = images * ho * wo;
   if (m <= 0 || n <= 0)
     return;
+  KernelProfile::Timer timer(
+      "conv2d",
+      [&] {
+        return llvm::formatv("{0}x{1} -> {2}x{3}x{4}, {5}x{6} stride {7}x{8}", images, channels,
+                             outChannels, ho, wo, kh, kw, sh, sw)
+            .str();
+      },
+      2.0 * double(m) * double(n) * double(k));
   const bool overwrite = flags & kGemmOverwriteC;
   const bool hasEpilogue = rowScale || rowShift || residual || (flags & kGemmClampMin) ||
                            (flags & kGemmClampMax);
@@ -783,8 +796,10 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
                       inN, inC, inH, inW, outN, outH, residualN, residualH) &&
       conv2dWinogradF32(kernel, *cache, images, channels, outChannels, ho, wo, input, inN, inC,
                         inH, filter, filterRowStride, output, outN, outC, outH, overwrite,
-                        hasEpilogue ? &epilogue : nullptr, residualN, residualC, residualH))
+                        hasEpilogue ? &epilogue : nullptr, residualN, residualC, residualH)) {
+    timer.rename("conv2d (Winograd)");
     return;
+  }
   // The kernel's copy applies the epilogue as it writes (a pass of its own
   // over runs of 14-28 floats cost ~4% of a small CNN's training step).
   const bool epilogueInCopy = hasEpilogue && !epilogue.nanBound();

@@ -3,7 +3,10 @@
 #include "runtime/kernels/Pool.h"
 
 #include "codegen/cpu/KernelAbi.h"
+#include "runtime/KernelProfile.h"
 #include "runtime/kernels/KernelUtil.h"
+
+#include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 #include <cmath>
@@ -83,6 +86,9 @@ void dlc::maxPool2x2ScatterF32(MaxPool2x2ScatterRow rowOf, int64_t n, int64_t c,
 extern "C" void dlc_max_pool2x2_f32(int64_t n, int64_t c, int64_t ho, int64_t wo,
                                     const float *in, int64_t inN, int64_t inC, int64_t inH,
                                     float *out, int64_t outN, int64_t outC, int64_t outH) {
+  dlc::KernelProfile::Timer timer(
+      "max pool 2x2", [&] { return llvm::formatv("{0}x{1} -> {2}x{3}", n, c, ho, wo).str(); },
+      0);
   dlc::maxPool2x2F32(nullptr, n, c, ho, wo, in, inN, inC, inH, out, outN, outC, outH);
 }
 
@@ -92,6 +98,9 @@ extern "C" void dlc_max_pool2x2_scatter_f32(int64_t n, int64_t c, int64_t h, int
                                             const float *s, int64_t sN, int64_t sC, int64_t sH,
                                             float *out, int64_t outN, int64_t outC,
                                             int64_t outH, int64_t flags) {
+  dlc::KernelProfile::Timer timer(
+      "max pool 2x2 gradient",
+      [&] { return llvm::formatv("{0}x{1} at {2}x{3}", n, c, h, w).str(); }, 0);
   dlc::maxPool2x2ScatterF32(nullptr, n, c, h, w, {x, xN, xC, xH}, {y, yN, yC, yH},
                             {s, sN, sC, sH}, out, outN, outC, outH,
                             flags & dlc::kPoolScatterPositiveOnly);

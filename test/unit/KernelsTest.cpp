@@ -10,6 +10,7 @@
 #include "frontend/builder/Examples.h"
 #include "runtime/BufferPool.h"
 #include "runtime/Executable.h"
+#include "runtime/KernelProfile.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/Depthwise.h"
 #include "runtime/kernels/Gemm.h"
@@ -452,6 +453,55 @@ TEST(ConvTest, KernelTransposesBlocksOfSums) {
           ASSERT_EQ(target[e], -7.0f) << kernel->name << " wrote past the block";
       }
   }
+}
+
+TEST(KernelProfileTest, EntryPointsTimeThemselvesIntoTheCurrentProfile) {
+  // Two products of one shape and a 3×3 convolution of a weight (Winograd
+  // where the host kernel has it): an entry per kernel and shape, with its
+  // calls and FLOPs; nothing is added without a current profile.
+  const int64_t m = 8, n = 16, k = 4;
+  std::vector<float> a = randomFloats(m * k, 1), b = randomFloats(k * n, 2), c(m * n);
+  const int64_t C = 32, O = 32, ho = 8, wo = 8, hp = ho + 2, wp = wo + 2;
+  std::vector<float> input = randomFloats(2 * C * hp * wp, 3), filter = randomFloats(O * C * 9, 4),
+                     output(2 * O * ho * wo);
+  KernelProfile profile;
+  auto runKernels = [&] {
+    for (int i = 0; i < 2; ++i)
+      dlc_gemm_f32(1, m, n, k, a.data(), 0, k, b.data(), 0, n, 1, c.data(), 0, n,
+                   kGemmOverwriteC);
+    GemmPackCache cache;
+    GemmPackCache::Scope packings(&cache);
+    dlc_conv2d_f32(2, C, O, 3, 3, ho, wo, 1, 1, 1, 1, input.data(), C * hp * wp, hp * wp, wp, 1,
+                   filter.data(), C * 9, output.data(), O * ho * wo, ho * wo, wo,
+                   kGemmOverwriteC | kConvConstantFilter);
+  };
+  runKernels();
+  EXPECT_TRUE(profile.entries().empty());
+  {
+    KernelProfile::Scope scope(&profile);
+    runKernels();
+  }
+  std::vector<KernelProfile::Entry> entries = profile.entries();
+  ASSERT_EQ(entries.size(), 2u);
+  auto find = [&](llvm::StringRef kernel) -> const KernelProfile::Entry * {
+    for (const KernelProfile::Entry &entry : entries)
+      if (entry.kernel == kernel)
+        return &entry;
+    return nullptr;
+  };
+  const KernelProfile::Entry *gemm = find("gemm");
+  ASSERT_NE(gemm, nullptr);
+  EXPECT_EQ(gemm->shape, "1 x (8x4 · 4x16)");
+  EXPECT_EQ(gemm->calls, 2);
+  EXPECT_EQ(gemm->flops, 2.0 * 2 * m * n * k);
+  EXPECT_GT(gemm->seconds, 0.0);
+  const KernelProfile::Entry *conv =
+      find(hostGemmKernel().winogradInput ? "conv2d (Winograd)" : "conv2d");
+  ASSERT_NE(conv, nullptr);
+  EXPECT_EQ(conv->shape, "2x32 -> 32x8x8, 3x3 stride 1x1");
+  EXPECT_EQ(conv->calls, 1);
+  EXPECT_EQ(conv->flops, 2.0 * 2 * O * ho * wo * C * 9);
+  EXPECT_GE(entries[0].seconds, entries[1].seconds);
 }
 
 TEST(ConvTest, EntryPointUsesTheHostKernel) {

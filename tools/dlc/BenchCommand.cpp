@@ -2,8 +2,9 @@
 //
 // Times one model alone: compiles an ONNX file (or loads a .dlc artifact),
 // feeds it random inputs of the signature's types and shapes, and prints
-// the distribution of run times. Engines are compared by bench/ scripts;
-// this is for looking at one model.
+// the distribution of run times; with --profile, the time of each runtime
+// kernel (runtime/KernelProfile.h). Engines are compared by bench/
+// scripts; this is for looking at one model.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,12 +12,14 @@
 #include "frontend/onnx/OnnxImporter.h"
 #include "runtime/Artifact.h"
 #include "runtime/Executable.h"
+#include "runtime/KernelProfile.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
 #include <chrono>
+#include <numeric>
 #include <random>
 
 using namespace llvm;
@@ -42,6 +45,13 @@ cl::opt<unsigned> threads("threads",
 cl::opt<double> seconds("seconds", cl::desc("How long to keep timing (default 3)"),
                         cl::init(3.0), cl::sub(dlc::tool::benchCommand),
                         cl::cat(dlc::tool::dlcCategory));
+cl::opt<bool> profile(
+    "profile",
+    cl::desc("Also time each runtime kernel (GEMMs, convolutions, pooling) and print them, "
+             "most time first, per run"),
+    cl::sub(dlc::tool::benchCommand), cl::cat(dlc::tool::dlcCategory));
+cl::opt<unsigned> top("top", cl::desc("Kernels listed by --profile (default 20)"), cl::init(20),
+                      cl::sub(dlc::tool::benchCommand), cl::cat(dlc::tool::dlcCategory));
 
 /// Uniform values in [-1, 1] for floats; zeros for integers and booleans,
 /// which are usually indices or masks that must stay in range.
@@ -57,6 +67,37 @@ HostTensor randomInput(const TensorSpec &spec, std::mt19937 &rng) {
       tensor.dataAs<double>()[i] = uniform(rng);
   }
   return tensor;
+}
+
+/// The kernels' times per run, most first, as shares of the runs' time
+/// (timing each kernel makes the runs a little slower); what is left is
+/// the generated code and the time between kernels.
+void printProfile(const std::vector<KernelProfile::Entry> &entries, double total, size_t runs) {
+  outs() << formatv("kernels, per run (times with --profile's own overhead):\n{0,9}  {1,6}  "
+                    "{2,5}  {3,7}  {4}\n",
+                    "ms", "share", "calls", "GFLOP/s", "kernel and shape");
+  double timed = 0;
+  for (const KernelProfile::Entry &entry : entries)
+    timed += entry.seconds;
+  auto line = [&](double seconds, double calls, double flops, StringRef what) {
+    std::string rate = flops > 0 ? formatv("{0:f1}", flops / seconds * 1e-9).str() : "-";
+    std::string count = calls > 0 ? formatv("{0:f0}", calls).str() : "";
+    outs() << formatv("{0,9:f3}  {1,5:f1}%  {2,5}  {3,7}  {4}\n", seconds / runs * 1e3,
+                      100 * seconds / total, count, rate, what);
+  };
+  size_t shown = std::min<size_t>(entries.size(), top);
+  for (size_t i = 0; i < shown; ++i) {
+    const KernelProfile::Entry &entry = entries[i];
+    line(entry.seconds, double(entry.calls) / runs, entry.flops,
+         (entry.kernel + " " + entry.shape));
+  }
+  if (shown < entries.size()) {
+    double seconds = 0, flops = 0;
+    for (size_t i = shown; i < entries.size(); ++i)
+      seconds += entries[i].seconds, flops += entries[i].flops;
+    line(seconds, 0, flops, formatv("{0} other kernel shapes", entries.size() - shown).str());
+  }
+  line(std::max(0.0, total - timed), 0, 0, "generated code and the rest of the run");
 }
 
 } // namespace
@@ -95,6 +136,8 @@ int dlc::tool::runBenchCommand() {
   auto first = exe.run(inputs); // warm-up: the first run allocates the arena
   if (!first)
     return fail(dlc::tool::benchCommand, first.takeError());
+  KernelProfile kernels;
+  KernelProfile::Scope profiling(profile ? &kernels : nullptr);
   auto begin = std::chrono::steady_clock::now();
   while (secondsSince(begin) < seconds || runs.size() < 5) {
     auto runStart = std::chrono::steady_clock::now();
@@ -103,9 +146,12 @@ int dlc::tool::runBenchCommand() {
     if (!outputs)
       return fail(dlc::tool::benchCommand, outputs.takeError());
   }
+  const double total = std::accumulate(runs.begin(), runs.end(), 0.0);
   std::sort(runs.begin(), runs.end());
   auto at = [&](double q) { return runs[size_t(q * (runs.size() - 1))] * 1e3; };
   outs() << formatv("latency: median {0:f3} ms, p10 {1:f3} ms, p90 {2:f3} ms over {3} runs\n",
                     at(0.5), at(0.1), at(0.9), runs.size());
+  if (profile)
+    printProfile(kernels.entries(), total, runs.size());
   return 0;
 }
