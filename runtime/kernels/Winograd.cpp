@@ -69,6 +69,14 @@ void transformFilter(const float *filter, int64_t rowStride, int64_t channels,
     }
 }
 
+/// A group of 16 tiles and where its first tile's elements are in the
+/// input, the output and the residual (its runs' offsets count from
+/// there).
+struct Group {
+  WinogradTiles tiles;
+  int64_t input, output, residual;
+};
+
 /// The tile grid of a convolution's output: `across` × `down` tiles per
 /// image, `count` in all.
 struct TileGrid {
@@ -77,11 +85,12 @@ struct TileGrid {
       : ho(ho), wo(wo), across((wo + 1) / 2), down((ho + 1) / 2),
         count(images * across * down) {}
 
-  /// Tiles [first, first + 16) (those below `count`) as runs, with
-  /// offsets from the first tile's elements in each of the three tensors
-  /// (input, output, residual), which are returned in `bases`.
-  WinogradTiles group(int64_t first, const int64_t (&strides)[3][2], int64_t (&bases)[3]) const {
-    WinogradTiles tiles{};
+  /// Tiles [first, first + 16) (those below `count`) as runs; `strides`
+  /// are each tensor's (input, output, residual) image and row strides.
+  Group group(int64_t first, const int64_t (&strides)[3][2]) const {
+    Group result{};
+    WinogradTiles &tiles = result.tiles;
+    int64_t *const bases[3] = {&result.input, &result.output, &result.residual};
     WinogradTiles::Run *run = nullptr;
     int64_t x0 = 0; // the run's first tile's column
     for (int q = 0; q < kLanes && first + q < count; ++q) {
@@ -91,16 +100,16 @@ struct TileGrid {
       for (int t = 0; t < 3; ++t) {
         at[t] = image * strides[t][0] + y * strides[t][1] + x;
         if (q == 0)
-          bases[t] = at[t];
+          *bases[t] = at[t];
       }
       tiles.lanes |= uint16_t(1u << q);
       // A new run at the start of a tile row (or of the group).
       if (q == 0 || x == 0) {
         run = &tiles.runs[tiles.runCount++];
         // Offsets from the first tile fit 32 bits (winogradApplies checks).
-        run->input = int32_t(at[0] - bases[0]);
-        run->output = int32_t(at[1] - bases[1]);
-        run->residual = int32_t(at[2] - bases[2]);
+        run->input = int32_t(at[0] - result.input);
+        run->output = int32_t(at[1] - result.output);
+        run->residual = int32_t(at[2] - result.residual);
         run->first = uint8_t(q);
         // The window is rows y..y+3 of an input ho + 2 rows high.
         for (int r = 0; r < 4; ++r)
@@ -113,7 +122,7 @@ struct TileGrid {
       run->inputFloats = uint8_t(std::min<int64_t>(x + 4, wo + 2) - x0);
       run->outputFloats = uint8_t(std::min<int64_t>(x + 2, wo) - x0);
     }
-    return tiles;
+    return result;
   }
 };
 
@@ -189,12 +198,9 @@ bool dlc::conv2dWinogradF32(const GemmMicroKernel &kernel, GemmPackCache &cache,
   waveV.resize(std::max(waveV.size(), size_t(waveBlocks * blockFloats + 16)));
   float *const v = reinterpret_cast<float *>((reinterpret_cast<uintptr_t>(waveV.data()) + 63) &
                                              ~uintptr_t(63));
-  thread_local std::vector<WinogradTiles> waveTiles;
-  waveTiles.resize(std::max(waveTiles.size(), size_t(waveBlocks * 2)));
-  WinogradTiles *const tiles = waveTiles.data();
-  thread_local std::vector<int64_t> waveBases;
-  waveBases.resize(std::max(waveBases.size(), size_t(waveBlocks * 2 * 3)));
-  int64_t *const bases = waveBases.data();
+  thread_local std::vector<Group> waveGroups;
+  waveGroups.resize(std::max(waveGroups.size(), size_t(waveBlocks * 2)));
+  Group *const groups = waveGroups.data();
   const int64_t strides[3][2] = {{inN, inH}, {outN, outH}, {residualN, residualH}};
 
   const GemmEpilogue none{};
@@ -205,10 +211,9 @@ bool dlc::conv2dWinogradF32(const GemmMicroKernel &kernel, GemmPackCache &cache,
     // groups' halves of each panel row share cache lines.
     forEach(count, [&](int64_t block) {
       for (int64_t g = 2 * block; g < 2 * block + 2; ++g) {
-        int64_t(&at)[3] = *reinterpret_cast<int64_t(*)[3]>(bases + 3 * g);
-        tiles[g] = grid.group((wave * 2 + g) * kLanes, strides, at);
-        if (tiles[g].lanes)
-          kernel.winogradInput(tiles[g], input + at[0], C, inC, inH,
+        groups[g] = grid.group((wave * 2 + g) * kLanes, strides);
+        if (groups[g].tiles.lanes)
+          kernel.winogradInput(groups[g].tiles, input + groups[g].input, C, inC, inH,
                                v + block * blockFloats + g % 2 * kLanes, kBlockTiles,
                                panelStride);
       }
@@ -219,11 +224,11 @@ bool dlc::conv2dWinogradF32(const GemmMicroKernel &kernel, GemmPackCache &cache,
     // memory, is read once (the second block's rows from L2); otherwise a
     // task is a block and all output channels.
     const bool allBlocks = count < 2 * threads;
-    const int64_t groups = allBlocks ? 1 : count, blocksPerTask = allBlocks ? count : 1;
+    const int64_t blockSets = allBlocks ? 1 : count, blocksPerTask = allBlocks ? count : 1;
     const int64_t parts = std::min<int64_t>(
-        (K + 7) / 8, std::max<int64_t>(1, (2 * threads + groups - 1) / groups));
+        (K + 7) / 8, std::max<int64_t>(1, (2 * threads + blockSets - 1) / blockSets));
     const int64_t rowsPerPart = ((K + parts - 1) / parts + 7) / 8 * 8;
-    forEach(groups * parts, [&](int64_t task) {
+    forEach(blockSets * parts, [&](int64_t task) {
       const int64_t firstBlock = task / parts * blocksPerTask, k0 = task % parts * rowsPerPart;
       const int64_t k1 = std::min(K, k0 + rowsPerPart);
       alignas(64) float m[kXi * 8 * kBlockTiles];
@@ -253,15 +258,14 @@ bool dlc::conv2dWinogradF32(const GemmMicroKernel &kernel, GemmPackCache &cache,
                          m + xi * 8 * kBlockTiles, kBlockTiles, cols, /*accumulate=*/p0 > 0);
           }
           for (int64_t half = 0; half < 2; ++half) {
-            const int64_t g = block * 2 + half;
-            if (!tiles[g].lanes)
+            const Group &group = groups[block * 2 + half];
+            if (!group.tiles.lanes)
               continue;
-            const int64_t *at = bases + 3 * g;
             // Rows from channel i; the residual from the group's first tile.
-            const GemmEpilogue here = terms.from(i, at[2]);
-            kernel.winogradOutput(tiles[g], m + half * kLanes, kBlockTiles, 8 * kBlockTiles,
-                                  rows, output + at[1] + i * outC, outC, outH, !overwrite,
-                                  epilogue ? &here : nullptr, residualH);
+            const GemmEpilogue here = terms.from(i, group.residual);
+            kernel.winogradOutput(group.tiles, m + half * kLanes, kBlockTiles, 8 * kBlockTiles,
+                                  rows, output + group.output + i * outC, outC, outH,
+                                  !overwrite, epilogue ? &here : nullptr, residualH);
           }
         }
       }
