@@ -141,8 +141,8 @@ bool dlc::winogradApplies(const GemmMicroKernel &kernel, int64_t images, int64_t
   // filter's transform, 16/9 of the filter, streams from memory for few
   // products. With the first transforms (gathers and scatters) those
   // layers ran 14% slower than the implicit GEMM; with today's, ResNet-50
-  // at batch 1 was 0-3.5% faster with them, but their transforms (32 MiB)
-  // would lift its peak memory from ONNX above ORT's, so they stay out.
+  // at batch 1 with them against without was 0.965-1.022 over six A/B
+  // runs: no gain, for 20 MiB more memory (their transforms).
   const int64_t tiles = images * ((ho + 1) / 2) * ((wo + 1) / 2);
   if (channels < 32 || outChannels < 32 || tiles < kBlockTiles)
     return false;
