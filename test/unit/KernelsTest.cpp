@@ -155,7 +155,11 @@ TEST(GemmTest, EveryKernelMatchesFloat64OnEdgeShapes) {
                           // Last panels of 8, 9, 17, 24, 25 and 29 columns: the
                           // AVX-512 kernel sums 8, 16, 24 or 32 of them.
                           {5, 40, 9},    {12, 41, 20},  {16, 49, 33}, {40, 56, 70},
-                          {9, 25, 12},   {24, 61, 40}};
+                          {9, 25, 12},   {24, 61, 40},
+                          // On one thread, B packed whole in one block of k,
+                          // rows beyond a task's 96: row tiles sweep the
+                          // task's panels (the last one partial).
+                          {200, 900, 100}};
   ThreadPool two(2);
   for (const GemmMicroKernel *kernel : runnableKernels())
     for (Shape shape : shapes) {
