@@ -13,14 +13,6 @@
 
 namespace {
 
-/// Bits [first, end) of 32 (clamped to the 32).
-inline uint32_t span(int64_t first, int64_t end) {
-  auto below = [](int64_t count) {
-    return count >= 32 ? ~0u : count <= 0 ? 0u : (1u << count) - 1;
-  };
-  return below(end) & ~below(first);
-}
-
 /// Sixteen inputs of a row for sixteen adjacent outputs: in[S·t] for
 /// t < 16, read from the S·16 floats at `in` whose bits are set in
 /// `elements` (zeros for the others). No other element is read, so a
@@ -72,7 +64,7 @@ void chunk(const dlc::DepthwisePlane &p, int64_t y, int64_t x0, int64_t count) {
   __mmask16 mask[V];
   __m512 sum[R][V];
   for (int v = 0; v < V; ++v)
-    mask[v] = __mmask16(span(0, count - 16 * v));
+    mask[v] = __mmask16(dlc::laneSpan(0, count - 16 * v));
   for (int r = 0; r < R; ++r) {
     const float *out = p.out + (y + r) * p.outRow + x0;
     for (int v = 0; v < V; ++v)
@@ -91,7 +83,7 @@ void chunk(const dlc::DepthwisePlane &p, int64_t y, int64_t x0, int64_t count) {
   auto elementsOf = [&](int64_t j, int v) {
     const int64_t first = column0 + j * dw + 16 * S * v;
     const int64_t needed = S * (std::min<int64_t>(count - 16 * v, 16) - 1) + 1;
-    return span(-first, std::min(needed, p.w - first));
+    return dlc::laneSpan(-first, std::min(needed, p.w - first));
   };
   uint32_t elements[K ? K : 1][V];
   if constexpr (K != 0)
@@ -212,7 +204,7 @@ template <int Q, int K> void flatPlane(const dlc::DepthwisePlane &p) {
   __mmask16 valid[Q];
   __m512 sum[Q];
   for (int q = 0; q < Q; ++q) {
-    valid[q] = __mmask16(span(0, outputs - 16 * q));
+    valid[q] = __mmask16(dlc::laneSpan(0, outputs - 16 * q));
     sum[q] = p.accumulate ? _mm512_maskz_loadu_ps(valid[q], p.out + 16 * q)
                           : _mm512_setzero_ps();
   }

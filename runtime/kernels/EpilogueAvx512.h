@@ -1,7 +1,10 @@
-//===- EpilogueAvx512.h - the epilogue's terms on AVX-512 vectors -*- C++ -*-===//
+//===- EpilogueAvx512.h - what the AVX-512 kernels share --------*- C++ -*-===//
 //
-// For the sources compiled with -mavx512f (GemmAvx512.cpp,
-// DepthwiseAvx512.cpp), which run only on CPUs that have it.
+// The epilogue's terms on AVX-512 vectors, and the bit masks of a range of
+// lanes. For the sources compiled with -mavx512f (GemmAvx512.cpp,
+// DepthwiseAvx512.cpp), which run only on CPUs that have it; kept out of
+// headers that baseline sources include, so that no inline function of
+// theirs is compiled with AVX-512 in one place and chosen for all.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,23 +13,25 @@
 
 #include "runtime/kernels/Gemm.h"
 
+#include <cstdint>
 #include <immintrin.h>
 
 namespace dlc {
 
-/// The epilogue's terms for one row (`scale`, `shift`: broadcast; `r`:
-/// the row's residual or null, its `lanes` read) applied to v, in
-/// GemmEpilogue's order (e says which terms there are). max(lo, v) and
-/// min(hi, v) return v where v is NaN, as the portable `v < lo ? lo : v`
-/// does.
-inline __m512 withTerms(__m512 v, const GemmEpilogue &e, __m512 scale, __m512 shift,
-                        __m512 lo, __m512 hi, const float *r, __mmask16 lanes) {
+/// The epilogue's terms for one row (`scale`, `shift`: broadcast; the
+/// residual's values, when `hasResidual`, from `residual()`, called only
+/// then) applied to v, in GemmEpilogue's order (e says which terms there
+/// are). max(lo, v) and min(hi, v) return v where v is NaN, as the
+/// portable `v < lo ? lo : v` does.
+template <typename Residual>
+inline __m512 applyTerms(__m512 v, const GemmEpilogue &e, __m512 scale, __m512 shift,
+                         __m512 lo, __m512 hi, bool hasResidual, Residual residual) {
   if (e.rowScale)
     v = _mm512_mul_ps(v, scale);
   if (e.rowShift)
     v = _mm512_add_ps(v, shift);
-  if (r)
-    v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(lanes, r));
+  if (hasResidual)
+    v = _mm512_add_ps(v, residual());
   if (e.clampMin)
     v = _mm512_max_ps(lo, v);
   if (e.clampMax)
@@ -34,23 +39,20 @@ inline __m512 withTerms(__m512 v, const GemmEpilogue &e, __m512 scale, __m512 sh
   return v;
 }
 
-/// withTerms with the residual's values already in a vector (`residual`;
-/// null: no residual term), as a gather leaves them. (Kept apart from the
-/// version above: defining that one through this one changed the code of
-/// the depthwise kernels, which inline it in their hottest loops.)
+/// The terms with the residual read from `r` (its `lanes`; null: none).
 inline __m512 withTerms(__m512 v, const GemmEpilogue &e, __m512 scale, __m512 shift,
-                        __m512 lo, __m512 hi, const __m512 *residual) {
-  if (e.rowScale)
-    v = _mm512_mul_ps(v, scale);
-  if (e.rowShift)
-    v = _mm512_add_ps(v, shift);
-  if (residual)
-    v = _mm512_add_ps(v, *residual);
-  if (e.clampMin)
-    v = _mm512_max_ps(lo, v);
-  if (e.clampMax)
-    v = _mm512_min_ps(hi, v);
-  return v;
+                        __m512 lo, __m512 hi, const float *r, __mmask16 lanes) {
+  return applyTerms(v, e, scale, shift, lo, hi, r != nullptr,
+                    [&] { return _mm512_maskz_loadu_ps(lanes, r); });
+}
+
+/// Bits [first, end) of 32 (clamped to the 32): the lanes of a masked
+/// load or store.
+inline uint32_t laneSpan(int64_t first, int64_t end) {
+  auto below = [](int64_t count) {
+    return count >= 32 ? ~0u : count <= 0 ? 0u : (1u << count) - 1;
+  };
+  return below(end) & ~below(first);
 }
 
 } // namespace dlc

@@ -156,16 +156,6 @@ void packPanel(const float *b, int64_t strideK, int64_t strideN, int64_t kc,
     std::fill(panel + p * nr + width, panel + p * nr + nr, 0.0f);
 }
 
-/// Runs `body(i)` for i in [0, count) on `pool`, or inline without one.
-template <typename Body> void forEach(ThreadPool *pool, int64_t count, Body body) {
-  if (!pool || count == 1) {
-    for (int64_t i = 0; i < count; ++i)
-      body(i);
-    return;
-  }
-  pool->parallelFor(count, body);
-}
-
 /// C += A·B with few rows and a transposed B (each column of B contiguous,
 /// as a dense layer's weights are): one dot product per element of C,
 /// reading B once in order. Such products are bound by memory, not by FMAs.
@@ -173,7 +163,7 @@ void gemvTransposed(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda
                     const float *bT, int64_t ldbT, float *c, int64_t ldc, ThreadPool *pool,
                     bool overwrite, const GemmMicroKernel &kernel, const GemmEpilogue *epilogue) {
   constexpr int64_t kColumnsPerTask = 64;
-  forEach(pool, (n + kColumnsPerTask - 1) / kColumnsPerTask, [&](int64_t task) {
+  forEachTask(pool, (n + kColumnsPerTask - 1) / kColumnsPerTask, [&](int64_t task) {
     int64_t jEnd = std::min(n, (task + 1) * kColumnsPerTask);
     int64_t j = task * kColumnsPerTask;
     if (kernel.dot4) {
@@ -237,7 +227,7 @@ void gemmSwapped(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   const int64_t panels = (m + nr - 1) / nr;
   // Aᵀ as panels of nr of its columns (rows of A), k × nr each, zero-padded.
   float *packed = packingBuffer(size_t(panels * k * nr));
-  forEach(pool, panels, [&](int64_t panel) {
+  forEachTask(pool, panels, [&](int64_t panel) {
     float *target = packed + panel * k * nr;
     const int64_t rows = std::min<int64_t>(nr, m - panel * nr);
     for (int64_t ii = 0; ii < rows; ++ii) {
@@ -252,7 +242,7 @@ void gemmSwapped(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   const unsigned threads = pool ? pool->size() : 1;
   int64_t groupsPerTask = std::max<int64_t>(1, (n + mr - 1) / mr / (8 * threads));
   const int64_t columnsPerTask = groupsPerTask * mr;
-  forEach(pool, (n + columnsPerTask - 1) / columnsPerTask, [&](int64_t task) {
+  forEachTask(pool, (n + columnsPerTask - 1) / columnsPerTask, [&](int64_t task) {
     const int64_t j0 = task * columnsPerTask, jEnd = std::min(n, j0 + columnsPerTask);
     alignas(64) float tile[kSwapMaxTile];
     for (int64_t j = j0; j < jEnd; j += mr) {
@@ -288,7 +278,7 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
     const int64_t ldr = kernel.transpose ? (k + 15) / 16 * 16 : k;
     float *rows = packingBuffer(size_t(m * ldr), Scratch::RowsOfA);
     constexpr int64_t kRowsPerTask = 64;
-    forEach(m * k < kParallelMinWork ? nullptr : pool, (m + kRowsPerTask - 1) / kRowsPerTask,
+    forEachTask(m * k < kParallelMinWork ? nullptr : pool, (m + kRowsPerTask - 1) / kRowsPerTask,
             [&](int64_t task) {
               int64_t i0 = task * kRowsPerTask, i1 = std::min(m, i0 + kRowsPerTask);
               int64_t whole = kernel.transpose ? (i1 - i0) / 16 * 16 : 0;
@@ -327,7 +317,7 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
     return packed + (block * KC * packedPanels + slot * std::min(KC, k - block * KC)) * nr;
   };
   auto packInto = [&](float *packed) {
-    forEach(pool, kBlocks * packedPanels, [&](int64_t task) {
+    forEachTask(pool, kBlocks * packedPanels, [&](int64_t task) {
       int64_t block = task / packedPanels, slot = task % packedPanels;
       int64_t panel = pack ? slot : panels - 1;
       packPanel(b + block * KC * bStrideK, bStrideK, bStrideN, std::min(KC, k - block * KC),
@@ -420,36 +410,38 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   // ResNet-50 at batch 8), others unchanged.
   const bool rowMajor =
       !pool && kBlocks == 1 && pack && !packInTasks && epilogueInTiles == bool(epilogue);
-  forEach(pool, tasks(), [&](int64_t task) {
+  forEachTask(pool, tasks(), [&](int64_t task) {
     int64_t i0 = (task / columnTasks) * rowsPerTask;
     int64_t iEnd = std::min(m, i0 + rowsPerTask);
     int64_t firstPanel = (task % columnTasks) * panelsPerTask;
     int64_t lastPanel = std::min(panels, firstPanel + panelsPerTask);
+    // Rows [i0, iEnd) of panels [first, first + count), all of k in one
+    // block, row tile by row tile (panel q at panelOf(q), rows nr apart),
+    // then the epilogue if the tiles did not apply it.
+    auto sweep = [&](int64_t first, int64_t count, auto panelOf) {
+      for (int64_t i = i0; i < iEnd; i += mr)
+        for (int64_t q = 0; q < count; ++q) {
+          const int64_t j = (first + q) * nr;
+          tile(i, j, 0, k, int(std::min<int64_t>(mr, iEnd - i)),
+               int(std::min<int64_t>(nr, n - j)), panelOf(q), nr, !overwrite, /*last=*/true);
+        }
+      if (epilogue && !epilogueInTiles)
+        epilogue->apply(kernel, c, ldc, i0, iEnd, first * nr, std::min(n, (first + count) * nr));
+    };
     if (group > 1) {
       float *panelsOf = packingBuffer(size_t(k * nr * group), Scratch::TaskPanel);
       for (int64_t first = firstPanel; first < lastPanel; first += group) {
         const int64_t count = std::min(group, lastPanel - first);
         for (int64_t q = 0; q < count; ++q)
           packPanel(b, bStrideK, bStrideN, k, n, (first + q) * nr, nr, panelsOf + q * k * nr);
-        for (int64_t i = i0; i < iEnd; i += mr)
-          for (int64_t q = 0; q < count; ++q) {
-            const int64_t j = (first + q) * nr;
-            tile(i, j, 0, k, int(std::min<int64_t>(mr, iEnd - i)),
-                 int(std::min<int64_t>(nr, n - j)), panelsOf + q * k * nr, nr, !overwrite,
-                 /*last=*/true);
-          }
-        if (epilogue && !epilogueInTiles)
-          epilogue->apply(kernel, c, ldc, i0, iEnd, first * nr, std::min(n, (first + count) * nr));
+        sweep(first, count, [&](int64_t q) { return panelsOf + q * k * nr; });
       }
       return;
     }
     if (rowMajor) {
-      for (int64_t i = i0; i < iEnd; i += mr)
-        for (int64_t panel = firstPanel; panel < lastPanel; ++panel) {
-          const int64_t j = panel * nr;
-          tile(i, j, 0, k, int(std::min<int64_t>(mr, iEnd - i)), int(std::min<int64_t>(nr, n - j)),
-               packedAt(const_cast<float *>(packed), 0, panel), nr, !overwrite, /*last=*/true);
-        }
+      sweep(firstPanel, lastPanel - firstPanel, [&](int64_t q) {
+        return packedAt(const_cast<float *>(packed), 0, firstPanel + q);
+      });
       return;
     }
     float *own = packInTasks ? packingBuffer(size_t(KC * nr), Scratch::TaskPanel) : nullptr;
@@ -813,7 +805,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
                       inN, inC, inH, inW, outN, outH, residualN, residualH) &&
       conv2dWinogradF32(kernel, *cache, images, channels, outChannels, ho, wo, input, inN, inC,
                         inH, filter, filterRowStride, output, outN, outC, outH, overwrite,
-                        hasEpilogue ? &epilogue : nullptr, residualN, residualC, residualH)) {
+                        hasEpilogue ? &epilogue : nullptr, residualN, residualH)) {
     timer.rename("conv2d (Winograd)");
     return;
   }
@@ -867,7 +859,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     if (parts > 1)
       partialSums.resize(std::max(partialSums.size(), size_t(tasks * parts) * blockFloats));
     float *const partials = partialSums.data();
-    forEach(pool, tasks * parts, [&](int64_t index) {
+    forEachTask(pool, tasks * parts, [&](int64_t index) {
       const int64_t task = index / parts, part = index % parts;
       const int64_t kbBegin = part * blocksPerPart,
                     kbEnd = std::min(kBlocks, kbBegin + blocksPerPart);
@@ -915,7 +907,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     thread_local std::vector<float> filterT;
     filterT.resize(std::max(filterT.size(), size_t(width * k)));
     float *const packedFilter = filterT.data();
-    forEach(pool, channelPanels * kBlocks, [&](int64_t chunk) {
+    forEachTask(pool, channelPanels * kBlocks, [&](int64_t chunk) {
       const int64_t panel = chunk / kBlocks, pEnd = std::min(k, chunk % kBlocks * KC + KC);
       int64_t p0 = chunk % kBlocks * KC;
       float *target = packedFilter + panel * k * nr;

@@ -321,13 +321,11 @@ void winogradInput(const dlc::WinogradTiles &tiles, const float *input, int64_t 
     run.even = _mm512_load_si512(even);
     run.odd = _mm512_add_epi32(run.even, _mm512_set1_epi32(1));
     run.origin = from.input;
-    run.lanes = __mmask16(((1u << n) - 1) << first);
+    run.lanes = __mmask16(dlc::laneSpan(first, first + n));
     // Floats [0, 32) and [2, 34) of the run's window rows, those inside.
     const int starts[4] = {0, 16, 2, 18};
-    for (int l = 0; l < 4; ++l) {
-      const int inside = std::min(16, std::max(0, int(from.inputFloats) - starts[l]));
-      run.load[l] = __mmask16((1u << inside) - 1);
-    }
+    for (int l = 0; l < 4; ++l)
+      run.load[l] = __mmask16(dlc::laneSpan(0, from.inputFloats - starts[l]));
     run.rows = from.inputRows;
   }
   for (int64_t c = 0; c < channels; ++c, input += inC, v += ldv) {
@@ -401,8 +399,8 @@ void winogradOutput(const dlc::WinogradTiles &tiles, const float *m, int64_t ldm
     run.high = _mm512_load_si512(order + 16);
     run.output = from.output;
     run.residual = from.residual;
-    run.store[0] = __mmask16((1u << std::min(floats, 16)) - 1);
-    run.store[1] = __mmask16((1u << std::max(0, floats - 16)) - 1);
+    run.store[0] = __mmask16(dlc::laneSpan(0, floats));
+    run.store[1] = __mmask16(dlc::laneSpan(0, floats - 16));
     run.row1 = from.outputRow1;
   }
   const dlc::GemmEpilogue none{};

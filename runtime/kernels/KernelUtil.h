@@ -1,8 +1,9 @@
 //===- KernelUtil.h - what the runtime's kernels share ----------*- C++ -*-===//
 //
 // Choosing a kernel's version for the host CPU, reading a float passed as
-// its bits, and splitting the planes of an [N, C, H, W] tensor over the
-// current ThreadPool. For the runtime's kernel sources only.
+// its bits, running tasks on a pool or inline, and splitting the planes of
+// an [N, C, H, W] tensor over the current ThreadPool. For the runtime's
+// kernel sources only.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +31,17 @@ inline float floatFromBits(int64_t bits) {
   float value;
   std::memcpy(&value, &word, sizeof value);
   return value;
+}
+
+/// Runs `body(i)` for i in [0, count) on `pool`, or inline without one (or
+/// with a single task).
+template <typename Body> void forEachTask(ThreadPool *pool, int64_t count, Body body) {
+  if (!pool || count == 1) {
+    for (int64_t i = 0; i < count; ++i)
+      body(i);
+    return;
+  }
+  pool->parallelFor(count, body);
 }
 
 /// Runs `plane(b, channel)` for every image b < n and channel < c, split

@@ -25,6 +25,7 @@
 #include "runtime/kernels/Winograd.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/Gemm.h"
+#include "runtime/kernels/KernelUtil.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -38,7 +39,7 @@ namespace {
 constexpr int64_t kLanes = 16;           // tiles per transform call
 constexpr int64_t kBlockTiles = 32;      // tiles per block: the kernel's panel
 constexpr int64_t kXi = 16;              // elements of a 4×4 transform
-constexpr int64_t kKc = 256;             // channels per micro-kernel call
+constexpr int64_t kKc = 256; // channels per micro-kernel call: gemmBlocked's KC
 constexpr int64_t kWaveBytes = 1 << 20;  // V of a wave's blocks, per thread
 /// GemmPackCache keys' bStrideN for a filter's Winograd transform (a GEMM
 /// packing's is a stride, never negative).
@@ -161,7 +162,7 @@ bool dlc::conv2dWinogradF32(const GemmMicroKernel &kernel, GemmPackCache &cache,
                             int64_t inH, const float *filter, int64_t filterRowStride,
                             float *output, int64_t outN, int64_t outC, int64_t outH,
                             bool overwrite, const GemmEpilogue *epilogue, int64_t residualN,
-                            int64_t residualC, int64_t residualH) {
+                            int64_t residualH) {
   const int64_t C = channels, K = outChannels;
   const size_t uFloats = size_t(kXi * K * C);
   const float *u = cache.get(
@@ -174,14 +175,6 @@ bool dlc::conv2dWinogradF32(const GemmMicroKernel &kernel, GemmPackCache &cache,
 
   ThreadPool *pool = ThreadPool::current();
   const int64_t threads = pool ? pool->size() : 1;
-  auto forEach = [&](int64_t count, auto &&body) {
-    if (!pool || count == 1) {
-      for (int64_t i = 0; i < count; ++i)
-        body(i);
-      return;
-    }
-    pool->parallelFor(count, body);
-  };
 
   const TileGrid grid(images, ho, wo);
   const int64_t blocks = (grid.count + kBlockTiles - 1) / kBlockTiles;
@@ -209,7 +202,7 @@ bool dlc::conv2dWinogradF32(const GemmMicroKernel &kernel, GemmPackCache &cache,
     const int64_t count = std::min(waveBlocks, blocks - wave);
     // The input transform, a block (two groups of 16 tiles) per task: the
     // groups' halves of each panel row share cache lines.
-    forEach(count, [&](int64_t block) {
+    forEachTask(pool, count, [&](int64_t block) {
       for (int64_t g = 2 * block; g < 2 * block + 2; ++g) {
         groups[g] = grid.group((wave * 2 + g) * kLanes, strides);
         if (groups[g].tiles.lanes)
@@ -228,7 +221,7 @@ bool dlc::conv2dWinogradF32(const GemmMicroKernel &kernel, GemmPackCache &cache,
     const int64_t parts = std::min<int64_t>(
         (K + 7) / 8, std::max<int64_t>(1, (2 * threads + blockSets - 1) / blockSets));
     const int64_t rowsPerPart = ((K + parts - 1) / parts + 7) / 8 * 8;
-    forEach(blockSets * parts, [&](int64_t task) {
+    forEachTask(pool, blockSets * parts, [&](int64_t task) {
       const int64_t firstBlock = task / parts * blocksPerTask, k0 = task % parts * rowsPerPart;
       const int64_t k1 = std::min(K, k0 + rowsPerPart);
       alignas(64) float m[kXi * 8 * kBlockTiles];

@@ -67,14 +67,15 @@ bool winogradApplies(const GemmMicroKernel &kernel, int64_t images, int64_t chan
 /// dlc_conv2d_f32 for a convolution winogradApplies to, with its filter's
 /// transform packed once into `cache`. Returns false, having written
 /// nothing, when the cache cannot hold the transform (the caller then
-/// computes it otherwise). `epilogue` may be null; never a NaN bound.
+/// computes it otherwise). `epilogue` may be null, never has a NaN bound,
+/// and its residual has channels ldr apart, images residualN apart and
+/// image rows residualH apart.
 bool conv2dWinogradF32(const GemmMicroKernel &kernel, GemmPackCache &cache, int64_t images,
                        int64_t channels, int64_t outChannels, int64_t ho, int64_t wo,
                        const float *input, int64_t inN, int64_t inC, int64_t inH,
                        const float *filter, int64_t filterRowStride, float *output,
                        int64_t outN, int64_t outC, int64_t outH, bool overwrite,
-                       const GemmEpilogue *epilogue, int64_t residualN, int64_t residualC,
-                       int64_t residualH);
+                       const GemmEpilogue *epilogue, int64_t residualN, int64_t residualH);
 
 } // namespace dlc
 

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "TestUtil.h"
+#include "runtime/KernelProfile.h"
+#include "runtime/kernels/Gemm.h"
 
 #include "llvm/Support/FileSystem.h"
 
@@ -433,7 +435,9 @@ TEST(ExecutableTest, ThreeByThreeConvolutionOfAWeight) {
   std::vector<double> want =
       referenceConv2d(toDoubles(x), x.shape(), toDoubles(w), w.shape(), 1, 1, 1, 1, 1, h, wd);
   std::vector<HostTensor> first;
+  KernelProfile profile;
   for (int run = 0; run < 2; ++run) {
+    KernelProfile::Scope profiling(&profile);
     auto outputs = (*executable)->run({x});
     ASSERT_TRUE(bool(outputs)) << llvm::toString(outputs.takeError());
     ASSERT_EQ(outputs->size(), 1u);
@@ -447,6 +451,12 @@ TEST(ExecutableTest, ThreeByThreeConvolutionOfAWeight) {
                           size_t(again.numElements()) * sizeof(float)),
               0);
   }
+  // Both runs took the method the host's kernel allows.
+  std::vector<KernelProfile::Entry> kernels = profile.entries();
+  ASSERT_EQ(kernels.size(), 1u);
+  EXPECT_EQ(kernels[0].kernel,
+            hostGemmKernel().winogradInput ? "conv2d (Winograd)" : "conv2d");
+  EXPECT_EQ(kernels[0].calls, 2);
 }
 
 /// What dlc-fuse-conv-epilogues folds into a convolution's GEMM: a bias,
