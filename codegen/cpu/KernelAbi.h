@@ -65,6 +65,11 @@ enum GemmF32Flag : unsigned {
   /// runtime may transform it once and keep the transform (Winograd's, for
   /// 3×3 convolutions; runtime/kernels/Winograd.h).
   kConvConstantFilter = 32,
+  /// A is a weight, not transposed (a pointwise convolution's filter): a
+  /// product with few columns may run with the columns as the
+  /// micro-kernel's rows and A packed once, as dlc_conv2d_f32 runs a
+  /// constant filter.
+  kGemmConstantA = 64,
 };
 
 /// A float32 2-D convolution with one group (strides and dilations, input

@@ -372,6 +372,7 @@ void replaceWithGemmCall(linalg::LinalgOp op, Layout layout, func::FuncOp gemm) 
   arguments[dlc::kGemmCBatchStride] = batchStride(vc);
   arguments[dlc::kGemmLdc] = rowStride(vc);
   unsigned flags = (isWeight(bMatrix) ? unsigned(dlc::kGemmConstantB) : 0u) |
+                   (!transposedA && isWeight(a) ? unsigned(dlc::kGemmConstantA) : 0u) |
                    (overwrite ? unsigned(dlc::kGemmOverwriteC) : 0u) |
                    (transposedA ? unsigned(dlc::kGemmTransposedA) : 0u);
   for (unsigned i = dlc::kGemmRowScale; i < dlc::kGemmF32Arguments; ++i)

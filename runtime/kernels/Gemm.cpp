@@ -83,6 +83,12 @@ constexpr int64_t kConvIndirectMaxChannels = 128;
 /// the model 2.2-3.1% faster at batches 8 and 32; at batch 1, 196 pixels,
 /// 3% slower).
 constexpr int64_t kConvIndirectWideMaxChannels = 256, kConvIndirectWideMinPixels = 1024;
+/// A convolution of a weight reads its patches in place, its filter packed
+/// once per executable, up to this many output pixels.
+constexpr int64_t kConvCachedFilterMaxPixels = 256;
+/// GemmPackCache keys' bStrideN for a convolution's transposed filter (a
+/// GEMM packing's is a stride, never negative; Winograd's is -1).
+constexpr int64_t kConvFilterKeyTag = -2;
 /// Products with fewer multiply-adds run on one thread: waking the others
 /// costs more than it saves.
 constexpr int64_t kParallelMinWork = int64_t(1) << 21;
@@ -610,69 +616,6 @@ void dlc::gemmF32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
               nullptr, transposedA);
 }
 
-extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
-                             const float *a, int64_t aBatchStride, int64_t lda,
-                             const float *b, int64_t bBatchStride, int64_t bStrideK,
-                             int64_t bStrideN, float *c, int64_t cBatchStride,
-                             int64_t ldc, int64_t flags, const float *rowScale,
-                             const float *rowShift, const float *residual,
-                             int64_t residualBatchStride, int64_t ldr, int64_t minBits,
-                             int64_t maxBits) {
-  if (m <= 0 || n <= 0)
-    return;
-  KernelProfile::Timer timer(
-      "gemm", [&] { return llvm::formatv("{0} x ({1}x{3} · {3}x{2})", batch, m, n, k).str(); },
-      2.0 * double(batch) * double(m) * double(n) * double(k));
-  const bool overwrite = flags & kGemmOverwriteC;
-  const bool transposedA = flags & kGemmTransposedA;
-  const bool clampMin = flags & kGemmClampMin, clampMax = flags & kGemmClampMax;
-  const bool hasEpilogue = rowScale || rowShift || residual || clampMin || clampMax;
-  // The epilogue of product i (its residual is the i-th).
-  auto epilogueOf = [&](int64_t i) {
-    GemmEpilogue epilogue{rowScale,
-                          rowShift,
-                          residual ? residual + i * residualBatchStride : nullptr,
-                          ldr,
-                          clampMin,
-                          clampMax,
-                          floatFromBits(minBits),
-                          floatFromBits(maxBits)};
-    return epilogue;
-  };
-  if (k <= 0) {
-    // An empty sum: C stays, or becomes zero.
-    for (int64_t i = 0; i < batch; ++i) {
-      float *ci = c + i * cBatchStride;
-      if (overwrite)
-        for (int64_t r = 0; r < m; ++r)
-          std::fill(ci + r * ldc, ci + r * ldc + n, 0.0f);
-      if (hasEpilogue)
-        epilogueOf(i).apply(hostGemmKernel(), ci, ldc, 0, m, 0, n);
-    }
-    return;
-  }
-  const GemmMicroKernel &kernel = hostGemmKernel();
-  ThreadPool *pool = ThreadPool::current();
-  GemmPackCache *cache = flags & kGemmConstantB ? GemmPackCache::current() : nullptr;
-  // Many small products (attention heads): one product per thread at a
-  // time. Few large ones: each product is split over the threads.
-  if (pool && batch >= int64_t(pool->size())) {
-    pool->parallelFor(batch, [&](int64_t i) {
-      GemmEpilogue epilogue = epilogueOf(i);
-      gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
-                  c + i * cBatchStride, ldc, kernel, nullptr, cache, overwrite,
-                  hasEpilogue ? &epilogue : nullptr, transposedA);
-    });
-    return;
-  }
-  for (int64_t i = 0; i < batch; ++i) {
-    GemmEpilogue epilogue = epilogueOf(i);
-    gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
-                c + i * cBatchStride, ldc, kernel, pool, cache, overwrite,
-                hasEpilogue ? &epilogue : nullptr, transposedA);
-  }
-}
-
 //===----------------------------------------------------------------------===//
 // Convolutions as implicit GEMMs
 //===----------------------------------------------------------------------===//
@@ -756,25 +699,26 @@ void packPatches(const float *input, const PixelRuns &runs, int64_t p0, int64_t 
 
 } // namespace
 
-void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channels,
-                   int64_t outChannels, int64_t kh, int64_t kw, int64_t ho, int64_t wo,
-                   int64_t sh, int64_t sw, int64_t dh, int64_t dw, const float *input,
-                   int64_t inN, int64_t inC, int64_t inH, int64_t inW, const float *filter,
-                   int64_t filterRowStride, float *output, int64_t outN, int64_t outC,
-                   int64_t outH, int64_t flags, const float *rowScale, const float *rowShift,
-                   const float *residual, int64_t residualN, int64_t residualC,
-                   int64_t residualH, int64_t minBits, int64_t maxBits) {
+/// Whether a product with a constant filter (or A) and `pixels` columns
+/// runs with the pixels as the micro-kernel's rows, the filter transposed
+/// once into the cache (see convolveF32).
+static bool pixelRowsApply(const GemmMicroKernel &kernel, int64_t pixels) {
+  return kernel.runIndirect && kernel.transpose && kernel.nr % 16 == 0 &&
+         pixels <= kConvCachedFilterMaxPixels;
+}
+
+/// dlc::conv2dF32 without its timer: whether it took Winograd's method.
+static bool convolveF32(const GemmMicroKernel *micro, int64_t images, int64_t channels,
+                        int64_t outChannels, int64_t kh, int64_t kw, int64_t ho, int64_t wo,
+                        int64_t sh, int64_t sw, int64_t dh, int64_t dw, const float *input,
+                        int64_t inN, int64_t inC, int64_t inH, int64_t inW, const float *filter,
+                        int64_t filterRowStride, float *output, int64_t outN, int64_t outC,
+                        int64_t outH, int64_t flags, const float *rowScale, const float *rowShift,
+                        const float *residual, int64_t residualN, int64_t residualC,
+                        int64_t residualH, int64_t minBits, int64_t maxBits) {
   const int64_t m = outChannels, k = channels * kh * kw, n = images * ho * wo;
   if (m <= 0 || n <= 0)
-    return;
-  KernelProfile::Timer timer(
-      "conv2d",
-      [&] {
-        return llvm::formatv("{0}x{1} -> {2}x{3}x{4}, {5}x{6} stride {7}x{8}", images, channels,
-                             outChannels, ho, wo, kh, kw, sh, sw)
-            .str();
-      },
-      2.0 * double(m) * double(n) * double(k));
+    return false;
   const bool overwrite = flags & kGemmOverwriteC;
   const bool hasEpilogue = rowScale || rowShift || residual || (flags & kGemmClampMin) ||
                            (flags & kGemmClampMax);
@@ -806,8 +750,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
       conv2dWinogradF32(kernel, *cache, images, channels, outChannels, ho, wo, input, inN, inC,
                         inH, filter, filterRowStride, output, outN, outC, outH, overwrite,
                         hasEpilogue ? &epilogue : nullptr, residualN, residualH)) {
-    timer.rename("conv2d (Winograd)");
-    return;
+    return true;
   }
   // The kernel's copy applies the epilogue as it writes (a pass of its own
   // over runs of 14-28 floats cost ~4% of a small CNN's training step).
@@ -879,15 +822,23 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     }
   };
 
+  // A weight's filter (a constant one) is packed for the pixel-rows path
+  // below once per executable, so that path pays for any number of output
+  // channels where the pixels are few: no patches are packed (the
+  // other path packs a panel's again for every block of channels), and
+  // the output channels, not the pixels, fill the vectors (49 pixels are
+  // 56 columns of the other path's panels).
+  const bool cachedFilter = cache && pixelRowsApply(kernel, n);
   if (kernel.runIndirect &&
-      (m <= kConvIndirectMaxChannels ||
+      (cachedFilter || m <= kConvIndirectMaxChannels ||
        (m <= kConvIndirectWideMaxChannels && n >= kConvIndirectWideMinPixels))) {
-    // Few output channels: the pixels are the micro-kernel's rows, read in
-    // place from the images through an offset per patch element
-    // (runIndirect), and the filter, transposed, is the packed operand:
-    // one packing of O × K floats per call instead of the patches (K per
-    // pixel). A task is a range of pixels and all channels; its block of C
-    // is [pixels × channels].
+    // Few output channels (or a cached filter): the pixels are the
+    // micro-kernel's rows, read in place from the images through an
+    // offset per patch element (runIndirect), and the filter, transposed,
+    // is the packed operand: one packing of O × K floats per call (none
+    // once cached) instead of the patches (K per pixel). A task is a
+    // range of pixels and a range of channel panels; its block of C is
+    // [pixels × its channels].
     // The offset of each patch element (c, i, j) from a patch's origin.
     thread_local std::vector<int64_t> offsets;
     offsets.resize(size_t(k));
@@ -904,59 +855,107 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     // The filter transposed into panels of nr channels (K × nr each,
     // zero-padded), packed by the pool in chunks of KC rows.
     const int64_t channelPanels = (m + nr - 1) / nr, width = channelPanels * nr;
-    thread_local std::vector<float> filterT;
-    filterT.resize(std::max(filterT.size(), size_t(width * k)));
-    float *const packedFilter = filterT.data();
-    forEachTask(pool, channelPanels * kBlocks, [&](int64_t chunk) {
-      const int64_t panel = chunk / kBlocks, pEnd = std::min(k, chunk % kBlocks * KC + KC);
-      int64_t p0 = chunk % kBlocks * KC;
-      float *target = packedFilter + panel * k * nr;
-      if (kernel.transpose && nr % 16 == 0) {
-        // Whole vectors of 16 rows of K by the kernel's transpose (the
-        // panel's channels past m read as zeros up to a multiple of 16,
-        // and are zeroed here past that); the rest below.
-        const int64_t vectorEnd = p0 + (pEnd - p0) / 16 * 16;
-        const int64_t channels = std::min<int64_t>(nr, m - panel * nr);
-        if (vectorEnd > p0) {
-          kernel.transpose(filter + panel * nr * filterRowStride + p0, filterRowStride,
-                           int(channels), int(vectorEnd - p0), target + p0 * nr, nr);
-          for (int64_t p = p0, written = (channels + 15) / 16 * 16; p < vectorEnd; ++p)
-            std::fill(target + p * nr + written, target + (p + 1) * nr, 0.0f);
+    auto packFilter = [&](float *packedFilter) {
+      forEachTask(pool, channelPanels * kBlocks, [&](int64_t chunk) {
+        const int64_t panel = chunk / kBlocks, pEnd = std::min(k, chunk % kBlocks * KC + KC);
+        int64_t p0 = chunk % kBlocks * KC;
+        float *target = packedFilter + panel * k * nr;
+        if (kernel.transpose && nr % 16 == 0) {
+          // Whole vectors of 16 rows of K by the kernel's transpose (the
+          // panel's channels past m read as zeros up to a multiple of 16,
+          // and are zeroed here past that); the rest below.
+          const int64_t vectorEnd = p0 + (pEnd - p0) / 16 * 16;
+          const int64_t channels = std::min<int64_t>(nr, m - panel * nr);
+          if (vectorEnd > p0) {
+            kernel.transpose(filter + panel * nr * filterRowStride + p0, filterRowStride,
+                             int(channels), int(vectorEnd - p0), target + p0 * nr, nr);
+            for (int64_t p = p0, written = (channels + 15) / 16 * 16; p < vectorEnd; ++p)
+              std::fill(target + p * nr + written, target + (p + 1) * nr, 0.0f);
+          }
+          p0 = vectorEnd;
         }
-        p0 = vectorEnd;
-      }
-      for (int64_t jj = 0; jj < nr; ++jj) {
-        const int64_t channel = panel * nr + jj;
-        if (channel >= m) {
+        for (int64_t jj = 0; jj < nr; ++jj) {
+          const int64_t channel = panel * nr + jj;
+          if (channel >= m) {
+            for (int64_t p = p0; p < pEnd; ++p)
+              target[p * nr + jj] = 0.0f;
+            continue;
+          }
+          const float *row = filter + channel * filterRowStride;
           for (int64_t p = p0; p < pEnd; ++p)
-            target[p * nr + jj] = 0.0f;
-          continue;
+            target[p * nr + jj] = row[p];
         }
-        const float *row = filter + channel * filterRowStride;
-        for (int64_t p = p0; p < pEnd; ++p)
-          target[p * nr + jj] = row[p];
-      }
-    });
+      });
+    };
+    const float *packedFilter = nullptr;
+    if (cachedFilter)
+      packedFilter = cache->get({filter, k, m, filterRowStride, kConvFilterKeyTag, nr},
+                                size_t(width * k), packFilter, filter,
+                                size_t(((m - 1) * filterRowStride + k) * sizeof(float)));
+    if (!packedFilter) {
+      // Not a weight, or the cache could not allocate: packed per call.
+      thread_local std::vector<float> filterT;
+      filterT.resize(std::max(filterT.size(), size_t(width * k)));
+      packFilter(filterT.data());
+      packedFilter = filterT.data();
+    }
+    // Pixels come in groups of the kernel's rows, or of its short tile's
+    // where they are whole groups of those and not of mr (7×7 outputs).
+    const int group = kernel.indirectShortRows && n % mr != 0 &&
+                              n % kernel.indirectShortRows == 0
+                          ? kernel.indirectShortRows
+                          : mr;
     // Pixels per task: several tasks per thread, at most 128 (the block of
     // C, 128 × width floats, stays in L2).
-    // With fewer groups of mr pixels than two per thread (a first layer's
-    // filter gradient: 3×3 pixels, sums over a whole batch), one task takes
+    // With fewer groups than two per thread (a first layer's filter
+    // gradient: 3×3 pixels, sums over a whole batch), one task takes
     // them all and runTasks splits its sum instead: tasks of a group each
     // would stream the whole filter once per group, one of them for a
     // single pixel.
-    const int64_t groups = (n + mr - 1) / mr;
-    const int64_t pixelsPerTask =
-        groups < 2 * threads && groups * mr <= 128
-            ? groups * mr
-            : std::clamp<int64_t>((n / (4 * threads) + mr - 1) / mr * mr, mr, 128);
-    const size_t blockFloats = size_t(pixelsPerTask * width);
+    // A cached filter's task is a range of channel panels (its part of
+    // the filter read once) and as many pixels as keep the threads evenly
+    // busy: a multiple of them, or at least four tasks each (160
+    // channels, 49 pixels: two tasks of 28 and 21 pixels per panel, not
+    // five of 49 for two threads).
+    const int64_t groups = (n + group - 1) / group, maxPixels = 128 / group * group;
+    int64_t pixelsPerTask, panelsPerTask = channelPanels;
+    if (cachedFilter) {
+      int64_t split = (groups * group + maxPixels - 1) / maxPixels;
+      while (split < groups && split * channelPanels < 4 * threads &&
+             split * channelPanels % threads != 0)
+        ++split;
+      pixelsPerTask = (groups + split - 1) / split * group;
+      // Many panels: several a task, so that a short sum (K = 160) pays
+      // for a task's setup and write, still a multiple of the threads.
+      panelsPerTask = 1;
+      for (int64_t p = std::max<int64_t>(1, channelPanels / (4 * threads)); p > 1; --p)
+        if ((channelPanels + p - 1) / p * split % threads == 0) {
+          panelsPerTask = p;
+          break;
+        }
+    } else {
+      pixelsPerTask = groups < 2 * threads && groups * group <= 128
+                          ? groups * group
+                          : std::clamp<int64_t>((n / (4 * threads) + group - 1) / group * group,
+                                                group, maxPixels);
+    }
+    const int64_t pixelTasks = (n + pixelsPerTask - 1) / pixelsPerTask;
+    const int64_t channelTasks = (channelPanels + panelsPerTask - 1) / panelsPerTask;
+    const int64_t taskWidth = panelsPerTask * nr;
+    const size_t blockFloats = size_t(pixelsPerTask * taskWidth);
     auto runsOf = [&](int64_t task, PixelRuns &runs) {
-      const int64_t first = task * pixelsPerTask;
+      const int64_t first = task / channelTasks * pixelsPerTask;
       runs.split(first, std::min(pixelsPerTask, n - first), ho, wo, sh, sw, inN, inH, inW);
+    };
+    // The task's channel panels [first, end).
+    auto panelsOf = [&](int64_t task) {
+      const int64_t first = task % channelTasks * panelsPerTask;
+      return std::make_pair(first, std::min(channelPanels, first + panelsPerTask));
     };
     auto sum = [&](int64_t task, int64_t kbBegin, int64_t kbEnd, float *block) {
       thread_local PixelRuns runs;
       runsOf(task, runs);
+      const auto [panel0, panelEnd] = panelsOf(task);
       // Each pixel's patch origin, in order (the runs are consecutive).
       thread_local std::vector<const float *> rows;
       rows.clear();
@@ -970,36 +969,38 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
         std::fill(block, block + blockFloats, 0.0f);
       for (int64_t kb = kbBegin; kb < kbEnd; ++kb) {
         const int64_t p0 = kb * KC, kc = std::min(KC, k - p0);
-        for (int64_t panel = 0; panel < channelPanels; ++panel)
-          for (int64_t g = 0; g < count; g += mr)
+        for (int64_t panel = panel0; panel < panelEnd; ++panel)
+          for (int64_t g = 0; g < count; g += group)
             kernel.runIndirect(kc, rows.data() + g, offsetTable + p0,
-                               int(std::min<int64_t>(mr, count - g)),
+                               int(std::min<int64_t>(group, count - g)),
                                packedFilter + (panel * k + p0) * nr, nr,
-                               block + g * width + panel * nr, width,
+                               block + g * taskWidth + (panel - panel0) * nr, taskWidth,
                                /*accumulate=*/kb > kbBegin);
       }
       return block;
     };
     // The block turned channels × pixels first where the kernel can
     // (whole vectors), so that each run is written by contiguous copies,
-    // not by reads `width` floats apart.
+    // not by reads `taskWidth` floats apart.
     const int64_t transposedStride = (pixelsPerTask + 15) / 16 * 16;
     auto write = [&](int64_t task, const float *block) {
       thread_local PixelRuns runs;
       runsOf(task, runs);
-      if (!kernel.transpose || width % 16 != 0) {
-        writeOut(runs, block, 1, width, 0, m);
+      const auto [panel0, panelEnd] = panelsOf(task);
+      const int64_t i0 = panel0 * nr, iEnd = std::min(m, panelEnd * nr);
+      if (!kernel.transpose || taskWidth % 16 != 0) {
+        writeOut(runs, block, 1, taskWidth, i0, iEnd);
         return;
       }
       thread_local std::vector<float> transposed;
-      transposed.resize(std::max(transposed.size(), size_t(width * transposedStride)));
-      const int64_t count = std::min(pixelsPerTask, n - task * pixelsPerTask);
-      kernel.transpose(block, width, int(count), int(width), transposed.data(),
+      transposed.resize(std::max(transposed.size(), size_t(taskWidth * transposedStride)));
+      const int64_t count = std::min(pixelsPerTask, n - task / channelTasks * pixelsPerTask);
+      kernel.transpose(block, taskWidth, int(count), int(taskWidth), transposed.data(),
                        transposedStride);
-      writeOut(runs, transposed.data(), transposedStride, 1, 0, m);
+      writeOut(runs, transposed.data(), transposedStride, 1, i0, iEnd);
     };
-    runTasks((n + pixelsPerTask - 1) / pixelsPerTask, blockFloats, sum, write);
-    return;
+    runTasks(pixelTasks * channelTasks, blockFloats, sum, write);
+    return false;
   }
 
   // Otherwise a task is one panel of nr output pixels and all output
@@ -1058,6 +1059,32 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     writeOut(runs, block, nr, 1, range.i0, range.iEnd);
   };
   runTasks(panels * rowTasks(), blockFloats, sum, write);
+  return false;
+}
+
+void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channels,
+                   int64_t outChannels, int64_t kh, int64_t kw, int64_t ho, int64_t wo,
+                   int64_t sh, int64_t sw, int64_t dh, int64_t dw, const float *input,
+                   int64_t inN, int64_t inC, int64_t inH, int64_t inW, const float *filter,
+                   int64_t filterRowStride, float *output, int64_t outN, int64_t outC,
+                   int64_t outH, int64_t flags, const float *rowScale, const float *rowShift,
+                   const float *residual, int64_t residualN, int64_t residualC,
+                   int64_t residualH, int64_t minBits, int64_t maxBits) {
+  if (outChannels <= 0 || images * ho * wo <= 0)
+    return;
+  KernelProfile::Timer timer(
+      "conv2d",
+      [&] {
+        return llvm::formatv("{0}x{1} -> {2}x{3}x{4}, {5}x{6} stride {7}x{8}", images, channels,
+                             outChannels, ho, wo, kh, kw, sh, sw)
+            .str();
+      },
+      2.0 * double(outChannels) * double(images * ho * wo) * double(channels * kh * kw));
+  if (convolveF32(micro, images, channels, outChannels, kh, kw, ho, wo, sh, sw, dh, dw, input,
+                  inN, inC, inH, inW, filter, filterRowStride, output, outN, outC, outH, flags,
+                  rowScale, rowShift, residual, residualN, residualC, residualH, minBits,
+                  maxBits))
+    timer.rename("conv2d (Winograd)");
 }
 
 extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChannels,
@@ -1072,4 +1099,87 @@ extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChan
   conv2dF32(nullptr, images, channels, outChannels, kh, kw, ho, wo, sh, sw, dh, dw, input, inN,
             inC, inH, inW, filter, filterRowStride, output, outN, outC, outH, flags, rowScale,
             rowShift, residual, residualN, residualC, residualH, minBits, maxBits);
+}
+
+extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
+                             const float *a, int64_t aBatchStride, int64_t lda,
+                             const float *b, int64_t bBatchStride, int64_t bStrideK,
+                             int64_t bStrideN, float *c, int64_t cBatchStride,
+                             int64_t ldc, int64_t flags, const float *rowScale,
+                             const float *rowShift, const float *residual,
+                             int64_t residualBatchStride, int64_t ldr, int64_t minBits,
+                             int64_t maxBits) {
+  if (m <= 0 || n <= 0)
+    return;
+  KernelProfile::Timer timer(
+      "gemm", [&] { return llvm::formatv("{0} x ({1}x{3} · {3}x{2})", batch, m, n, k).str(); },
+      2.0 * double(batch) * double(m) * double(n) * double(k));
+  const bool overwrite = flags & kGemmOverwriteC;
+  const bool transposedA = flags & kGemmTransposedA;
+  const bool clampMin = flags & kGemmClampMin, clampMax = flags & kGemmClampMax;
+  const bool hasEpilogue = rowScale || rowShift || residual || clampMin || clampMax;
+  // The epilogue of product i (its residual is the i-th).
+  auto epilogueOf = [&](int64_t i) {
+    GemmEpilogue epilogue{rowScale,
+                          rowShift,
+                          residual ? residual + i * residualBatchStride : nullptr,
+                          ldr,
+                          clampMin,
+                          clampMax,
+                          floatFromBits(minBits),
+                          floatFromBits(maxBits)};
+    return epilogue;
+  };
+  if (k <= 0) {
+    // An empty sum: C stays, or becomes zero.
+    for (int64_t i = 0; i < batch; ++i) {
+      float *ci = c + i * cBatchStride;
+      if (overwrite)
+        for (int64_t r = 0; r < m; ++r)
+          std::fill(ci + r * ldc, ci + r * ldc + n, 0.0f);
+      if (hasEpilogue)
+        epilogueOf(i).apply(hostGemmKernel(), ci, ldc, 0, m, 0, n);
+    }
+    return;
+  }
+  const GemmMicroKernel &kernel = hostGemmKernel();
+  // A pointwise convolution's product with few columns (a late layer at
+  // batch 1) and its filter as A, whose panels would leave more than a
+  // twentieth of their columns empty (the last panel is summed 8, 16, 24
+  // or 32 columns wide: 49 columns take 56): the convolutions' pixel-rows
+  // path, as a 1×1 convolution of the batch's images, A packed once for
+  // the executable. (196 columns take 200: there the panels measured
+  // 4-11% faster, MobileNetV2's and ResNet-50's 14×14 layers alone.)
+  const int64_t columns = batch * n,
+                panelColumns = columns / kernel.nr * kernel.nr + (columns % kernel.nr + 7) / 8 * 8;
+  if ((flags & kGemmConstantA) && !transposedA && aBatchStride == 0 &&
+      20 * (panelColumns - columns) > panelColumns && GemmPackCache::current() &&
+      pixelRowsApply(kernel, columns)) {
+    timer.rename("gemm (pixel rows)");
+    const int64_t convFlags = (flags & (kGemmOverwriteC | kGemmClampMin | kGemmClampMax)) |
+                              kConvConstantFilter;
+    convolveF32(&kernel, batch, k, m, 1, 1, 1, n, 1, 1, 1, 1, b, bBatchStride, bStrideK,
+                n * bStrideN, bStrideN, a, lda, c, cBatchStride, ldc, n, convFlags, rowScale,
+                rowShift, residual, residualBatchStride, ldr, n, minBits, maxBits);
+    return;
+  }
+  ThreadPool *pool = ThreadPool::current();
+  GemmPackCache *cache = flags & kGemmConstantB ? GemmPackCache::current() : nullptr;
+  // Many small products (attention heads): one product per thread at a
+  // time. Few large ones: each product is split over the threads.
+  if (pool && batch >= int64_t(pool->size())) {
+    pool->parallelFor(batch, [&](int64_t i) {
+      GemmEpilogue epilogue = epilogueOf(i);
+      gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
+                  c + i * cBatchStride, ldc, kernel, nullptr, cache, overwrite,
+                  hasEpilogue ? &epilogue : nullptr, transposedA);
+    });
+    return;
+  }
+  for (int64_t i = 0; i < batch; ++i) {
+    GemmEpilogue epilogue = epilogueOf(i);
+    gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
+                c + i * cBatchStride, ldc, kernel, pool, cache, overwrite,
+                hasEpilogue ? &epilogue : nullptr, transposedA);
+  }
 }

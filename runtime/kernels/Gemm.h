@@ -131,6 +131,10 @@ struct GemmMicroKernel {
                          int64_t xiStride, int rows, float *output, int64_t outC,
                          int64_t outH, bool accumulate, const GemmEpilogue *epilogue,
                          int64_t residualH);
+  /// A row count below mr for which runIndirect sums only those rows (its
+  /// cost theirs, not mr's), or 0: convolutions whose pixels come in whole
+  /// groups of it (7×7 and 14×14 outputs for 7) use such tiles.
+  int indirectShortRows;
 };
 
 /// The micro-kernels this build has, best first; each is usable only where

@@ -16,6 +16,11 @@
 namespace {
 
 constexpr int MR = 8, NR = 32;
+/// The short tile kernelIndirect sums at its own cost (7 of 8 rows): 49,
+/// 196 and 784 pixels (ResNet-50's and MobileNetV2's late layers at batch
+/// 1) are whole groups of 7, where groups of 8 leave an eighth of the last
+/// one, or of all of them, empty.
+constexpr int kShortRows = 7;
 
 /// Writes (or adds) the first `rows` rows and `cols` columns of a tile of
 /// sums to C, with `epilogue`'s terms applied on the way where there is one
@@ -76,13 +81,15 @@ inline void storeTile(__m512 (&acc)[MR][2], int rows, float *c, int64_t ldc, int
 /// halves on AMD's Zen 4) runs at twice the rate. A 7×7 image's 49 pixels
 /// are a panel of 32 and one of 24 instead of two of 32; 196 pixels, six
 /// of 32 and one of 8: ResNet-50's and MobileNetV2's late layers did a
-/// quarter and an eighth of their multiply-adds on padding.
-template <int W, typename Column>
+/// quarter and an eighth of their multiply-adds on padding. R < MR sums
+/// only the first R rows (acc's others are left alone).
+template <int W, int R = MR, typename Column>
 inline void sumTile(int64_t kc, const float *const (&row)[MR], Column column, const float *b,
                     int64_t ldb, __m512 (&acc)[MR][2]) {
   static_assert(W == 8 || W == 16 || W == 24 || W == 32);
+  static_assert(R >= 1 && R <= MR);
   __m256 half[MR];
-  for (int i = 0; i < MR; ++i) {
+  for (int i = 0; i < R; ++i) {
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
     half[i] = _mm256_setzero_ps();
   }
@@ -90,11 +97,11 @@ inline void sumTile(int64_t kc, const float *const (&row)[MR], Column column, co
     const int64_t at = column(p);
     if constexpr (W == 8) {
       const __m256 b0 = _mm256_loadu_ps(b + p * ldb);
-      for (int i = 0; i < MR; ++i)
+      for (int i = 0; i < R; ++i)
         half[i] = _mm256_fmadd_ps(_mm256_set1_ps(row[i][at]), b0, half[i]);
     } else {
       const __m512 b0 = _mm512_loadu_ps(b + p * ldb);
-      for (int i = 0; i < MR; ++i) {
+      for (int i = 0; i < R; ++i) {
         const __m512 ai = _mm512_set1_ps(row[i][at]);
         acc[i][0] = _mm512_fmadd_ps(ai, b0, acc[i][0]);
         if constexpr (W == 32)
@@ -107,10 +114,10 @@ inline void sumTile(int64_t kc, const float *const (&row)[MR], Column column, co
   }
   // The 256-bit sums go where storeTile reads them (its masks store no more).
   if constexpr (W == 8)
-    for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < R; ++i)
       acc[i][0] = _mm512_zextps256_ps512(half[i]);
   if constexpr (W == 24)
-    for (int i = 0; i < MR; ++i)
+    for (int i = 0; i < R; ++i)
       acc[i][1] = _mm512_zextps256_ps512(half[i]);
 }
 
@@ -194,7 +201,11 @@ void kernelIndirect(int64_t kc, const float *const *rows, const int64_t *offsets
   for (int i = 0; i < MR; ++i)
     row[i] = rows[i < rowCount ? i : rowCount - 1];
   __m512 acc[MR][2];
-  sumTile<NR>(kc, row, [offsets](int64_t p) { return offsets[p]; }, b, ldb, acc);
+  auto column = [offsets](int64_t p) { return offsets[p]; };
+  if (rowCount == kShortRows)
+    sumTile<NR, kShortRows>(kc, row, column, b, ldb, acc);
+  else
+    sumTile<NR>(kc, row, column, b, ldb, acc);
   storeTile(acc, rowCount, c, ldc, NR, accumulate);
 }
 
@@ -450,7 +461,7 @@ void winogradOutput(const dlc::WinogradTiles &tiles, const float *m, int64_t ldm
 
 const dlc::GemmMicroKernel avx512 = {
     "avx512 8x32", MR,       NR,        kernel,  dot4, copyRuns, kernelIndirect, transpose,
-    copyRows,      kernelWithEpilogue, winogradInput, winogradOutput};
+    copyRows,      kernelWithEpilogue, winogradInput, winogradOutput, kShortRows};
 
 } // namespace
 

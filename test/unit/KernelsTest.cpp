@@ -256,6 +256,85 @@ TEST(GemmTest, EpilogueAppliesEachTermAfterTheProduct) {
     }
 }
 
+TEST(GemmTest, ConstantAWithFewColumnsRunsAsPixelRows) {
+  // A pointwise convolution's product: A a weight (kGemmConstantA) shared
+  // by the batch, an executable's GemmPackCache current. With few columns
+  // that the panels would fill badly (49 of 56; 27 of 32), it runs as a
+  // 1×1 convolution with the columns as the kernel's rows and A packed
+  // once into the cache, where the host kernel reads patches in place;
+  // 196 columns (200 in panels) stay a GEMM. Against float64, with every
+  // epilogue term, adding to C, B and C views with longer rows, and the
+  // same bits on a second run from the cache.
+  struct Case {
+    int64_t batch, m, n, k;
+    bool pixelRows; ///< where the host kernel can
+  };
+  const Case cases[] = {{1, 300, 49, 520, true}, {1, 160, 49, 37, true}, {3, 40, 9, 20, true},
+                        {1, 2048, 49, 16, true}, {1, 64, 196, 64, false}};
+  const GemmMicroKernel &host = hostGemmKernel();
+  const bool hostCan = host.runIndirect && host.transpose;
+  unsigned seed = 500;
+  for (unsigned threads : {1u, 2u}) {
+    ThreadPool pool(threads);
+    ThreadPool::Scope scope(&pool);
+    for (const Case &test : cases)
+      for (bool accumulate : {false, true}) {
+        const auto [batch, m, n, k, pixelRows] = test;
+        SCOPED_TRACE(testing::Message() << batch << " x " << m << "x" << n << "x" << k
+                                        << (accumulate ? " adding" : "") << ", " << threads
+                                        << " threads");
+        const int64_t ldb = n + 5, ldc = n + 3, ldr = n + 1;
+        std::vector<float> a = randomFloats(m * k, seed++), b = randomFloats(batch * k * ldb, seed++),
+                           c = randomFloats(batch * m * ldc, seed++),
+                           residual = randomFloats(batch * m * ldr, seed++),
+                           scale = randomFloats(m, seed++), shift = randomFloats(m, seed++);
+        const std::vector<float> before = c;
+        const float lo = -0.25f, hi = 0.5f;
+        GemmPackCache cache;
+        GemmPackCache::Scope cacheScope(&cache);
+        KernelProfile profile;
+        auto multiply = [&] {
+          KernelProfile::Scope profiling(&profile);
+          dlc_gemm_f32(batch, m, n, k, a.data(), 0, k, b.data(), k * ldb, ldb, 1, c.data(),
+                       m * ldc, ldc,
+                       kGemmConstantA | kGemmClampMin | kGemmClampMax |
+                           (accumulate ? 0 : kGemmOverwriteC),
+                       scale.data(), shift.data(), residual.data(), m * ldr, ldr, bitsOf(lo),
+                       bitsOf(hi));
+        };
+        multiply();
+        const std::vector<float> first = c;
+        c = before;
+        multiply();
+        EXPECT_EQ(std::memcmp(first.data(), c.data(), c.size() * sizeof(float)), 0)
+            << "a second run from the cache differs";
+        std::vector<KernelProfile::Entry> ran = profile.entries();
+        ASSERT_EQ(ran.size(), 1u);
+        EXPECT_EQ(ran[0].kernel, pixelRows && hostCan ? "gemm (pixel rows)" : "gemm");
+        EXPECT_EQ(cache.bytesHeld() > 0, pixelRows && hostCan);
+        int64_t mismatches = 0;
+        const double tolerance = 2e-6 * std::sqrt(double(k + 1));
+        for (int64_t q = 0; q < batch; ++q)
+          for (int64_t i = 0; i < m; ++i)
+            for (int64_t j = 0; j < ldc; ++j) {
+              const int64_t at = (q * m + i) * ldc + j;
+              double want = before[at]; // past the n columns: untouched
+              if (j < n) {
+                double sum = accumulate ? before[at] : 0.0;
+                for (int64_t p = 0; p < k; ++p)
+                  sum += double(a[i * k + p]) * b[q * k * ldb + p * ldb + j];
+                want = sum * scale[i] + shift[i] + residual[(q * m + i) * ldr + j];
+                want = std::min(std::max(want, double(lo)), double(hi));
+              }
+              if (!(std::abs(c[at] - want) <= tolerance) && mismatches++ < 5)
+                ADD_FAILURE() << "product " << q << " at " << i << "," << j << ": " << c[at]
+                              << " want " << want;
+            }
+        EXPECT_EQ(mismatches, 0);
+      }
+  }
+}
+
 TEST(GemmTest, EpilogueKeepsNaN) {
   // max and min with a NaN give NaN, as the elementwise kernels do.
   const int64_t m = 8, n = 16, k = 4;
@@ -317,20 +396,40 @@ void checkConv(const GemmMicroKernel *kernel, const ConvCase &test, unsigned see
     flags |= kConvConstantFilter;
   GemmPackCache cache;
   GemmPackCache::Scope cacheScope(test.constantFilter ? &cache : nullptr);
-  conv2dF32(kernel, test.n, test.c, test.o, test.kh, test.kw, test.ho, test.wo, test.sh, test.sw,
-                 test.dh, test.dw, input.data(), inN, inC, inH, inW, filter.data(),
-                 test.c * test.kh * test.kw, out, outN, outC, outH, flags,
-                 test.epilogue ? scale.data() : nullptr, test.epilogue ? shift.data() : nullptr,
-                 test.epilogue ? residual.data() : nullptr, residualN, residualC, test.wo,
-                 bitsOf(lo), bitsOf(hi));
-  // Winograd keeps the filter's transform in the cache: so it ran.
-  // (Winograd.h's rule: at least 32 channels in and out, and a panel of
-  // 32 tiles of 2×2 outputs.)
+  KernelProfile profile;
+  auto convolve = [&] {
+    KernelProfile::Scope profiling(&profile);
+    conv2dF32(kernel, test.n, test.c, test.o, test.kh, test.kw, test.ho, test.wo, test.sh,
+              test.sw, test.dh, test.dw, input.data(), inN, inC, inH, inW, filter.data(),
+              test.c * test.kh * test.kw, out, outN, outC, outH, flags,
+              test.epilogue ? scale.data() : nullptr, test.epilogue ? shift.data() : nullptr,
+              test.epilogue ? residual.data() : nullptr, residualN, residualC, test.wo,
+              bitsOf(lo), bitsOf(hi));
+  };
+  convolve();
+  // A constant filter's second run reads what the first kept in the cache
+  // (Winograd's transform, or the transposed filter): the same output.
+  if (test.constantFilter) {
+    const std::vector<float> first = output;
+    output = before;
+    convolve();
+    EXPECT_EQ(std::memcmp(first.data(), output.data(), output.size() * sizeof(float)), 0)
+        << "a second run from the cache differs";
+  }
+  // Winograd.h's rule: at least 32 channels in and out, and a panel of 32
+  // tiles of 2×2 outputs.
   const int64_t tiles = test.n * ((test.ho + 1) / 2) * ((test.wo + 1) / 2);
   const bool winograd = test.constantFilter && kernel->winogradInput && test.kh == 3 &&
                         test.kw == 3 && test.sh == 1 && test.sw == 1 && test.dh == 1 &&
                         test.dw == 1 && test.c >= 32 && test.o >= 32 && tiles >= 32;
-  EXPECT_EQ(cache.bytesHeld() > 0, winograd) << "Winograd's transforms ran";
+  std::vector<KernelProfile::Entry> ran = profile.entries();
+  ASSERT_EQ(ran.size(), 1u);
+  EXPECT_EQ(ran[0].kernel, winograd ? "conv2d (Winograd)" : "conv2d");
+  // Otherwise a constant filter with at most 256 output pixels is kept
+  // transposed, where the kernel reads patches in place.
+  const bool transposedFilter = !winograd && test.constantFilter && kernel->runIndirect &&
+                                kernel->transpose && test.n * test.ho * test.wo <= 256;
+  EXPECT_EQ(cache.bytesHeld() > 0, winograd || transposedFilter) << "the cache was used";
   int64_t mismatches = 0;
   for (int64_t b = 0; b < test.n; ++b)
     for (int64_t o = 0; o < test.o; ++o)
@@ -425,6 +524,19 @@ TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
       {2, 40, 36, 3, 3, 7, 9, 2, 2, 1, 1, 1, 0, false, false, true},
       {1, 40, 36, 3, 3, 7, 7, 1, 1, 1, 1, 1, 0, false, false, true},
       {2, 8, 36, 3, 3, 7, 9, 1, 1, 1, 1, 1, 0, false, false, true},
+      // Constant filters of few output pixels (a late layer at batch 1):
+      // pixels read in place, the filter transposed once into the cache,
+      // tasks split by output channels. 49 and 98 pixels in groups of 7
+      // (the kernel's short tile, where it has one); 300 channels (a
+      // partial last panel) with the epilogue; a stride of 2 into a view,
+      // adding, with the epilogue; a strided 1×1 filter with K in three
+      // blocks (520); 75 pixels (groups of 8, the last partial) with
+      // dilation; 288 pixels and 300 channels: patches packed as before.
+      {1, 40, 300, 3, 3, 7, 7, 1, 1, 1, 1, 1, 0, true, false, true},
+      {2, 64, 160, 3, 3, 7, 7, 2, 2, 1, 1, 1, 1, true, true, true},
+      {1, 520, 256, 1, 1, 14, 14, 2, 2, 1, 1, 1, 0, false, false, true},
+      {3, 16, 64, 3, 3, 5, 5, 1, 1, 2, 2, 1, 0, true, false, true},
+      {2, 8, 300, 3, 3, 12, 12, 2, 2, 1, 1, 1, 0, false, false, true},
   };
   unsigned seed = 100;
   for (const GemmMicroKernel *kernel : runnableKernels())

@@ -150,7 +150,8 @@ func.func @read_between(%a: memref<8x16xf32>, %b: memref<16x4xf32>, %c: memref<8
 // A fused convolution's epilogue updating the product's buffer in place
 // right after it becomes the GEMM's: per-row scale and shift, the
 // residual's address and strides, and the ReLU6 bounds as float bits
-// (kGemmClampMin | kGemmClampMax = 12; the weight is A, not a constant B);
+// (kGemmClampMin | kGemmClampMax = 12; the weight is A, kGemmConstantA =
+// 64, not a constant B: 76);
 // the generic goes. One that reads a buffer the product writes stays.
 // CHECK-LABEL: func.func @epilogue
 // CHECK-NOT: linalg.generic
@@ -161,7 +162,7 @@ func.func @read_between(%a: memref<8x16xf32>, %b: memref<16x4xf32>, %c: memref<8
 // CHECK-DAG: %[[LOBITS:.*]] = arith.bitcast %[[LO]] : f32 to i32
 // CHECK-DAG: %[[SIX:.*]] = arith.constant 6.000000e+00 : f32
 // CHECK-DAG: %[[HIBITS:.*]] = arith.bitcast %[[SIX]] : f32 to i32
-// CHECK-DAG: %[[FLAGS:c12(_[0-9]+)?]] = arith.constant 12 : index
+// CHECK-DAG: %[[FLAGS:c76(_[0-9]+)?]] = arith.constant 76 : index
 // CHECK: call @dlc_gemm_f32({{.*}}, %[[FLAGS]], %{{.*}}, %{{.*}}, %{{.*}}, %[[RBATCH:.*]], %[[LDR:.*]], %{{.*}}, %{{.*}})
 // CHECK-NOT: linalg.generic
 // CHECK: return
