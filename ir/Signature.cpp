@@ -62,5 +62,19 @@ llvm::Expected<Signature> dlc::readSignature(mlir::ModuleOp module) {
       return spec.takeError();
     signature.outputs.push_back(std::move(*spec));
   }
+  if (auto split = module->getAttrOfType<mlir::IntegerAttr>(kBatchSplitAttr)) {
+    if (split.getInt() < 1)
+      return llvm::createStringError("%s is %lld; it must be at least 1", kBatchSplitAttr,
+                                     static_cast<long long>(split.getInt()));
+    signature.samples = split.getInt();
+    for (auto *specs : {&signature.inputs, &signature.outputs})
+      for (TensorSpec &spec : *specs) {
+        if (spec.shape.empty() || spec.shape[0] != 1)
+          return llvm::createStringError(
+              "'%s' has no dimension 0 of 1, but the module splits its batch (%s)",
+              spec.name.c_str(), kBatchSplitAttr);
+        spec.shape[0] = signature.samples;
+      }
+  }
   return signature;
 }

@@ -32,6 +32,9 @@ constexpr const char *kInputAttr = "dlc.input";
 constexpr const char *kParamAttr = "dlc.param";
 constexpr const char *kOutputAttr = "dlc.output";
 constexpr const char *kEntryFunction = "main";
+/// The module attribute of a model whose entry function computes one
+/// sample of a batch of this size (see Signature::samples).
+constexpr const char *kBatchSplitAttr = "dlc.batch_split";
 
 /// One named tensor of the signature.
 struct TensorSpec {
@@ -44,11 +47,18 @@ struct Signature {
   std::vector<TensorSpec> inputs;
   std::vector<TensorSpec> params;
   std::vector<TensorSpec> outputs;
+  /// How many samples a run computes, one entry call each: above 1 for a
+  /// model imported with its batch split (kBatchSplitAttr), whose entry
+  /// function takes and returns dimension 0 of 1. The inputs and outputs
+  /// above are the batch's, as callers pass them.
+  int64_t samples = 1;
 };
 
 /// Reads the signature of `module`'s entry function; fails with a message
 /// when there is no `@main`, an argument or result is unnamed, inputs do not
 /// precede parameters, or a type is not a static tensor of a known dtype.
+/// With kBatchSplitAttr, inputs and outputs get the batch in dimension 0
+/// (each must have 1 there).
 llvm::Expected<Signature> readSignature(mlir::ModuleOp module);
 
 } // namespace dlc

@@ -157,6 +157,7 @@ public:
   py::list inputs() const { return specsOf(executable->signature().inputs); }
   py::list outputs() const { return specsOf(executable->signature().outputs); }
   bool cacheHit() const { return executable->compileReport().cacheHit; }
+  int64_t samples() const { return executable->signature().samples; }
   unsigned threads() const { return executable->threads(); }
   void setThreads(unsigned threads) { executable->setThreads(threads); }
 
@@ -389,6 +390,10 @@ PYBIND11_MODULE(_dlc, m) {
                              "(name, shape, dtype) of each output")
       .def_property_readonly("cache_hit", &PyModel::cacheHit,
                              "Whether the native code came from the compile cache")
+      .def_property_readonly("samples", &PyModel::samples,
+                             "How many samples a run computes one at a time, spread over "
+                             "the threads (the batch, for a convolutional model whose nodes "
+                             "keep its samples apart), or 1: the batch at once")
       .def_property("threads", &PyModel::threads, &PyModel::setThreads,
                     "Threads the kernels use (setting 0 means one per core); not to be "
                     "set while another thread runs the model");

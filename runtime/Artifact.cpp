@@ -30,7 +30,7 @@ using namespace dlc;
 namespace {
 
 constexpr llvm::StringLiteral kMagic = "DLCMODEL";
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
 constexpr uint64_t kHeaderSize = 40;
 constexpr size_t kVersionSize = 16;
 constexpr uint64_t kTableEntrySize = 32;
@@ -186,6 +186,7 @@ llvm::Error dlc::writeArtifact(llvm::StringRef path, const Artifact &artifact) {
   meta.u32(artifact.signature.outputs.size());
   for (const TensorSpec &spec : artifact.signature.outputs)
     meta.spec(spec);
+  meta.u64(uint64_t(artifact.signature.samples));
 
   std::string weights(weightsSize, '\0');
   uint64_t offset = 0;
@@ -307,7 +308,8 @@ llvm::Expected<Artifact> dlc::readArtifact(llvm::StringRef path) {
   }
   for (uint32_t i = 0, e = meta.u32(); i < e && !meta.truncated && !meta.invalid; ++i)
     artifact.signature.outputs.push_back(meta.spec());
-  if (meta.truncated || meta.invalid)
+  artifact.signature.samples = int64_t(meta.u64());
+  if (meta.truncated || meta.invalid || artifact.signature.samples < 1)
     return artifactError(path, "the artifact's metadata is malformed");
   if (artifact.target != llvm::sys::getProcessTriple())
     return artifactError(path, "compiled for " + artifact.target + ", this host is " +

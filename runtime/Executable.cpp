@@ -5,6 +5,7 @@
 #include "codegen/cpu/Passes.h"
 #include "codegen/cpu/MemoryPlan.h"
 #include "runtime/BufferPool.h"
+#include "runtime/KernelProfile.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/Depthwise.h"
 #include "runtime/kernels/Gemm.h"
@@ -16,6 +17,7 @@
 
 #include "llvm/ADT/StringSet.h"
 
+#include <atomic>
 #include <chrono>
 #include <cstring>
 #include <cstdio>
@@ -107,9 +109,19 @@ void Executable::setThreads(unsigned threads) {
 
 unsigned Executable::threads() const { return pool->size(); }
 
-size_t Executable::pooledBytes() const { return bufferPool->bytesHeld(); }
+size_t Executable::pooledBytes() const {
+  size_t bytes = bufferPool->bytesHeld();
+  for (const auto &samplePool : sampleBufferPools)
+    bytes += samplePool->bytesHeld();
+  return bytes;
+}
 
-uint64_t Executable::systemAllocations() const { return bufferPool->systemAllocations(); }
+uint64_t Executable::systemAllocations() const {
+  uint64_t allocations = bufferPool->systemAllocations();
+  for (const auto &samplePool : sampleBufferPools)
+    allocations += samplePool->systemAllocations();
+  return allocations;
+}
 
 Executable::~Executable() = default;
 
@@ -246,11 +258,50 @@ llvm::Error Executable::runInto(llvm::ArrayRef<HostTensor> inputs,
       std::memcpy(outputs[k].data(), inputs[input].data(), outputs[k].byteSize());
   // Kernels split their work over this executable's threads; intermediate
   // buffers are recycled from its previous runs.
+  if (packed.signature.samples > 1) {
+    runSamples(inputs, outputs, pointers);
+    return llvm::Error::success();
+  }
   ThreadPool::Scope scope(pool.get());
   BufferPool::Scope buffers(bufferPool.get());
   GemmPackCache::Scope packings(packCache.get());
   entry(pointers.data());
   return llvm::Error::success();
+}
+
+void Executable::runSamples(llvm::ArrayRef<HostTensor> inputs,
+                            llvm::MutableArrayRef<HostTensor> outputs,
+                            std::vector<void *> pointers) {
+  // Each thread takes the next sample until none is left, and runs it
+  // alone (its kernels single-threaded) with intermediate buffers of its
+  // own; the weights' packings are shared.
+  const int64_t samples = packed.signature.samples;
+  const int64_t workers = std::min<int64_t>(pool ? pool->size() : 1, samples);
+  while (int64_t(sampleBufferPools.size()) < workers)
+    sampleBufferPools.push_back(std::make_unique<BufferPool>());
+  const size_t firstOutput = inputs.size() + packed.weights.size();
+  KernelProfile *profile = KernelProfile::current();
+  std::atomic<int64_t> next{0};
+  auto work = [&](int64_t worker) {
+    ThreadPool::Scope alone(nullptr);
+    BufferPool::Scope buffers(sampleBufferPools[worker].get());
+    GemmPackCache::Scope packings(packCache.get());
+    KernelProfile::Scope profiling(profile);
+    std::vector<void *> arguments = pointers;
+    for (int64_t sample; (sample = next++) < samples;) {
+      for (auto [i, input] : llvm::enumerate(inputs))
+        arguments[i] = const_cast<char *>(static_cast<const char *>(input.data())) +
+                       sample * (input.byteSize() / samples);
+      for (auto [k, output] : llvm::enumerate(outputs))
+        arguments[firstOutput + k] =
+            static_cast<char *>(output.data()) + sample * (output.byteSize() / samples);
+      entry(arguments.data());
+    }
+  };
+  if (workers > 1)
+    pool->parallelFor(workers, work);
+  else
+    work(0);
 }
 
 llvm::Expected<NamedTensors> Executable::run(const NamedTensors &inputs) {

@@ -108,11 +108,19 @@ private:
   Executable(Artifact artifact, std::unique_ptr<JitModule> code,
              JitModule::PackedFunction entry, CompileReport times);
 
+  /// runInto for a model whose entry computes one sample
+  /// (Signature::samples > 1): the samples spread over the pool's threads.
+  /// `pointers` are the entry's arguments for the whole tensors.
+  void runSamples(llvm::ArrayRef<HostTensor> inputs, llvm::MutableArrayRef<HostTensor> outputs,
+                  std::vector<void *> pointers);
+
   Artifact packed;
   std::unique_ptr<JitModule> code;
   JitModule::PackedFunction entry; // @main, resolved once
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<BufferPool> bufferPool;
+  /// Intermediate buffers of runSamples's threads, one pool each.
+  std::vector<std::unique_ptr<BufferPool>> sampleBufferPools;
   /// Weights packed for the GEMM on the first run, kept for the next.
   std::unique_ptr<GemmPackCache> packCache;
   CompileReport times;

@@ -8,6 +8,8 @@
 #include "frontend/onnx/OnnxImporter.h"
 #include "frontend/builder/Training.h"
 #include "frontend/onnx/NodeImporter.h"
+#include "frontend/onnx/SampleSplit.h"
+#include "ir/Signature.h"
 
 #include "mlir/IR/Matchers.h"
 #include "onnx/defs/parser.h"
@@ -19,6 +21,7 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Regex.h"
 
+#include <cstdlib>
 #include <cstring>
 #include <unistd.h>
 
@@ -481,12 +484,18 @@ public:
   /// Imports `model`; the weights take over its raw data, which it loses.
   llvm::Expected<Model> run(onnx::ModelProto &model);
 
+  /// Whether run() imported (or tried to import) one sample of the batch:
+  /// after a failure, the model is to be imported again whole.
+  bool triedSampleSplit() const { return splitBatch > 0; }
+
 private:
   llvm::Error error(const llvm::Twine &message) {
     return llvm::createStringError(name + ": " + message);
   }
   llvm::Error importInputs(onnx::GraphProto &graph);
   llvm::Error importNode(const onnx::NodeProto &node, int64_t opset);
+  /// The batch to import one sample of (OnnxImportOptions::splitBatch), or 0.
+  int64_t sampleSplitBatch(const onnx::GraphProto &graph) const;
   /// The opset the model imports for `node`'s domain.
   int64_t opsetOf(const onnx::NodeProto &node, int64_t defaultOpset) const {
     auto it = domainOpsets.find(node.domain());
@@ -502,6 +511,9 @@ private:
   llvm::DenseMap<Value, HostTensor> weights;
   llvm::StringMap<int64_t> domainOpsets;
   TrainingImport training;
+  /// With a batch split: its batch, and the tensors batched in dimension 0.
+  int64_t splitBatch = 0;
+  llvm::StringSet<> batched;
 };
 
 std::string describeNode(const onnx::NodeProto &node, int64_t opset) {
@@ -563,6 +575,10 @@ llvm::Error GraphImporter::importInputs(onnx::GraphProto &graph) {
                        input.name() + "=D1xD2x...");
         shape.push_back(dim.dim_value());
       }
+    }
+    if (splitBatch) {
+      shape[0] = 1; // one sample (sampleSplitBatch checked the shapes)
+      batched.insert(input.name());
     }
     values[input.name()] = g.input(input.name(), shape, *dtype);
   }
@@ -646,7 +662,63 @@ llvm::Error GraphImporter::importNode(const onnx::NodeProto &node, int64_t opset
                    " ('" + node.output(i) + "') is not supported");
     values[node.output(i)] = results[i];
   }
+  if (splitBatch) {
+    std::vector<Tensor> inputTensors;
+    bool anyBatched = false;
+    for (const std::string &input : node.input()) {
+      inputTensors.push_back(input.empty() ? Tensor() : values.lookup(input));
+      anyBatched |= !input.empty() && batched.contains(input);
+    }
+    std::string refusal = sampleSplitRefusal(
+        node, opset, inputTensors, importer.results(),
+        [this](llvm::StringRef name) { return batched.contains(name); });
+    if (!refusal.empty())
+      return error(describeNode(node, opset) + " mixes a batch's samples: " + refusal);
+    if (anyBatched)
+      for (const std::string &output : node.output())
+        if (!output.empty())
+          batched.insert(output);
+  }
   return llvm::Error::success();
+}
+
+int64_t GraphImporter::sampleSplitBatch(const onnx::GraphProto &graph) const {
+  const char *environment = std::getenv("DLC_BATCH_SPLIT");
+  if (options.mode != OnnxImportMode::inference || !options.splitBatch ||
+      (environment && std::strcmp(environment, "0") == 0))
+    return 0;
+  // Convolutions: where one sample's tensors fit in cache and a batch's do
+  // not (a dense network's samples would each read all its weights).
+  // DLC_BATCH_SPLIT=1 splits any model that keeps its samples apart.
+  const bool forced = environment && std::strcmp(environment, "1") == 0;
+  if (!forced && llvm::none_of(graph.node(), [](const onnx::NodeProto &node) {
+        return node.op_type() == "Conv";
+      }))
+    return 0;
+  llvm::StringSet<> initializers;
+  for (const auto &initializer : graph.initializer())
+    initializers.insert(initializer.name());
+  int64_t batch = 0;
+  for (const auto &input : graph.input()) {
+    if (initializers.contains(input.name()))
+      continue;
+    if (options.constantInputs.count(input.name()))
+      return 0;
+    int64_t first = -1;
+    auto fixed = options.shapes.find(input.name());
+    if (fixed != options.shapes.end()) {
+      if (!fixed->second.empty())
+        first = fixed->second[0];
+    } else if (input.type().has_tensor_type() && input.type().tensor_type().has_shape() &&
+               input.type().tensor_type().shape().dim_size() > 0 &&
+               input.type().tensor_type().shape().dim(0).has_dim_value()) {
+      first = input.type().tensor_type().shape().dim(0).dim_value();
+    }
+    if (first < 2 || (batch && first != batch))
+      return 0;
+    batch = first;
+  }
+  return batch;
 }
 
 llvm::Expected<Model> GraphImporter::run(onnx::ModelProto &model) {
@@ -664,6 +736,7 @@ llvm::Expected<Model> GraphImporter::run(onnx::ModelProto &model) {
     return error("the model uses opset " + llvm::Twine(opset) +
                  " of the default domain; dlc supports opsets 1 to 25");
   onnx::GraphProto &graph = *model.mutable_graph();
+  splitBatch = sampleSplitBatch(graph);
   if (llvm::Error e = importInputs(graph))
     return std::move(e);
   for (const auto &node : graph.node())
@@ -676,6 +749,8 @@ llvm::Expected<Model> GraphImporter::run(onnx::ModelProto &model) {
     auto it = values.find(output.name());
     if (it == values.end())
       return error("graph output '" + output.name() + "' is not produced by any node");
+    if (splitBatch && !batched.contains(output.name()))
+      return error("graph output '" + output.name() + "' does not depend on the batch");
     g.output(output.name(), it->second);
   }
   for (auto &[initializer, value] : training.updates)
@@ -683,6 +758,9 @@ llvm::Expected<Model> GraphImporter::run(onnx::ModelProto &model) {
   auto result = g.finish();
   if (!result)
     return error(llvm::toString(result.takeError()));
+  if (splitBatch)
+    result->module->getOperation()->setAttr(
+        kBatchSplitAttr, mlir::IntegerAttr::get(mlir::IntegerType::get(&context, 64), splitBatch));
   return result;
 }
 
@@ -701,7 +779,16 @@ llvm::Expected<Model> dlc::importOnnxBuffer(MLIRContext &context,
     return llvm::createStringError("%s: not an ONNX model (the protobuf does "
                                    "not parse; is the file truncated?)",
                                    name.str().c_str());
-  return GraphImporter(context, name, directory, options).run(model);
+  GraphImporter importer(context, name, directory, options);
+  auto imported = importer.run(model);
+  if (imported || !importer.triedSampleSplit())
+    return imported;
+  // One sample could not be imported: the whole batch, from a fresh parse
+  // (the first import took the weights out of the protobuf).
+  llvm::consumeError(imported.takeError());
+  OnnxImportOptions whole = options;
+  whole.splitBatch = false;
+  return importOnnxBuffer(context, bytes, name, directory, whole);
 }
 
 llvm::Expected<onnx::ModelProto> dlc::onnx_import::loadModel(llvm::StringRef path) {
@@ -751,8 +838,16 @@ llvm::Expected<Model> dlc::importOnnxFile(MLIRContext &context,
   auto model = loadModel(path);
   if (!model)
     return model.takeError();
-  return GraphImporter(context, path, llvm::sys::path::parent_path(path), options)
-      .run(*model);
+  GraphImporter importer(context, path, llvm::sys::path::parent_path(path), options);
+  auto imported = importer.run(*model);
+  if (imported || !importer.triedSampleSplit())
+    return imported;
+  // One sample could not be imported: the whole batch, from a fresh parse
+  // (the first import took the weights out of the protobuf).
+  llvm::consumeError(imported.takeError());
+  OnnxImportOptions whole = options;
+  whole.splitBatch = false;
+  return importOnnxFile(context, path, whole);
 }
 
 llvm::Expected<std::vector<std::string>> dlc::onnxInputNames(llvm::StringRef path) {

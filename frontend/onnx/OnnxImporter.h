@@ -48,6 +48,13 @@ struct OnnxImportOptions {
   /// Graph inputs whose values are known when compiling: they become
   /// constants, so that shapes computed from them fold.
   llvm::StringMap<HostTensor> constantInputs;
+  /// Inference only: a model with convolutions whose graph inputs share a
+  /// batch above 1 in dimension 0, and whose every node keeps the samples
+  /// apart (frontend/onnx/SampleSplit.h), is imported at batch 1 with
+  /// the module attribute dlc.batch_split = the batch: a run computes the
+  /// samples one at a time, spread over the threads. The environment
+  /// variable DLC_BATCH_SPLIT=0 turns this off too.
+  bool splitBatch = true;
 };
 
 /// Imports the model in `path`: `.onnx` files are binary protobuf, files

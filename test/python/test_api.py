@@ -182,3 +182,72 @@ def test_pooling_matches_float64(tmp_path, op, kernel, strides, pads):
         # The window of negative zeros alone: its maximum is -0, as in float64.
         assert want[0, 0, 0, 0] == 0 and np.signbit(want[0, 0, 0, 0])
         assert np.signbit(y[0, 0, 0, 0])
+
+
+def cnn_path(tmp_path, mixing=False):
+    """x[N,3,8,8] -> Conv -> Relu -> MaxPool -> Conv 1x1 (+ residual) ->
+    GlobalAveragePool -> Reshape [0, -1] -> Gemm -> Softmax. With `mixing`,
+    the input first has its mean over the batch subtracted: the samples
+    are no longer independent."""
+    rng = np.random.default_rng(11)
+    weights = {
+        "w1": rng.standard_normal((8, 3, 3, 3)).astype(np.float32) * 0.3,
+        "b1": rng.standard_normal(8).astype(np.float32),
+        "w2": rng.standard_normal((8, 8, 1, 1)).astype(np.float32) * 0.3,
+        "fc": rng.standard_normal((8, 5)).astype(np.float32),
+        "shape": np.array([0, -1], np.int64),
+        "axes": np.array([0], np.int64),
+    }
+    nodes = [
+        helper.make_node("Conv", ["x0", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"]),
+        helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Conv", ["p1", "w2"], ["c2"]),
+        helper.make_node("Add", ["c2", "p1"], ["s2"]),
+        helper.make_node("GlobalAveragePool", ["s2"], ["g"]),
+        helper.make_node("Reshape", ["g", "shape"], ["f"]),
+        helper.make_node("Gemm", ["f", "fc"], ["l"]),
+        helper.make_node("Softmax", ["l"], ["y"], axis=-1),
+    ]
+    if mixing:
+        nodes = [helper.make_node("ReduceMean", ["x", "axes"], ["m"]),
+                 helper.make_node("Sub", ["x", "m"], ["x0"])] + nodes
+    else:
+        nodes = [helper.make_node("Identity", ["x"], ["x0"])] + nodes
+    graph = helper.make_graph(
+        nodes, "cnn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 5])],
+        [numpy_helper.from_array(v, k) for k, v in weights.items()])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    path = tmp_path / ("mixing.onnx" if mixing else "cnn.onnx")
+    onnx.save(model, str(path))
+    return str(path)
+
+
+@pytest.mark.parametrize("mixing", [False, True])
+def test_batch_split_matches_onnxruntime(tmp_path, mixing):
+    # A convolutional model whose nodes keep the samples apart runs its
+    # batch one sample at a time over the threads; one whose ReduceMean
+    # mixes them runs the batch whole. Both as ONNX Runtime computes them,
+    # on any number of threads, and from a saved artifact.
+    path = cnn_path(tmp_path, mixing)
+    x = np.random.default_rng(3).standard_normal((5, 3, 8, 8)).astype(np.float32)
+    (want,) = ort.InferenceSession(path).run(None, {"x": x})
+    model = dlc.compile(path, shapes={"x": x.shape})
+    assert model.samples == (1 if mixing else 5)
+    assert model.inputs == [("x", (5, 3, 8, 8), "float32")]
+    assert model.outputs == [("y", (5, 5), "float32")]
+    first = None
+    for threads in (1, 2, 3):
+        model.threads = threads
+        y = model.run({"x": x})["y"]
+        np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-6)
+        if first is None:
+            first = y
+        np.testing.assert_array_equal(y, first)
+    artifact = str(tmp_path / "cnn.dlc")
+    model.save(artifact)
+    loaded = dlc.load(artifact)
+    assert loaded.samples == model.samples and loaded.inputs == model.inputs
+    np.testing.assert_array_equal(loaded.run({"x": x})["y"], first)

@@ -125,6 +125,11 @@ int dlc::tool::runBenchCommand() {
   const CompileReport &times = exe.compileReport();
   outs() << formatv("{0}: ready in {1:f3} s ({2}), {3} threads\n", modelPath.getValue(),
                     secondsSince(start), times.summary(), exe.threads());
+  if (int64_t samples = exe.signature().samples; samples > 1)
+    outs() << formatv("batch: {0} samples, one at a time over the threads (the arena "
+                      "below is one sample's, one per thread; kernel times add up the "
+                      "threads')\n",
+                      samples);
   if (std::string memory = times.memorySummary(); !memory.empty())
     outs() << "memory: " << memory << "\n";
 

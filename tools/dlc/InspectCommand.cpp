@@ -339,6 +339,10 @@ int dlc::tool::runInspectCommand() {
   FunctionMemoryPlan plan = planFunctionMemory(main);
 
   outs() << modelPath << "\n";
+  if (auto split = (*module)->getAttrOfType<mlir::IntegerAttr>(kBatchSplitAttr))
+    outs() << formatv("  batch of {0}, run one sample at a time over the threads; "
+                      "the figures below are one sample's\n",
+                      split.getInt());
   outs() << formatv("  dlc ops: {0} ({1} kinds)\n", dlcTotal, dlcOps.size());
   std::vector<std::pair<StringRef, int64_t>> byCount(dlcOps.begin(), dlcOps.end());
   llvm::stable_sort(byCount, [](auto &a, auto &b) { return a.second > b.second; });
