@@ -69,9 +69,10 @@ HostTensor randomInput(const TensorSpec &spec, std::mt19937 &rng) {
   return tensor;
 }
 
-/// The kernels' times per run, most first, as shares of the runs' time
-/// (timing each kernel makes the runs a little slower); what is left is
-/// the generated code and the time between kernels.
+/// The kernels' times per run, most first, as shares of `total`, the
+/// runs' time (times the threads that run samples at once, for a split
+/// batch; timing each kernel makes the runs a little slower); what is left
+/// is the generated code and the time between kernels.
 void printProfile(const std::vector<KernelProfile::Entry> &entries, double total, size_t runs) {
   outs() << formatv("kernels, per run (times with --profile's own overhead):\n{0,9}  {1,6}  "
                     "{2,5}  {3,7}  {4}\n",
@@ -156,7 +157,11 @@ int dlc::tool::runBenchCommand() {
   auto at = [&](double q) { return runs[size_t(q * (runs.size() - 1))] * 1e3; };
   outs() << formatv("latency: median {0:f3} ms, p10 {1:f3} ms, p90 {2:f3} ms over {3} runs\n",
                     at(0.5), at(0.1), at(0.9), runs.size());
+  // A batch split into samples keeps all threads in kernels of their own:
+  // its kernel times are the threads' together.
+  const int64_t busyThreads =
+      std::min<int64_t>(exe.threads(), exe.signature().samples);
   if (profile)
-    printProfile(kernels.entries(), total, runs.size());
+    printProfile(kernels.entries(), total * double(busyThreads), runs.size());
   return 0;
 }
