@@ -84,6 +84,8 @@ public:
     double flops;
     std::chrono::steady_clock::time_point start;
   };
+  /// `Timer timer("gemm", [&] { ... }, flops);` deduces its Shape.
+  template <typename Shape> Timer(const char *, Shape, double) -> Timer<Shape>;
 
 private:
   mutable std::mutex mutex;
