@@ -258,19 +258,20 @@ TEST(GemmTest, EpilogueAppliesEachTermAfterTheProduct) {
 
 TEST(GemmTest, ConstantAWithFewColumnsRunsAsPixelRows) {
   // A pointwise convolution's product: A a weight (kGemmConstantA) shared
-  // by the batch, an executable's GemmPackCache current. With few columns
-  // that the panels would fill badly (49 of 56; 27 of 32), it runs as a
-  // 1×1 convolution with the columns as the kernel's rows and A packed
-  // once into the cache, where the host kernel reads patches in place;
-  // 196 columns (200 in panels) stay a GEMM. Against float64, with every
-  // epilogue term, adding to C, B and C views with longer rows, and the
-  // same bits on a second run from the cache.
+  // by the batch, an executable's GemmPackCache current. With at most 256
+  // columns over the batch it runs as a 1×1 convolution with the columns
+  // as the kernel's rows and A packed once into the cache, where the host
+  // kernel reads patches in place; more columns (300; 2 × 196) stay a
+  // GEMM. Against float64, with every epilogue term, adding to C, B and C
+  // views with longer rows, and the same bits on a second run from the
+  // cache.
   struct Case {
     int64_t batch, m, n, k;
     bool pixelRows; ///< where the host kernel can
   };
   const Case cases[] = {{1, 300, 49, 520, true}, {1, 160, 49, 37, true}, {3, 40, 9, 20, true},
-                        {1, 2048, 49, 16, true}, {1, 64, 196, 64, false}};
+                        {1, 2048, 49, 16, true}, {1, 64, 196, 64, true},
+                        {1, 64, 300, 64, false}, {2, 40, 196, 30, false}};
   const GemmMicroKernel &host = hostGemmKernel();
   const bool hostCan = host.runIndirect && host.transpose;
   unsigned seed = 500;
