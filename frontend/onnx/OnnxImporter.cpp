@@ -672,6 +672,12 @@ llvm::Error GraphImporter::importNode(const onnx::NodeProto &node, int64_t opset
     std::string refusal = sampleSplitRefusal(
         node, opset, inputTensors, importer.results(),
         [this](llvm::StringRef name) { return batched.contains(name); });
+    // Whatever the rules say, a batched result keeps dimension 0, the one
+    // sample (an op that moved or dropped it would mix samples).
+    if (refusal.empty() && anyBatched)
+      for (const Tensor &result : importer.results())
+        if (result.valid() && (result.rank() == 0 || result.shape()[0] != 1))
+          refusal = "a result without the sample in dimension 0";
     if (!refusal.empty())
       return error(describeNode(node, opset) + " mixes a batch's samples: " + refusal);
     if (anyBatched)

@@ -76,14 +76,19 @@ int64_t normalized(int64_t axis, int64_t rank) {
   return axis >= 0 && axis < rank ? axis : -1;
 }
 
-/// The axes a node names (attribute `axes`, or input `input` from the
-/// opsets that moved them there), or nothing when it names none.
-std::optional<llvm::SmallVector<int64_t>> axesOf(const onnx::NodeProto &node,
-                                                 llvm::ArrayRef<Tensor> inputs, size_t input) {
-  if (const onnx::AttributeProto *a = attribute(node, "axes"))
-    return llvm::SmallVector<int64_t>(a->ints().begin(), a->ints().end());
-  if (input < inputs.size() && inputs[input].valid())
-    return knownInts(inputs[input]);
+/// The axes a node names where the importer reads them: attribute `axes`
+/// before `inputFrom` (the opset that moved them to input 1), input 1 from
+/// it on; nothing when it names none there.
+std::optional<llvm::SmallVector<int64_t>> axesOf(const onnx::NodeProto &node, int64_t opset,
+                                                 llvm::ArrayRef<Tensor> inputs,
+                                                 int64_t inputFrom) {
+  if (opset < inputFrom) {
+    if (const onnx::AttributeProto *a = attribute(node, "axes"))
+      return llvm::SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+    return std::nullopt;
+  }
+  if (inputs.size() > 1 && inputs[1].valid())
+    return knownInts(inputs[1]);
   return std::nullopt;
 }
 
@@ -191,7 +196,14 @@ std::string dlc::onnx_import::sampleSplitRefusal(
     if (!onlyFirstBatched())
       return "Reshape to a batched shape";
     // Dimension 0 copied (0), or inferred (-1) from a sample's elements.
-    auto target = knownInts(inputs[1]);
+    // (Before opset 5 the shape is an attribute.)
+    std::optional<llvm::SmallVector<int64_t>> target;
+    if (opset < 5) {
+      if (const onnx::AttributeProto *a = attribute(node, "shape"))
+        target = llvm::SmallVector<int64_t>(a->ints().begin(), a->ints().end());
+    } else if (inputs.size() > 1) {
+      target = knownInts(inputs[1]);
+    }
     if (!target || target->empty())
       return "Reshape to a shape not known when compiling";
     if ((*target)[0] == 0 && !intAttribute(node, "allowzero", 0))
@@ -204,15 +216,19 @@ std::string dlc::onnx_import::sampleSplitRefusal(
   if (op == "Concat" || op == "Split") {
     if (normalized(intAttribute(node, "axis", 0), rank) < 1)
       return op + " along dimension 0";
-    for (size_t i = 0; i < inputs.size(); ++i)
-      if (inputs[i].valid() && !isBatched[i] && (op == "Concat" || i == 0))
-        return op + " of a shared operand";
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (op == "Concat" && inputs[i].valid() && !isBatched[i])
+        return "Concat of a shared operand";
+      if (op == "Split" && isBatched[i] != (i == 0))
+        return "Split with a batched size or a shared operand";
+    }
     return "";
   }
   if (op == "Squeeze" || op == "Unsqueeze") {
-    // Squeeze without axes would drop dimension 0 at batch 1.
-    auto axes = axesOf(node, inputs, 1);
-    if (!axes)
+    // Squeeze without axes (or with none listed) would drop dimension 0
+    // at batch 1.
+    auto axes = axesOf(node, opset, inputs, 13);
+    if (!axes || axes->empty())
       return op + " without axes";
     const int64_t outRank = op == "Squeeze" ? rank : rank + int64_t(axes->size());
     for (int64_t axis : *axes)
@@ -221,7 +237,7 @@ std::string dlc::onnx_import::sampleSplitRefusal(
     return firstBatchedOnly("batched axes");
   }
   if (reductionOps().contains(op)) {
-    auto axes = axesOf(node, inputs, 1);
+    auto axes = axesOf(node, opset, inputs, op == "ReduceSum" ? 13 : 18);
     if (!axes || axes->empty())
       return op + " over every dimension";
     for (int64_t axis : *axes)
