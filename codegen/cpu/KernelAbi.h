@@ -63,7 +63,8 @@ enum GemmF32Flag : unsigned {
   kGemmTransposedA = 16,
   /// dlc_conv2d_f32's filter is a weight (as kGemmConstantB for B): the
   /// runtime may transform it once and keep the transform (Winograd's, for
-  /// 3×3 convolutions; runtime/kernels/Winograd.h).
+  /// 3×3 convolutions, runtime/kernels/Winograd.h; or the filter transposed
+  /// for convolutions with few output pixels, runtime/kernels/Gemm.cpp).
   kConvConstantFilter = 32,
   /// A is a weight, not transposed (a pointwise convolution's filter): a
   /// product with few columns may run with the columns as the

@@ -80,10 +80,11 @@ struct GemmMicroKernel {
   /// after it overwrite that). Null: a portable loop.
   void (*copyRuns)(const float *source, const int64_t *offsets, const int32_t *columns,
                    const int32_t *lengths, int runs, float *target);
-  /// For convolutions with few output channels: the micro-kernel with A
-  /// read in place from the images, A(i, p) = rows[i][offsets[p]] (row i a
-  /// pixel's patch origin, p a patch element), for `rows` ≤ mr rows; all
-  /// nr columns of C are written. Null: convolutions pack their patches.
+  /// For convolutions with few output channels, or few output pixels and
+  /// a constant filter: the micro-kernel with A read in place from the
+  /// images, A(i, p) = rows[i][offsets[p]] (row i a pixel's patch origin, p
+  /// a patch element), for `rows` ≤ mr rows; all nr columns of C are
+  /// written. Null: convolutions pack their patches.
   void (*runIndirect)(int64_t kc, const float *const *rows, const int64_t *offsets,
                       int rowCount, const float *b, int64_t ldb, float *c, int64_t ldc,
                       bool accumulate);
@@ -157,7 +158,8 @@ void gemmF32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
 
 /// dlc_conv2d_f32 (below) with the micro-kernel `kernel` (the host's when
 /// null): convolutions with at most 128 output channels (256 with at least
-/// 1024 output pixels) read their patches in place when the kernel has
+/// 1024 output pixels), and those of a constant filter with at most 256
+/// output pixels, read their patches in place when the kernel has
 /// runIndirect, and pack them otherwise.
 void conv2dF32(const GemmMicroKernel *kernel, int64_t images, int64_t channels,
                int64_t outChannels, int64_t kh, int64_t kw, int64_t ho, int64_t wo,
