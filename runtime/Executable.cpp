@@ -110,6 +110,7 @@ void Executable::setThreads(unsigned threads) {
 unsigned Executable::threads() const { return pool->size(); }
 
 size_t Executable::pooledBytes() const {
+  std::lock_guard<std::mutex> lock(sampleBufferPoolsMutex);
   size_t bytes = bufferPool->bytesHeld();
   for (const auto &samplePool : sampleBufferPools)
     bytes += samplePool->bytesHeld();
@@ -117,6 +118,7 @@ size_t Executable::pooledBytes() const {
 }
 
 uint64_t Executable::systemAllocations() const {
+  std::lock_guard<std::mutex> lock(sampleBufferPoolsMutex);
   uint64_t allocations = bufferPool->systemAllocations();
   for (const auto &samplePool : sampleBufferPools)
     allocations += samplePool->systemAllocations();
@@ -277,14 +279,22 @@ void Executable::runSamples(llvm::ArrayRef<HostTensor> inputs,
   // own; the weights' packings are shared.
   const int64_t samples = packed.signature.samples;
   const int64_t workers = std::min<int64_t>(pool ? pool->size() : 1, samples);
-  while (int64_t(sampleBufferPools.size()) < workers)
-    sampleBufferPools.push_back(std::make_unique<BufferPool>());
+  // The workers' pools, grown under the lock (runs may come from several
+  // threads; a BufferPool itself is thread-safe).
+  std::vector<BufferPool *> workerBuffers;
+  {
+    std::lock_guard<std::mutex> lock(sampleBufferPoolsMutex);
+    while (int64_t(sampleBufferPools.size()) < workers)
+      sampleBufferPools.push_back(std::make_unique<BufferPool>());
+    for (int64_t worker = 0; worker < workers; ++worker)
+      workerBuffers.push_back(sampleBufferPools[worker].get());
+  }
   const size_t firstOutput = inputs.size() + packed.weights.size();
   KernelProfile *profile = KernelProfile::current();
   std::atomic<int64_t> next{0};
   auto work = [&](int64_t worker) {
     ThreadPool::Scope alone(nullptr);
-    BufferPool::Scope buffers(sampleBufferPools[worker].get());
+    BufferPool::Scope buffers(workerBuffers[worker]);
     GemmPackCache::Scope packings(packCache.get());
     KernelProfile::Scope profiling(profile);
     std::vector<void *> arguments = pointers;

@@ -20,6 +20,7 @@
 #include "llvm/Support/Error.h"
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -119,8 +120,10 @@ private:
   JitModule::PackedFunction entry; // @main, resolved once
   std::unique_ptr<ThreadPool> pool;
   std::unique_ptr<BufferPool> bufferPool;
-  /// Intermediate buffers of runSamples's threads, one pool each.
+  /// Intermediate buffers of runSamples's threads, one pool each; the
+  /// mutex guards the vector (runs may come from several threads).
   std::vector<std::unique_ptr<BufferPool>> sampleBufferPools;
+  mutable std::mutex sampleBufferPoolsMutex;
   /// Weights packed for the GEMM on the first run, kept for the next.
   std::unique_ptr<GemmPackCache> packCache;
   CompileReport times;
