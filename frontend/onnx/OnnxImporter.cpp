@@ -474,6 +474,10 @@ std::vector<std::string> dlc::supportedOnnxOps() { return sortedOps(converters()
 
 namespace {
 
+/// A batch is split into samples only while the weights of its dense
+/// layers (Gemm, MatMul by a weight) take at most this many bytes.
+constexpr int64_t kSplitMaxDenseWeightBytes = int64_t(32) << 20;
+
 class GraphImporter {
 public:
   GraphImporter(MLIRContext &context, llvm::StringRef name,
@@ -511,9 +515,11 @@ private:
   llvm::DenseMap<Value, HostTensor> weights;
   llvm::StringMap<int64_t> domainOpsets;
   TrainingImport training;
-  /// With a batch split: its batch, and the tensors batched in dimension 0.
+  /// With a batch split: its batch, the tensors batched in dimension 0,
+  /// and the bytes of the weights that dense layers multiply samples by.
   int64_t splitBatch = 0;
   llvm::StringSet<> batched;
+  int64_t denseWeightBytes = 0;
 };
 
 std::string describeNode(const onnx::NodeProto &node, int64_t opset) {
@@ -684,6 +690,15 @@ llvm::Error GraphImporter::importNode(const onnx::NodeProto &node, int64_t opset
       for (const std::string &output : node.output())
         if (!output.empty())
           batched.insert(output);
+    // A dense layer's weights are read once per sample when split (a
+    // matrix-vector product each), once per batch otherwise.
+    if (anyBatched && (node.op_type() == "Gemm" || node.op_type() == "MatMul") &&
+        inputTensors.size() > 1 && inputTensors[1].valid() && !batched.contains(node.input(1))) {
+      int64_t elements = 1;
+      for (int64_t dim : inputTensors[1].shape())
+        elements *= dim;
+      denseWeightBytes += elements * int64_t(inputTensors[1].type().getElementTypeBitWidth() / 8);
+    }
   }
   return llvm::Error::success();
 }
@@ -748,6 +763,12 @@ llvm::Expected<Model> GraphImporter::run(onnx::ModelProto &model) {
   for (const auto &node : graph.node())
     if (llvm::Error e = importNode(node, opset))
       return std::move(e);
+  // Dense layers with large weights (VGG's 490 MB) would read them once per
+  // sample: the batch is imported whole. (ResNet-50's 8 MB and
+  // MobileNetV2's 5 MB split.)
+  if (splitBatch && denseWeightBytes > kSplitMaxDenseWeightBytes)
+    return error("the dense layers' weights (" + llvm::Twine(denseWeightBytes >> 20) +
+                 " MB) would be read once per sample of the batch");
   if (graph.output_size() == 0)
     return error("the graph has no outputs");
   g.setLocation("");

@@ -251,3 +251,28 @@ def test_batch_split_matches_onnxruntime(tmp_path, mixing):
     loaded = dlc.load(artifact)
     assert loaded.samples == model.samples and loaded.inputs == model.inputs
     np.testing.assert_array_equal(loaded.run({"x": x})["y"], first)
+
+
+def test_batch_split_leaves_large_dense_layers_whole(tmp_path):
+    # A convolution followed by a dense layer with 33.6 MB of weights: split
+    # into samples, each would read them once (a matrix-vector product per
+    # sample), so the batch is imported whole; the results are ONNX
+    # Runtime's either way.
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((2, 3, 3, 3)).astype(np.float32) * 0.3
+    fc = rng.standard_normal((128, 65600)).astype(np.float32) * 0.01
+    graph = helper.make_graph(
+        [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+         helper.make_node("Flatten", ["c"], ["f"]),
+         helper.make_node("Gemm", ["f", "fc"], ["y"])],
+        "wide",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 8, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 65600])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(fc, "fc")])
+    path = str(tmp_path / "wide.onnx")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), path)
+    x = rng.standard_normal((3, 3, 8, 8)).astype(np.float32)
+    model = dlc.compile(path, shapes={"x": x.shape})
+    assert model.samples == 1
+    (want,) = ort.InferenceSession(path).run(None, {"x": x})
+    np.testing.assert_allclose(model.run({"x": x})["y"], want, rtol=1e-4, atol=1e-5)
