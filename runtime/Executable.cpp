@@ -109,20 +109,19 @@ void Executable::setThreads(unsigned threads) {
 
 unsigned Executable::threads() const { return pool->size(); }
 
-size_t Executable::pooledBytes() const {
+template <typename Count>
+Count Executable::sumOverBufferPools(Count (BufferPool::*count)() const) const {
   std::lock_guard<std::mutex> lock(sampleBufferPoolsMutex);
-  size_t bytes = bufferPool->bytesHeld();
+  Count total = ((*bufferPool).*count)();
   for (const auto &samplePool : sampleBufferPools)
-    bytes += samplePool->bytesHeld();
-  return bytes;
+    total += ((*samplePool).*count)();
+  return total;
 }
 
+size_t Executable::pooledBytes() const { return sumOverBufferPools(&BufferPool::bytesHeld); }
+
 uint64_t Executable::systemAllocations() const {
-  std::lock_guard<std::mutex> lock(sampleBufferPoolsMutex);
-  uint64_t allocations = bufferPool->systemAllocations();
-  for (const auto &samplePool : sampleBufferPools)
-    allocations += samplePool->systemAllocations();
-  return allocations;
+  return sumOverBufferPools(&BufferPool::systemAllocations);
 }
 
 Executable::~Executable() = default;

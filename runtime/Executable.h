@@ -109,6 +109,10 @@ private:
   Executable(Artifact artifact, std::unique_ptr<JitModule> code,
              JitModule::PackedFunction entry, CompileReport times);
 
+  /// `count` of the run's buffer pool plus those of runSamples's threads.
+  template <typename Count>
+  Count sumOverBufferPools(Count (BufferPool::*count)() const) const;
+
   /// runInto for a model whose entry computes one sample
   /// (Signature::samples > 1): the samples spread over the pool's threads.
   /// `pointers` are the entry's arguments for the whole tensors.

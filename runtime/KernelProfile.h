@@ -4,7 +4,9 @@
 // (dlc_gemm_f32, dlc_conv2d_f32, ...), its calls, time and FLOPs, summed
 // over the runs made while a profile is current on the calling thread.
 // The kernels' entry points time themselves with a KernelProfile::Timer,
-// which costs one thread-local read when no profile is current. Code that
+// which costs three thread-local accesses when no profile is current; a
+// kernel called by another (a GEMM run as a convolution) is its caller's
+// time, not an entry of its own. Code that
 // dlc generates (elementwise and reduction loop nests) is not timed one
 // kernel at a time: it is what a run's time leaves over.
 //
@@ -57,11 +59,14 @@ public:
 
   /// Times a kernel call from its construction to its destruction and adds
   /// it to the current profile, if any; `shape` (a callable that returns
-  /// the shape's text) is called only then.
+  /// the shape's text) is called only then. Kernels it calls in the
+  /// meantime on this thread are its time, not entries of their own (a
+  /// GEMM that runs as a convolution is one entry).
   template <typename Shape> class Timer {
   public:
     Timer(const char *kernel, Shape shape, double flops)
-        : profile(current()), kernel(kernel), shape(std::move(shape)), flops(flops) {
+        : profile(current()), nested(nullptr), kernel(kernel), shape(std::move(shape)),
+          flops(flops) {
       if (profile)
         start = std::chrono::steady_clock::now();
     }
@@ -79,6 +84,7 @@ public:
 
   private:
     KernelProfile *profile;
+    Scope nested; ///< no current profile while the call runs
     const char *kernel;
     Shape shape;
     double flops;

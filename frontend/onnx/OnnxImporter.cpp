@@ -678,12 +678,6 @@ llvm::Error GraphImporter::importNode(const onnx::NodeProto &node, int64_t opset
     std::string refusal = sampleSplitRefusal(
         node, opset, inputTensors, importer.results(),
         [this](llvm::StringRef name) { return batched.contains(name); });
-    // Whatever the rules say, a batched result keeps dimension 0, the one
-    // sample (an op that moved or dropped it would mix samples).
-    if (refusal.empty() && anyBatched)
-      for (const Tensor &result : importer.results())
-        if (result.valid() && (result.rank() == 0 || result.shape()[0] != 1))
-          refusal = "a result without the sample in dimension 0";
     if (!refusal.empty())
       return error(describeNode(node, opset) + " mixes a batch's samples: " + refusal);
     if (anyBatched)
@@ -793,6 +787,26 @@ llvm::Expected<Model> GraphImporter::run(onnx::ModelProto &model) {
 
 } // namespace
 
+namespace {
+/// Imports `model` with `options`. When the import tried one sample of the
+/// batch and failed, `again` imports the batch whole (with splitBatch
+/// off), from a fresh parse: the first import took the weights out of the
+/// protobuf.
+llvm::Expected<Model>
+importOrWhole(MLIRContext &context, llvm::StringRef name, llvm::StringRef directory,
+              const OnnxImportOptions &options, onnx::ModelProto &model,
+              llvm::function_ref<llvm::Expected<Model>(const OnnxImportOptions &)> again) {
+  GraphImporter importer(context, name, directory, options);
+  auto imported = importer.run(model);
+  if (imported || !importer.triedSampleSplit())
+    return imported;
+  llvm::consumeError(imported.takeError());
+  OnnxImportOptions whole = options;
+  whole.splitBatch = false;
+  return again(whole);
+}
+} // namespace
+
 llvm::Expected<Model> dlc::importOnnxBuffer(MLIRContext &context,
                                             llvm::StringRef bytes,
                                             llvm::StringRef name,
@@ -806,16 +820,10 @@ llvm::Expected<Model> dlc::importOnnxBuffer(MLIRContext &context,
     return llvm::createStringError("%s: not an ONNX model (the protobuf does "
                                    "not parse; is the file truncated?)",
                                    name.str().c_str());
-  GraphImporter importer(context, name, directory, options);
-  auto imported = importer.run(model);
-  if (imported || !importer.triedSampleSplit())
-    return imported;
-  // One sample could not be imported: the whole batch, from a fresh parse
-  // (the first import took the weights out of the protobuf).
-  llvm::consumeError(imported.takeError());
-  OnnxImportOptions whole = options;
-  whole.splitBatch = false;
-  return importOnnxBuffer(context, bytes, name, directory, whole);
+  return importOrWhole(context, name, directory, options, model,
+                       [&](const OnnxImportOptions &whole) {
+                         return importOnnxBuffer(context, bytes, name, directory, whole);
+                       });
 }
 
 llvm::Expected<onnx::ModelProto> dlc::onnx_import::loadModel(llvm::StringRef path) {
@@ -865,16 +873,10 @@ llvm::Expected<Model> dlc::importOnnxFile(MLIRContext &context,
   auto model = loadModel(path);
   if (!model)
     return model.takeError();
-  GraphImporter importer(context, path, llvm::sys::path::parent_path(path), options);
-  auto imported = importer.run(*model);
-  if (imported || !importer.triedSampleSplit())
-    return imported;
-  // One sample could not be imported: the whole batch, from a fresh parse
-  // (the first import took the weights out of the protobuf).
-  llvm::consumeError(imported.takeError());
-  OnnxImportOptions whole = options;
-  whole.splitBatch = false;
-  return importOnnxFile(context, path, whole);
+  return importOrWhole(context, path, llvm::sys::path::parent_path(path), options, *model,
+                       [&](const OnnxImportOptions &whole) {
+                         return importOnnxFile(context, path, whole);
+                       });
 }
 
 llvm::Expected<std::vector<std::string>> dlc::onnxInputNames(llvm::StringRef path) {

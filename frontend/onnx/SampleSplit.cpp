@@ -109,10 +109,12 @@ std::string dlc::onnx_import::sampleSplitRefusal(
   const bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
   if (!defaultDomain)
     return op + " of domain '" + node.domain() + "'";
-  // Every result must have dimension 0 (the batch) to be batched.
+  // Whatever the rules below say, each result keeps the one sample in
+  // dimension 0 (an op that moved or dropped it would mix samples: a
+  // squeeze of every size-1 dimension, a flatten into dimension 0).
   for (const Tensor &result : results)
-    if (result.valid() && result.rank() == 0)
-      return op + " with a scalar result";
+    if (result.valid() && (result.rank() == 0 || result.shape()[0] != 1))
+      return op + " with a result without the sample in dimension 0";
   const int64_t rank = inputs.empty() || !inputs[0].valid() ? 0 : inputs[0].rank();
   auto onlyFirstBatched = [&] {
     for (size_t i = 1; i < isBatched.size(); ++i)

@@ -616,6 +616,96 @@ void dlc::gemmF32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
               nullptr, transposedA);
 }
 
+/// Whether a product with a constant filter (or A) and `pixels` columns
+/// runs with the pixels as the micro-kernel's rows, the filter transposed
+/// once into the cache (see dlc::conv2dF32).
+static bool pixelRowsApply(const GemmMicroKernel &kernel, int64_t pixels) {
+  return kernel.runIndirect && kernel.transpose && kernel.nr % 16 == 0 &&
+         pixels <= kConvCachedFilterMaxPixels;
+}
+
+extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
+                             const float *a, int64_t aBatchStride, int64_t lda,
+                             const float *b, int64_t bBatchStride, int64_t bStrideK,
+                             int64_t bStrideN, float *c, int64_t cBatchStride,
+                             int64_t ldc, int64_t flags, const float *rowScale,
+                             const float *rowShift, const float *residual,
+                             int64_t residualBatchStride, int64_t ldr, int64_t minBits,
+                             int64_t maxBits) {
+  if (m <= 0 || n <= 0)
+    return;
+  KernelProfile::Timer timer(
+      "gemm", [&] { return llvm::formatv("{0} x ({1}x{3} · {3}x{2})", batch, m, n, k).str(); },
+      2.0 * double(batch) * double(m) * double(n) * double(k));
+  const bool overwrite = flags & kGemmOverwriteC;
+  const bool transposedA = flags & kGemmTransposedA;
+  const bool clampMin = flags & kGemmClampMin, clampMax = flags & kGemmClampMax;
+  const bool hasEpilogue = rowScale || rowShift || residual || clampMin || clampMax;
+  // The epilogue of product i (its residual is the i-th).
+  auto epilogueOf = [&](int64_t i) {
+    GemmEpilogue epilogue{rowScale,
+                          rowShift,
+                          residual ? residual + i * residualBatchStride : nullptr,
+                          ldr,
+                          clampMin,
+                          clampMax,
+                          floatFromBits(minBits),
+                          floatFromBits(maxBits)};
+    return epilogue;
+  };
+  if (k <= 0) {
+    // An empty sum: C stays, or becomes zero.
+    for (int64_t i = 0; i < batch; ++i) {
+      float *ci = c + i * cBatchStride;
+      if (overwrite)
+        for (int64_t r = 0; r < m; ++r)
+          std::fill(ci + r * ldc, ci + r * ldc + n, 0.0f);
+      if (hasEpilogue)
+        epilogueOf(i).apply(hostGemmKernel(), ci, ldc, 0, m, 0, n);
+    }
+    return;
+  }
+  const GemmMicroKernel &kernel = hostGemmKernel();
+  // A pointwise convolution's product with few columns (a late layer at
+  // batch 1, or a sample of a split batch) and its filter as A: the
+  // convolutions' pixel-rows path, as a 1×1 convolution of the batch's
+  // images, A packed once for the executable. The columns then fill no
+  // vectors (49 would take 56 of the panels), and the filter streams from
+  // memory as contiguous panels rather than as eight rows of broadcasts.
+  // (Alone, hot in cache, 196-column products were 0.89-1.04 this way; in
+  // the models, with the weights coming from memory, ResNet-50 was 1.5-5%
+  // faster with them here too, MobileNetV2 0.6-0.8%.)
+  if ((flags & kGemmConstantA) && !transposedA && aBatchStride == 0 &&
+      GemmPackCache::current() && pixelRowsApply(kernel, batch * n)) {
+    timer.rename("gemm (pixel rows)");
+    const int64_t convFlags = (flags & (kGemmOverwriteC | kGemmClampMin | kGemmClampMax)) |
+                              kConvConstantFilter;
+    conv2dF32(&kernel, batch, k, m, 1, 1, 1, n, 1, 1, 1, 1, b, bBatchStride, bStrideK,
+              n * bStrideN, bStrideN, a, lda, c, cBatchStride, ldc, n, convFlags, rowScale,
+              rowShift, residual, residualBatchStride, ldr, n, minBits, maxBits);
+    return;
+  }
+  ThreadPool *pool = ThreadPool::current();
+  GemmPackCache *cache = flags & kGemmConstantB ? GemmPackCache::current() : nullptr;
+  // Many small products (attention heads): one product per thread at a
+  // time. Few large ones: each product is split over the threads.
+  if (pool && batch >= int64_t(pool->size())) {
+    pool->parallelFor(batch, [&](int64_t i) {
+      GemmEpilogue epilogue = epilogueOf(i);
+      gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
+                  c + i * cBatchStride, ldc, kernel, nullptr, cache, overwrite,
+                  hasEpilogue ? &epilogue : nullptr, transposedA);
+    });
+    return;
+  }
+  for (int64_t i = 0; i < batch; ++i) {
+    GemmEpilogue epilogue = epilogueOf(i);
+    gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
+                c + i * cBatchStride, ldc, kernel, pool, cache, overwrite,
+                hasEpilogue ? &epilogue : nullptr, transposedA);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Convolutions as implicit GEMMs
 //===----------------------------------------------------------------------===//
@@ -699,26 +789,26 @@ void packPatches(const float *input, const PixelRuns &runs, int64_t p0, int64_t 
 
 } // namespace
 
-/// Whether a product with a constant filter (or A) and `pixels` columns
-/// runs with the pixels as the micro-kernel's rows, the filter transposed
-/// once into the cache (see convolveF32).
-static bool pixelRowsApply(const GemmMicroKernel &kernel, int64_t pixels) {
-  return kernel.runIndirect && kernel.transpose && kernel.nr % 16 == 0 &&
-         pixels <= kConvCachedFilterMaxPixels;
-}
 
-/// dlc::conv2dF32 without its timer: whether it took Winograd's method.
-static bool convolveF32(const GemmMicroKernel *micro, int64_t images, int64_t channels,
-                        int64_t outChannels, int64_t kh, int64_t kw, int64_t ho, int64_t wo,
-                        int64_t sh, int64_t sw, int64_t dh, int64_t dw, const float *input,
-                        int64_t inN, int64_t inC, int64_t inH, int64_t inW, const float *filter,
-                        int64_t filterRowStride, float *output, int64_t outN, int64_t outC,
-                        int64_t outH, int64_t flags, const float *rowScale, const float *rowShift,
-                        const float *residual, int64_t residualN, int64_t residualC,
-                        int64_t residualH, int64_t minBits, int64_t maxBits) {
+void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channels,
+                   int64_t outChannels, int64_t kh, int64_t kw, int64_t ho, int64_t wo,
+                   int64_t sh, int64_t sw, int64_t dh, int64_t dw, const float *input,
+                   int64_t inN, int64_t inC, int64_t inH, int64_t inW, const float *filter,
+                   int64_t filterRowStride, float *output, int64_t outN, int64_t outC,
+                   int64_t outH, int64_t flags, const float *rowScale, const float *rowShift,
+                   const float *residual, int64_t residualN, int64_t residualC,
+                   int64_t residualH, int64_t minBits, int64_t maxBits) {
   const int64_t m = outChannels, k = channels * kh * kw, n = images * ho * wo;
   if (m <= 0 || n <= 0)
-    return false;
+    return;
+  KernelProfile::Timer timer(
+      "conv2d",
+      [&] {
+        return llvm::formatv("{0}x{1} -> {2}x{3}x{4}, {5}x{6} stride {7}x{8}", images, channels,
+                             outChannels, ho, wo, kh, kw, sh, sw)
+            .str();
+      },
+      2.0 * double(m) * double(n) * double(k));
   const bool overwrite = flags & kGemmOverwriteC;
   const bool hasEpilogue = rowScale || rowShift || residual || (flags & kGemmClampMin) ||
                            (flags & kGemmClampMax);
@@ -750,7 +840,8 @@ static bool convolveF32(const GemmMicroKernel *micro, int64_t images, int64_t ch
       conv2dWinogradF32(kernel, *cache, images, channels, outChannels, ho, wo, input, inN, inC,
                         inH, filter, filterRowStride, output, outN, outC, outH, overwrite,
                         hasEpilogue ? &epilogue : nullptr, residualN, residualH)) {
-    return true;
+    timer.rename("conv2d (Winograd)");
+    return;
   }
   // The kernel's copy applies the epilogue as it writes (a pass of its own
   // over runs of 14-28 floats cost ~4% of a small CNN's training step).
@@ -1000,7 +1091,7 @@ static bool convolveF32(const GemmMicroKernel *micro, int64_t images, int64_t ch
       writeOut(runs, transposed.data(), transposedStride, 1, i0, iEnd);
     };
     runTasks(pixelTasks * channelTasks, blockFloats, sum, write);
-    return false;
+    return;
   }
 
   // Otherwise a task is one panel of nr output pixels and all output
@@ -1059,32 +1150,6 @@ static bool convolveF32(const GemmMicroKernel *micro, int64_t images, int64_t ch
     writeOut(runs, block, nr, 1, range.i0, range.iEnd);
   };
   runTasks(panels * rowTasks(), blockFloats, sum, write);
-  return false;
-}
-
-void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channels,
-                   int64_t outChannels, int64_t kh, int64_t kw, int64_t ho, int64_t wo,
-                   int64_t sh, int64_t sw, int64_t dh, int64_t dw, const float *input,
-                   int64_t inN, int64_t inC, int64_t inH, int64_t inW, const float *filter,
-                   int64_t filterRowStride, float *output, int64_t outN, int64_t outC,
-                   int64_t outH, int64_t flags, const float *rowScale, const float *rowShift,
-                   const float *residual, int64_t residualN, int64_t residualC,
-                   int64_t residualH, int64_t minBits, int64_t maxBits) {
-  if (outChannels <= 0 || images * ho * wo <= 0)
-    return;
-  KernelProfile::Timer timer(
-      "conv2d",
-      [&] {
-        return llvm::formatv("{0}x{1} -> {2}x{3}x{4}, {5}x{6} stride {7}x{8}", images, channels,
-                             outChannels, ho, wo, kh, kw, sh, sw)
-            .str();
-      },
-      2.0 * double(outChannels) * double(images * ho * wo) * double(channels * kh * kw));
-  if (convolveF32(micro, images, channels, outChannels, kh, kw, ho, wo, sh, sw, dh, dw, input,
-                  inN, inC, inH, inW, filter, filterRowStride, output, outN, outC, outH, flags,
-                  rowScale, rowShift, residual, residualN, residualC, residualH, minBits,
-                  maxBits))
-    timer.rename("conv2d (Winograd)");
 }
 
 extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChannels,
@@ -1099,86 +1164,4 @@ extern "C" void dlc_conv2d_f32(int64_t images, int64_t channels, int64_t outChan
   conv2dF32(nullptr, images, channels, outChannels, kh, kw, ho, wo, sh, sw, dh, dw, input, inN,
             inC, inH, inW, filter, filterRowStride, output, outN, outC, outH, flags, rowScale,
             rowShift, residual, residualN, residualC, residualH, minBits, maxBits);
-}
-
-extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
-                             const float *a, int64_t aBatchStride, int64_t lda,
-                             const float *b, int64_t bBatchStride, int64_t bStrideK,
-                             int64_t bStrideN, float *c, int64_t cBatchStride,
-                             int64_t ldc, int64_t flags, const float *rowScale,
-                             const float *rowShift, const float *residual,
-                             int64_t residualBatchStride, int64_t ldr, int64_t minBits,
-                             int64_t maxBits) {
-  if (m <= 0 || n <= 0)
-    return;
-  KernelProfile::Timer timer(
-      "gemm", [&] { return llvm::formatv("{0} x ({1}x{3} · {3}x{2})", batch, m, n, k).str(); },
-      2.0 * double(batch) * double(m) * double(n) * double(k));
-  const bool overwrite = flags & kGemmOverwriteC;
-  const bool transposedA = flags & kGemmTransposedA;
-  const bool clampMin = flags & kGemmClampMin, clampMax = flags & kGemmClampMax;
-  const bool hasEpilogue = rowScale || rowShift || residual || clampMin || clampMax;
-  // The epilogue of product i (its residual is the i-th).
-  auto epilogueOf = [&](int64_t i) {
-    GemmEpilogue epilogue{rowScale,
-                          rowShift,
-                          residual ? residual + i * residualBatchStride : nullptr,
-                          ldr,
-                          clampMin,
-                          clampMax,
-                          floatFromBits(minBits),
-                          floatFromBits(maxBits)};
-    return epilogue;
-  };
-  if (k <= 0) {
-    // An empty sum: C stays, or becomes zero.
-    for (int64_t i = 0; i < batch; ++i) {
-      float *ci = c + i * cBatchStride;
-      if (overwrite)
-        for (int64_t r = 0; r < m; ++r)
-          std::fill(ci + r * ldc, ci + r * ldc + n, 0.0f);
-      if (hasEpilogue)
-        epilogueOf(i).apply(hostGemmKernel(), ci, ldc, 0, m, 0, n);
-    }
-    return;
-  }
-  const GemmMicroKernel &kernel = hostGemmKernel();
-  // A pointwise convolution's product with few columns (a late layer at
-  // batch 1, or a sample of a split batch) and its filter as A: the
-  // convolutions' pixel-rows path, as a 1×1 convolution of the batch's
-  // images, A packed once for the executable. The columns then fill no
-  // vectors (49 would take 56 of the panels), and the filter streams from
-  // memory as contiguous panels rather than as eight rows of broadcasts.
-  // (Alone, hot in cache, 196-column products were 0.89-1.04 this way; in
-  // the models, with the weights coming from memory, ResNet-50 was 1.5-5%
-  // faster with them here too, MobileNetV2 0.6-0.8%.)
-  if ((flags & kGemmConstantA) && !transposedA && aBatchStride == 0 &&
-      GemmPackCache::current() && pixelRowsApply(kernel, batch * n)) {
-    timer.rename("gemm (pixel rows)");
-    const int64_t convFlags = (flags & (kGemmOverwriteC | kGemmClampMin | kGemmClampMax)) |
-                              kConvConstantFilter;
-    convolveF32(&kernel, batch, k, m, 1, 1, 1, n, 1, 1, 1, 1, b, bBatchStride, bStrideK,
-                n * bStrideN, bStrideN, a, lda, c, cBatchStride, ldc, n, convFlags, rowScale,
-                rowShift, residual, residualBatchStride, ldr, n, minBits, maxBits);
-    return;
-  }
-  ThreadPool *pool = ThreadPool::current();
-  GemmPackCache *cache = flags & kGemmConstantB ? GemmPackCache::current() : nullptr;
-  // Many small products (attention heads): one product per thread at a
-  // time. Few large ones: each product is split over the threads.
-  if (pool && batch >= int64_t(pool->size())) {
-    pool->parallelFor(batch, [&](int64_t i) {
-      GemmEpilogue epilogue = epilogueOf(i);
-      gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
-                  c + i * cBatchStride, ldc, kernel, nullptr, cache, overwrite,
-                  hasEpilogue ? &epilogue : nullptr, transposedA);
-    });
-    return;
-  }
-  for (int64_t i = 0; i < batch; ++i) {
-    GemmEpilogue epilogue = epilogueOf(i);
-    gemmBlocked(m, n, k, a + i * aBatchStride, lda, b + i * bBatchStride, bStrideK, bStrideN,
-                c + i * cBatchStride, ldc, kernel, pool, cache, overwrite,
-                hasEpilogue ? &epilogue : nullptr, transposedA);
-  }
 }

@@ -414,6 +414,14 @@ TEST(ExecutableTest, ConvolutionAndPooling) {
   expectClose(outputs[5], {2, 4, 4, 4}, sumPool);
 }
 
+/// `in` convolved with the weight `w` (3×3), one pixel of zero padding
+/// around: the output as large as the input.
+Tensor samePaddedConv(GraphBuilder &g, Tensor in, const HostTensor &w) {
+  GraphBuilder::ConvOptions same;
+  same.padLow = same.padHigh = {1, 1};
+  return g.conv(in, g.parameter("w", w), Tensor(), same);
+}
+
 /// A 3×3 stride-1 convolution of a weight with enough channels and tiles
 /// runs by Winograd's F(2×2, 3×3) on AVX-512 hosts (the runtime keeps the
 /// filter's transform after the first run); both runs against float64,
@@ -424,10 +432,7 @@ TEST(ExecutableTest, ThreeByThreeConvolutionOfAWeight) {
   HostTensor w = randomUniform({40, 32, 3, 3}, -1, 1, rng);
   mlir::MLIRContext context;
   GraphBuilder g(context);
-  Tensor in = g.input("x", {2, 32, 9, 10});
-  GraphBuilder::ConvOptions same;
-  same.padLow = same.padHigh = {1, 1};
-  g.output("y", g.conv(in, g.parameter("w", w), Tensor(), same));
+  g.output("y", samePaddedConv(g, g.input("x", {2, 32, 9, 10}), w));
   auto model = g.finish();
   ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
   auto executable = Executable::compile(std::move(*model));
@@ -473,10 +478,7 @@ TEST(ExecutableTest, SamplesOfASplitBatchRunOverTheThreads) {
   HostTensor w = randomUniform({16, 8, 3, 3}, -1, 1, rng);
   mlir::MLIRContext context;
   GraphBuilder g(context);
-  Tensor in = g.input("x", {1, 8, 6, 6});
-  GraphBuilder::ConvOptions same;
-  same.padLow = same.padHigh = {1, 1};
-  g.output("y", g.relu(g.conv(in, g.parameter("w", w), Tensor(), same)));
+  g.output("y", g.relu(samePaddedConv(g, g.input("x", {1, 8, 6, 6}), w)));
   auto model = g.finish();
   ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
   model->module->getOperation()->setAttr(
