@@ -58,18 +58,30 @@ bool dlc::flatMasksFor(const DepthwisePlane &p, uint16_t *masks) {
       p.outRow != p.wo || (p.residual && p.residualRow != p.wo) ||
       outputs > 16 * kDepthwiseFlatVectors || taps > kDepthwiseFlatTaps)
     return false;
-  for (int64_t q = 0; q * 16 < outputs; ++q)
-    for (int64_t t = 0; t < taps; ++t) {
-      const int64_t i = t / p.kw, j = t % p.kw;
-      uint16_t mask = 0;
-      for (int64_t lane = 0; lane < 16 && q * 16 + lane < outputs; ++lane) {
-        const int64_t y = (q * 16 + lane) / p.wo, x = (q * 16 + lane) % p.wo;
-        const int64_t row = y + i * p.dh - p.pt, column = x + j * p.dw - p.pl;
-        if (row >= 0 && row < p.h && column >= 0 && column < p.w)
-          mask |= uint16_t(1u << lane);
+  // A tap reads inside the input for a rectangle of outputs: rows
+  // [y0, y1), columns [x0, x1). Its lanes are that rectangle's rows as
+  // spans of the flat outputs, set in a bit set of all of them.
+  constexpr int64_t kWords = (16 * kDepthwiseFlatVectors + 63) / 64;
+  for (int64_t t = 0; t < taps; ++t) {
+    const int64_t i = t / p.kw, j = t % p.kw;
+    // Output y reads row y + i·dh - pt, inside for y in [y0, y1).
+    const int64_t rowShift = i * p.dh - p.pt, columnShift = j * p.dw - p.pl;
+    const int64_t y0 = std::max<int64_t>(0, -rowShift),
+                  y1 = std::min(p.ho, p.h - rowShift);
+    const int64_t x0 = std::max<int64_t>(0, -columnShift),
+                  x1 = std::min(p.wo, p.w - columnShift);
+    uint64_t bits[kWords] = {};
+    for (int64_t y = y0; y < y1 && x0 < x1; ++y)
+      for (int64_t e = y * p.wo + x0, end = y * p.wo + x1; e < end;) {
+        // The span's part in word e / 64.
+        const int64_t word = e / 64, first = e % 64,
+                      count = std::min<int64_t>(end - e, 64 - first);
+        bits[word] |= (count == 64 ? ~uint64_t(0) : ((uint64_t(1) << count) - 1)) << first;
+        e += count;
       }
-      masks[q * taps + t] = mask;
-    }
+    for (int64_t q = 0; q * 16 < outputs; ++q)
+      masks[q * taps + t] = uint16_t(bits[q / 4] >> (q % 4 * 16));
+  }
   return true;
 }
 

@@ -203,6 +203,7 @@ template <int Q, int K> void flatPlane(const dlc::DepthwisePlane &p) {
       _mm_prefetch(reinterpret_cast<const char *>(p.next + e), _MM_HINT_T0);
   __mmask16 valid[Q];
   __m512 sum[Q];
+#pragma GCC unroll 16
   for (int q = 0; q < Q; ++q) {
     valid[q] = __mmask16(dlc::laneSpan(0, outputs - 16 * q));
     sum[q] = p.accumulate ? _mm512_maskz_loadu_ps(valid[q], p.out + 16 * q)
@@ -217,12 +218,14 @@ template <int Q, int K> void flatPlane(const dlc::DepthwisePlane &p) {
       // The tap's input for the first output; the masks leave out the
       // lanes that fall in the padding (or in a neighbouring row).
       const float *in = p.in + (i * p.dh - p.pt) * p.w + (j * p.dw - p.pl);
+#pragma GCC unroll 16
       for (int q = 0; q < Q; ++q)
         sum[q] = _mm512_fmadd_ps(
             w, _mm512_maskz_loadu_ps(__mmask16(p.flatMasks[q * taps + t]), in + 16 * q),
             sum[q]);
     }
   const Terms terms(p);
+#pragma GCC unroll 16
   for (int q = 0; q < Q; ++q)
     _mm512_mask_storeu_ps(
         p.out + 16 * q, valid[q],
