@@ -603,6 +603,90 @@ void replaceWithPoolCall(linalg::GenericOp op, func::FuncOp pool) {
   op->erase();
 }
 
+/// A k×k max pooling's window and strides (see kMaxPoolF32Kernel).
+struct MaxPoolWindow {
+  int64_t kh, kw, sh, sw;
+};
+
+/// The window of `op` if it is a max pooling the runtime computes: a
+/// generic over the [N, C, HO, WO] output of f32 buffers with unit inner
+/// strides (4 parallel loops, then 4 reduction loops over a [1, 1, KH, KW]
+/// window buffer whose elements it does not read) that reads one input at
+/// (n + a, c + b, y·sh + i, x·sw + j) and whose body is the maximumf of
+/// the output and the input.
+std::optional<MaxPoolWindow> maxPoolOf(linalg::GenericOp op) {
+  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+      op.getNumLoops() != 8 || op.getNumParallelLoops() != 4 ||
+      !llvm::all_of(op->getOperands(), isF32Buffer))
+    return std::nullopt;
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (unsigned loop = 0; loop < 8; ++loop)
+    if ((loop < 4) != (iterators[loop] == utils::IteratorType::parallel))
+      return std::nullopt;
+  auto windowType = cast<MemRefType>(op.getDpsInputOperand(1)->get().getType());
+  auto inputType = cast<MemRefType>(op.getDpsInputOperand(0)->get().getType());
+  if (windowType.getRank() != 4 || !windowType.hasStaticShape() || inputType.getRank() != 4 ||
+      windowType.getDimSize(0) != 1 || windowType.getDimSize(1) != 1)
+    return std::nullopt;
+  MLIRContext *context = op.getContext();
+  AffineExpr d[8];
+  bindDims(context, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7]);
+  if (op.getMatchingIndexingMap(op.getDpsInputOperand(1)) !=
+          AffineMap::get(8, 0, {d[4], d[5], d[6], d[7]}, context) ||
+      op.getMatchingIndexingMap(op.getDpsInitOperand(0)) !=
+          AffineMap::get(8, 0, {d[0], d[1], d[2], d[3]}, context))
+    return std::nullopt;
+  // The input's map, for the strides it has (the window's are small).
+  AffineMap input = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
+  std::optional<MaxPoolWindow> window;
+  for (int64_t sh = 1; sh <= 8 && !window; ++sh)
+    for (int64_t sw = 1; sw <= 8 && !window; ++sw)
+      if (input == AffineMap::get(8, 0,
+                                  {d[0] + d[4], d[1] + d[5], d[2] * sh + d[6], d[3] * sw + d[7]},
+                                  context))
+        window = MaxPoolWindow{windowType.getDimSize(2), windowType.getDimSize(3), sh, sw};
+  if (!window)
+    return std::nullopt;
+  // The body: maximumf(output, input), either way round.
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (body.getOperations().size() != 2 || yield.getNumOperands() != 1)
+    return std::nullopt;
+  auto max = yield.getOperand(0).getDefiningOp<arith::MaximumFOp>();
+  Value in = body.getArgument(0), out = body.getArgument(2);
+  if (!max || !((max.getLhs() == in && max.getRhs() == out) ||
+                (max.getLhs() == out && max.getRhs() == in)))
+    return std::nullopt;
+  return window;
+}
+
+/// Replaces `op` (a max pooling, see maxPoolOf) with a call.
+void replaceWithMaxPoolCall(linalg::GenericOp op, const MaxPoolWindow &window,
+                            func::FuncOp pool) {
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  BufferView in = viewOf(b, loc, op.getDpsInputOperand(0)->get()),
+             out = viewOf(b, loc, op.getDpsInitOperand(0)->get());
+  auto constant = [&](int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); };
+  SmallVector<Value> arguments(dlc::kMaxPoolF32Arguments);
+  arguments[dlc::kMaxPoolImages] = out.sizes[0];
+  arguments[dlc::kMaxPoolChannels] = out.sizes[1];
+  arguments[dlc::kMaxPoolOutH] = out.sizes[2];
+  arguments[dlc::kMaxPoolOutW] = out.sizes[3];
+  arguments[dlc::kMaxPoolKernelH] = constant(window.kh);
+  arguments[dlc::kMaxPoolKernelW] = constant(window.kw);
+  arguments[dlc::kMaxPoolStrideH] = constant(window.sh);
+  arguments[dlc::kMaxPoolStrideW] = constant(window.sw);
+  arguments[dlc::kMaxPoolInput] = in.address;
+  arguments[dlc::kMaxPoolOutput] = out.address;
+  for (unsigned i = 0; i < 3; ++i) {
+    arguments[dlc::kMaxPoolInputStrideN + i] = in.strides[i];
+    arguments[dlc::kMaxPoolOutputStrideN + i] = out.strides[i];
+  }
+  func::CallOp::create(b, loc, pool, arguments);
+  op->erase();
+}
+
 /// The roles of a max pooling gradient's last pass (see
 /// kMaxPool2x2ScatterF32Kernel): its inputs' positions and whether a
 /// ReLU's gradient is fused in.
@@ -723,6 +807,7 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
     SmallVector<std::pair<linalg::LinalgOp, Layout>> products;
     SmallVector<std::pair<linalg::GenericOp, Convolution>> convolutions, depthwise;
     SmallVector<linalg::GenericOp> poolings;
+    SmallVector<std::pair<linalg::GenericOp, MaxPoolWindow>> windowPoolings;
     SmallVector<std::pair<linalg::GenericOp, PoolScatter>> scatters;
     module.walk([&](linalg::LinalgOp op) {
       if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation())) {
@@ -732,6 +817,8 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
           depthwise.push_back({generic, *conv});
         else if (isMaxPool2x2(generic))
           poolings.push_back(generic);
+        else if (std::optional<MaxPoolWindow> window = maxPoolOf(generic))
+          windowPoolings.push_back({generic, *window});
         else if (PoolScatter roles; isMaxPool2x2Scatter(generic, roles))
           scatters.push_back({generic, roles});
         return;
@@ -763,6 +850,11 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
           declareKernel(module, dlc::kMaxPool2x2F32Kernel, dlc::kMaxPool2x2F32Arguments);
       for (linalg::GenericOp op : poolings)
         replaceWithPoolCall(op, pool);
+    }
+    if (!windowPoolings.empty()) {
+      func::FuncOp pool = declareKernel(module, dlc::kMaxPoolF32Kernel, dlc::kMaxPoolF32Arguments);
+      for (auto &[op, window] : windowPoolings)
+        replaceWithMaxPoolCall(op, window, pool);
     }
     if (!scatters.empty()) {
       func::FuncOp scatter = declareKernel(module, dlc::kMaxPool2x2ScatterF32Kernel,

@@ -1,4 +1,4 @@
-//===- Pool.cpp - 2×2 max pooling for the CPU -------------------*- C++ -*-===//
+//===- Pool.cpp - max pooling for the CPU -----------------------*- C++ -*-===//
 
 #include "runtime/kernels/Pool.h"
 
@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace {
 
@@ -52,6 +53,41 @@ void dlc::maxPool2x2F32(MaxPool2x2Rows rowsOf, int64_t n, int64_t c, int64_t ho,
   });
 }
 
+void dlc::maxPoolRowPortable(const float *in, int64_t inRow, int64_t kh, int64_t kw,
+                             int64_t sw, float *out, int64_t width, float * /*scratch*/) {
+  for (int64_t x = 0; x < width; ++x) {
+    float m = out[x];
+    for (int64_t i = 0; i < kh; ++i)
+      for (int64_t j = 0; j < kw; ++j)
+        m = maximumf(m, in[i * inRow + x * sw + j]);
+    out[x] = m;
+  }
+}
+
+dlc::MaxPoolRow dlc::hostMaxPoolRow() {
+  static const MaxPoolRow best = hostVersion(&maxPoolRowAvx512, &maxPoolRowPortable);
+  return best;
+}
+
+void dlc::maxPoolF32(MaxPoolRow rowOf, int64_t n, int64_t c, int64_t ho, int64_t wo, int64_t kh,
+                     int64_t kw, int64_t sh, int64_t sw, const float *in, int64_t inN,
+                     int64_t inC, int64_t inH, float *out, int64_t outN, int64_t outC,
+                     int64_t outH) {
+  if (n <= 0 || c <= 0 || ho <= 0 || wo <= 0 || kh <= 0 || kw <= 0)
+    return;
+  if (!rowOf)
+    rowOf = hostMaxPoolRow();
+  forEachPlane(n, c, ho * wo * kh * kw, [&](int64_t b, int64_t channel) {
+    // (A thread_local is each thread's own.)
+    thread_local std::vector<float> scratch;
+    scratch.resize(std::max(scratch.size(), size_t(maxPoolScratchFloats(wo, kw, sw))));
+    const float *plane = in + b * inN + channel * inC;
+    float *outPlane = out + b * outN + channel * outC;
+    for (int64_t y = 0; y < ho; ++y)
+      rowOf(plane + y * sh * inH, inH, kh, kw, sw, outPlane + y * outH, wo, scratch.data());
+  });
+}
+
 void dlc::maxPool2x2ScatterRowPortable(const float *x, const float *y, const float *s,
                                        float *out, int64_t width, bool positiveOnly) {
   for (int64_t w = 0; w < width; ++w) {
@@ -90,6 +126,22 @@ extern "C" void dlc_max_pool2x2_f32(int64_t n, int64_t c, int64_t ho, int64_t wo
       "max pool 2x2", [&] { return llvm::formatv("{0}x{1} -> {2}x{3}", n, c, ho, wo).str(); },
       0);
   dlc::maxPool2x2F32(nullptr, n, c, ho, wo, in, inN, inC, inH, out, outN, outC, outH);
+}
+
+extern "C" void dlc_max_pool_f32(int64_t n, int64_t c, int64_t ho, int64_t wo, int64_t kh,
+                                 int64_t kw, int64_t sh, int64_t sw, const float *in,
+                                 int64_t inN, int64_t inC, int64_t inH, float *out, int64_t outN,
+                                 int64_t outC, int64_t outH) {
+  dlc::KernelProfile::Timer timer(
+      "max pool",
+      [&] {
+        return llvm::formatv("{0}x{1} -> {2}x{3}, {4}x{5} stride {6}x{7}", n, c, ho, wo, kh, kw,
+                             sh, sw)
+            .str();
+      },
+      0);
+  dlc::maxPoolF32(nullptr, n, c, ho, wo, kh, kw, sh, sw, in, inN, inC, inH, out, outN, outC,
+                  outH);
 }
 
 extern "C" void dlc_max_pool2x2_scatter_f32(int64_t n, int64_t c, int64_t h, int64_t w,

@@ -1,11 +1,13 @@
-//===- Pool.h - 2×2 max pooling for the CPU ---------------------*- C++ -*-===//
+//===- Pool.h - max pooling for the CPU -------------------------*- C++ -*-===//
 //
 // The usual 2×2, stride-2 max pooling of a CNN and the last pass of its
 // gradient, which generated loops compute poorly: their rows of 7-28
 // outputs are too short to vectorize, so LLVM vectorizes across rows with
 // gathers and scatters. The runtime's kernels read whole rows with vector
 // loads and pair the pooled grid's columns with the input's by
-// permutations. Generated code calls dlc_max_pool2x2_f32 and
+// permutations. So does the k×k pooling of an input padded already
+// (ResNet's 3×3, stride 2): the rows' maximum first, then the columns'.
+// Generated code calls dlc_max_pool2x2_f32, dlc_max_pool_f32 and
 // dlc_max_pool2x2_scatter_f32 (names and argument orders are fixed in
 // codegen/cpu/KernelAbi.h).
 //
@@ -44,6 +46,37 @@ void maxPool2x2F32(MaxPool2x2Rows rowsOf, int64_t n, int64_t c, int64_t ho, int6
                    const float *in, int64_t inN, int64_t inC, int64_t inH, float *out,
                    int64_t outN, int64_t outC, int64_t outH);
 
+/// One output row of a k×k max pooling of an input padded already (see
+/// kMaxPoolF32Kernel): from kh input rows at `in`, inRow floats apart,
+///   out[x] = maximumf(out[x], max over i < kh, j < kw of in[i·inRow + x·sw + j])
+/// for x < width. `scratch` has maxPoolScratchFloats(width, kw, sw) floats.
+using MaxPoolRow = void (*)(const float *in, int64_t inRow, int64_t kh, int64_t kw, int64_t sw,
+                            float *out, int64_t width, float *scratch);
+
+/// The scratch a MaxPoolRow needs.
+inline int64_t maxPoolScratchFloats(int64_t width, int64_t kw, int64_t sw) {
+  return 2 * ((width - 1) * sw + kw) + 192;
+}
+
+/// The AVX-512 version (PoolAvx512.cpp), for CPUs with AVX-512F: strides 1
+/// and 2 (the portable version's for others). The rows' maximum column by
+/// column first, then the columns' over the taps, from the even and the
+/// odd columns apart at stride 2, so that every tap is a vector load.
+void maxPoolRowAvx512(const float *in, int64_t inRow, int64_t kh, int64_t kw, int64_t sw,
+                      float *out, int64_t width, float *scratch);
+/// The portable version.
+void maxPoolRowPortable(const float *in, int64_t inRow, int64_t kh, int64_t kw, int64_t sw,
+                        float *out, int64_t width, float *scratch);
+/// The best version for this CPU.
+MaxPoolRow hostMaxPoolRow();
+
+/// The k×k max pooling of [N, C, HO, WO] outputs (kMaxPoolF32Kernel) with
+/// `rowOf` (the host's when null), split over the current ThreadPool.
+/// Strides are in floats; both inner strides are 1.
+void maxPoolF32(MaxPoolRow rowOf, int64_t n, int64_t c, int64_t ho, int64_t wo, int64_t kh,
+                int64_t kw, int64_t sh, int64_t sw, const float *in, int64_t inN, int64_t inC,
+                int64_t inH, float *out, int64_t outN, int64_t outC, int64_t outH);
+
 /// Computes one row of `width` elements of the pooling's gradient: with
 /// y, s the pooled row's maxima and shares (element w/2 for column w),
 /// out[w] = (x[w] == y[w/2] ? 1 : 0) · s[w/2], and with `positiveOnly`
@@ -81,6 +114,13 @@ void maxPool2x2ScatterF32(MaxPool2x2ScatterRow rowOf, int64_t n, int64_t c, int6
 extern "C" void dlc_max_pool2x2_f32(int64_t n, int64_t c, int64_t ho, int64_t wo,
                                     const float *in, int64_t inN, int64_t inC, int64_t inH,
                                     float *out, int64_t outN, int64_t outC, int64_t outH);
+
+/// The entry point of generated code (kMaxPoolF32Kernel): maxPoolF32 with
+/// the host's kernel.
+extern "C" void dlc_max_pool_f32(int64_t n, int64_t c, int64_t ho, int64_t wo, int64_t kh,
+                                 int64_t kw, int64_t sh, int64_t sw, const float *in,
+                                 int64_t inN, int64_t inC, int64_t inH, float *out, int64_t outN,
+                                 int64_t outC, int64_t outH);
 
 /// The entry point of generated code (kMaxPool2x2ScatterF32Kernel):
 /// maxPool2x2ScatterF32 with the host's kernel.

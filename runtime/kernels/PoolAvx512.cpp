@@ -54,6 +54,50 @@ void dlc::maxPool2x2RowsAvx512(const float *in, int64_t inRow, int64_t inNext, f
   }
 }
 
+void dlc::maxPoolRowAvx512(const float *in, int64_t inRow, int64_t kh, int64_t kw, int64_t sw,
+                           float *out, int64_t width, float *scratch) {
+  if (sw > 2 || kw > 32)
+    return maxPoolRowPortable(in, inRow, kh, kw, sw, out, width, scratch);
+  // The rows' maximum of every column the taps read, in whole vectors
+  // (the lanes past the last column are zeros, and no output reads them).
+  const int64_t columns = (width - 1) * sw + kw;
+  auto lanesFrom = [](int64_t count) {
+    return __mmask16(count >= 16 ? 0xFFFF : count <= 0 ? 0 : (1u << count) - 1);
+  };
+  float *rows = scratch;
+  for (int64_t c = 0; c < columns; c += 16) {
+    const __mmask16 lanes = lanesFrom(columns - c);
+    __m512 m = _mm512_maskz_loadu_ps(lanes, in + c);
+    for (int64_t i = 1; i < kh; ++i)
+      m = maximumf(m, _mm512_maskz_loadu_ps(lanes, in + i * inRow + c));
+    _mm512_storeu_ps(rows + c, m);
+  }
+  // Tap j of output x reads column x·sw + j: element x + j / sw of
+  // phase[j % sw], the rows' maxima at stride 1; at stride 2 their even or
+  // odd columns, split apart first. (Vectors past the last output read
+  // scratch never written, into lanes that are not stored.)
+  const float *phase[2] = {rows, rows};
+  if (sw == 2) {
+    float *evens = rows + (columns + 31) / 16 * 16, *odds = evens + (columns / 2 + 47) / 16 * 16;
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    for (int64_t t = 0; 2 * t < columns; t += 16) {
+      const __m512 low = _mm512_loadu_ps(rows + 2 * t), high = _mm512_loadu_ps(rows + 2 * t + 16);
+      _mm512_storeu_ps(evens + t, _mm512_permutex2var_ps(low, even, high));
+      _mm512_storeu_ps(odds + t, _mm512_permutex2var_ps(low, odd, high));
+    }
+    phase[0] = evens, phase[1] = odds;
+  }
+  for (int64_t x = 0; x < width; x += 16) {
+    const __mmask16 lanes = lanesFrom(width - x);
+    __m512 m = _mm512_maskz_loadu_ps(lanes, out + x);
+    for (int64_t j = 0; j < kw; ++j)
+      m = maximumf(m, _mm512_loadu_ps(phase[j % sw] + x + j / sw));
+    _mm512_mask_storeu_ps(out + x, lanes, m);
+  }
+}
+
 void dlc::maxPool2x2ScatterRowAvx512(const float *x, const float *y, const float *s, float *out,
                                      int64_t width, bool positiveOnly) {
   // Each of 16 pooled columns, twice: for the first 16 columns of a chunk

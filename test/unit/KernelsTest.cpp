@@ -910,6 +910,72 @@ TEST(PoolTest, MaxPool2x2MatchesMaximumfOnEveryKernel) {
       }
 }
 
+TEST(PoolTest, WindowMaxPoolMatchesMaximumfOnEveryKernel) {
+  __builtin_cpu_init();
+  std::vector<std::pair<const char *, MaxPoolRow>> kernels = {{"portable", &maxPoolRowPortable}};
+  if (__builtin_cpu_supports("avx512f"))
+    kernels.push_back({"avx512", &maxPoolRowAvx512});
+  // ResNet's 3×3 at stride 2, other windows and strides (3 takes the
+  // portable rows on every CPU), output widths around the vector's 16.
+  struct Window {
+    int64_t kh, kw, sh, sw;
+  };
+  for (auto [name, rowOf] : kernels)
+    for (Window w : {Window{3, 3, 2, 2}, Window{3, 3, 1, 1}, Window{2, 5, 1, 2},
+                     Window{5, 2, 2, 1}, Window{1, 1, 1, 1}, Window{3, 3, 3, 3}})
+      for (int64_t wo : {1, 7, 16, 17, 56})
+        for (unsigned threads : {1u, 2u}) {
+          SCOPED_TRACE(testing::Message() << name << " window " << w.kh << "x" << w.kw
+                                          << " stride " << w.sh << "x" << w.sw << " width "
+                                          << wo << " threads " << threads);
+          ThreadPool pool(threads);
+          ThreadPool::Scope scope(&pool);
+          const int64_t n = 2, c = 3, ho = 5;
+          // The input, padded already: exactly the rows and columns the
+          // windows read (a last buffer row ends where the last window does).
+          const int64_t h = (ho - 1) * w.sh + w.kh, width = (wo - 1) * w.sw + w.kw;
+          const int64_t inH = width + 3, inC = h * inH, inN = c * inC;
+          std::vector<float> input = randomFloats(n * inN, unsigned(wo * 10 + w.kw));
+          for (size_t e = 0; e < input.size(); ++e) {
+            if (e % 7 == 0)
+              input[e] = 0.0f;
+            else if (e % 11 == 0)
+              input[e] = -0.0f;
+            else if (e % 97 == 0)
+              input[e] = std::numeric_limits<float>::quiet_NaN();
+            else if (e % 13 == 0)
+              input[e] = -std::numeric_limits<float>::infinity();
+          }
+          // Only the bytes up to the last window's are the input's: the
+          // kernel must not read past them (a copy ending there).
+          std::vector<float> exact(input.begin(),
+                                   input.begin() + (n - 1) * inN + (c - 1) * inC +
+                                       (h - 1) * inH + width);
+          // The output: a view at (1, 1) of planes of (ho + 2) × (wo + 2),
+          // which the pooling takes together with its windows.
+          const int64_t outH = wo + 2, outC = (ho + 2) * outH, outN = c * outC;
+          std::vector<float> output = randomFloats(n * outN, unsigned(wo) + 1), before = output;
+          float *out = output.data() + outH + 1;
+          maxPoolF32(rowOf, n, c, ho, wo, w.kh, w.kw, w.sh, w.sw, exact.data(), inN, inC, inH,
+                     out, outN, outC, outH);
+          int64_t mismatches = 0;
+          for (int64_t e = 0; e < int64_t(output.size()); ++e) {
+            const int64_t plane = e / outC, y = e % outC / outH - 1, x = e % outH - 1;
+            float want = before[e];
+            if (y >= 0 && y < ho && x >= 0 && x < wo) {
+              const float *window = input.data() + plane * inC + y * w.sh * inH + x * w.sw;
+              for (int64_t i = 0; i < w.kh; ++i)
+                for (int64_t j = 0; j < w.kw; ++j)
+                  want = referenceMaximum(want, window[i * inH + j]);
+            }
+            if (!sameFloat(output[e], want) && mismatches++ < 5)
+              ADD_FAILURE() << "plane " << plane << " (" << y << ", " << x << "): " << output[e]
+                            << " want " << want;
+          }
+          EXPECT_EQ(mismatches, 0);
+        }
+}
+
 TEST(PoolTest, MaxPool2x2ScatterMatchesItsDefinitionOnEveryKernel) {
   __builtin_cpu_init();
   std::vector<std::pair<const char *, MaxPool2x2ScatterRow>> kernels = {

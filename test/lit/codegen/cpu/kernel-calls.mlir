@@ -323,6 +323,58 @@ func.func @max_pool(%in: memref<64x32x28x28xf32>,
 
 // -----
 
+// A k×k max pooling of a padded buffer (ResNet's 3×3, stride 2: a reduction
+// over a window buffer it does not read, the maximumf of the output and the
+// input) becomes a call with the output's sizes, the window, the strides
+// and both buffers' outer strides. A sum over the same window (an average
+// pooling's first step) and a max pooling with a dilated window stay
+// generated loops.
+#pin = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0 + d4, d1 + d5, d2 * 2 + d6, d3 * 2 + d7)>
+#pdilated = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0 + d4, d1 + d5, d2 * 2 + d6 * 2, d3 * 2 + d7)>
+#pwin = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d4, d5, d6, d7)>
+#pout = affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @window_max_pool
+// CHECK: call @dlc_max_pool_f32(%{{[a-z0-9#_]+}}, %{{[a-z0-9#_]+}}, %{{[a-z0-9#_]+}}, %{{[a-z0-9#_]+}}, %c3{{(_[0-9]+)?}}, %c3{{(_[0-9]+)?}}, %c2{{(_[0-9]+)?}}, %c2{{(_[0-9]+)?}},
+// CHECK: linalg.generic
+// CHECK: arith.addf
+// CHECK: linalg.generic
+// CHECK: arith.maximumf
+// CHECK: return
+// CHECK: func.func private @dlc_max_pool_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
+func.func @window_max_pool(%in: memref<1x64x114x114xf32>, %win: memref<1x1x3x3xf32>,
+                           %out: memref<1x64x56x56xf32>, %tall: memref<1x64x116x114xf32>) {
+  linalg.generic {indexing_maps = [#pin, #pwin, #pout],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel",
+                                    "reduction", "reduction", "reduction", "reduction"]}
+      ins(%in, %win : memref<1x64x114x114xf32>, memref<1x1x3x3xf32>)
+      outs(%out : memref<1x64x56x56xf32>) {
+  ^bb0(%a: f32, %w: f32, %o: f32):
+    %0 = arith.maximumf %o, %a : f32
+    linalg.yield %0 : f32
+  }
+  linalg.generic {indexing_maps = [#pin, #pwin, #pout],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel",
+                                    "reduction", "reduction", "reduction", "reduction"]}
+      ins(%in, %win : memref<1x64x114x114xf32>, memref<1x1x3x3xf32>)
+      outs(%out : memref<1x64x56x56xf32>) {
+  ^bb0(%a: f32, %w: f32, %o: f32):
+    %0 = arith.addf %o, %a : f32
+    linalg.yield %0 : f32
+  }
+  linalg.generic {indexing_maps = [#pdilated, #pwin, #pout],
+                  iterator_types = ["parallel", "parallel", "parallel", "parallel",
+                                    "reduction", "reduction", "reduction", "reduction"]}
+      ins(%tall, %win : memref<1x64x116x114xf32>, memref<1x1x3x3xf32>)
+      outs(%out : memref<1x64x56x56xf32>) {
+  ^bb0(%a: f32, %w: f32, %o: f32):
+    %0 = arith.maximumf %a, %o : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+
+// -----
+
 // Not the runtime's pooling, so left to the generated loops: a 2×2 window
 // with a fused consumer (a scaling), and one whose inputs are two buffers.
 #v00 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2 * 2, d3 * 2)>
