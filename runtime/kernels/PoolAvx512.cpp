@@ -1,4 +1,4 @@
-//===- PoolAvx512.cpp - 2×2 max pooling with AVX-512 ------------*- C++ -*-===//
+//===- PoolAvx512.cpp - max pooling with AVX-512 ----------------*- C++ -*-===//
 //
 // Compiled with -mavx512f; called only on CPUs that have it.
 //
