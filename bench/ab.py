@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""In-process A/B timing of a change to dlc, for changes smaller than the
+machine's noise.
+
+This machine has slow phases of seconds (docs/performance.md): two
+processes timed minutes apart can differ by 20% with the same code, which
+hides a 3% change. Here one process holds the model and times it in rounds
+that alternate A and B (ABBA...), and reports the median of each and the
+median of the per-round ratios B/A, whose neighbours in time share the
+machine's phase.
+
+A and B differ by an environment variable (`--env VAR[=VALUE]`, set for B):
+- read by the runtime while it runs (`--when run`, the default): put a
+  temporary `getenv("VAR")` switch in the kernel under test, marked
+  `// AB-TOGGLE` so that `grep -rn AB-TOGGLE` finds it before committing;
+- read by the compiler (`--when compile`): the model is compiled twice,
+  with the variable unset and set (no compile cache), and the two
+  executables alternate.
+
+Outputs of A and B are compared too (the largest difference is printed).
+
+Usage: bench/ab.py MODEL --env VAR[=VALUE] [--batch N] [--threads T]
+                   [--rounds R] [--per K] [--when run|compile]
+MODEL is a model of bench/models.py (mlp, resnet50, mobilenetv2, bert) or an
+ONNX file with one float input whose first dimension is the batch.
+"""
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+
+
+def inputs_of(model_path, batch):
+    """Random inputs for the model's inputs, batch first, and their shapes."""
+    import onnx
+
+    model = onnx.load(model_path, load_external_data=False)
+    rng = np.random.default_rng(0)
+    initializers = {i.name for i in model.graph.initializer}
+    feeds = {}
+    for given in model.graph.input:
+        if given.name in initializers:
+            continue
+        dims = [d.dim_value if d.HasField("dim_value") else batch
+                for d in given.type.tensor_type.shape.dim]
+        if given.type.tensor_type.elem_type == onnx.TensorProto.INT64:
+            feeds[given.name] = rng.integers(0, 1000, dims).astype(np.int64)
+        else:
+            feeds[given.name] = rng.standard_normal(dims).astype(np.float32)
+    return feeds
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model")
+    parser.add_argument("--env", required=True, help="VAR[=VALUE], set for B (VALUE 1 if none)")
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=10, help="rounds of A then B or B then A")
+    parser.add_argument("--per", type=int, default=5, help="runs of each per round")
+    parser.add_argument("--when", choices=["run", "compile"], default="run",
+                        help="whether the runtime or the compiler reads the variable")
+    args = parser.parse_args()
+    var, _, value = args.env.partition("=")
+    value = value or "1"
+
+    sys.path.insert(0, os.path.join(ROOT, "build", "python"))
+    import dlc
+
+    with tempfile.TemporaryDirectory() as scratch:
+        path = args.model
+        if not path.endswith(".onnx"):
+            import models
+            import onnx
+
+            model, _ = models.build(path, np.random.default_rng(2026))
+            path = os.path.join(scratch, args.model + ".onnx")
+            onnx.save(model, path)
+        feeds = inputs_of(path, args.batch)
+        shapes = {name: array.shape for name, array in feeds.items()}
+        os.environ.pop(var, None)
+        if args.when == "compile":
+            os.environ["DLC_CACHE_DIR"] = "off"
+            a = dlc.compile(path, shapes=shapes)
+            os.environ[var] = value
+            b = dlc.compile(path, shapes=shapes)
+            os.environ.pop(var)
+        else:
+            a = b = dlc.compile(path, shapes=shapes)
+        a.threads = b.threads = args.threads
+
+        def run(which):
+            if args.when == "run":
+                if which == "B":
+                    os.environ[var] = value
+                else:
+                    os.environ.pop(var, None)
+            return (a if which == "A" else b).run(feeds)
+
+        for which in "AB":  # warm-up
+            run(which)
+        out_a, out_b = run("A"), run("B")
+        diff = max(float(np.max(np.abs(np.asarray(out_a[k], np.float64) - np.asarray(out_b[k]))))
+                   for k in out_a)
+        times = {"A": [], "B": []}
+        ratios = []
+        for r in range(args.rounds):
+            current = {"A": [], "B": []}
+            for which in ("AB" if r % 2 == 0 else "BA"):
+                for _ in range(args.per):
+                    start = time.perf_counter()
+                    run(which)
+                    current[which].append(time.perf_counter() - start)
+                times[which] += current[which]
+            ratios.append(np.median(current["B"]) / np.median(current["A"]))
+        os.environ.pop(var, None)
+
+    a_ms, b_ms = 1e3 * np.median(times["A"]), 1e3 * np.median(times["B"])
+    print(f"{os.path.basename(args.model)} batch {args.batch}, {args.threads} thread(s), "
+          f"{var}={value} read at {args.when} time")
+    print(f"A {a_ms:.3f} ms   B {b_ms:.3f} ms   B/A {b_ms / a_ms:.3f}   per-round B/A median "
+          f"{np.median(ratios):.3f} (quartiles {np.percentile(ratios, 25):.3f}-"
+          f"{np.percentile(ratios, 75):.3f})   outputs differ by at most {diff:.2e}")
+
+
+if __name__ == "__main__":
+    main()
