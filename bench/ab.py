@@ -78,11 +78,8 @@ def main():
         path = args.model
         if not path.endswith(".onnx"):
             import models
-            import onnx
 
-            model, _ = models.build(path, np.random.default_rng(2026))
-            path = os.path.join(scratch, args.model + ".onnx")
-            onnx.save(model, path)
+            path, _ = models.save(args.model, scratch)
         feeds = inputs_of(path, args.batch)
         shapes = {name: array.shape for name, array in feeds.items()}
         os.environ.pop(var, None)

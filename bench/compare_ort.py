@@ -177,7 +177,6 @@ def main():
 def compare(args, work):
     """Runs every model and batch of `args` in `work`; prints the table."""
     sys.path.insert(0, HERE)
-    import onnx
     import models
     from turns import Worker, take_turns
 
@@ -186,9 +185,7 @@ def compare(args, work):
           f"  outputs")
     ratios, all_ok = [], True
     for name in args.models.split(","):
-        model, shapes = models.build(name, np.random.default_rng(2026))
-        path = os.path.join(work, f"{name}.onnx")
-        onnx.save(model, path)
+        path, shapes = models.save(name, work)
         for batch in [int(b) for b in args.batches.split(",")]:
             if name == "bert" and batch > 8:
                 batch = 8

@@ -149,11 +149,8 @@ def main():
                 shapes[name] = [int(d) for d in dims.split("x")]
         else:
             import models
-            import onnx
 
-            model, symbolic = models.build(args.model, np.random.default_rng(2026))
-            path = os.path.join(scratch, args.model + ".onnx")
-            onnx.save(model, path)
+            path, symbolic = models.save(args.model, scratch)
             shapes = {name: [args.batch if d == "N" else d for d in dims]
                       for name, dims in symbolic.items()}
         # The engines take turns, and each group keeps its fastest turn:

@@ -3,8 +3,9 @@ random weights): an MLP (784-1024-1024-10), ResNet-50, MobileNetV2 and a
 BERT-base encoder (12 layers, hidden 768, 12 heads, sequence 128). Every
 model has a symbolic batch dimension "N" on its input.
 
-    from models import build
+    from models import build, save
     model, input_shapes = build("resnet50", rng)   # shapes with "N" for the batch
+    path, input_shapes = save("resnet50", directory)  # the benchmarks' weights, as a file
 """
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
@@ -160,3 +161,16 @@ BUILDERS = {"mlp": mlp, "resnet50": resnet50, "mobilenetv2": mobilenetv2, "bert"
 
 def build(name, rng):
     return BUILDERS[name](rng)
+
+
+def save(name, directory):
+    """Writes model `name` with the benchmarks' weights (seed 2026) to
+    DIRECTORY/NAME.onnx; returns the path and the input shapes."""
+    import os
+
+    import onnx
+
+    model, shapes = build(name, np.random.default_rng(2026))
+    path = os.path.join(directory, f"{name}.onnx")
+    onnx.save(model, path)
+    return path, shapes

@@ -582,24 +582,34 @@ bool isMaxPool2x2(linalg::GenericOp op) {
   return true;
 }
 
-/// Replaces `op` (a 2×2 max pooling, see isMaxPool2x2) with a call.
-void replaceWithPoolCall(linalg::GenericOp op, func::FuncOp pool) {
-  OpBuilder b(op);
+/// A pooling call's arguments (`count` of them) with what every pooling
+/// kernel takes filled in from `op`'s first input and its output: the
+/// output's four sizes from position `sizes` on, and each buffer's address
+/// followed by its three outer strides, at `input` and `output`.
+SmallVector<Value> poolArguments(OpBuilder &b, linalg::GenericOp op, unsigned count,
+                                 unsigned sizes, unsigned input, unsigned output) {
   Location loc = op.getLoc();
   BufferView in = viewOf(b, loc, op.getDpsInputOperand(0)->get()),
              out = viewOf(b, loc, op.getDpsInitOperand(0)->get());
-  SmallVector<Value> arguments(dlc::kMaxPool2x2F32Arguments);
-  arguments[dlc::kPoolImages] = out.sizes[0];
-  arguments[dlc::kPoolChannels] = out.sizes[1];
-  arguments[dlc::kPoolOutH] = out.sizes[2];
-  arguments[dlc::kPoolOutW] = out.sizes[3];
-  arguments[dlc::kPoolInput] = in.address;
-  arguments[dlc::kPoolOutput] = out.address;
+  SmallVector<Value> arguments(count);
+  for (unsigned i = 0; i < 4; ++i)
+    arguments[sizes + i] = out.sizes[i];
+  arguments[input] = in.address;
+  arguments[output] = out.address;
   for (unsigned i = 0; i < 3; ++i) {
-    arguments[dlc::kPoolInputStrideN + i] = in.strides[i];
-    arguments[dlc::kPoolOutputStrideN + i] = out.strides[i];
+    arguments[input + 1 + i] = in.strides[i];
+    arguments[output + 1 + i] = out.strides[i];
   }
-  func::CallOp::create(b, loc, pool, arguments);
+  return arguments;
+}
+
+/// Replaces `op` (a 2×2 max pooling, see isMaxPool2x2) with a call.
+void replaceWithPoolCall(linalg::GenericOp op, func::FuncOp pool) {
+  OpBuilder b(op);
+  SmallVector<Value> arguments = poolArguments(b, op, dlc::kMaxPool2x2F32Arguments,
+                                               dlc::kPoolImages, dlc::kPoolInput,
+                                               dlc::kPoolOutput);
+  func::CallOp::create(b, op.getLoc(), pool, arguments);
   op->erase();
 }
 
@@ -636,17 +646,21 @@ std::optional<MaxPoolWindow> maxPoolOf(linalg::GenericOp op) {
       op.getMatchingIndexingMap(op.getDpsInitOperand(0)) !=
           AffineMap::get(8, 0, {d[0], d[1], d[2], d[3]}, context))
     return std::nullopt;
-  // The input's map, for the strides it has (the window's are small).
+  // The input's map: its strides are what output row and column 1 read
+  // (all other loops at 0), and the map must be the pooling's with them.
   AffineMap input = op.getMatchingIndexingMap(op.getDpsInputOperand(0));
-  std::optional<MaxPoolWindow> window;
-  for (int64_t sh = 1; sh <= 8 && !window; ++sh)
-    for (int64_t sw = 1; sw <= 8 && !window; ++sw)
-      if (input == AffineMap::get(8, 0,
-                                  {d[0] + d[4], d[1] + d[5], d[2] * sh + d[6], d[3] * sw + d[7]},
-                                  context))
-        window = MaxPoolWindow{windowType.getDimSize(2), windowType.getDimSize(3), sh, sw};
-  if (!window)
+  auto strideOf = [&](unsigned result, unsigned loop) -> int64_t {
+    SmallVector<AffineExpr> at(8, getAffineConstantExpr(0, context));
+    at[loop] = getAffineConstantExpr(1, context);
+    auto value = dyn_cast<AffineConstantExpr>(input.getResult(result).replaceDims(at));
+    return value ? value.getValue() : 0;
+  };
+  const int64_t sh = strideOf(2, 2), sw = strideOf(3, 3);
+  if (sh < 1 || sw < 1 ||
+      input != AffineMap::get(8, 0, {d[0] + d[4], d[1] + d[5], d[2] * sh + d[6], d[3] * sw + d[7]},
+                              context))
     return std::nullopt;
+  const MaxPoolWindow window{windowType.getDimSize(2), windowType.getDimSize(3), sh, sw};
   // The body: maximumf(output, input), either way round.
   Block &body = op.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
@@ -665,24 +679,14 @@ void replaceWithMaxPoolCall(linalg::GenericOp op, const MaxPoolWindow &window,
                             func::FuncOp pool) {
   OpBuilder b(op);
   Location loc = op.getLoc();
-  BufferView in = viewOf(b, loc, op.getDpsInputOperand(0)->get()),
-             out = viewOf(b, loc, op.getDpsInitOperand(0)->get());
+  SmallVector<Value> arguments =
+      poolArguments(b, op, dlc::kMaxPoolF32Arguments, dlc::kMaxPoolImages,
+                    dlc::kMaxPoolInput, dlc::kMaxPoolOutput);
   auto constant = [&](int64_t value) { return arith::ConstantIndexOp::create(b, loc, value); };
-  SmallVector<Value> arguments(dlc::kMaxPoolF32Arguments);
-  arguments[dlc::kMaxPoolImages] = out.sizes[0];
-  arguments[dlc::kMaxPoolChannels] = out.sizes[1];
-  arguments[dlc::kMaxPoolOutH] = out.sizes[2];
-  arguments[dlc::kMaxPoolOutW] = out.sizes[3];
   arguments[dlc::kMaxPoolKernelH] = constant(window.kh);
   arguments[dlc::kMaxPoolKernelW] = constant(window.kw);
   arguments[dlc::kMaxPoolStrideH] = constant(window.sh);
   arguments[dlc::kMaxPoolStrideW] = constant(window.sw);
-  arguments[dlc::kMaxPoolInput] = in.address;
-  arguments[dlc::kMaxPoolOutput] = out.address;
-  for (unsigned i = 0; i < 3; ++i) {
-    arguments[dlc::kMaxPoolInputStrideN + i] = in.strides[i];
-    arguments[dlc::kMaxPoolOutputStrideN + i] = out.strides[i];
-  }
   func::CallOp::create(b, loc, pool, arguments);
   op->erase();
 }

@@ -80,7 +80,7 @@ void dlc::maxPoolF32(MaxPoolRow rowOf, int64_t n, int64_t c, int64_t ho, int64_t
   forEachPlane(n, c, ho * wo * kh * kw, [&](int64_t b, int64_t channel) {
     // (A thread_local is each thread's own.)
     thread_local std::vector<float> scratch;
-    scratch.resize(std::max(scratch.size(), size_t(maxPoolScratchFloats(wo, kw, sw))));
+    scratch.resize(std::max(scratch.size(), size_t(3 * maxPoolScratchSection(wo, kw, sw))));
     const float *plane = in + b * inN + channel * inC;
     float *outPlane = out + b * outN + channel * outC;
     for (int64_t y = 0; y < ho; ++y)

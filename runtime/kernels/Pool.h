@@ -49,13 +49,17 @@ void maxPool2x2F32(MaxPool2x2Rows rowsOf, int64_t n, int64_t c, int64_t ho, int6
 /// One output row of a k×k max pooling of an input padded already (see
 /// kMaxPoolF32Kernel): from kh input rows at `in`, inRow floats apart,
 ///   out[x] = maximumf(out[x], max over i < kh, j < kw of in[i·inRow + x·sw + j])
-/// for x < width. `scratch` has maxPoolScratchFloats(width, kw, sw) floats.
+/// for x < width. `scratch` has 3 · maxPoolScratchSection(width, kw, sw)
+/// floats.
 using MaxPoolRow = void (*)(const float *in, int64_t inRow, int64_t kh, int64_t kw, int64_t sw,
                             float *out, int64_t width, float *scratch);
 
-/// The scratch a MaxPoolRow needs.
-inline int64_t maxPoolScratchFloats(int64_t width, int64_t kw, int64_t sw) {
-  return 2 * ((width - 1) * sw + kw) + 192;
+/// The floats of each of a MaxPoolRow's three scratch sections (the rows'
+/// maxima, then at stride 2 their even and their odd columns): the columns
+/// the taps read and two vectors more, whole vectors, for the loads of the
+/// last partial ones (taps up to 32 wide).
+inline int64_t maxPoolScratchSection(int64_t width, int64_t kw, int64_t sw) {
+  return ((width - 1) * sw + kw + 47) / 16 * 16;
 }
 
 /// The AVX-512 version (PoolAvx512.cpp), for CPUs with AVX-512F: strides 1

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "runtime/kernels/Pool.h"
+#include "runtime/kernels/EpilogueAvx512.h"
 
 #include <algorithm>
 #include <immintrin.h>
@@ -24,15 +25,18 @@ inline __m512 maximumf(__m512 a, __m512 b) {
   return _mm512_mask_add_ps(m, unordered, a, b);
 }
 
+/// The even and the odd elements of the 32 in `low` then `high`.
+inline void evenAndOdd(__m512 low, __m512 high, __m512 &evens, __m512 &odds) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                         28, 30);
+  evens = _mm512_permutex2var_ps(low, even, high);
+  odds = _mm512_permutex2var_ps(low, _mm512_add_epi32(even, _mm512_set1_epi32(1)), high);
+}
+
 } // namespace
 
 void dlc::maxPool2x2RowsAvx512(const float *in, int64_t inRow, int64_t inNext, float *out,
                                int64_t outRow, int64_t rows, int64_t width) {
-  // Lanes 0-15 of a pair of vectors (32 input columns): the even columns
-  // and the odd ones.
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                         28, 30);
-  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
   for (int64_t r = 0; r < rows; ++r, in += inRow, out += outRow) {
     const float *top = in, *bottom = in + inNext;
     for (int64_t x = 0; x < width; x += 16) {
@@ -47,9 +51,10 @@ void dlc::maxPool2x2RowsAvx512(const float *in, int64_t inRow, int64_t inNext, f
                               _mm512_maskz_loadu_ps(lowLanes, u));
       __m512 rows1 = maximumf(_mm512_maskz_loadu_ps(highLanes, t + 16),
                               _mm512_maskz_loadu_ps(highLanes, u + 16));
-      __m512 result = maximumf(_mm512_permutex2var_ps(rows0, even, rows1),
-                               _mm512_permutex2var_ps(rows0, odd, rows1));
-      _mm512_mask_storeu_ps(out + x, outLanes, result);
+      // Each window's two columns: the even columns and the odd ones.
+      __m512 evens, odds;
+      evenAndOdd(rows0, rows1, evens, odds);
+      _mm512_mask_storeu_ps(out + x, outLanes, maximumf(evens, odds));
     }
   }
 }
@@ -59,38 +64,36 @@ void dlc::maxPoolRowAvx512(const float *in, int64_t inRow, int64_t kh, int64_t k
   if (sw > 2 || kw > 32)
     return maxPoolRowPortable(in, inRow, kh, kw, sw, out, width, scratch);
   // The rows' maximum of every column the taps read, in whole vectors
-  // (the lanes past the last column are zeros, and no output reads them).
+  // (the lanes past the last column are zeros, and no output reads them),
+  // in the scratch's first section; at stride 2 its even and odd columns
+  // in the next two (see maxPoolScratchSection).
   const int64_t columns = (width - 1) * sw + kw;
-  auto lanesFrom = [](int64_t count) {
-    return __mmask16(count >= 16 ? 0xFFFF : count <= 0 ? 0 : (1u << count) - 1);
-  };
+  const int64_t section = maxPoolScratchSection(width, kw, sw);
   float *rows = scratch;
   for (int64_t c = 0; c < columns; c += 16) {
-    const __mmask16 lanes = lanesFrom(columns - c);
+    const __mmask16 lanes = __mmask16(laneSpan(0, columns - c));
     __m512 m = _mm512_maskz_loadu_ps(lanes, in + c);
     for (int64_t i = 1; i < kh; ++i)
       m = maximumf(m, _mm512_maskz_loadu_ps(lanes, in + i * inRow + c));
     _mm512_storeu_ps(rows + c, m);
   }
   // Tap j of output x reads column x·sw + j: element x + j / sw of
-  // phase[j % sw], the rows' maxima at stride 1; at stride 2 their even or
-  // odd columns, split apart first. (Vectors past the last output read
-  // scratch never written, into lanes that are not stored.)
+  // phase[j % sw], the rows' maxima at stride 1, their even or odd columns
+  // at stride 2. (Vectors past the last output read scratch never
+  // written, into lanes that are not stored.)
   const float *phase[2] = {rows, rows};
   if (sw == 2) {
-    float *evens = rows + (columns + 31) / 16 * 16, *odds = evens + (columns / 2 + 47) / 16 * 16;
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                           28, 30);
-    const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+    float *evens = scratch + section, *odds = scratch + 2 * section;
     for (int64_t t = 0; 2 * t < columns; t += 16) {
-      const __m512 low = _mm512_loadu_ps(rows + 2 * t), high = _mm512_loadu_ps(rows + 2 * t + 16);
-      _mm512_storeu_ps(evens + t, _mm512_permutex2var_ps(low, even, high));
-      _mm512_storeu_ps(odds + t, _mm512_permutex2var_ps(low, odd, high));
+      __m512 even, odd;
+      evenAndOdd(_mm512_loadu_ps(rows + 2 * t), _mm512_loadu_ps(rows + 2 * t + 16), even, odd);
+      _mm512_storeu_ps(evens + t, even);
+      _mm512_storeu_ps(odds + t, odd);
     }
     phase[0] = evens, phase[1] = odds;
   }
   for (int64_t x = 0; x < width; x += 16) {
-    const __mmask16 lanes = lanesFrom(width - x);
+    const __mmask16 lanes = __mmask16(laneSpan(0, width - x));
     __m512 m = _mm512_maskz_loadu_ps(lanes, out + x);
     for (int64_t j = 0; j < kw; ++j)
       m = maximumf(m, _mm512_loadu_ps(phase[j % sw] + x + j / sw));

@@ -17,6 +17,8 @@
 #include "runtime/kernels/Pool.h"
 
 #include <cstring>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ADT/SmallString.h"
@@ -859,6 +861,48 @@ float referenceMaximum(float a, float b) {
   return std::max(a, b);
 }
 
+/// Puts ties between zeros of both signs, NaNs and `other` (a repeated
+/// value or -inf) among `values`, where maximumf's rules matter.
+void sprinkleMaximumfCases(std::vector<float> &values, float other) {
+  for (size_t e = 0; e < values.size(); ++e) {
+    if (e % 7 == 0)
+      values[e] = 0.0f;
+    else if (e % 11 == 0)
+      values[e] = -0.0f;
+    else if (e % 97 == 0)
+      values[e] = std::numeric_limits<float>::quiet_NaN();
+    else if (e % 13 == 0)
+      values[e] = other;
+  }
+}
+
+/// A copy of floats that ends where a page that cannot be read begins:
+/// a kernel that reads one float past the end faults.
+class GuardedFloats {
+public:
+  explicit GuardedFloats(const std::vector<float> &values) {
+    const size_t page = size_t(sysconf(_SC_PAGESIZE));
+    const size_t bytes = values.size() * sizeof(float);
+    mappedBytes = (bytes + page - 1) / page * page + page;
+    mapped = static_cast<char *>(
+        mmap(nullptr, mappedBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0));
+    if (mapped == MAP_FAILED)
+      std::abort();
+    mprotect(mapped + mappedBytes - page, page, PROT_NONE);
+    data = reinterpret_cast<float *>(mapped + mappedBytes - page - bytes);
+    std::copy(values.begin(), values.end(), data);
+  }
+  ~GuardedFloats() { munmap(mapped, mappedBytes); }
+  GuardedFloats(const GuardedFloats &) = delete;
+  GuardedFloats &operator=(const GuardedFloats &) = delete;
+
+  float *data;
+
+private:
+  char *mapped;
+  size_t mappedBytes;
+};
+
 TEST(PoolTest, MaxPool2x2MatchesMaximumfOnEveryKernel) {
   __builtin_cpu_init();
   std::vector<std::pair<const char *, MaxPool2x2Rows>> kernels = {
@@ -877,17 +921,7 @@ TEST(PoolTest, MaxPool2x2MatchesMaximumfOnEveryKernel) {
         // The input: rows of 2·wo + 1 floats (+3 of padding), 2·ho + 1 rows.
         const int64_t inH = 2 * wo + 4, inC = (2 * ho + 1) * inH, inN = c * inC;
         std::vector<float> input = randomFloats(n * inN, unsigned(wo));
-        // Ties between zeros of both signs, NaNs, and equal maxima.
-        for (size_t e = 0; e < input.size(); ++e) {
-          if (e % 7 == 0)
-            input[e] = 0.0f;
-          else if (e % 11 == 0)
-            input[e] = -0.0f;
-          else if (e % 97 == 0)
-            input[e] = std::numeric_limits<float>::quiet_NaN();
-          else if (e % 13 == 0)
-            input[e] = 0.5f;
-        }
+        sprinkleMaximumfCases(input, 0.5f); // and equal maxima
         // The output: a view at (1, 1) of planes of (ho + 2) × (wo + 2).
         const int64_t outH = wo + 2, outC = (ho + 2) * outH, outN = c * outC;
         std::vector<float> output = randomFloats(n * outN, unsigned(wo) + 1), before = output;
@@ -936,27 +970,18 @@ TEST(PoolTest, WindowMaxPoolMatchesMaximumfOnEveryKernel) {
           const int64_t h = (ho - 1) * w.sh + w.kh, width = (wo - 1) * w.sw + w.kw;
           const int64_t inH = width + 3, inC = h * inH, inN = c * inC;
           std::vector<float> input = randomFloats(n * inN, unsigned(wo * 10 + w.kw));
-          for (size_t e = 0; e < input.size(); ++e) {
-            if (e % 7 == 0)
-              input[e] = 0.0f;
-            else if (e % 11 == 0)
-              input[e] = -0.0f;
-            else if (e % 97 == 0)
-              input[e] = std::numeric_limits<float>::quiet_NaN();
-            else if (e % 13 == 0)
-              input[e] = -std::numeric_limits<float>::infinity();
-          }
-          // Only the bytes up to the last window's are the input's: the
-          // kernel must not read past them (a copy ending there).
-          std::vector<float> exact(input.begin(),
-                                   input.begin() + (n - 1) * inN + (c - 1) * inC +
-                                       (h - 1) * inH + width);
+          sprinkleMaximumfCases(input, -std::numeric_limits<float>::infinity());
+          // The input ends with the last window's last float, before a
+          // page that cannot be read: the kernel must read nothing past it.
+          const GuardedFloats exact(std::vector<float>(
+              input.begin(),
+              input.begin() + (n - 1) * inN + (c - 1) * inC + (h - 1) * inH + width));
           // The output: a view at (1, 1) of planes of (ho + 2) × (wo + 2),
           // which the pooling takes together with its windows.
           const int64_t outH = wo + 2, outC = (ho + 2) * outH, outN = c * outC;
           std::vector<float> output = randomFloats(n * outN, unsigned(wo) + 1), before = output;
           float *out = output.data() + outH + 1;
-          maxPoolF32(rowOf, n, c, ho, wo, w.kh, w.kw, w.sh, w.sw, exact.data(), inN, inC, inH,
+          maxPoolF32(rowOf, n, c, ho, wo, w.kh, w.kw, w.sh, w.sw, exact.data, inN, inC, inH,
                      out, outN, outC, outH);
           int64_t mismatches = 0;
           for (int64_t e = 0; e < int64_t(output.size()); ++e) {
