@@ -6,6 +6,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -13,8 +14,13 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Support/xxhash.h"
 
+#include <algorithm>
+#include <cstring>
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <mutex>
+#include <sys/stat.h>
+#include <unistd.h>
 
 using namespace dlc;
 
@@ -23,6 +29,31 @@ namespace {
 /// Each entry ends with the xxh3 hash of the object before it, so a damaged
 /// or truncated entry is never handed to the linker.
 constexpr size_t kTrailerSize = sizeof(uint64_t);
+
+/// Pieces of a mapPieces file start at multiples of this: a mapped weight
+/// is as aligned as a host tensor (ir/HostTensor.h).
+constexpr uint64_t kPieceAlignment = 64;
+
+/// Whether the file open as `fd` is `size` bytes long and holds `pieces`
+/// at `offsets`. Read with pread, not mapped: the pages stay out of this
+/// process's resident set.
+bool fileHolds(int fd, uint64_t size, llvm::ArrayRef<llvm::StringRef> pieces,
+               llvm::ArrayRef<uint64_t> offsets) {
+  struct stat status;
+  if (fstat(fd, &status) != 0 || uint64_t(status.st_size) != size)
+    return false;
+  std::vector<char> buffer(size_t(1) << 20);
+  for (auto [piece, offset] : llvm::zip(pieces, offsets)) {
+    for (uint64_t done = 0; done < piece.size();) {
+      size_t want = std::min<uint64_t>(buffer.size(), piece.size() - done);
+      ssize_t got = pread(fd, buffer.data(), want, off_t(offset + done));
+      if (got <= 0 || std::memcmp(buffer.data(), piece.data() + done, size_t(got)) != 0)
+        return false;
+      done += uint64_t(got);
+    }
+  }
+  return true;
+}
 
 /// A hash of the binary that holds this code (the dlc tool, the Python
 /// module...): the lowering that produced a cached object is part of its
@@ -117,4 +148,64 @@ llvm::Error CompileCache::store(llvm::StringRef key, llvm::StringRef object) con
     os.write(trailer, kTrailerSize);
     return llvm::Error::success();
   });
+}
+
+std::optional<CompileCache::MappedPieces>
+CompileCache::mapPieces(llvm::ArrayRef<llvm::StringRef> pieces) const {
+  if (!enabled())
+    return std::nullopt;
+  MappedPieces mapped;
+  // Named by the pieces' sizes and hashes; a file of that name that holds
+  // anything else (a collision, a damaged file) is written again.
+  llvm::SHA256 hash;
+  hash.update("dlc mapped pieces v1");
+  uint64_t size = 0;
+  for (llvm::StringRef piece : pieces) {
+    size = llvm::alignTo(size, kPieceAlignment);
+    mapped.offsets.push_back(size);
+    size += piece.size();
+    hash.update(std::to_string(piece.size()) + ":" +
+                llvm::utohexstr(llvm::xxh3_64bits(piece)) + ";");
+  }
+  if (size == 0)
+    return std::nullopt;
+  llvm::SmallString<256> path(dir);
+  llvm::sys::path::append(path, "weights-" + llvm::toHex(hash.final(), true) + ".bin");
+
+  auto mapIfItHolds = [&]() -> bool {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return false;
+    bool holds = fileHolds(fd, size, pieces, mapped.offsets);
+    if (holds) {
+      // The checked file itself (not whatever the name may point to now).
+      auto mapping = llvm::MemoryBuffer::getOpenFile(
+          llvm::sys::fs::convertFDToNativeFile(fd), path, size,
+          /*RequiresNullTerminator=*/false, /*IsVolatile=*/false, llvm::Align(kPieceAlignment));
+      if (mapping && (*mapping)->getBufferKind() == llvm::MemoryBuffer::MemoryBuffer_MMap)
+        mapped.mapping = std::move(*mapping);
+    }
+    close(fd);
+    return mapped.mapping != nullptr;
+  };
+  if (mapIfItHolds())
+    return mapped;
+  if (llvm::sys::fs::create_directories(dir))
+    return std::nullopt;
+  llvm::Error written = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
+    uint64_t end = 0;
+    for (auto [piece, offset] : llvm::zip(pieces, mapped.offsets)) {
+      os.write_zeros(offset - end);
+      os << piece;
+      end = offset + piece.size();
+    }
+    return llvm::Error::success();
+  });
+  if (written) {
+    llvm::consumeError(std::move(written));
+    return std::nullopt;
+  }
+  if (mapIfItHolds())
+    return mapped;
+  return std::nullopt;
 }

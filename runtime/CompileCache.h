@@ -11,11 +11,19 @@
 #ifndef DLC_RUNTIME_COMPILECACHE_H
 #define DLC_RUNTIME_COMPILECACHE_H
 
+#include "llvm/ADT/ArrayRef.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
+
+namespace llvm {
+class MemoryBuffer;
+} // namespace llvm
 
 namespace dlc {
 
@@ -42,6 +50,19 @@ public:
   /// Stores `object` under `key`, atomically: a concurrent reader sees the
   /// whole entry or none.
   llvm::Error store(llvm::StringRef key, llvm::StringRef object) const;
+
+  /// A read-only file mapping of `pieces`, each at a 64-byte-aligned
+  /// offset (`offsets`), from a file in the cache named by their contents:
+  /// written the first time, then found again and checked byte for byte
+  /// against `pieces` (read, not mapped, so the check costs no resident
+  /// memory). Nothing when caching is off, the file cannot be written, or
+  /// it is too small for LLVM to map (under four pages). Executable::load keeps the weights of models compiled from
+  /// ONNX this way, so that their packed copies need not sit beside them.
+  struct MappedPieces {
+    std::shared_ptr<llvm::MemoryBuffer> mapping;
+    std::vector<uint64_t> offsets;
+  };
+  std::optional<MappedPieces> mapPieces(llvm::ArrayRef<llvm::StringRef> pieces) const;
 
 private:
   std::string pathFor(llvm::StringRef key) const;

@@ -8,6 +8,7 @@
 
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include "gtest/gtest.h"
@@ -109,6 +110,112 @@ TEST_F(ArtifactTest, CacheRejectsDamagedEntries) {
   EXPECT_FALSE(off.enabled());
   EXPECT_FALSE(bool(off.store(key, "object code")));
   EXPECT_FALSE(off.lookup(key));
+}
+
+TEST_F(ArtifactTest, CacheMapsPiecesOnceAndChecksThem) {
+  CompileCache cache(path("cache"));
+  std::string big(40000, '\0');
+  for (size_t i = 0; i < big.size(); ++i)
+    big[i] = char(i * 7);
+  std::vector<llvm::StringRef> pieces = {"first piece", "", big, "last"};
+  auto expectHolds = [&](const CompileCache::MappedPieces &mapped) {
+    ASSERT_EQ(mapped.offsets.size(), pieces.size());
+    llvm::StringRef bytes = mapped.mapping->getBuffer();
+    for (auto [piece, offset] : llvm::zip(pieces, mapped.offsets)) {
+      EXPECT_EQ(offset % 64, 0u);
+      EXPECT_EQ(reinterpret_cast<uintptr_t>(bytes.data() + offset) % 64, 0u);
+      EXPECT_EQ(bytes.substr(offset, piece.size()), piece);
+    }
+  };
+  auto mapped = cache.mapPieces(pieces);
+  ASSERT_TRUE(mapped);
+  expectHolds(*mapped);
+  EXPECT_EQ(mapped->mapping->getBufferKind(), llvm::MemoryBuffer::MemoryBuffer_MMap);
+
+  // One file, named by the contents, found again and not rewritten.
+  std::vector<std::string> files;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(path("cache"), ec), end; it != end && !ec;
+       it.increment(ec))
+    files.push_back(it->path());
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_TRUE(llvm::StringRef(files[0]).ends_with(".bin")) << files[0];
+  llvm::sys::fs::UniqueID before, after;
+  ASSERT_FALSE(llvm::sys::fs::getUniqueID(files[0], before));
+  auto again = cache.mapPieces(pieces);
+  ASSERT_TRUE(again);
+  expectHolds(*again);
+  ASSERT_FALSE(llvm::sys::fs::getUniqueID(files[0], after));
+  EXPECT_EQ(before, after);
+
+  // Other contents get another file.
+  std::vector<llvm::StringRef> other = {"first piecf", "", big, "last"};
+  auto different = cache.mapPieces(other);
+  ASSERT_TRUE(different);
+  EXPECT_EQ(different->mapping->getBuffer().substr(0, 11), "first piecf");
+
+  // A damaged file is written again, as a new file: mappings of the old
+  // one are left as they were.
+  mapped.reset();
+  again.reset();
+  {
+    std::fstream file(files[0], std::ios::in | std::ios::out | std::ios::binary);
+    file.seekp(200);
+    file.put('X');
+  }
+  auto repaired = cache.mapPieces(pieces);
+  ASSERT_TRUE(repaired);
+  expectHolds(*repaired);
+  ASSERT_FALSE(llvm::sys::fs::getUniqueID(files[0], after));
+  EXPECT_NE(before, after);
+
+  EXPECT_FALSE(CompileCache("").mapPieces(pieces));
+  EXPECT_FALSE(cache.mapPieces({"", ""}));
+}
+
+TEST_F(ArtifactTest, LargeWeightsAreMappedFromTheCacheAndSurvivePacking) {
+  // 1 MiB of weights and 64 rows: the product packs its weight, and the
+  // packed weight's pages are dropped from the mapping.
+  MlpConfig config;
+  config.batch = 64;
+  config.widths = {256, 1024, 16};
+  auto model = buildMlp(context, config);
+  ASSERT_TRUE(bool(model)) << llvm::toString(model.takeError());
+  auto inMemory = Executable::compile(*model, CompileCache(""));
+  auto mapped = Executable::compile(*model, CompileCache(path("cache")));
+  ASSERT_TRUE(inMemory && mapped);
+  EXPECT_FALSE((*inMemory)->artifact().weightsMapped);
+  ASSERT_TRUE((*mapped)->artifact().weightsMapped);
+  for (auto [weight, original] : llvm::zip((*mapped)->artifact().weights, model->weights)) {
+    EXPECT_NE(weight.data(), original.second.data());
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(weight.data()) % 64, 0u);
+  }
+
+  HostTensor x = ramp({64, 256});
+  for (int run = 0; run < 2; ++run) {
+    auto expected = (*inMemory)->run({x});
+    auto actual = (*mapped)->run({x});
+    ASSERT_TRUE(expected && actual);
+    ASSERT_EQ((*expected)[0].byteSize(), (*actual)[0].byteSize());
+    EXPECT_EQ(std::memcmp((*expected)[0].data(), (*actual)[0].data(),
+                          (*expected)[0].byteSize()),
+              0)
+        << "run " << run;
+  }
+  // Saved after the runs, the artifact still has every weight as built.
+  ASSERT_FALSE(bool(writeArtifact(path("m.dlc"), (*mapped)->artifact())));
+  auto read = readArtifact(path("m.dlc"));
+  ASSERT_TRUE(bool(read)) << llvm::toString(read.takeError());
+  for (auto [weight, original] : llvm::zip(read->weights, model->weights)) {
+    ASSERT_EQ(weight.byteSize(), original.second.byteSize());
+    EXPECT_EQ(std::memcmp(weight.data(), original.second.data(), weight.byteSize()), 0)
+        << original.first;
+  }
+
+  // Small models keep their weights in memory.
+  auto small = Executable::compile(mlp(), CompileCache(path("cache")));
+  ASSERT_TRUE(bool(small));
+  EXPECT_FALSE((*small)->artifact().weightsMapped);
 }
 
 TEST_F(ArtifactTest, NonArtifactsAreRefusedByName) {
