@@ -4,7 +4,8 @@
 //
 //   header   "DLCMODEL", u32 format version, u32 section count, u64 file size,
 //            char[16] dlc version (NUL-padded)
-//   table    per section: char[4] tag, u32 0, u64 offset, u64 size, u64 xxh3
+//   table    per section: char[4] tag, u32 0, u64 offset, u64 size, u64
+//            checksum (the xxh3 of the xxh3s of its 1 MiB blocks)
 //   payloads each at a 64-byte-aligned offset: META, MLIR, WGHT
 //
 //===----------------------------------------------------------------------===//
@@ -12,6 +13,7 @@
 #include "runtime/Artifact.h"
 
 #include "ir/Diagnostics.h"
+#include "runtime/MappedPages.h"
 
 #include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/Parser/Parser.h"
@@ -23,19 +25,81 @@
 #include "llvm/Support/xxhash.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
 
 using namespace dlc;
 
 namespace {
 
 constexpr llvm::StringLiteral kMagic = "DLCMODEL";
-constexpr uint32_t kFormatVersion = 2;
+constexpr uint32_t kFormatVersion = 3;
 constexpr uint64_t kHeaderSize = 40;
 constexpr size_t kVersionSize = 16;
 constexpr uint64_t kTableEntrySize = 32;
 constexpr uint64_t kAlignment = 64;
 constexpr size_t kNumDTypes = size_t(DType::u64) + 1;
+
+/// Section checksums (format 3) are the xxh3 of the little-endian xxh3s of
+/// the payload's blocks of this many bytes (the last one shorter): payloads
+/// are hashed, written and checked a block at a time, so saving never
+/// copies the weights whole, and the pages of a mapped artifact (or of
+/// weights mapped from the compile cache) are let go as soon as they have
+/// been read.
+constexpr uint64_t kChecksumBlock = uint64_t(1) << 20;
+
+/// Pages let go after a block may start this far before it: the page that
+/// straddles two blocks goes with the second.
+constexpr uint64_t kDropOverlap = uint64_t(1) << 16;
+
+class BlockChecksum {
+public:
+  void add(llvm::StringRef block) {
+    char hash[sizeof(uint64_t)];
+    llvm::support::endian::write64le(hash, llvm::xxh3_64bits(block));
+    hashes.append(hash, sizeof(hash));
+  }
+  uint64_t value() const { return llvm::xxh3_64bits(hashes); }
+
+private:
+  std::string hashes;
+};
+
+/// Calls `visit` on each block of `bytes`.
+void forEachBlock(llvm::StringRef bytes, llvm::function_ref<void(llvm::StringRef)> visit) {
+  for (uint64_t start = 0; start < bytes.size(); start += kChecksumBlock)
+    visit(bytes.substr(start, kChecksumBlock));
+}
+
+/// Calls `visit` on each block of the weights section: the weights at
+/// `offsets`, zeros between them, `size` bytes in all. Pages of mapped
+/// weights are let go once copied.
+void forEachWeightsBlock(const Artifact &artifact, llvm::ArrayRef<uint64_t> offsets,
+                         uint64_t size, llvm::function_ref<void(llvm::StringRef)> visit) {
+  std::string block;
+  size_t first = 0; // the first weight not wholly in earlier blocks
+  for (uint64_t start = 0; start < size; start += kChecksumBlock) {
+    const uint64_t end = std::min(size, start + kChecksumBlock);
+    block.assign(end - start, '\0');
+    for (size_t i = first; i < offsets.size() && offsets[i] < end; ++i) {
+      const HostTensor &weight = artifact.weights[i];
+      const char *data = static_cast<const char *>(weight.data());
+      const uint64_t from = std::max(start, offsets[i]);
+      const uint64_t to = std::min(end, offsets[i] + weight.byteSize());
+      if (from >= to)
+        continue;
+      std::memcpy(block.data() + (from - start), data + (from - offsets[i]), to - from);
+      if (artifact.weightsMapped) {
+        uint64_t dropFrom = std::max(offsets[i], from - std::min(from, kDropOverlap));
+        dropMappedPages(data + (dropFrom - offsets[i]), to - dropFrom);
+      }
+    }
+    while (first < offsets.size() && offsets[first] + artifact.weights[first].byteSize() <= end)
+      ++first;
+    visit(block);
+  }
+}
 
 uint64_t alignTo(uint64_t offset) {
   return (offset + kAlignment - 1) / kAlignment * kAlignment;
@@ -122,11 +186,6 @@ private:
   uint64_t position = 0;
 };
 
-struct Section {
-  std::string tag;
-  std::string payload;
-};
-
 llvm::Error artifactError(llvm::StringRef path, const llvm::Twine &problem) {
   return llvm::createStringError("%s: %s", path.str().c_str(), problem.str().c_str());
 }
@@ -177,10 +236,12 @@ llvm::Error dlc::writeArtifact(llvm::StringRef path, const Artifact &artifact) {
     meta.spec(spec);
   meta.u32(artifact.signature.params.size());
   uint64_t weightsSize = 0;
+  std::vector<uint64_t> weightOffsets;
   for (auto [spec, weight] : llvm::zip(artifact.signature.params, artifact.weights)) {
     meta.spec(spec);
     weightsSize = alignTo(weightsSize);
     meta.u64(weightsSize);
+    weightOffsets.push_back(weightsSize);
     weightsSize += weight.byteSize();
   }
   meta.u32(artifact.signature.outputs.size());
@@ -188,18 +249,19 @@ llvm::Error dlc::writeArtifact(llvm::StringRef path, const Artifact &artifact) {
     meta.spec(spec);
   meta.u64(uint64_t(artifact.signature.samples));
 
-  std::string weights(weightsSize, '\0');
-  uint64_t offset = 0;
-  for (const HostTensor &weight : artifact.weights) {
-    offset = alignTo(offset);
-    if (weight.byteSize())
-      std::memcpy(weights.data() + offset, weight.data(), weight.byteSize());
-    offset += weight.byteSize();
-  }
-
-  Section sections[] = {{"META", std::move(meta.bytes)},
-                        {"MLIR", artifact.moduleBytecode},
-                        {"WGHT", std::move(weights)}};
+  struct Section {
+    const char *tag;
+    uint64_t size;
+    std::function<void(llvm::function_ref<void(llvm::StringRef)>)> blocks;
+  };
+  auto bytesSection = [](const char *tag, llvm::StringRef bytes) {
+    return Section{tag, bytes.size(), [bytes](auto visit) { forEachBlock(bytes, visit); }};
+  };
+  Section sections[] = {
+      bytesSection("META", meta.bytes), bytesSection("MLIR", artifact.moduleBytecode),
+      {"WGHT", weightsSize, [&](auto visit) {
+         forEachWeightsBlock(artifact, weightOffsets, weightsSize, visit);
+       }}};
   ByteWriter head;
   head.bytes += kMagic;
   head.u32(kFormatVersion);
@@ -208,25 +270,27 @@ llvm::Error dlc::writeArtifact(llvm::StringRef path, const Artifact &artifact) {
   std::vector<uint64_t> offsets;
   for (const Section &section : sections) {
     offsets.push_back(fileSize);
-    fileSize = alignTo(fileSize + section.payload.size());
+    fileSize = alignTo(fileSize + section.size);
   }
   head.u64(fileSize);
   head.bytes += artifact.version;
   head.bytes.resize(kHeaderSize, '\0');
   for (auto [section, sectionOffset] : llvm::zip(sections, offsets)) {
+    BlockChecksum checksum;
+    section.blocks([&](llvm::StringRef block) { checksum.add(block); });
     head.bytes += section.tag;
     head.u32(0);
     head.u64(sectionOffset);
-    head.u64(section.payload.size());
-    head.u64(llvm::xxh3_64bits(section.payload));
+    head.u64(section.size);
+    head.u64(checksum.value());
   }
   return llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
     os << head.bytes;
     uint64_t written = head.bytes.size();
     for (auto [section, sectionOffset] : llvm::zip(sections, offsets)) {
       os.write_zeros(sectionOffset - written);
-      os << section.payload;
-      written = sectionOffset + section.payload.size();
+      section.blocks([&](llvm::StringRef block) { os << block; });
+      written = sectionOffset + section.size;
     }
     os.write_zeros(fileSize - written);
     return llvm::Error::success();
@@ -286,7 +350,21 @@ llvm::Expected<Artifact> dlc::readArtifact(llvm::StringRef path) {
       return artifactError(path, "the artifact is damaged: section " + tag +
                                      " lies outside the file");
     llvm::StringRef payload = bytes.substr(offset, size);
-    if (llvm::xxh3_64bits(payload) != checksum)
+    // Checked a block at a time; the weights' pages are let go once
+    // checked (they come back from the file when used).
+    BlockChecksum computed;
+    const bool dropChecked =
+        tag == "WGHT" && mapping->getBufferKind() == llvm::MemoryBuffer::MemoryBuffer_MMap;
+    uint64_t checked = 0;
+    forEachBlock(payload, [&](llvm::StringRef block) {
+      computed.add(block);
+      if (dropChecked) {
+        uint64_t from = checked - std::min(checked, kDropOverlap);
+        checked += block.size();
+        dropMappedPages(payload.data() + from, checked - from);
+      }
+    });
+    if (computed.value() != checksum)
       return artifactError(path, "the artifact is damaged: section " + tag +
                                      " fails its checksum");
     sections[tag] = payload;

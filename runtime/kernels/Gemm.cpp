@@ -37,6 +37,7 @@
 #include "codegen/cpu/KernelAbi.h"
 #include "runtime/BufferPool.h"
 #include "runtime/KernelProfile.h"
+#include "runtime/MappedPages.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/KernelUtil.h"
 #include "runtime/kernels/Winograd.h"
@@ -610,14 +611,8 @@ const float *GemmPackCache::get(const Key &key, size_t floats,
   if (!inserted)
     return entry->second.get();
   held += bytes;
-  if (dropSources && source) {
-    // Only the pages wholly inside the source: its neighbours may be live.
-    uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
-    uintptr_t begin = (uintptr_t(source) + page - 1) / page * page;
-    uintptr_t end = (uintptr_t(source) + sourceBytes) / page * page;
-    if (end > begin)
-      madvise(reinterpret_cast<void *>(begin), end - begin, MADV_DONTNEED);
-  }
+  if (dropSources && source)
+    dropMappedPages(source, sourceBytes);
   return entry->second.get();
 }
 

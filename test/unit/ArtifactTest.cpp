@@ -212,6 +212,23 @@ TEST_F(ArtifactTest, LargeWeightsAreMappedFromTheCacheAndSurvivePacking) {
         << original.first;
   }
 
+  // Its weights span two checksum blocks: a byte changed in the second
+  // one is caught too.
+  uint64_t size = 0;
+  ASSERT_FALSE(llvm::sys::fs::file_size(path("m.dlc"), size));
+  ASSERT_GT(size, uint64_t(1) << 20);
+  {
+    std::fstream file(path("m.dlc"), std::ios::in | std::ios::out | std::ios::binary);
+    file.seekg(std::streamoff(size - 100));
+    char byte = char(file.get());
+    file.seekp(std::streamoff(size - 100));
+    file.put(char(byte ^ 1));
+  }
+  auto damaged = readArtifact(path("m.dlc"));
+  ASSERT_FALSE(bool(damaged));
+  std::string message = llvm::toString(damaged.takeError());
+  EXPECT_NE(message.find("section WGHT fails its checksum"), std::string::npos) << message;
+
   // Small models keep their weights in memory.
   auto small = Executable::compile(mlp(), CompileCache(path("cache")));
   ASSERT_TRUE(bool(small));
