@@ -32,6 +32,7 @@
 #include "llvm/TargetParser/Host.h"
 
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <unistd.h>
 
@@ -210,9 +211,10 @@ translateAndOptimize(mlir::ModuleOp module, llvm::LLVMContext &context,
 }
 
 /// With DLC_PERF_MAP set, appends the address, size and name of every
-/// exported function of `object` (the JIT finds only those; internal task
-/// wrappers are left out) to /tmp/perf-PID.map, where `perf report` looks
-/// for the symbols of JIT-compiled code.
+/// function of `object` to /tmp/perf-PID.map, where `perf report` looks
+/// for the symbols of JIT-compiled code. The JIT finds only exported
+/// functions; an internal one (a kernel's parallel task body) is placed
+/// from an exported function of its section, whose offset it shares.
 void writePerfMap(llvm::orc::LLJIT &jit, llvm::StringRef object) {
   if (!std::getenv("DLC_PERF_MAP"))
     return;
@@ -235,24 +237,49 @@ void writePerfMap(llvm::orc::LLJIT &jit, llvm::StringRef object) {
                  << "\n";
     return;
   }
+  struct Function {
+    llvm::StringRef name;
+    uint64_t value, size;
+    uint64_t section; // the section's index
+  };
+  std::vector<Function> functions;
   for (const llvm::object::SymbolRef &symbol : (*file)->symbols()) {
     auto type = symbol.getType();
     auto name = symbol.getName();
-    if (!type || !name || *type != llvm::object::SymbolRef::ST_Function || name->empty()) {
+    auto value = symbol.getValue();
+    auto section = symbol.getSection();
+    if (!type || !name || !value || !section || *type != llvm::object::SymbolRef::ST_Function ||
+        name->empty() || *section == (*file)->section_end()) {
       if (!type)
         llvm::consumeError(type.takeError());
       if (!name)
         llvm::consumeError(name.takeError());
+      if (!value)
+        llvm::consumeError(value.takeError());
+      if (!section)
+        llvm::consumeError(section.takeError());
       continue;
     }
-    auto address = jit.lookup(*name);
+    functions.push_back(
+        {*name, *value, llvm::object::ELFSymbolRef(symbol).getSize(), (*section)->getIndex()});
+  }
+  // Where each section was loaded: an exported function's address less
+  // its offset in the section.
+  std::map<uint64_t, uint64_t> sectionStart;
+  for (const Function &function : functions) {
+    auto address = jit.lookup(function.name);
     if (!address) {
       llvm::consumeError(address.takeError());
       continue;
     }
-    uint64_t size = llvm::object::ELFSymbolRef(symbol).getSize();
-    map << llvm::format_hex_no_prefix(address->getValue(), 1) << ' '
-        << llvm::format_hex_no_prefix(size, 1) << ' ' << *name << '\n';
+    sectionStart.emplace(function.section, address->getValue() - function.value);
+  }
+  for (const Function &function : functions) {
+    auto start = sectionStart.find(function.section);
+    if (start == sectionStart.end())
+      continue;
+    map << llvm::format_hex_no_prefix(start->second + function.value, 1) << ' '
+        << llvm::format_hex_no_prefix(function.size, 1) << ' ' << function.name << '\n';
   }
 }
 
