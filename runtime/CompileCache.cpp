@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <mutex>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 using namespace dlc;
@@ -53,6 +54,17 @@ bool fileHolds(int fd, uint64_t size, llvm::ArrayRef<llvm::StringRef> pieces,
     }
   }
   return true;
+}
+
+/// Whether `directory` is on a file system held in memory (tmpfs,
+/// ramfs): a file there takes memory all the same, so mapping it instead
+/// of keeping its contents on the heap would only hide them from the
+/// process's resident set.
+bool isInMemory(const std::string &directory) {
+  constexpr unsigned long kTmpfs = 0x01021994, kRamfs = 0x858458f6;
+  struct statfs fs;
+  return statfs(directory.c_str(), &fs) != 0 || static_cast<unsigned long>(fs.f_type) == kTmpfs ||
+         static_cast<unsigned long>(fs.f_type) == kRamfs;
 }
 
 /// A hash of the binary that holds this code (the dlc tool, the Python
@@ -167,7 +179,7 @@ CompileCache::mapPieces(llvm::ArrayRef<llvm::StringRef> pieces) const {
     hash.update(std::to_string(piece.size()) + ":" +
                 llvm::utohexstr(llvm::xxh3_64bits(piece)) + ";");
   }
-  if (size == 0)
+  if (size == 0 || llvm::sys::fs::create_directories(dir) || isInMemory(dir))
     return std::nullopt;
   llvm::SmallString<256> path(dir);
   llvm::sys::path::append(path, "weights-" + llvm::toHex(hash.final(), true) + ".bin");
@@ -190,8 +202,6 @@ CompileCache::mapPieces(llvm::ArrayRef<llvm::StringRef> pieces) const {
   };
   if (mapIfItHolds())
     return mapped;
-  if (llvm::sys::fs::create_directories(dir))
-    return std::nullopt;
   llvm::Error written = llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
     uint64_t end = 0;
     for (auto [piece, offset] : llvm::zip(pieces, mapped.offsets)) {

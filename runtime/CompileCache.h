@@ -55,8 +55,10 @@ public:
   /// offset (`offsets`), from a file in the cache named by their contents:
   /// written the first time, then found again and checked byte for byte
   /// against `pieces` (read, not mapped, so the check costs no resident
-  /// memory). Nothing when caching is off, the file cannot be written, or
-  /// it is too small for LLVM to map (under four pages). Executable::load keeps the weights of models compiled from
+  /// memory). Nothing when caching is off, the cache is on a file system
+  /// in memory (tmpfs: the file would take memory all the same), the file
+  /// cannot be written, or it is too small for LLVM to map (under four
+  /// pages). Executable::load keeps the weights of models compiled from
   /// ONNX this way, so that their packed copies need not sit beside them.
   struct MappedPieces {
     std::shared_ptr<llvm::MemoryBuffer> mapping;

@@ -15,6 +15,7 @@
 
 #include <cstring>
 #include <fstream>
+#include <sys/statfs.h>
 
 using namespace dlc;
 
@@ -170,6 +171,15 @@ TEST_F(ArtifactTest, CacheMapsPiecesOnceAndChecksThem) {
   EXPECT_NE(before, after);
 
   EXPECT_FALSE(CompileCache("").mapPieces(pieces));
+  // A cache in memory (tmpfs, where /dev/shm usually is) maps nothing: the
+  // file would take memory all the same.
+  struct statfs shm;
+  if (statfs("/dev/shm", &shm) == 0 && static_cast<unsigned long>(shm.f_type) == 0x01021994) {
+    llvm::SmallString<128> inMemory;
+    ASSERT_FALSE(llvm::sys::fs::createUniqueDirectory("/dev/shm/dlc-artifact-test", inMemory));
+    EXPECT_FALSE(CompileCache(std::string(inMemory)).mapPieces(pieces));
+    llvm::sys::fs::remove_directories(inMemory);
+  }
   EXPECT_FALSE(cache.mapPieces({"", ""}));
 }
 
