@@ -2,6 +2,7 @@
 
 #include "codegen/cpu/Buffers.h"
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/Block.h"
 #include "mlir/IR/Operation.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -28,4 +29,21 @@ dlc::usersInBlock(mlir::Value buffer, mlir::Block *block,
     }
   }
   return users;
+}
+
+std::optional<unsigned> dlc::rowLoopOf(mlir::linalg::LinalgOp op) {
+  llvm::SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  if (llvm::any_of(ranges, mlir::ShapedType::isDynamic))
+    return std::nullopt;
+  llvm::SmallVector<mlir::utils::IteratorType> iterators = op.getIteratorTypesArray();
+  for (unsigned loop = 0; loop < ranges.size(); ++loop) {
+    if (iterators[loop] != mlir::utils::IteratorType::parallel || ranges[loop] < 2)
+      continue;
+    if (llvm::all_of(op.getDpsInitsMutable(), [&](mlir::OpOperand &init) {
+          return op.getMatchingIndexingMap(&init).isFunctionOfDim(loop);
+        }))
+      return loop;
+    return std::nullopt;
+  }
+  return std::nullopt;
 }

@@ -11,9 +11,14 @@
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/SmallPtrSet.h"
 
+#include <optional>
+
 namespace mlir {
 class Block;
 class Operation;
+namespace linalg {
+class LinalgOp;
+} // namespace linalg
 } // namespace mlir
 
 namespace dlc {
@@ -29,6 +34,12 @@ mlir::Value bufferRoot(mlir::Value value);
 llvm::SmallPtrSet<mlir::Operation *, 16>
 usersInBlock(mlir::Value buffer, mlir::Block *block,
              llvm::function_ref<bool(mlir::Operation *)> skip = nullptr);
+
+/// The loop of `op` that a row-by-row kernel (dlc-fuse-rows) runs it
+/// along: its first parallel loop of at least two iterations, if that loop
+/// indexes every output (so each iteration writes rows of its own); none
+/// when its loop ranges are not static.
+std::optional<unsigned> rowLoopOf(mlir::linalg::LinalgOp op);
 
 } // namespace dlc
 

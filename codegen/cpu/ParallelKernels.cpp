@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/cpu/Buffers.h"
 #include "codegen/cpu/KernelAbi.h"
 #include "codegen/cpu/Passes.h"
 
@@ -236,24 +237,27 @@ linalg::LinalgOp collapseInnerLoops(linalg::LinalgOp op, unsigned from) {
   return op;
 }
 
-/// Rewrites `kernel` to run `op` on iterations [lo, hi) of `loop`, and
-/// returns that loop's full range.
-int64_t splitKernel(func::FuncOp kernel, linalg::LinalgOp op, unsigned loop) {
+/// Adds the range [lo, hi) of a split loop to `kernel`'s arguments and
+/// returns a loop over it, placed before `where`.
+scf::ForOp splitLoopOver(func::FuncOp kernel, Operation *where) {
   MLIRContext *context = kernel.getContext();
   Block &body = kernel.getBody().front();
   Type index = IndexType::get(context);
-  Location location = op.getLoc();
+  Location location = where->getLoc();
   Value lo = body.addArgument(index, location);
   Value hi = body.addArgument(index, location);
   kernel.setType(FunctionType::get(context, body.getArgumentTypes(), {}));
-
-  OpBuilder builder(op);
+  OpBuilder builder(where);
   Value one = arith::ConstantIndexOp::create(builder, location, 1);
-  auto forOp = scf::ForOp::create(builder, location, lo, hi, one);
-  builder.setInsertionPointToStart(forOp.getBody());
+  return scf::ForOp::create(builder, location, lo, hi, one);
+}
 
-  // The op on the slices for iteration `i` of `loop`: tile size 1 there,
-  // the whole range elsewhere.
+/// Moves `op` into `forOp`'s body (at its end), on the slices for the
+/// loop's iteration of `loop`: tile size 1 there, the whole range
+/// elsewhere.
+void sliceInto(scf::ForOp forOp, linalg::LinalgOp op, unsigned loop) {
+  OpBuilder builder = OpBuilder::atBlockTerminator(forOp.getBody());
+  Location location = op.getLoc();
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   SmallVector<OpFoldResult> tileSizes(ranges.size(), builder.getIndexAttr(0));
   tileSizes[loop] = builder.getIndexAttr(1);
@@ -270,7 +274,49 @@ int64_t splitKernel(func::FuncOp kernel, linalg::LinalgOp op, unsigned loop) {
   offsets[loop] = iteration;
   linalg::offsetIndices(builder, cast<linalg::LinalgOp>(sliced), offsets);
   op->erase();
-  return ranges[loop];
+}
+
+/// Rewrites `kernel` to run `op` on iterations [lo, hi) of `loop`, and
+/// returns that loop's full range.
+int64_t splitKernel(func::FuncOp kernel, linalg::LinalgOp op, unsigned loop) {
+  int64_t range = op.getStaticLoopRanges()[loop];
+  sliceInto(splitLoopOver(kernel, op), op, loop);
+  return range;
+}
+
+/// Rewrites a kernel of dlc-fuse-rows to run its ops on rows [lo, hi), all
+/// of them on a row before the next; returns the number of rows and sets
+/// `work` to the ops' iterations in all.
+int64_t splitRows(func::FuncOp kernel, int64_t &work) {
+  SmallVector<linalg::LinalgOp> ops;
+  for (auto op : kernel.getBody().front().getOps<linalg::LinalgOp>())
+    ops.push_back(op);
+  work = 0;
+  SmallVector<std::pair<linalg::LinalgOp, unsigned>> rowOps;
+  for (linalg::LinalgOp op : ops) {
+    unsigned loop = *dlc::rowLoopOf(op);
+    int64_t iterations = 1;
+    for (int64_t range : op.getStaticLoopRanges())
+      iterations *= range;
+    work += iterations;
+    rowOps.push_back({collapseInnerLoops(op, loop + 1), loop});
+  }
+  int64_t rows = rowOps.front().first.getStaticLoopRanges()[rowOps.front().second];
+  // The loop goes after the ops (and the views collapseInnerLoops made for
+  // them), which then move into it in order.
+  scf::ForOp forOp = splitLoopOver(kernel, kernel.getBody().front().getTerminator());
+  for (auto [op, loop] : rowOps)
+    sliceInto(forOp, op, loop);
+  return rows;
+}
+
+/// Marks `kernel` for the thread pool: the JIT makes its calls calls of
+/// dlc_parallel_for.
+void markParallel(func::FuncOp kernel, ArrayAttr passthrough) {
+  Builder builder(kernel.getContext());
+  SmallVector<Attribute> attributes(passthrough.getValue());
+  attributes.push_back(builder.getStringAttr(dlc::kParallelForAttribute));
+  kernel->setAttr("passthrough", builder.getArrayAttr(attributes));
 }
 
 struct ParallelKernelsPass
@@ -286,6 +332,14 @@ struct ParallelKernelsPass
           llvm::is_contained(passthrough, StringAttr::get(&getContext(),
                                                           dlc::kParallelForAttribute)))
         continue;
+      if (kernel->hasAttr(dlc::kRowsAttribute)) {
+        int64_t work = 0;
+        splitRanges[kernel.getSymNameAttr()] = splitRows(kernel, work);
+        // Small ones run their rows on the calling thread.
+        if (work >= minWork)
+          markParallel(kernel, passthrough);
+        continue;
+      }
       linalg::LinalgOp op = soleOp(kernel);
       if (!op || !op.hasPureBufferSemantics())
         continue;
@@ -294,14 +348,12 @@ struct ParallelKernelsPass
       if (!loop)
         continue;
       splitRanges[kernel.getSymNameAttr()] = splitKernel(kernel, op, *loop);
-      Builder builder(kernel.getContext());
-      SmallVector<Attribute> attributes(passthrough.getValue());
-      attributes.push_back(builder.getStringAttr(dlc::kParallelForAttribute));
-      kernel->setAttr("passthrough", builder.getArrayAttr(attributes));
+      markParallel(kernel, passthrough);
     }
     if (splitRanges.empty())
       return;
-    // Every call runs the whole range; the JIT hands it to the pool.
+    // Every call runs the whole range; the JIT hands it to the pool (or,
+    // for a row kernel too small to split, the kernel runs it).
     module.walk([&](func::CallOp call) {
       auto found = splitRanges.find(call.getCalleeAttr().getAttr());
       if (found == splitRanges.end())

@@ -26,6 +26,11 @@ namespace dlc {
 /// leaves it alone and dlc-cpu-kernel-calls folds it into the GEMM call.
 constexpr const char *kEpilogueAttribute = "dlc.epilogue";
 
+/// Marks a kernel that dlc-fuse-rows made of several: dlc-parallel-kernels
+/// runs its ops in one loop over their rows (dlc::rowLoopOf), each op on a
+/// row in turn.
+constexpr const char *kRowsAttribute = "dlc.rows";
+
 /// Marks the linalg.generic that is a whole float32 2-D convolution
 ///   out[n, o, y, x] += in[n, c, y·sh + i·dh, x·sw + j·dw] · filter[o, c, i, j]
 /// (loops n, o, y, x, c, i, j), with [sh, sw, dh, dw] as its value:

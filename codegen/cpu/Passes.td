@@ -186,6 +186,42 @@ def DlcOutlineKernels : Pass<"dlc-outline-kernels", "mlir::ModuleOp"> {
   let dependentDialects = ["mlir::func::FuncDialect", "mlir::linalg::LinalgDialect"];
 }
 
+def DlcFuseRows : Pass<"dlc-fuse-rows", "mlir::ModuleOp"> {
+  let summary = "Make consecutive row-by-row kernels one kernel";
+  let description = [{
+    Runs on outlined kernels (after dlc-outline-kernels). A row-wise
+    reduction and the elementwise ops around it (softmax: the maximum, the
+    exponentials, their sum, the division; layer norm: the mean, the
+    deviations, the variance, the normalization) were a kernel each, every
+    one a pass over the whole tensor. Consecutive calls of kernels that are
+    one linalg op each, all split along a loop of the same number of
+    iterations (`dlc::rowLoopOf`: its rows), become one call of a kernel
+    that holds their ops in order, marked `dlc.rows`; dlc-parallel-kernels
+    then runs them in one loop over the rows, every op on row r before the
+    next row, so a row stays in cache from the first op to the last.
+
+    That order computes the same as one op after the other when every
+    buffer an op of the group writes is reached by all of them row by row,
+    at the same elements for the same row (same offset and row stride, a
+    row no longer than the stride): an op on row r then reads exactly what
+    the ops before it wrote to row r, and nothing a later op writes. A
+    buffer read whole (a layer norm's scale, a scalar) must not be written
+    in the group. The function's arguments count as one buffer (an output
+    computed in place is its input's memory at run time). Between the
+    calls only views, constants, index arithmetic and allocations may
+    stand; deallocations move after the group's call.
+
+    ```mlir
+    call @main_kernel_25(%sum)             // fill
+    call @main_kernel_26(%x, %sum)         // sum of each row of %x
+    call @main_kernel_27(%sum3, %mean)     // sum / 768
+    // becomes
+    call @main_kernel_25_rows(%sum, %x, %sum3, %mean)
+    ```
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect", "mlir::LLVM::LLVMDialect"];
+}
+
 def DlcPlanMemory : Pass<"dlc-plan-memory", "mlir::ModuleOp"> {
   let summary = "Place a function's intermediate buffers in one arena";
   let description = [{

@@ -96,6 +96,9 @@ void buildKernelPipeline(OpPassManager &pm) {
   // its old one where the order of the kernels allows.
   pm.addPass(createDlcInPlaceOutputs());
   pm.addPass(createDlcOutlineKernels());
+  // A softmax's or a layer norm's kernels (a row-wise reduction and the
+  // elementwise ops around it) become one, run row by row.
+  pm.addPass(createDlcFuseRows());
 }
 
 } // namespace

@@ -143,8 +143,11 @@ Kernel describeCall(mlir::func::CallOp call, mlir::ModuleOp module) {
   auto callee = module.lookupSymbol<mlir::func::FuncOp>(call.getCallee());
   if (!callee || callee.isExternal())
     return kernel;
+  // A row kernel (dlc-fuse-rows) holds several ops: its work is theirs.
+  int ops = 0;
   callee.walk([&](mlir::linalg::LinalgOp op) {
-    kernel.kind = op->getName().getStringRef().str();
+    kernel.kind = ++ops == 1 ? op->getName().getStringRef().str()
+                             : formatv("rows of {0} ops", ops).str();
     double points = 1;
     for (int64_t range : op.getStaticLoopRanges())
       points *= double(range);
@@ -155,11 +158,11 @@ Kernel describeCall(mlir::func::CallOp call, mlir::ModuleOp module) {
           !isa<mlir::arith::ConstantOp>(inner))
         ++arithmetic;
     });
-    kernel.flops = points * double(arithmetic);
+    kernel.flops += points * double(arithmetic);
     auto callOperand = [&](Value inner) -> Value {
-      // A kernel on a slice makes its subview itself (dlc-outline-kernels).
-      while (auto subview = inner.getDefiningOp<mlir::memref::SubViewOp>())
-        inner = subview.getSource();
+      // A kernel on a slice makes its subview itself (dlc-outline-kernels),
+      // a row kernel its reshapes (dlc-fuse-rows).
+      inner = dlc::bufferRoot(inner);
       if (auto argument = dyn_cast<mlir::BlockArgument>(inner);
           argument && argument.getOwner()->getParentOp() == callee)
         return dlc::bufferRoot(call.getOperand(argument.getArgNumber()));
