@@ -2,7 +2,11 @@
 
 #include "codegen/cpu/Buffers.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Block.h"
 #include "mlir/IR/Operation.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
@@ -46,4 +50,32 @@ std::optional<unsigned> dlc::rowLoopOf(mlir::linalg::LinalgOp op) {
     return std::nullopt;
   }
   return std::nullopt;
+}
+
+void dlc::markNoAliasIfDistinct(mlir::func::FuncOp kernel,
+                                llvm::ArrayRef<mlir::Value> arguments) {
+  llvm::SmallPtrSet<void *, 8> roots;
+  for (mlir::Value value : arguments)
+    if (mlir::isa<mlir::MemRefType>(value.getType()) &&
+        !roots.insert(bufferRoot(value).getAsOpaquePointer()).second)
+      return;
+  mlir::UnitAttr unit = mlir::UnitAttr::get(kernel.getContext());
+  for (auto [i, value] : llvm::enumerate(arguments))
+    if (mlir::isa<mlir::MemRefType>(value.getType()))
+      kernel.setArgAttr(i, mlir::LLVM::LLVMDialect::getNoAliasAttrName(), unit);
+}
+
+mlir::linalg::LinalgOp dlc::soleKernelOp(mlir::func::FuncOp kernel) {
+  mlir::linalg::LinalgOp found;
+  for (mlir::Operation &op : kernel.getBody().front()) {
+    if (auto linalgOp = mlir::dyn_cast<mlir::linalg::LinalgOp>(op)) {
+      if (found)
+        return {};
+      found = linalgOp;
+    } else if (!mlir::isa<mlir::arith::ConstantOp, mlir::memref::SubViewOp,
+                          mlir::func::ReturnOp>(op)) {
+      return {};
+    }
+  }
+  return found;
 }

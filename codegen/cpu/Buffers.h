@@ -16,6 +16,9 @@
 namespace mlir {
 class Block;
 class Operation;
+namespace func {
+class FuncOp;
+} // namespace func
 namespace linalg {
 class LinalgOp;
 } // namespace linalg
@@ -34,6 +37,17 @@ mlir::Value bufferRoot(mlir::Value value);
 llvm::SmallPtrSet<mlir::Operation *, 16>
 usersInBlock(mlir::Value buffer, mlir::Block *block,
              llvm::function_ref<bool(mlir::Operation *)> skip = nullptr);
+
+/// Marks the buffer arguments of `kernel` `llvm.noalias` when `arguments`,
+/// the values its call passes, are views of pairwise distinct allocations
+/// or arguments (the runtime passes distinct arrays for the inputs,
+/// weights and outputs): LLVM then keeps loop-invariant loads in registers
+/// across stores, and vectorizes.
+void markNoAliasIfDistinct(mlir::func::FuncOp kernel, llvm::ArrayRef<mlir::Value> arguments);
+
+/// The one linalg op of an outlined kernel, if that is all it holds (with
+/// constants and the subviews of slices it works on).
+mlir::linalg::LinalgOp soleKernelOp(mlir::func::FuncOp kernel);
 
 /// The loop of `op` that a row-by-row kernel (dlc-fuse-rows) runs it
 /// along: its first parallel loop of at least two iterations, if that loop

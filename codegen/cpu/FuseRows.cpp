@@ -64,16 +64,7 @@ struct RowKernel {
 /// The op of `kernel` if the kernel is one linalg op on buffers (and
 /// constants), every operand one of its arguments.
 linalg::LinalgOp soleOpOnArguments(func::FuncOp kernel) {
-  linalg::LinalgOp found;
-  for (Operation &op : kernel.getBody().front()) {
-    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
-      if (found)
-        return {};
-      found = linalgOp;
-    } else if (!isa<arith::ConstantOp, func::ReturnOp>(op)) {
-      return {};
-    }
-  }
+  linalg::LinalgOp found = dlc::soleKernelOp(kernel);
   if (!found || !found.hasPureBufferSemantics())
     return {};
   for (Value operand : found->getOperands())
@@ -221,15 +212,7 @@ void merge(MutableArrayRef<RowKernel> group, ModuleOp module) {
   fused.setPrivate();
   fused->setAttr("passthrough", group.front().kernel->getAttr("passthrough"));
   fused->setAttr(dlc::kRowsAttribute, builder.getUnitAttr());
-  llvm::SmallPtrSet<void *, 8> roots;
-  bool distinct = llvm::all_of(arguments, [&](Value value) {
-    return !isa<MemRefType>(value.getType()) ||
-           roots.insert(dlc::bufferRoot(value).getAsOpaquePointer()).second;
-  });
-  if (distinct)
-    for (auto [i, value] : llvm::enumerate(arguments))
-      if (isa<MemRefType>(value.getType()))
-        fused.setArgAttr(i, LLVM::LLVMDialect::getNoAliasAttrName(), builder.getUnitAttr());
+  dlc::markNoAliasIfDistinct(fused, arguments.getArrayRef());
   Block *body = fused.addEntryBlock();
   builder.setInsertionPointToStart(body);
   // Each operand of the calls inside: an argument, or its reshapes of one.

@@ -26,18 +26,6 @@ using namespace mlir;
 
 namespace {
 
-/// Whether the buffers among `values` are views of pairwise distinct
-/// allocations or arguments, so no two of them overlap. (The runtime
-/// passes distinct arrays for the inputs, weights and outputs.)
-bool haveDistinctRoots(ArrayRef<Value> values) {
-  llvm::SmallPtrSet<void *, 8> roots;
-  for (Value value : values)
-    if (isa<MemRefType>(value.getType()) &&
-        !roots.insert(dlc::bufferRoot(value).getAsOpaquePointer()).second)
-      return false;
-  return true;
-}
-
 /// Whether `type` can cross a function boundary as a bare pointer, which
 /// the LLVM lowering uses for every function: a memref needs a static
 /// shape, strides and offset.
@@ -123,10 +111,7 @@ void outline(linalg::LinalgOp op, ArrayRef<Operation *> views, func::FuncOp pare
   // Buffers of distinct allocations (or distinct arguments of the caller)
   // never overlap: telling LLVM lets it keep a batch norm's per-channel
   // values in registers across the stores of a row, and vectorize.
-  if (haveDistinctRoots(arguments))
-    for (auto [i, value] : llvm::enumerate(arguments))
-      if (isa<MemRefType>(value.getType()))
-        kernel.setArgAttr(i, LLVM::LLVMDialect::getNoAliasAttrName(), builder.getUnitAttr());
+  dlc::markNoAliasIfDistinct(kernel, arguments);
   Block *body = kernel.addEntryBlock();
   builder.setInsertionPointToStart(body);
   IRMapping mapping;

@@ -56,22 +56,6 @@ std::optional<unsigned> splitLoop(linalg::LinalgOp op, int64_t minWork) {
   return std::nullopt;
 }
 
-/// The one linalg op of an outlined kernel, if that is all it holds (with
-/// constants and the subviews of slices it works on).
-linalg::LinalgOp soleOp(func::FuncOp kernel) {
-  linalg::LinalgOp found;
-  for (Operation &op : kernel.getBody().front()) {
-    if (auto linalgOp = dyn_cast<linalg::LinalgOp>(op)) {
-      if (found)
-        return {};
-      found = linalgOp;
-    } else if (!isa<arith::ConstantOp, memref::SubViewOp, func::ReturnOp>(op)) {
-      return {};
-    }
-  }
-  return found;
-}
-
 /// Whether each of `maps` reads the loops of `group` either not at all or
 /// all of them, in order, as consecutive results.
 bool groupStaysTogether(ArrayRef<AffineMap> maps, const ReassociationIndices &group) {
@@ -340,7 +324,7 @@ struct ParallelKernelsPass
           markParallel(kernel, passthrough);
         continue;
       }
-      linalg::LinalgOp op = soleOp(kernel);
+      linalg::LinalgOp op = dlc::soleKernelOp(kernel);
       if (!op || !op.hasPureBufferSemantics())
         continue;
       std::optional<unsigned> loop = splitLoop(op, minWork);
