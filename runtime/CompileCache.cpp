@@ -219,3 +219,54 @@ CompileCache::mapPieces(llvm::ArrayRef<llvm::StringRef> pieces) const {
     return mapped;
   return std::nullopt;
 }
+
+llvm::Expected<CompileCache::Usage>
+CompileCache::forEachFile(bool temporaries,
+                          llvm::function_ref<void(llvm::StringRef path)> visit) const {
+  Usage usage;
+  if (!enabled() || !llvm::sys::fs::is_directory(dir))
+    return usage;
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(dir, ec), end; it != end && !ec;
+       it.increment(ec)) {
+    llvm::StringRef name = llvm::sys::path::filename(it->path());
+    // writeToOutput's temporaries are NAME.temp-stream-XXXXXX.
+    bool temporary = name.contains(".temp-stream-");
+    bool object = !temporary && name.ends_with(".o") && name.size() == 64 + 2;
+    bool weights = !temporary && name.starts_with("weights-") && name.ends_with(".bin");
+    if (!object && !weights && !(temporaries && temporary))
+      continue;
+    uint64_t bytes = 0;
+    if (llvm::sys::fs::file_size(it->path(), bytes))
+      continue; // gone meanwhile
+    if (weights) {
+      ++usage.weightFiles;
+      usage.weightBytes += bytes;
+    } else {
+      ++usage.objects;
+      usage.objectBytes += bytes;
+    }
+    visit(it->path());
+  }
+  if (ec)
+    return llvm::createStringError("cannot list the cache directory '%s': %s", dir.c_str(),
+                                   ec.message().c_str());
+  return usage;
+}
+
+llvm::Expected<CompileCache::Usage> CompileCache::usage() const {
+  return forEachFile(/*temporaries=*/false, [](llvm::StringRef) {});
+}
+
+llvm::Expected<CompileCache::Usage> CompileCache::clear() const {
+  std::vector<std::string> paths;
+  auto found = forEachFile(/*temporaries=*/true,
+                           [&](llvm::StringRef path) { paths.push_back(path.str()); });
+  if (!found)
+    return found.takeError();
+  for (const std::string &path : paths)
+    if (std::error_code ec = llvm::sys::fs::remove(path))
+      return llvm::createStringError("cannot remove '%s': %s", path.c_str(),
+                                     ec.message().c_str());
+  return found;
+}

@@ -12,6 +12,7 @@
 #define DLC_RUNTIME_COMPILECACHE_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -38,6 +39,7 @@ public:
   static CompileCache fromEnvironment();
 
   bool enabled() const { return !dir.empty(); }
+  const std::string &directory() const { return dir; }
 
   /// The key of the code for a module with `moduleBytecode` on this host,
   /// built by this compiler: 64 hexadecimal digits.
@@ -66,8 +68,29 @@ public:
   };
   std::optional<MappedPieces> mapPieces(llvm::ArrayRef<llvm::StringRef> pieces) const;
 
+  /// What the cache holds: its objects (`KEY.o`) and mapPieces's files
+  /// (`weights-KEY.bin`), how many and their bytes. Other files in the
+  /// directory are not dlc's and are not counted.
+  struct Usage {
+    uint64_t objects = 0, objectBytes = 0;
+    uint64_t weightFiles = 0, weightBytes = 0;
+  };
+  /// Usage now (all zeros for a cache not yet written).
+  llvm::Expected<Usage> usage() const;
+  /// Removes the cache's files (objects, weights, and temporaries that a
+  /// killed writer left, counted with the objects), nothing else; returns
+  /// what was removed. Safe
+  /// while other processes use the cache: a mapped file stays readable
+  /// until unmapped, and a missing object is compiled again.
+  llvm::Expected<Usage> clear() const;
+
 private:
   std::string pathFor(llvm::StringRef key) const;
+  /// Visits the cache's own files (what usage() counts, and with
+  /// `temporaries` the leftovers of interrupted writes).
+  llvm::Expected<Usage>
+  forEachFile(bool temporaries,
+              llvm::function_ref<void(llvm::StringRef path)> visit) const;
   std::string dir;
 };
 

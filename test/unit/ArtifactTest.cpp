@@ -183,6 +183,35 @@ TEST_F(ArtifactTest, CacheMapsPiecesOnceAndChecksThem) {
   EXPECT_FALSE(cache.mapPieces({"", ""}));
 }
 
+TEST_F(ArtifactTest, CacheCountsAndClearsOnlyItsOwnFiles) {
+  CompileCache cache(path("cache"));
+  auto empty = cache.usage();
+  ASSERT_TRUE(bool(empty)) << llvm::toString(empty.takeError());
+  EXPECT_EQ(empty->objects + empty->weightFiles, 0u);
+
+  ASSERT_FALSE(bool(cache.store(CompileCache::keyFor("module"), "object code")));
+  std::string weights(70000, 'w');
+  ASSERT_TRUE(cache.mapPieces({weights}));
+  std::ofstream(path("cache/notes.txt")) << "not dlc's";
+  std::ofstream(path("cache/weights-x.bin.temp-stream-abc123")) << "half written";
+  auto used = cache.usage();
+  ASSERT_TRUE(bool(used)) << llvm::toString(used.takeError());
+  EXPECT_EQ(used->objects, 1u);
+  EXPECT_EQ(used->objectBytes, std::string("object code").size() + sizeof(uint64_t));
+  EXPECT_EQ(used->weightFiles, 1u);
+  EXPECT_EQ(used->weightBytes, weights.size());
+
+  auto removed = cache.clear();
+  ASSERT_TRUE(bool(removed)) << llvm::toString(removed.takeError());
+  EXPECT_EQ(removed->objects, 2u); // the object and the temporary
+  EXPECT_EQ(removed->weightFiles, 1u);
+  auto after = cache.usage();
+  ASSERT_TRUE(bool(after));
+  EXPECT_EQ(after->objects + after->weightFiles, 0u);
+  EXPECT_TRUE(llvm::sys::fs::exists(path("cache/notes.txt")));
+  EXPECT_FALSE(llvm::sys::fs::exists(path("cache/weights-x.bin.temp-stream-abc123")));
+}
+
 TEST_F(ArtifactTest, LargeWeightsAreMappedFromTheCacheAndSurvivePacking) {
   // 1 MiB of weights and 64 rows: the product packs its weight, and the
   // packed weight's pages are dropped from the mapping.

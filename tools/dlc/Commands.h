@@ -31,6 +31,7 @@ extern llvm::cl::SubCommand benchCommand;
 extern llvm::cl::SubCommand inspectCommand;
 extern llvm::cl::SubCommand trainCommand;
 extern llvm::cl::SubCommand exportCommand;
+extern llvm::cl::SubCommand cacheCommand;
 
 /// Prints `error` as "dlc COMMAND: error: ..." and returns exit code 1.
 int fail(const llvm::cl::SubCommand &command, llvm::Error error);
@@ -58,6 +59,8 @@ int runInspectCommand();
 int runTrainCommand();
 /// Writes trained weights back into an ONNX model.
 int runExportCommand();
+/// Shows or clears the compile cache.
+int runCacheCommand();
 
 /// Parses `NAME=D1xD2x...` (or `NAME=scalar`) as given to --shape.
 llvm::Expected<std::pair<std::string, std::vector<int64_t>>>

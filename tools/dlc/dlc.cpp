@@ -41,7 +41,8 @@ int main(int argc, char **argv) {
                               &dlc::tool::benchCommand,
                               &dlc::tool::inspectCommand,
                               &dlc::tool::trainCommand,
-                              &dlc::tool::exportCommand})
+                              &dlc::tool::exportCommand,
+                              &dlc::tool::cacheCommand})
     cl::HideUnrelatedOptions(dlc::tool::dlcCategory, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -54,6 +55,7 @@ int main(int argc, char **argv) {
       "  dlc export CHECKPOINT.npz|MODEL.dlc --onnx MODEL.onnx -o TRAINED.onnx   trained weights\n"
       "  dlc import MODEL.onnx   print the dlc IR of an ONNX model\n"
       "  dlc conformance DIR...  run ONNX backend test folders\n"
+      "  dlc cache [--clear]     what the compile cache holds, or clear it\n"
       "  dlc example mlp         build, compile and run the bundled MLP example\n\n"
       "Run 'dlc SUBCOMMAND --help' for the options of a subcommand.\n");
 
@@ -75,6 +77,8 @@ int main(int argc, char **argv) {
     return dlc::tool::runTrainCommand();
   if (dlc::tool::exportCommand)
     return dlc::tool::runExportCommand();
+  if (dlc::tool::cacheCommand)
+    return dlc::tool::runCacheCommand();
 
   WithColor::error(errs(), "dlc") << "no subcommand given; run 'dlc --help' "
                                      "to see them\n";
