@@ -52,11 +52,11 @@ struct Operand {
 };
 
 /// An outlined kernel that is one linalg op on its arguments, split by
-/// dlc-parallel-kernels along `rowLoop` (`rows` iterations).
+/// dlc-parallel-kernels along its row loop (dlc::rowLoopOf) of `rows`
+/// iterations.
 struct RowKernel {
   func::CallOp call;
   func::FuncOp kernel;
-  unsigned rowLoop;
   int64_t rows;
   SmallVector<Operand> operands;
 };
@@ -115,7 +115,7 @@ std::optional<RowKernel> rowKernelOf(func::CallOp call, ModuleOp module) {
   std::optional<unsigned> loop = dlc::rowLoopOf(op);
   if (!loop)
     return std::nullopt;
-  RowKernel row{call, kernel, *loop, op.getStaticLoopRanges()[*loop], {}};
+  RowKernel row{call, kernel, op.getStaticLoopRanges()[*loop], {}};
   for (OpOperand &operand : op->getOpOperands()) {
     auto type = dyn_cast<MemRefType>(operand.get().getType());
     if (!type)
@@ -143,8 +143,9 @@ Value memoryOf(Value value) {
   return root;
 }
 
-/// Whether `group` runs the same done row by row, all ops on row r before
-/// any on row r + 1, as one op after the other: the same number of rows,
+/// Whether running `group` row by row (all ops on row r before any on row
+/// r + 1) computes what running its ops one after the other does: the
+/// same number of rows,
 /// and every buffer that some op writes reached by all of them row by row
 /// with the same rows (so an op on row r reads what the ops before it wrote
 /// there, and nothing a later op writes).
