@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/cpu/Buffers.h"
+#include "codegen/cpu/KernelAbi.h"
 #include "codegen/cpu/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -133,12 +134,14 @@ std::optional<RowKernel> rowKernelOf(func::CallOp call, ModuleOp module) {
 }
 
 /// What a group's legality is about: the buffer `value` is a view of, with
-/// the arguments of the function taken as one (an in-place output is its
-/// input's memory at run time).
-Value memoryOf(Value value) {
+/// the arguments of the function taken as one when `argumentsMayAlias`
+/// (a function with outputs computed in place: such an output is its
+/// input's memory at run time). Otherwise the runtime passes distinct
+/// arrays for the inputs, weights and outputs.
+Value memoryOf(Value value, bool argumentsMayAlias) {
   Value root = dlc::bufferRoot(value);
   if (auto argument = dyn_cast<BlockArgument>(root))
-    if (isa<FunctionOpInterface>(argument.getOwner()->getParentOp()))
+    if (argumentsMayAlias && isa<FunctionOpInterface>(argument.getOwner()->getParentOp()))
       return argument.getOwner()->getArgument(0);
   return root;
 }
@@ -149,13 +152,13 @@ Value memoryOf(Value value) {
 /// and every buffer that some op writes reached by all of them row by row
 /// with the same rows (so an op on row r reads what the ops before it wrote
 /// there, and nothing a later op writes).
-bool fusable(ArrayRef<RowKernel> group) {
+bool fusable(ArrayRef<RowKernel> group, bool argumentsMayAlias) {
   llvm::DenseMap<Value, SmallVector<const Operand *>> byMemory;
   for (const RowKernel &kernel : group) {
     if (kernel.rows != group.front().rows)
       return false;
     for (const Operand &operand : kernel.operands)
-      byMemory[memoryOf(operand.buffer)].push_back(&operand);
+      byMemory[memoryOf(operand.buffer, argumentsMayAlias)].push_back(&operand);
   }
   for (auto &[memory, operands] : byMemory) {
     if (llvm::none_of(operands, [](const Operand *o) { return o->written; }))
@@ -254,6 +257,7 @@ void merge(MutableArrayRef<RowKernel> group, ModuleOp module) {
 struct FuseRowsPass : public dlc::impl::DlcFuseRowsBase<FuseRowsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    const bool argumentsMayAlias = bool(module.lookupSymbol(dlc::kInPlaceOutputsSymbol));
     SmallVector<SmallVector<RowKernel>> groups;
     module.walk([&](Block *block) {
       SmallVector<RowKernel> group;
@@ -271,7 +275,7 @@ struct FuseRowsPass : public dlc::impl::DlcFuseRowsBase<FuseRowsPass> {
           continue;
         }
         group.push_back(std::move(*kernel));
-        if (!fusable(group)) {
+        if (!fusable(group, argumentsMayAlias)) {
           RowKernel next = std::move(group.back());
           group.pop_back();
           close();

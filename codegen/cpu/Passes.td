@@ -206,8 +206,10 @@ def DlcFuseRows : Pass<"dlc-fuse-rows", "mlir::ModuleOp"> {
     row no longer than the stride): an op on row r then reads exactly what
     the ops before it wrote to row r, and nothing a later op writes. A
     buffer read whole (a layer norm's scale, a scalar) must not be written
-    in the group. The function's arguments count as one buffer (an output
-    computed in place is its input's memory at run time). Between the
+    in the group. In a module with outputs computed in place
+    (`dlc_in_place_outputs`, a training step), the function's arguments
+    count as one buffer (such an output is its input's memory at run
+    time); otherwise the runtime passes distinct arrays. Between the
     calls only views, constants, index arithmetic and allocations may
     stand; deallocations move after the group's call.
 

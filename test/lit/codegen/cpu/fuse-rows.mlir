@@ -136,3 +136,75 @@ func.func @main(%a: memref<8x8xf32>, %v: memref<4x8xf32>, %w: memref<4x8xf32>) {
   call @main_kernel_3(%w) : (memref<4x8xf32>) -> ()
   return
 }
+
+// -----
+
+// Function arguments are distinct arrays unless the module has outputs
+// computed in place: a normalization that writes the output %y row by row
+// while reading the weight %g whole joins the group.
+// CHECK-LABEL: func.func private @main_kernel_0_rows
+// CHECK-LABEL: func.func @main
+// CHECK: call @main_kernel_0_rows
+// CHECK-NOT: call
+#id2 = affine_map<(d0, d1) -> (d0, d1)>
+#col = affine_map<(d0, d1) -> (d1)>
+func.func private @main_kernel_0(%x: memref<4x16xf32>, %t: memref<4x16xf32>) attributes {passthrough = ["noinline"]} {
+  linalg.generic {indexing_maps = [#id2, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<4x16xf32>) outs(%t : memref<4x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %0 = arith.negf %a : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+func.func private @main_kernel_1(%t: memref<4x16xf32>, %g: memref<16xf32>, %y: memref<4x16xf32>) attributes {passthrough = ["noinline"]} {
+  linalg.generic {indexing_maps = [#id2, #col, #id2], iterator_types = ["parallel", "parallel"]}
+      ins(%t, %g : memref<4x16xf32>, memref<16xf32>) outs(%y : memref<4x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %0 = arith.mulf %a, %b : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+func.func @main(%x: memref<4x16xf32>, %g: memref<16xf32>, %y: memref<4x16xf32>) {
+  %t = memref.alloc() : memref<4x16xf32>
+  call @main_kernel_0(%x, %t) : (memref<4x16xf32>, memref<4x16xf32>) -> ()
+  call @main_kernel_1(%t, %g, %y) : (memref<4x16xf32>, memref<16xf32>, memref<4x16xf32>) -> ()
+  memref.dealloc %t : memref<4x16xf32>
+  return
+}
+
+// -----
+
+// The same in a module with in-place outputs (a training step, where %y
+// may be %g's memory): %g, read whole, may change under the group, so the
+// kernels stay apart.
+// CHECK-LABEL: func.func @main
+// CHECK: call @main_kernel_0(
+// CHECK: call @main_kernel_1(
+memref.global "private" constant @dlc_in_place_outputs : memref<3xi64> = dense<[1, 0, 1]>
+func.func private @main_kernel_0(%x: memref<4x16xf32>, %t: memref<4x16xf32>) attributes {passthrough = ["noinline"]} {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%x : memref<4x16xf32>) outs(%t : memref<4x16xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %0 = arith.negf %a : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+func.func private @main_kernel_1(%t: memref<4x16xf32>, %g: memref<16xf32>, %y: memref<4x16xf32>) attributes {passthrough = ["noinline"]} {
+  linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>, affine_map<(d0, d1) -> (d0, d1)>], iterator_types = ["parallel", "parallel"]}
+      ins(%t, %g : memref<4x16xf32>, memref<16xf32>) outs(%y : memref<4x16xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %0 = arith.mulf %a, %b : f32
+    linalg.yield %0 : f32
+  }
+  return
+}
+func.func @main(%x: memref<4x16xf32>, %g: memref<16xf32>, %y: memref<4x16xf32>) {
+  %t = memref.alloc() : memref<4x16xf32>
+  call @main_kernel_0(%x, %t) : (memref<4x16xf32>, memref<4x16xf32>) -> ()
+  call @main_kernel_1(%t, %g, %y) : (memref<4x16xf32>, memref<16xf32>, memref<4x16xf32>) -> ()
+  memref.dealloc %t : memref<4x16xf32>
+  return
+}
