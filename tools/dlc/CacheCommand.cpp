@@ -32,7 +32,7 @@ std::string megabytes(uint64_t bytes) { return formatv("{0:f1} MB", bytes / 1e6)
 int dlc::tool::runCacheCommand() {
   CompileCache cache = CompileCache::fromEnvironment();
   if (!cache.enabled()) {
-    outs() << "caching is off (DLC_CACHE_DIR=off, or no HOME to put it in)\n";
+    outs() << "caching is off (DLC_CACHE_DIR is empty or \"off\", or there is no HOME)\n";
     return 0;
   }
   if (clearCache) {
