@@ -53,6 +53,14 @@ constexpr uint64_t kChecksumBlock = uint64_t(1) << 20;
 /// straddles two blocks goes with the second.
 constexpr uint64_t kDropOverlap = uint64_t(1) << 16;
 
+/// Lets go of the pages of bytes [from, to) at `base`, just read from a
+/// read-only file mapping, and of the page they share with the bytes
+/// before (which the previous block's drop kept).
+void dropReadBlock(const char *base, uint64_t from, uint64_t to) {
+  const uint64_t start = from - std::min(from, kDropOverlap);
+  dropMappedPages(base + start, to - start);
+}
+
 class BlockChecksum {
 public:
   void add(llvm::StringRef block) {
@@ -90,10 +98,8 @@ void forEachWeightsBlock(const Artifact &artifact, llvm::ArrayRef<uint64_t> offs
       if (from >= to)
         continue;
       std::memcpy(block.data() + (from - start), data + (from - offsets[i]), to - from);
-      if (artifact.weightsMapped) {
-        uint64_t dropFrom = std::max(offsets[i], from - std::min(from, kDropOverlap));
-        dropMappedPages(data + (dropFrom - offsets[i]), to - dropFrom);
-      }
+      if (artifact.weightsMapped)
+        dropReadBlock(data, from - offsets[i], to - offsets[i]);
     }
     while (first < offsets.size() && offsets[first] + artifact.weights[first].byteSize() <= end)
       ++first;
@@ -358,11 +364,9 @@ llvm::Expected<Artifact> dlc::readArtifact(llvm::StringRef path) {
     uint64_t checked = 0;
     forEachBlock(payload, [&](llvm::StringRef block) {
       computed.add(block);
-      if (dropChecked) {
-        uint64_t from = checked - std::min(checked, kDropOverlap);
-        checked += block.size();
-        dropMappedPages(payload.data() + from, checked - from);
-      }
+      if (dropChecked)
+        dropReadBlock(payload.data(), checked, checked + block.size());
+      checked += block.size();
     });
     if (computed.value() != checksum)
       return artifactError(path, "the artifact is damaged: section " + tag +

@@ -79,9 +79,9 @@ public:
   llvm::Expected<Usage> usage() const;
   /// Removes the cache's files (objects, weights, and temporaries that a
   /// killed writer left, counted with the objects), nothing else; returns
-  /// what was removed. Safe
-  /// while other processes use the cache: a mapped file stays readable
-  /// until unmapped, and a missing object is compiled again.
+  /// what was removed. Safe while other processes use the cache: a mapped
+  /// file stays readable until unmapped, and a missing object is compiled
+  /// again.
   llvm::Expected<Usage> clear() const;
 
 private:

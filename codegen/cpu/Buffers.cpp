@@ -35,20 +35,27 @@ dlc::usersInBlock(mlir::Value buffer, mlir::Block *block,
   return users;
 }
 
+std::optional<int64_t> dlc::iterationsOf(mlir::linalg::LinalgOp op) {
+  int64_t iterations = 1;
+  for (int64_t range : op.getStaticLoopRanges()) {
+    if (mlir::ShapedType::isDynamic(range))
+      return std::nullopt;
+    iterations *= range;
+  }
+  return iterations;
+}
+
 std::optional<unsigned> dlc::rowLoopOf(mlir::linalg::LinalgOp op) {
-  llvm::SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  if (llvm::any_of(ranges, mlir::ShapedType::isDynamic))
+  if (!iterationsOf(op))
     return std::nullopt;
+  llvm::SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   llvm::SmallVector<mlir::utils::IteratorType> iterators = op.getIteratorTypesArray();
-  for (unsigned loop = 0; loop < ranges.size(); ++loop) {
-    if (iterators[loop] != mlir::utils::IteratorType::parallel || ranges[loop] < 2)
-      continue;
-    if (llvm::all_of(op.getDpsInitsMutable(), [&](mlir::OpOperand &init) {
+  for (unsigned loop = 0; loop < ranges.size(); ++loop)
+    if (iterators[loop] == mlir::utils::IteratorType::parallel && ranges[loop] >= 2 &&
+        llvm::all_of(op.getDpsInitsMutable(), [&](mlir::OpOperand &init) {
           return op.getMatchingIndexingMap(&init).isFunctionOfDim(loop);
         }))
       return loop;
-    return std::nullopt;
-  }
   return std::nullopt;
 }
 

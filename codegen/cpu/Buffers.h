@@ -49,10 +49,15 @@ void markNoAliasIfDistinct(mlir::func::FuncOp kernel, llvm::ArrayRef<mlir::Value
 /// constants and the subviews of slices it works on).
 mlir::linalg::LinalgOp soleKernelOp(mlir::func::FuncOp kernel);
 
-/// The loop of `op` that a row-by-row kernel (dlc-fuse-rows) runs it
-/// along: its first parallel loop of at least two iterations, if that loop
-/// indexes every output (so each iteration writes rows of its own); none
-/// when its loop ranges are not static.
+/// The number of iterations of all of `op`'s loops; none when a range is
+/// not static.
+std::optional<int64_t> iterationsOf(mlir::linalg::LinalgOp op);
+
+/// The loop of `op` that threads split it along (dlc-parallel-kernels)
+/// and that a row-by-row kernel (dlc-fuse-rows) runs it along, its rows:
+/// its first parallel loop of at least two iterations that indexes every
+/// output (so each iteration writes elements of its own); none when its
+/// loop ranges are not static.
 std::optional<unsigned> rowLoopOf(mlir::linalg::LinalgOp op);
 
 } // namespace dlc

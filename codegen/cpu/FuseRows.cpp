@@ -107,8 +107,7 @@ std::optional<RowAccess> rowAccess(MemRefType type, AffineMap map, unsigned loop
 /// reaches every buffer it writes row by row.
 std::optional<RowKernel> rowKernelOf(func::CallOp call, ModuleOp module) {
   auto kernel = module.lookupSymbol<func::FuncOp>(call.getCallee());
-  if (!kernel || kernel.isExternal() || !kernel->hasAttr("passthrough") ||
-      kernel->hasAttr(dlc::kRowsAttribute))
+  if (!kernel || kernel.isExternal() || !kernel->hasAttr("passthrough"))
     return std::nullopt;
   linalg::LinalgOp op = soleOpOnArguments(kernel);
   if (!op)

@@ -28,32 +28,17 @@ using namespace mlir;
 
 namespace {
 
-/// The loop of `op` that threads split: the outermost parallel loop with at
-/// least two iterations, other than the innermost loop. None when the op is
-/// too small to be worth splitting or its loop ranges are not static.
+/// The loop of `op` that threads split (dlc::rowLoopOf), unless it is the
+/// innermost one (which stays whole, to vectorize). None when the op is too
+/// small to be worth splitting or its loop ranges are not static.
 std::optional<unsigned> splitLoop(linalg::LinalgOp op, int64_t minWork) {
-  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
-  int64_t work = 1;
-  for (int64_t range : ranges) {
-    if (ShapedType::isDynamic(range))
-      return std::nullopt;
-    work *= range;
-  }
-  if (work < minWork)
+  std::optional<int64_t> work = dlc::iterationsOf(op);
+  if (!work || *work < minWork)
     return std::nullopt;
-  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
-  // Each thread must write elements of its own: the loop indexes every
-  // output.
-  auto indexesEveryOutput = [&](unsigned loop) {
-    return llvm::all_of(op.getDpsInitsMutable(), [&](OpOperand &init) {
-      return op.getMatchingIndexingMap(&init).isFunctionOfDim(loop);
-    });
-  };
-  for (unsigned loop = 0; loop + 1 < ranges.size(); ++loop)
-    if (iterators[loop] == utils::IteratorType::parallel && ranges[loop] >= 2 &&
-        indexesEveryOutput(loop))
-      return loop;
-  return std::nullopt;
+  std::optional<unsigned> loop = dlc::rowLoopOf(op);
+  if (!loop || *loop + 1 == op.getNumLoops())
+    return std::nullopt;
+  return loop;
 }
 
 /// Whether each of `maps` reads the loops of `group` either not at all or
@@ -272,17 +257,11 @@ int64_t splitKernel(func::FuncOp kernel, linalg::LinalgOp op, unsigned loop) {
 /// of them on a row before the next; returns the number of rows and sets
 /// `work` to the ops' iterations in all.
 int64_t splitRows(func::FuncOp kernel, int64_t &work) {
-  SmallVector<linalg::LinalgOp> ops;
-  for (auto op : kernel.getBody().front().getOps<linalg::LinalgOp>())
-    ops.push_back(op);
   work = 0;
   SmallVector<std::pair<linalg::LinalgOp, unsigned>> rowOps;
-  for (linalg::LinalgOp op : ops) {
+  for (auto op : llvm::make_early_inc_range(kernel.getBody().front().getOps<linalg::LinalgOp>())) {
     unsigned loop = *dlc::rowLoopOf(op);
-    int64_t iterations = 1;
-    for (int64_t range : op.getStaticLoopRanges())
-      iterations *= range;
-    work += iterations;
+    work += *dlc::iterationsOf(op);
     rowOps.push_back({collapseInnerLoops(op, loop + 1), loop});
   }
   int64_t rows = rowOps.front().first.getStaticLoopRanges()[rowOps.front().second];
