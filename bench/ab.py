@@ -12,7 +12,10 @@ machine's phase.
 A and B differ by an environment variable (`--env VAR[=VALUE]`, set for B):
 - read by the runtime while it runs (`--when run`, the default): put a
   temporary `getenv("VAR")` switch in the kernel under test, marked
-  `// AB-TOGGLE` so that `grep -rn AB-TOGGLE` finds it before committing;
+  `// AB-TOGGLE` so that `grep -rn AB-TOGGLE` finds it before committing.
+  Read it on every call, never into a `static`: A's warm-up runs first,
+  and a cached switch would give B A's code (outputs that "differ by at
+  most 0" where B should change them are the sign);
 - read by the compiler (`--when compile`): the model is compiled twice,
   with the variable unset and set (no compile cache), and the two
   executables alternate.
