@@ -136,6 +136,17 @@ struct GemmMicroKernel {
   /// cost theirs, not mr's), or 0: convolutions whose pixels come in whole
   /// groups of it (7×7 and 14×14 outputs for 7) use such tiles.
   int indirectShortRows;
+  /// One output row of a convolution with few input channels (an image
+  /// network's first layer): for x < width and c < channels,
+  ///   out[c·outC + x] (+)= Σ_{p<k} filterT[p·ldf + c] · taps[p][stride·x]
+  /// with `epilogue`'s terms (its row c channel c; never a NaN bound),
+  /// where taps[p] is the input row of patch element p, shifted to its
+  /// column, and filterT the filter transposed (k rows, its columns past
+  /// `channels` zero up to a multiple of 8). stride is 1 or 2. Null:
+  /// such convolutions run as implicit GEMMs.
+  void (*convTaps)(int64_t k, const float *const *taps, int stride, const float *filterT,
+                   int64_t ldf, int channels, int64_t width, float *out, int64_t outC,
+                   bool accumulate, const GemmEpilogue *epilogue);
 };
 
 /// The micro-kernels this build has, best first; each is usable only where

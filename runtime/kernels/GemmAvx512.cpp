@@ -209,6 +209,125 @@ void kernelIndirect(int64_t kc, const float *const *rows, const int64_t *offsets
   storeTile(acc, rowCount, c, ldc, NR, accumulate);
 }
 
+/// Sixteen inputs of a tap's row for sixteen adjacent outputs with
+/// horizontal stride S: row[S·t] for t < 16, of which only the elements in
+/// `elements` are read (zeros for the others), so a vector over the end of
+/// a row cannot fault.
+template <int S> inline __m512 tapInputs(const float *row, uint32_t elements) {
+  if constexpr (S == 1) {
+    return _mm512_maskz_loadu_ps(__mmask16(elements), row);
+  } else {
+    const __m512 low = _mm512_maskz_loadu_ps(__mmask16(elements), row);
+    const __m512 high = _mm512_maskz_loadu_ps(__mmask16(elements >> 16), row + 16);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    return _mm512_permutex2var_ps(low, even, high);
+  }
+}
+
+/// Outputs [x0, x0 + count) of a row for 8 output channels (filterT's
+/// columns c0..c0+7, rows ldf apart, one per tap): V vectors of 16 outputs
+/// each, all 8·V sums in registers across the taps.
+template <int S, int V>
+void tapsChunk(int64_t k, const float *const *taps, const float *filterT, int64_t ldf,
+               int64_t x0, int64_t count, float *out, int64_t outC, int channels,
+               bool accumulate, const dlc::GemmEpilogue *epilogue) {
+  constexpr int R = 8;
+  __m512 acc[R][V];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v)
+      acc[r][v] = _mm512_setzero_ps();
+  uint32_t elements[V];
+#pragma GCC unroll 4
+  for (int v = 0; v < V; ++v) {
+    const int64_t lanes = std::min<int64_t>(16, count - 16 * v);
+    elements[v] = dlc::laneSpan(0, S * (lanes - 1) + 1);
+  }
+  for (int64_t p = 0; p < k; ++p) {
+    const float *row = taps[p] + S * x0;
+    __m512 in[V];
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v)
+      in[v] = tapInputs<S>(row + 16 * S * v, elements[v]);
+    const float *w = filterT + p * ldf;
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      const __m512 wr = _mm512_set1_ps(w[r]);
+#pragma GCC unroll 4
+      for (int v = 0; v < V; ++v)
+        acc[r][v] = _mm512_fmadd_ps(wr, in[v], acc[r][v]);
+    }
+  }
+  const __m512 lo = _mm512_set1_ps(epilogue ? epilogue->lo : 0.0f),
+               hi = _mm512_set1_ps(epilogue ? epilogue->hi : 0.0f);
+  // (Unrolled whole, so that acc is indexed by constants only and stays in
+  // registers across the taps.)
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    if (r >= channels)
+      break;
+    float *o = out + r * outC + x0;
+    const float *residual =
+        epilogue && epilogue->residual ? epilogue->residual + r * epilogue->ldr + x0 : nullptr;
+    const __m512 scale =
+        _mm512_set1_ps(epilogue && epilogue->rowScale ? epilogue->rowScale[r] : 1.0f);
+    const __m512 shift =
+        _mm512_set1_ps(epilogue && epilogue->rowShift ? epilogue->rowShift[r] : 0.0f);
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v) {
+      const __mmask16 lanes = __mmask16(dlc::laneSpan(0, count - 16 * v));
+      __m512 value = acc[r][v];
+      if (accumulate)
+        value = _mm512_add_ps(value, _mm512_maskz_loadu_ps(lanes, o + 16 * v));
+      if (epilogue)
+        value = dlc::withTerms(value, *epilogue, scale, shift, lo, hi,
+                               residual ? residual + 16 * v : nullptr, lanes);
+      _mm512_mask_storeu_ps(o + 16 * v, lanes, value);
+    }
+  }
+}
+
+template <int S>
+void convTapsOf(int64_t k, const float *const *taps, const float *filterT, int64_t ldf,
+                int channels, int64_t width, float *out, int64_t outC, bool accumulate,
+                const dlc::GemmEpilogue *epilogue) {
+  for (int c0 = 0; c0 < channels; c0 += 8) {
+    dlc::GemmEpilogue terms;
+    if (epilogue)
+      terms = epilogue->from(c0, 0);
+    const dlc::GemmEpilogue *here = epilogue ? &terms : nullptr;
+    float *o = out + c0 * outC;
+    const float *f = filterT + c0;
+    const int rest = channels - c0;
+    for (int64_t x0 = 0; x0 < width; x0 += 48) {
+      const int64_t count = std::min<int64_t>(48, width - x0);
+      if (count > 32)
+        tapsChunk<S, 3>(k, taps, f, ldf, x0, count, o, outC, rest, accumulate, here);
+      else if (count > 16)
+        tapsChunk<S, 2>(k, taps, f, ldf, x0, count, o, outC, rest, accumulate, here);
+      else
+        tapsChunk<S, 1>(k, taps, f, ldf, x0, count, o, outC, rest, accumulate, here);
+    }
+  }
+}
+
+/// One output row of a convolution with few input channels: the sum for
+/// output x of channel c is Σ_p filterT[p·ldf + c] · taps[p][stride·x],
+/// `channels` channels 8 at a time (filterT's columns padded with zeros
+/// to a multiple of 8), written to out + c·outC + x with the epilogue's
+/// terms (its row c channel c). The taps' loads are masked to the
+/// elements the row's outputs need.
+void convTaps(int64_t k, const float *const *taps, int stride, const float *filterT,
+              int64_t ldf, int channels, int64_t width, float *out, int64_t outC,
+              bool accumulate, const dlc::GemmEpilogue *epilogue) {
+  if (stride == 1)
+    convTapsOf<1>(k, taps, filterT, ldf, channels, width, out, outC, accumulate, epilogue);
+  else
+    convTapsOf<2>(k, taps, filterT, ldf, channels, width, out, outC, accumulate, epilogue);
+}
+
 /// 16×16 blocks transposed in registers: pairs of rows interleaved
 /// (unpack of floats, then of float pairs) leave, in each 128-bit lane L of
 /// register 4g + j, column 4L + j of rows 4g..4g+3; two shuffles of lanes
@@ -461,7 +580,8 @@ void winogradOutput(const dlc::WinogradTiles &tiles, const float *m, int64_t ldm
 
 const dlc::GemmMicroKernel avx512 = {
     "avx512 8x32", MR,       NR,        kernel,  dot4, copyRuns, kernelIndirect, transpose,
-    copyRows,      kernelWithEpilogue, winogradInput, winogradOutput, kShortRows};
+    copyRows,      kernelWithEpilogue, winogradInput, winogradOutput, kShortRows,
+    convTaps};
 
 } // namespace
 

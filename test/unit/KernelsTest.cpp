@@ -425,12 +425,18 @@ void checkConv(const GemmMicroKernel *kernel, const ConvCase &test, unsigned see
   const bool winograd = test.constantFilter && kernel->winogradInput && test.kh == 3 &&
                         test.kw == 3 && test.sh == 1 && test.sw == 1 && test.dh == 1 &&
                         test.dw == 1 && test.c >= 32 && test.o >= 32 && tiles >= 32;
+  // Up to four input channels, rows of at least 16 outputs, a stride of
+  // 1 or 2 and an input whose rows are contiguous: summed tap by tap
+  // where the kernel can.
+  const bool taps = !winograd && kernel->convTaps && test.c <= 4 &&
+                    test.c * test.kh * test.kw <= 32 && test.wo >= 16 &&
+                    (test.sw == 1 || test.sw == 2) && test.inputSpread == 1;
   std::vector<KernelProfile::Entry> ran = profile.entries();
   ASSERT_EQ(ran.size(), 1u);
-  EXPECT_EQ(ran[0].kernel, winograd ? "conv2d (Winograd)" : "conv2d");
+  EXPECT_EQ(ran[0].kernel, winograd ? "conv2d (Winograd)" : taps ? "conv2d (taps)" : "conv2d");
   // Otherwise a constant filter with at most 256 output pixels is kept
   // transposed, where the kernel reads patches in place.
-  const bool transposedFilter = !winograd && test.constantFilter && kernel->runIndirect &&
+  const bool transposedFilter = !winograd && !taps && test.constantFilter && kernel->runIndirect &&
                                 kernel->transpose && test.n * test.ho * test.wo <= 256;
   EXPECT_EQ(cache.bytesHeld() > 0, winograd || transposedFilter) << "the cache was used";
   int64_t mismatches = 0;
@@ -540,6 +546,20 @@ TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
       {1, 520, 256, 1, 1, 14, 14, 2, 2, 1, 1, 1, 0, false, false, true},
       {3, 16, 64, 3, 3, 5, 5, 1, 1, 2, 2, 1, 0, true, false, true},
       {2, 8, 300, 3, 3, 12, 12, 2, 2, 1, 1, 1, 0, false, false, true},
+      // Up to four input channels and 32 patch elements (an image
+      // network's first layer), summed tap by tap where the kernel can:
+      // MobileNetV2's 3×3 stride 2 into a view with the epilogue (rows of
+      // 112: chunks of 48, 48 and 16); a 1×5 filter of 4 channels, stride
+      // 2, 20 output channels (the last eight partial), rows of 40 (48
+      // less 8), adding; stride 1 with dilation, rows of 27 (16 and 11)
+      // and one channel; two channels, rows of 70 (48 and 22), stride 2
+      // with dilation 2, the epilogue on what was added. ResNet-50's 7×7
+      // (K = 147) stays an implicit GEMM.
+      {1, 3, 32, 3, 3, 5, 112, 2, 2, 1, 1, 1, 1, true, false, true},
+      {2, 4, 20, 1, 5, 3, 40, 2, 2, 1, 1, 1, 0, false, true, true},
+      {1, 3, 20, 7, 7, 2, 40, 2, 2, 1, 1, 1, 0, true, false, true},
+      {2, 1, 9, 3, 3, 4, 27, 1, 1, 2, 2, 1, 0, true},
+      {1, 2, 17, 3, 3, 3, 70, 2, 2, 2, 2, 1, 2, true, true},
   };
   unsigned seed = 100;
   for (const GemmMicroKernel *kernel : runnableKernels())
