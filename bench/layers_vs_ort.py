@@ -88,7 +88,7 @@ def ort_groups(path, shapes, threads, runs):
 # dlc's kernel lines: "  ms  share  calls  GFLOP/s  kernel and shape".
 LINE = re.compile(r"^\s*([\d.]+)\s+[\d.]+%\s+(\d*)\s+([\d.-]+)\s+(.*)$")
 GEMM = re.compile(r"gemm(?: \(pixel rows\))? (\d+) x \((\d+)x(\d+) · (\d+)x(\d+)\)")
-CONV = re.compile(r"conv2d(?: \(Winograd\))? (\d+)x(\d+) -> (\d+)x(\d+)x(\d+)")
+CONV = re.compile(r"conv2d(?: \((?:Winograd|taps)\))? (\d+)x(\d+) -> (\d+)x(\d+)x(\d+)")
 DEPTHWISE = re.compile(r"depthwise conv2d (\d+)x(\d+) -> (\d+)x(\d+)")
 
 
@@ -141,18 +141,9 @@ def main():
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as scratch:
-        if args.model.endswith(".onnx"):
-            path = args.model
-            shapes = {}
-            for given in args.shape:
-                name, dims = given.split("=")
-                shapes[name] = [int(d) for d in dims.split("x")]
-        else:
-            import models
+        import models
 
-            path, symbolic = models.save(args.model, scratch)
-            shapes = {name: [args.batch if d == "N" else d for d in dims]
-                      for name, dims in symbolic.items()}
+        path, shapes = models.model_and_shapes(args.model, args.shape, args.batch, scratch)
         # The engines take turns, and each group keeps its fastest turn:
         # the machine has slow phases of seconds (docs/performance.md) that
         # would otherwise land on one engine's whole measurement.

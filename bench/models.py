@@ -174,3 +174,18 @@ def save(name, directory):
     path = os.path.join(directory, f"{name}.onnx")
     onnx.save(model, path)
     return path, shapes
+
+
+def model_and_shapes(model, shape_args, batch, directory):
+    """An ONNX file and its input shapes from a script's arguments: `model`
+    is a file (shapes from `shape_args`, NAME=D1xD2x... each) or a model of
+    this module, saved to `directory`, with "N" dimensions set to `batch`."""
+    if model.endswith(".onnx"):
+        shapes = {}
+        for given in shape_args:
+            name, dims = given.split("=")
+            shapes[name] = [int(d) for d in dims.split("x")]
+        return model, shapes
+    path, symbolic = save(model, directory)
+    return path, {name: [batch if d == "N" else d for d in dims]
+                  for name, dims in symbolic.items()}

@@ -153,16 +153,7 @@ def main():
 
     work = tempfile.mkdtemp(prefix="dlc-prefixes-")
     try:
-        if args.model.endswith(".onnx"):
-            path = args.model
-            shapes = {}
-            for given in args.shape:
-                name, dims = given.split("=")
-                shapes[name] = [int(d) for d in dims.split("x")]
-        else:
-            path, symbolic = models.save(args.model, work)
-            shapes = {name: [args.batch if d == "N" else d for d in dims]
-                      for name, dims in symbolic.items()}
+        path, shapes = models.model_and_shapes(args.model, args.shape, args.batch, work)
         stages = save_prefixes(path, shapes, work)
         rng = np.random.default_rng(0)
         inputs = {name: rng.standard_normal(dims).astype(np.float32)
