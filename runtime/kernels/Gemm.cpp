@@ -95,10 +95,10 @@ constexpr int64_t kConvCachedFilterMaxPixels = 256;
 /// Convolutions with at most this many input channels (an image's red,
 /// green and blue, or a gray level) and patch elements are summed tap by
 /// tap from the input rows where the kernel can (GemmMicroKernel::convTaps).
-/// MobileNetV2's first layer (3 channels, 3×3, K = 27) alone took 0.68-0.74
-/// of the implicit GEMM's time; ResNet-50's (7×7, K = 147) 1.17-1.20, its
-/// long sums amortize the GEMM's copies to the output, and the taps'
-/// stride-2 loads cost a permutation each.
+/// MobileNetV2's first layer (3 channels, 3×3, K = 27) took 0.68-0.74 of
+/// the implicit GEMM's time that way; ResNet-50's (7×7, K = 147) took
+/// 1.17-1.20 of it: its long sums amortize the GEMM's copies to the output,
+/// and the taps' stride-2 loads cost a permutation each.
 constexpr int64_t kConvTapsMaxChannels = 4, kConvTapsMaxTaps = 32;
 /// GemmPackCache keys' bStrideN for a convolution's transposed filter (a
 /// GEMM packing's is a stride, never negative; Winograd's is -1).
@@ -967,8 +967,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
   // little time beside the transpositions and copies that take them to
   // the output: MobileNetV2's first layer ran at a third of the FMA peak.
   if (kernel.convTaps && channels <= kConvTapsMaxChannels && k <= kConvTapsMaxTaps &&
-      (sw == 1 || sw == 2) &&
-      inW == 1 && wo >= 16 && !epilogue.nanBound()) {
+      (sw == 1 || sw == 2) && inW == 1 && wo >= 16 && !epilogue.nanBound()) {
     timer.rename("conv2d (taps)");
     // The filter transposed, K × ldf, its columns past m zero.
     const int64_t ldf = (m + 7) / 8 * 8;
