@@ -13,26 +13,6 @@
 
 namespace {
 
-/// Sixteen inputs of a row for sixteen adjacent outputs: in[S·t] for
-/// t < 16, read from the S·16 floats at `in` whose bits are set in
-/// `elements` (zeros for the others). No other element is read, so a
-/// vector over the edge of a row (the padding) cannot fault.
-template <int S> inline __m512 inputs(const float *in, uint32_t elements);
-
-template <> inline __m512 inputs<1>(const float *in, uint32_t elements) {
-  return _mm512_maskz_loadu_ps(__mmask16(elements), in);
-}
-
-template <> inline __m512 inputs<2>(const float *in, uint32_t elements) {
-  // Lane t is element 2t of the 32 from `in` (the odd ones, loaded where
-  // they lie between, are dropped).
-  const __m512 low = _mm512_maskz_loadu_ps(__mmask16(elements), in);
-  const __m512 high = _mm512_maskz_loadu_ps(__mmask16(elements >> 16), in + 16);
-  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
-                                         22, 24, 26, 28, 30);
-  return _mm512_permutex2var_ps(low, even, high);
-}
-
 /// A plane's epilogue on a vector of sums, as the GEMM applies it (its
 /// channel's scale and shift broadcast once).
 struct Terms {
@@ -107,7 +87,7 @@ void chunk(const dlc::DepthwisePlane &p, int64_t y, int64_t x0, int64_t count) {
       for (int r = 0; r < R; ++r)
         for (int v = 0; v < V; ++v)
           sum[r][v] = _mm512_fmadd_ps(
-              w, inputs<S>(in + r * nextRow + 16 * S * v, column[v] & rowMask[r]), sum[r][v]);
+              w, dlc::stridedInputs<S>(in + r * nextRow + 16 * S * v, column[v] & rowMask[r]), sum[r][v]);
     }
   }
   const Terms terms(p);

@@ -1,7 +1,8 @@
 //===- EpilogueAvx512.h - what the AVX-512 kernels share --------*- C++ -*-===//
 //
-// The epilogue's terms on AVX-512 vectors, and the bit masks of a range of
-// lanes. For the sources compiled with -mavx512f (GemmAvx512.cpp,
+// The epilogue's terms on AVX-512 vectors, the bit masks of a range of
+// lanes, and a row's inputs for 16 outputs of stride 1 or 2. For the
+// sources compiled with -mavx512f (GemmAvx512.cpp,
 // DepthwiseAvx512.cpp), which run only on CPUs that have it; kept out of
 // headers that baseline sources include, so that no inline function of
 // theirs is compiled with AVX-512 in one place and chosen for all.
@@ -53,6 +54,27 @@ inline uint32_t laneSpan(int64_t first, int64_t end) {
     return count >= 32 ? ~0u : count <= 0 ? 0u : (1u << count) - 1;
   };
   return below(end) & ~below(first);
+}
+
+/// Sixteen inputs of a row for sixteen adjacent outputs with horizontal
+/// stride S (1 or 2): in[S·t] for t < 16, read from the S·16 floats at
+/// `in` whose bits are set in `elements` (zeros for the others). No other
+/// element is read, so a vector over the edge of a row (the padding, or
+/// the end of the buffer) cannot fault. (The depthwise kernel's rows and
+/// the few-channel convolution's taps.)
+template <int S> inline __m512 stridedInputs(const float *in, uint32_t elements) {
+  static_assert(S == 1 || S == 2);
+  if constexpr (S == 1) {
+    return _mm512_maskz_loadu_ps(__mmask16(elements), in);
+  } else {
+    // Lane t is element 2t of the 32 from `in` (the odd ones, loaded where
+    // they lie between, are dropped).
+    const __m512 low = _mm512_maskz_loadu_ps(__mmask16(elements), in);
+    const __m512 high = _mm512_maskz_loadu_ps(__mmask16(elements >> 16), in + 16);
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    return _mm512_permutex2var_ps(low, even, high);
+  }
 }
 
 } // namespace dlc

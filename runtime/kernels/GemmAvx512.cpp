@@ -209,22 +209,6 @@ void kernelIndirect(int64_t kc, const float *const *rows, const int64_t *offsets
   storeTile(acc, rowCount, c, ldc, NR, accumulate);
 }
 
-/// Sixteen inputs of a tap's row for sixteen adjacent outputs with
-/// horizontal stride S: row[S·t] for t < 16, of which only the elements in
-/// `elements` are read (zeros for the others), so a vector over the end of
-/// a row cannot fault.
-template <int S> inline __m512 tapInputs(const float *row, uint32_t elements) {
-  if constexpr (S == 1) {
-    return _mm512_maskz_loadu_ps(__mmask16(elements), row);
-  } else {
-    const __m512 low = _mm512_maskz_loadu_ps(__mmask16(elements), row);
-    const __m512 high = _mm512_maskz_loadu_ps(__mmask16(elements >> 16), row + 16);
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
-                                           28, 30);
-    return _mm512_permutex2var_ps(low, even, high);
-  }
-}
-
 /// Outputs [x0, x0 + count) of a row for 8 output channels (filterT's
 /// columns c0..c0+7, rows ldf apart, one per tap): V vectors of 16 outputs
 /// each, all 8·V sums in registers across the taps.
@@ -250,7 +234,7 @@ void tapsChunk(int64_t k, const float *const *taps, const float *filterT, int64_
     __m512 in[V];
 #pragma GCC unroll 4
     for (int v = 0; v < V; ++v)
-      in[v] = tapInputs<S>(row + 16 * S * v, elements[v]);
+      in[v] = dlc::stridedInputs<S>(row + 16 * S * v, elements[v]);
     const float *w = filterT + p * ldf;
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
@@ -267,7 +251,7 @@ void tapsChunk(int64_t k, const float *const *taps, const float *filterT, int64_
 #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     if (r >= channels)
-      break;
+      continue;
     float *o = out + r * outC + x0;
     const float *residual =
         epilogue && epilogue->residual ? epilogue->residual + r * epilogue->ldr + x0 : nullptr;
