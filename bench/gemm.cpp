@@ -8,13 +8,17 @@
 // With --conv it times the implicit-GEMM convolution (dlc_conv2d_f32)
 // instead, on the convolutions of bench/train_vs_pytorch.py's CNN step
 // (forward, input gradient, filter gradient) and two of ResNet-50's.
+// With --expand it times MobileNetV2's expansion + depthwise pairs as one
+// kernel (dlc_expand_depthwise_f32) against the two kernels apart, in
+// alternating rounds, and prints the ratio.
 //
-//   build/bin/dlc-gemm-bench [--threads 1,2] [--seconds 1] [--conv | M N K ...]
+//   build/bin/dlc-gemm-bench [--threads 1,2] [--seconds 1] [--conv | --expand | M N K ...]
 //
 //===----------------------------------------------------------------------===//
 
 #include "codegen/cpu/KernelAbi.h"
 #include "runtime/ThreadPool.h"
+#include "runtime/kernels/ExpandDepthwise.h"
 #include "runtime/kernels/Gemm.h"
 
 #include <immintrin.h>
@@ -217,6 +221,96 @@ int convolutions(const std::vector<unsigned> &threadCounts, double seconds) {
   return ok ? 0 : 1;
 }
 
+/// MobileNetV2's pointwise expansions and the 3×3 depthwise convolutions
+/// after them (bias and ReLU6 on both, padding 1), at batch 1: fused and
+/// apart, in rounds that alternate, the median of each.
+int expandDepthwisePairs(const std::vector<unsigned> &threadCounts, double seconds) {
+  struct Pair {
+    int64_t k, m, h, w, stride;
+  };
+  const Pair pairs[] = {{16, 96, 112, 112, 2}, {24, 144, 56, 56, 1}, {24, 144, 56, 56, 2},
+                        {32, 192, 28, 28, 1},  {32, 192, 28, 28, 2}, {64, 384, 14, 14, 1},
+                        {96, 576, 14, 14, 1},  {96, 576, 14, 14, 2}, {160, 960, 7, 7, 1}};
+  std::printf("dlc expansion + depthwise (MobileNetV2's pairs, batch 1)\n");
+  auto bitsOf = [](float value) {
+    uint32_t bits;
+    std::memcpy(&bits, &value, sizeof bits);
+    return int64_t(bits);
+  };
+  auto address = [](const void *p) { return int64_t(reinterpret_cast<uintptr_t>(p)); };
+  bool ok = true;
+  for (unsigned threads : threadCounts) {
+    ThreadPool pool(threads);
+    ThreadPool::Scope scope(&pool);
+    std::printf("%u thread(s)\n%-28s %9s %9s %7s %10s\n", threads, "k -> m, size, stride",
+                "apart ms", "fused ms", "ratio", "|diff|");
+    for (const Pair &pair : pairs) {
+      const int64_t pixels = pair.h * pair.w, ho = (pair.h - 1) / pair.stride + 1,
+                    wo = (pair.w - 1) / pair.stride + 1;
+      std::mt19937 rng(11);
+      std::uniform_real_distribution<float> uniform(-1, 1);
+      auto random = [&](int64_t count) {
+        std::vector<float> values(count);
+        for (float &x : values)
+          x = uniform(rng);
+        return values;
+      };
+      std::vector<float> input = random(pair.k * pixels), weights = random(pair.m * pair.k),
+                         bias = random(pair.m), filter = random(pair.m * 9),
+                         bias2 = random(pair.m), expanded(pair.m * pixels),
+                         apart(pair.m * ho * wo), fused(pair.m * ho * wo);
+      const int64_t flags = kGemmOverwriteC | kGemmClampMin | kGemmClampMax;
+      auto arguments = [&](float *out, int64_t *gemm, int64_t *depthwise) {
+        const int64_t g[kGemmF32Arguments] = {
+            1, pair.m, pixels, pair.k, address(weights.data()), 0, pair.k,
+            address(input.data()), pair.k * pixels, pixels, 1, address(expanded.data()),
+            pair.m * pixels, pixels, flags | kGemmConstantA, 0, address(bias.data()), 0, 0, 0,
+            bitsOf(0), bitsOf(6)};
+        const int64_t d[kDepthwiseConv2dF32Arguments] = {
+            1, pair.m, pair.m, 3, 3, ho, wo, pair.stride, pair.stride, 1, 1,
+            address(expanded.data()), pair.m * pixels, pixels, pair.w, 1,
+            address(filter.data()), 9, address(out), pair.m * ho * wo, ho * wo, wo, flags, 0,
+            address(bias2.data()), 0, 0, 0, 0, bitsOf(0), bitsOf(6), pair.h, pair.w, 1, 1};
+        std::copy(std::begin(g), std::end(g), gemm);
+        std::copy(std::begin(d), std::end(d), depthwise);
+      };
+      int64_t gemmApart[kGemmF32Arguments], depthwiseApart[kDepthwiseConv2dF32Arguments],
+          gemmFused[kGemmF32Arguments], depthwiseFused[kDepthwiseConv2dF32Arguments];
+      arguments(apart.data(), gemmApart, depthwiseApart);
+      arguments(fused.data(), gemmFused, depthwiseFused);
+      GemmPackCache cache;
+      GemmPackCache::Scope packings(&cache);
+      std::vector<double> apartTimes, fusedTimes;
+      auto time = [&](bool fuse, std::vector<double> &times) {
+        auto start = Clock::now();
+        expandDepthwiseF32(fuse ? gemmFused : gemmApart, fuse ? depthwiseFused : depthwiseApart,
+                           fuse);
+        times.push_back(since(start));
+      };
+      time(false, apartTimes), time(true, fusedTimes);
+      apartTimes.clear(), fusedTimes.clear();
+      for (auto begin = Clock::now(); since(begin) < 2 * seconds || apartTimes.size() < 5;)
+        time(false, apartTimes), time(true, fusedTimes), time(true, fusedTimes),
+            time(false, apartTimes);
+      double difference = 0;
+      for (size_t i = 0; i < apart.size(); ++i)
+        difference = std::max(difference, double(std::abs(apart[i] - fused[i])));
+      ok &= difference < 1e-4;
+      auto median = [](std::vector<double> &times) {
+        std::sort(times.begin(), times.end());
+        return times[times.size() / 2] * 1e3;
+      };
+      const double apartMs = median(apartTimes), fusedMs = median(fusedTimes);
+      const std::string name = std::to_string(pair.k) + " -> " + std::to_string(pair.m) + ", " +
+                               std::to_string(pair.h) + "x" + std::to_string(pair.w) +
+                               ", stride " + std::to_string(pair.stride);
+      std::printf("%-28s %9.3f %9.3f %7.2f %10.1e%s\n", name.c_str(), apartMs, fusedMs,
+                  fusedMs / apartMs, difference, difference < 1e-4 ? "" : "  WRONG");
+    }
+  }
+  return ok ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -224,7 +318,7 @@ int main(int argc, char **argv) {
   double seconds = 1.0;
   std::vector<std::array<int64_t, 3>> sizes;
   std::vector<int64_t> numbers;
-  bool conv = false;
+  bool conv = false, expand = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
       threadCounts.clear();
@@ -234,12 +328,16 @@ int main(int argc, char **argv) {
       seconds = std::atof(argv[++i]);
     } else if (!std::strcmp(argv[i], "--conv")) {
       conv = true;
+    } else if (!std::strcmp(argv[i], "--expand")) {
+      expand = true;
     } else {
       numbers.push_back(std::atoll(argv[i]));
     }
   }
   if (conv)
     return convolutions(threadCounts, seconds);
+  if (expand)
+    return expandDepthwisePairs(threadCounts, seconds);
   for (size_t i = 0; i + 2 < numbers.size(); i += 3)
     sizes.push_back({numbers[i], numbers[i + 1], numbers[i + 2]});
   if (sizes.empty())

@@ -9,7 +9,9 @@ product's output channels (rounded up to 16, as ORT's NCHWc layout pads
 them) and pixels. Each group lists both totals per run, most time lost
 first. A group can hold several layers (an expansion and the depthwise
 convolution after it both make 144 channels of 56 × 56), so read it as
-"the layers that make this tensor shape". Images group by channels and
+"the layers that make this tensor shape"; dlc's expansion and depthwise
+convolution run as one kernel, which counts in the expansion's group.
+Images group by channels and
 pixels of one sample (meant for batch 1: at larger batches dlc may run
 one sample at a time, ORT the batch), sequences by rows and features.
 
@@ -90,6 +92,7 @@ LINE = re.compile(r"^\s*([\d.]+)\s+[\d.]+%\s+(\d*)\s+([\d.-]+)\s+(.*)$")
 GEMM = re.compile(r"gemm(?: \(pixel rows\))? (\d+) x \((\d+)x(\d+) · (\d+)x(\d+)\)")
 CONV = re.compile(r"conv2d(?: \((?:Winograd|taps)\))? (\d+)x(\d+) -> (\d+)x(\d+)x(\d+)")
 DEPTHWISE = re.compile(r"depthwise conv2d (\d+)x(\d+) -> (\d+)x(\d+)")
+EXPAND = re.compile(r"expand \+ depthwise (\d+)x(\d+) -> (\d+)x(\d+)x(\d+) -> (\d+)x(\d+)")
 
 
 def dlc_groups(path, shapes, threads, seconds, dlc=os.path.join(ROOT, "build", "bin", "dlc")):
@@ -120,6 +123,11 @@ def profile_groups(text):
             key = group_of(int(m.group(3)), int(m.group(4)) * int(m.group(5)))
         elif (m := DEPTHWISE.match(kernel)):
             key = group_of(int(m.group(2)), int(m.group(3)) * int(m.group(4)))
+        elif (m := EXPAND.match(kernel)):
+            # An expansion and its depthwise convolution as one kernel: in
+            # the expansion's group (at stride 2 ORT's depthwise output is
+            # a group of its own: read the two together).
+            key = group_of(int(m.group(3)), int(m.group(4)) * int(m.group(5)))
         else:
             key = ("other", kernel.split(" (")[0].split(" 1")[0])
         groups[key] += ms

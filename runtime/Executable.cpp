@@ -8,6 +8,7 @@
 #include "runtime/KernelProfile.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/Depthwise.h"
+#include "runtime/kernels/ExpandDepthwise.h"
 #include "runtime/kernels/Gemm.h"
 #include "runtime/kernels/Pool.h"
 
@@ -218,6 +219,7 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
       {kGemmF32Kernel, reinterpret_cast<void *>(&dlc_gemm_f32)},
       {kConv2dF32Kernel, reinterpret_cast<void *>(&dlc_conv2d_f32)},
       {kDepthwiseConv2dF32Kernel, reinterpret_cast<void *>(&dlc_depthwise_conv2d_f32)},
+      {kExpandDepthwiseF32Kernel, reinterpret_cast<void *>(&dlc_expand_depthwise_f32)},
       {kMaxPool2x2F32Kernel, reinterpret_cast<void *>(&dlc_max_pool2x2_f32)},
       {kMaxPoolF32Kernel, reinterpret_cast<void *>(&dlc_max_pool_f32)},
       {kMaxPool2x2ScatterF32Kernel, reinterpret_cast<void *>(&dlc_max_pool2x2_scatter_f32)},

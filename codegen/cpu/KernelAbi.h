@@ -124,6 +124,17 @@ enum DepthwiseConv2dF32Argument : unsigned {
   kDepthwiseConv2dF32Arguments,
 };
 
+/// A pointwise product and the depthwise convolution that reads its
+/// result, as one call (dlc-cpu-pair-kernels forms it where a
+/// dlc_gemm_f32's C is a buffer that only the dlc_depthwise_conv2d_f32
+/// right after it reads): dlc_gemm_f32's arguments, then
+/// dlc_depthwise_conv2d_f32's (kGemmF32Arguments + kDepthwiseConv2dF32Arguments
+/// in all). The runtime computes the two a few rows of the product at a
+/// time, its channels innermost, where their shapes allow
+/// (runtime/kernels/ExpandDepthwise.h), and otherwise calls the two kernels
+/// in order; C is then written as before.
+constexpr const char *kExpandDepthwiseF32Kernel = "dlc_expand_depthwise_f32";
+
 /// A float32 2×2 max pooling with stride 2 and no padding, by
 /// arith.maximumf's rules (NaN if any element is; +0 above -0):
 ///   out[b, c, y, x] = max over i, j < 2 of in[b, c, 2y + i, 2x + j]

@@ -88,6 +88,36 @@ def DlcCpuKernelCalls : Pass<"dlc-cpu-kernel-calls", "mlir::ModuleOp"> {
   ];
 }
 
+def DlcCpuPairKernels : Pass<"dlc-cpu-pair-kernels", "mlir::ModuleOp"> {
+  let summary = "Call one runtime kernel for a pointwise product and the depthwise convolution of its result";
+  let description = [{
+    Runs on buffers, after dlc-cpu-kernel-calls. A `dlc_depthwise_conv2d_f32`
+    call whose input is an allocation that a `dlc_gemm_f32` call writes as
+    its C, where the product is the last op before the convolution that
+    may write memory and nothing else uses the allocation (views, their
+    metadata and addresses, and its deallocation aside), becomes one call
+    of `dlc_expand_depthwise_f32` at the convolution's place, with the
+    product's arguments and then the convolution's
+    (codegen/cpu/KernelAbi.h):
+
+    ```mlir
+    func.call @dlc_gemm_f32(%g0, ..., %c_ptr, ...) : (index, ...) -> ()
+    func.call @dlc_depthwise_conv2d_f32(%d0, ..., %c_ptr, ...) : (index, ...) -> ()
+    // becomes
+    func.call @dlc_expand_depthwise_f32(%g0, ..., %c_ptr, ..., %d0, ..., %c_ptr, ...)
+    ```
+
+    MobileNet's inverted residual blocks are such pairs: a 1×1 convolution
+    expanding a few channels to many, then a 3×3 depthwise convolution. The
+    runtime computes the two a few rows of the expanded tensor at a time,
+    channels innermost, without writing the allocation where the shapes
+    allow (runtime/kernels/ExpandDepthwise.h), and otherwise calls the two
+    kernels in order; so the allocation stays, and the memory plan is
+    unchanged.
+  }];
+  let dependentDialects = ["mlir::func::FuncDialect"];
+}
+
 def DlcFuseElementwise : Pass<"dlc-fuse-elementwise", "mlir::ModuleOp"> {
   let summary = "Fuse chains of elementwise linalg ops on tensors";
   let description = [{

@@ -92,6 +92,9 @@ void buildKernelPipeline(OpPassManager &pm) {
   // Matrix products call the runtime's tuned kernels; every other op
   // becomes a function of its own (compile time stays linear), then loops.
   pm.addPass(createDlcCpuKernelCalls());
+  // A pointwise product and the depthwise convolution that alone reads
+  // its result (MobileNet's blocks) run as one kernel, rows at a time.
+  pm.addPass(createDlcCpuPairKernels());
   // A parameter's (or optimizer state's) new value goes into the memory of
   // its old one where the order of the kernels allows.
   pm.addPass(createDlcInPlaceOutputs());

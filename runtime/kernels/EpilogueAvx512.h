@@ -1,9 +1,10 @@
 //===- EpilogueAvx512.h - what the AVX-512 kernels share --------*- C++ -*-===//
 //
 // The epilogue's terms on AVX-512 vectors, the bit masks of a range of
-// lanes, and a row's inputs for 16 outputs of stride 1 or 2. For the
-// sources compiled with -mavx512f (GemmAvx512.cpp,
-// DepthwiseAvx512.cpp), which run only on CPUs that have it; kept out of
+// lanes, a 16×16 transpose in registers, and a row's inputs for 16
+// outputs of stride 1 or 2. For the
+// sources compiled with -mavx512f (GemmAvx512.cpp, DepthwiseAvx512.cpp,
+// ExpandDepthwiseAvx512.cpp), which run only on CPUs that have it; kept out of
 // headers that baseline sources include, so that no inline function of
 // theirs is compiled with AVX-512 in one place and chosen for all.
 //
@@ -54,6 +55,42 @@ inline uint32_t laneSpan(int64_t first, int64_t end) {
     return count >= 32 ? ~0u : count <= 0 ? 0u : (1u << count) - 1;
   };
   return below(end) & ~below(first);
+}
+
+/// Transposes a 16×16 block in registers: r[i], row i, becomes column i.
+/// Pairs of rows interleaved (unpack of floats, then of float pairs) leave,
+/// in each 128-bit lane L of register 4g + j, column 4L + j of rows
+/// 4g..4g+3; two shuffles of lanes gather each column's four lanes.
+inline void transpose16(__m512 (&r)[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  auto lo = [](__m512 a, __m512 b) {
+    return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+  };
+  auto hi = [](__m512 a, __m512 b) {
+    return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
+  };
+  for (int g = 0; g < 16; g += 4) {
+    r[g] = lo(t[g], t[g + 2]);
+    r[g + 1] = hi(t[g], t[g + 2]);
+    r[g + 2] = lo(t[g + 1], t[g + 3]);
+    r[g + 3] = hi(t[g + 1], t[g + 3]);
+  }
+  for (int j = 0; j < 4; ++j) {
+    const __m512 u0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);
+    const __m512 u1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
+    const __m512 u2 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
+    const __m512 u3 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
+    t[j] = _mm512_shuffle_f32x4(u0, u2, 0x88);
+    t[j + 4] = _mm512_shuffle_f32x4(u0, u2, 0xDD);
+    t[j + 8] = _mm512_shuffle_f32x4(u1, u3, 0x88);
+    t[j + 12] = _mm512_shuffle_f32x4(u1, u3, 0xDD);
+  }
+  for (int i = 0; i < 16; ++i)
+    r[i] = t[i];
 }
 
 /// Sixteen inputs of a row for sixteen adjacent outputs with horizontal

@@ -312,45 +312,19 @@ void convTaps(int64_t k, const float *const *taps, int stride, const float *filt
     convTapsOf<2>(k, taps, filterT, ldf, channels, width, out, outC, accumulate, epilogue);
 }
 
-/// 16×16 blocks transposed in registers: pairs of rows interleaved
-/// (unpack of floats, then of float pairs) leave, in each 128-bit lane L of
-/// register 4g + j, column 4L + j of rows 4g..4g+3; two shuffles of lanes
-/// gather each column's four lanes. Rows past `rows` read as zeros.
+/// 16×16 blocks transposed in registers (dlc::transpose16). Rows past
+/// `rows` read as zeros.
 void transpose(const float *source, int64_t lds, int rows, int cols, float *target,
                int64_t ldt) {
   for (int i0 = 0; i0 < rows; i0 += 16) {
     const int height = rows - i0 < 16 ? rows - i0 : 16;
     for (int j0 = 0; j0 < cols; j0 += 16) {
-      __m512 r[16], t[16];
+      __m512 r[16];
       for (int i = 0; i < 16; ++i)
         r[i] = i < height ? _mm512_loadu_ps(source + (i0 + i) * lds + j0) : _mm512_setzero_ps();
-      for (int i = 0; i < 16; i += 2) {
-        t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-        t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-      }
-      auto lo = [](__m512 a, __m512 b) {
-        return _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
-      };
-      auto hi = [](__m512 a, __m512 b) {
-        return _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(a), _mm512_castps_pd(b)));
-      };
-      for (int g = 0; g < 16; g += 4) {
-        r[g] = lo(t[g], t[g + 2]);
-        r[g + 1] = hi(t[g], t[g + 2]);
-        r[g + 2] = lo(t[g + 1], t[g + 3]);
-        r[g + 3] = hi(t[g + 1], t[g + 3]);
-      }
-      for (int j = 0; j < 4; ++j) {
-        __m512 u0 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0x44);
-        __m512 u1 = _mm512_shuffle_f32x4(r[j], r[4 + j], 0xEE);
-        __m512 u2 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0x44);
-        __m512 u3 = _mm512_shuffle_f32x4(r[8 + j], r[12 + j], 0xEE);
-        float *out = target + (j0 + j) * ldt + i0;
-        _mm512_storeu_ps(out, _mm512_shuffle_f32x4(u0, u2, 0x88));
-        _mm512_storeu_ps(out + 4 * ldt, _mm512_shuffle_f32x4(u0, u2, 0xDD));
-        _mm512_storeu_ps(out + 8 * ldt, _mm512_shuffle_f32x4(u1, u3, 0x88));
-        _mm512_storeu_ps(out + 12 * ldt, _mm512_shuffle_f32x4(u1, u3, 0xDD));
-      }
+      dlc::transpose16(r);
+      for (int j = 0; j < 16; ++j)
+        _mm512_storeu_ps(target + (j0 + j) * ldt + i0, r[j]);
     }
   }
 }

@@ -13,6 +13,7 @@
 #include "runtime/KernelProfile.h"
 #include "runtime/ThreadPool.h"
 #include "runtime/kernels/Depthwise.h"
+#include "runtime/kernels/ExpandDepthwise.h"
 #include "runtime/kernels/Gemm.h"
 #include "runtime/kernels/Pool.h"
 
@@ -872,6 +873,147 @@ TEST(DepthwiseTest, PaddingMultipliesAsZeros) {
       }
   }
 }
+
+/// A pointwise product and the depthwise convolution of its result, for
+/// dlc_expand_depthwise_f32.
+struct ExpandDepthwiseCase {
+  int64_t n, k, m, h, w, stride;
+  int64_t pt = 1, pl = 1, pb = 1, pr = 1; ///< the depthwise convolution's padding
+  /// Whether the two kernels' shapes let the runtime fuse them (on a CPU
+  /// with AVX-512): the test then checks that it did, from the profile.
+  bool fusable = true;
+};
+
+/// Runs `test` through expandDepthwiseF32 (fused, and the two kernels
+/// apart), the input's channel planes 5 floats apart more than they need
+/// be and the output a view inside a bigger buffer, and compares every
+/// element of that buffer, and of the product's C where the kernels ran
+/// apart, with float64 computed here.
+void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, unsigned seed) {
+  SCOPED_TRACE(testing::Message()
+               << (fuse ? "fused " : "apart ") << test.n << "x" << test.k << " -> " << test.m
+               << "x" << test.h << "x" << test.w << " stride " << test.stride << " padding "
+               << test.pt << "," << test.pl << "," << test.pb << "," << test.pr);
+  const int64_t pixels = test.h * test.w, inC = pixels + 5, inN = test.k * inC;
+  const int64_t ho = (test.h + test.pt + test.pb - 3) / test.stride + 1,
+                wo = (test.w + test.pl + test.pr - 3) / test.stride + 1;
+  std::vector<float> input = randomFloats(test.n * inN, seed),
+                     weights = randomFloats(test.m * test.k, seed + 1),
+                     filter = randomFloats(test.m * 9, seed + 2),
+                     scale1 = randomFloats(test.m, seed + 3), shift1 = randomFloats(test.m, seed + 4),
+                     scale2 = randomFloats(test.m, seed + 5), shift2 = randomFloats(test.m, seed + 6);
+  std::vector<float> product(test.n * test.m * pixels, 7.0f);
+  const int64_t outH = wo + 3, outC = (ho + 2) * outH, outN = test.m * outC;
+  std::vector<float> output = randomFloats(test.n * outN, seed + 7), before = output;
+  float *out = output.data() + outH + 2;
+  const float lo1 = -0.5f, hi1 = 1.0f, lo2 = -1.0f, hi2 = 1.5f;
+  const int64_t clamps = kGemmClampMin | kGemmClampMax;
+  auto address = [](const void *p) { return int64_t(reinterpret_cast<uintptr_t>(p)); };
+  const int64_t gemm[kGemmF32Arguments] = {
+      test.n, test.m, pixels, test.k, address(weights.data()), 0, test.k,
+      address(input.data()), inN, inC, 1, address(product.data()), test.m * pixels, pixels,
+      kGemmOverwriteC | kGemmConstantA | clamps, address(scale1.data()),
+      address(shift1.data()), 0, 0, 0, bitsOf(lo1), bitsOf(hi1)};
+  const int64_t depthwise[kDepthwiseConv2dF32Arguments] = {
+      test.n, test.m, test.m, 3, 3, ho, wo, test.stride, test.stride, 1, 1,
+      address(product.data()), test.m * pixels, pixels, test.w, 1, address(filter.data()), 9,
+      address(out), outN, outC, outH, kGemmOverwriteC | clamps, address(scale2.data()),
+      address(shift2.data()), 0, 0, 0, 0, bitsOf(lo2), bitsOf(hi2), test.h, test.w, test.pt,
+      test.pl};
+  KernelProfile profile;
+  {
+    // A cache of its own: the weights are new (at an address a previous
+    // call's may have had).
+    GemmPackCache cache;
+    GemmPackCache::Scope packings(&cache);
+    KernelProfile::Scope scope(&profile);
+    expandDepthwiseF32(gemm, depthwise, fuse);
+  }
+  // The expanded tensor in float64, and for each element the sum of its
+  // terms' magnitudes (for the tolerance).
+  std::vector<double> expanded(product.size()), magnitude(product.size());
+  for (int64_t b = 0; b < test.n; ++b)
+    for (int64_t c = 0; c < test.m; ++c)
+      for (int64_t p = 0; p < pixels; ++p) {
+        double sum = 0, size = 0;
+        for (int64_t q = 0; q < test.k; ++q) {
+          const double term = double(weights[c * test.k + q]) * input[b * inN + q * inC + p];
+          sum += term, size += std::abs(term);
+        }
+        const double v = std::min(std::max(sum * scale1[c] + shift1[c], double(lo1)), double(hi1));
+        const int64_t e = (b * test.m + c) * pixels + p;
+        expanded[e] = v;
+        magnitude[e] = size * std::abs(scale1[c]) + std::abs(shift1[c]);
+      }
+  const bool ranApart = !fuse || !test.fusable || !__builtin_cpu_supports("avx512f");
+  int64_t mismatches = 0;
+  if (ranApart)
+    for (size_t e = 0; e < product.size(); ++e)
+      if (!(std::abs(product[e] - expanded[e]) <= 2e-7 * (test.k + 2) * magnitude[e] + 1e-7) &&
+          mismatches++ < 5)
+        ADD_FAILURE() << "expanded element " << e << ": " << product[e] << " want "
+                      << expanded[e];
+  for (int64_t e = 0; e < int64_t(output.size()); ++e) {
+    const int64_t b = e / outN, c = e % outN / outC, y = e % outC / outH - 1, x = e % outH - 2;
+    double want = before[e], size = 0; // outside the view: untouched
+    if (y >= 0 && y < ho && x >= 0 && x < wo) {
+      double sum = 0;
+      for (int64_t i = 0; i < 3; ++i)
+        for (int64_t j = 0; j < 3; ++j) {
+          const int64_t row = y * test.stride + i - test.pt, column = x * test.stride + j - test.pl;
+          if (row < 0 || row >= test.h || column < 0 || column >= test.w)
+            continue;
+          const int64_t at = (b * test.m + c) * pixels + row * test.w + column;
+          sum += double(filter[c * 9 + i * 3 + j]) * expanded[at];
+          size += std::abs(filter[c * 9 + i * 3 + j]) * (std::abs(expanded[at]) + magnitude[at]);
+        }
+      want = std::min(std::max(sum * scale2[c] + shift2[c], double(lo2)), double(hi2));
+      size = size * std::abs(scale2[c]) + std::abs(shift2[c]);
+    }
+    if (!(std::abs(output[e] - want) <= 2e-7 * (test.k + 12) * size + 1e-7) && mismatches++ < 5)
+      ADD_FAILURE() << "image " << b << " channel " << c << " (" << y << ", " << x
+                    << "): " << output[e] << " want " << want;
+  }
+  EXPECT_EQ(mismatches, 0);
+  // Which way it ran: the profile names the fused kernel, or the two.
+  std::vector<std::string> names;
+  for (const auto &entry : profile.entries())
+    names.push_back(entry.kernel);
+  const bool fused = llvm::is_contained(names, "expand + depthwise");
+  EXPECT_EQ(fused, !ranApart);
+}
+
+TEST(ExpandDepthwiseTest, MatchesFloat64FusedAndApart) {
+  const ExpandDepthwiseCase cases[] = {
+      // MobileNetV2's first block at a smaller size: rows of 40, stride 2.
+      {1, 16, 96, 20, 40, 2},
+      // Stride 1, channels in a panel and a half (48), two images.
+      {2, 24, 48, 9, 11, 1},
+      // Rows of 17: the last interior output (all taps inside) ends a run
+      // of 8 outputs summed together.
+      {1, 16, 32, 4, 17, 1},
+      // Rows narrower than the 8 pixels a tile sums, 7×7 and 5×3.
+      {1, 40, 64, 7, 7, 1},
+      {1, 8, 32, 5, 3, 1},
+      // Stride 2 with the padding below and right only (TensorFlow's
+      // "same" for even sizes), and with none: rows of 2 left over.
+      {1, 12, 16, 14, 14, 2, 0, 0, 1, 1},
+      {1, 12, 16, 13, 9, 2, 0, 0, 0, 0},
+      // Padding of 2 (rows and columns of zeros only), odd output rows.
+      {1, 5, 32, 6, 10, 1, 2, 2, 2, 2},
+      // Not fusable: channels not in whole vectors (the two kernels run).
+      {1, 8, 24, 6, 6, 1, 1, 1, 1, 1, false},
+  };
+  unsigned seed = 500;
+  ThreadPool pool(2);
+  for (ThreadPool *threads : {static_cast<ThreadPool *>(nullptr), &pool}) {
+    ThreadPool::Scope scope(threads);
+    for (const ExpandDepthwiseCase &test : cases)
+      for (bool fuse : {true, false})
+        checkExpandDepthwise(test, fuse, seed += 10);
+  }
+}
+
 
 float referenceMaximum(float a, float b) {
   if (std::isnan(a) || std::isnan(b))

@@ -90,11 +90,11 @@ std::string shapeOf(Value buffer) {
   return formatShape(type.getShape());
 }
 
-Kernel describeGemm(mlir::func::CallOp call) {
-  Kernel kernel{"gemm", describeLocation(call.getLoc())};
-  Value a = bufferOfAddress(call.getOperand(kGemmA)),
-        b = bufferOfAddress(call.getOperand(kGemmB)),
-        c = bufferOfAddress(call.getOperand(kGemmC));
+/// The runtime's product, its arguments `operands` (GemmF32Argument).
+Kernel describeGemm(mlir::ValueRange operands, mlir::Location loc) {
+  Kernel kernel{"gemm", describeLocation(loc)};
+  Value a = bufferOfAddress(operands[kGemmA]), b = bufferOfAddress(operands[kGemmB]),
+        c = bufferOfAddress(operands[kGemmC]);
   if (!a || !b || !c)
     return kernel;
   // The product's size from the operands' static shapes: C is [B,] M x N,
@@ -110,12 +110,12 @@ Kernel describeGemm(mlir::func::CallOp call) {
 
 /// The runtime's convolution: 2·N·O·HO·WO·C·KH·KW FLOPs, from the static
 /// shapes of its filter ([O, C, KH, KW], or a depthwise [C, KH, KW]) and
-/// output ([N, O, HO, WO]).
-Kernel describeConv(mlir::func::CallOp call) {
-  Kernel kernel{"conv", describeLocation(call.getLoc())};
-  Value input = bufferOfAddress(call.getOperand(kConvInput)),
-        filter = bufferOfAddress(call.getOperand(kConvFilter)),
-        output = bufferOfAddress(call.getOperand(kConvOutput));
+/// output ([N, O, HO, WO]); its arguments `operands` (Conv2dF32Argument).
+Kernel describeConv(mlir::ValueRange operands, mlir::Location loc) {
+  Kernel kernel{"conv", describeLocation(loc)};
+  Value input = bufferOfAddress(operands[kConvInput]),
+        filter = bufferOfAddress(operands[kConvFilter]),
+        output = bufferOfAddress(operands[kConvOutput]);
   if (!input || !filter || !output)
     return kernel;
   double flops = 2.0;
@@ -129,16 +129,31 @@ Kernel describeConv(mlir::func::CallOp call) {
   return kernel;
 }
 
+/// The runtime's product and depthwise convolution as one call
+/// (dlc-cpu-pair-kernels): the two kernels' work and buffers.
+Kernel describeExpandDepthwise(mlir::func::CallOp call) {
+  mlir::ValueRange operands = call.getOperands();
+  Kernel gemm = describeGemm(operands.take_front(kGemmF32Arguments), call.getLoc());
+  Kernel conv = describeConv(operands.drop_front(kGemmF32Arguments), call.getLoc());
+  Kernel kernel{"gemm + depthwise", conv.location, gemm.flops + conv.flops, gemm.reads,
+                gemm.writes};
+  llvm::append_range(kernel.reads, conv.reads);
+  llvm::append_range(kernel.writes, conv.writes);
+  return kernel;
+}
+
 /// Whether `kernel` is one of the runtime's tuned kernels.
 bool isRuntimeKernel(const Kernel &kernel) {
-  return kernel.kind == "gemm" || kernel.kind == "conv";
+  return kernel.kind == "gemm" || kernel.kind == "conv" || kernel.kind == "gemm + depthwise";
 }
 
 Kernel describeCall(mlir::func::CallOp call, mlir::ModuleOp module) {
   if (call.getCallee() == kGemmF32Kernel)
-    return describeGemm(call);
+    return describeGemm(call.getOperands(), call.getLoc());
   if (call.getCallee() == kConv2dF32Kernel || call.getCallee() == kDepthwiseConv2dF32Kernel)
-    return describeConv(call);
+    return describeConv(call.getOperands(), call.getLoc());
+  if (call.getCallee() == kExpandDepthwiseF32Kernel)
+    return describeExpandDepthwise(call);
   Kernel kernel{"call", describeLocation(call.getLoc())};
   auto callee = module.lookupSymbol<mlir::func::FuncOp>(call.getCallee());
   if (!callee || callee.isExternal())
@@ -335,8 +350,9 @@ int dlc::tool::runInspectCommand() {
     totalFlops += kernel.flops;
     if (isRuntimeKernel(kernel))
       runtimeFlops += kernel.flops;
-    gemms += kernel.kind == "gemm";
-    convs += kernel.kind == "conv";
+    // A paired product and convolution counts as one of each.
+    gemms += kernel.kind == "gemm" || kernel.kind == "gemm + depthwise";
+    convs += kernel.kind == "conv" || kernel.kind == "gemm + depthwise";
     copies += kernel.kind == "copy" || kernel.kind == "linalg.copy";
   }
   FunctionMemoryPlan plan = planFunctionMemory(main);

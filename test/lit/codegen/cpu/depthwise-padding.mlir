@@ -5,9 +5,10 @@
 // convolution. The depthwise generic reads its input itself, with bounds
 // checks (zero outside), so the padding is never stored: the expansion
 // stays a GEMM into a dense [N, O, H·W] result (no insert into a
-// zero-filled bigger tensor, no implicit GEMM), and the depthwise call
-// gets the input's height and width and the padding above and left (all
-// four different here, so that a swap shows).
+// zero-filled bigger tensor, no implicit GEMM); the product and the
+// depthwise convolution then run as one call (dlc-cpu-pair-kernels), whose
+// last arguments are the input's height and width and the padding above
+// and left (all four different here, so that a swap shows).
 // CHECK-LABEL: func.func @expand_depthwise
 // CHECK-NOT: tensor<1x8x7x8xf32>
 // CHECK: linalg.batch_matmul
@@ -24,8 +25,8 @@
 // CALL-DAG: %[[FIVE:.*]] = llvm.mlir.constant(5 : index) : i64
 // CALL-DAG: %[[SIX:.*]] = llvm.mlir.constant(6 : index) : i64
 // CALL-NOT: llvm.call @dlc_conv2d_f32
-// CALL: llvm.call @dlc_gemm_f32(
-// CALL: llvm.call @dlc_depthwise_conv2d_f32({{.*}}, %[[SIX]], %[[FIVE]], %[[ONE]], %[[TWO]]) :
+// CALL-NOT: llvm.call @dlc_gemm_f32(
+// CALL: llvm.call @dlc_expand_depthwise_f32({{.*}}, %[[SIX]], %[[FIVE]], %[[ONE]], %[[TWO]]) :
 // CALL-NOT: llvm.call @{{.*}}kernel
 // CALL: llvm.return
 func.func @expand_depthwise(%x: tensor<1x4x6x5xf32>, %we: tensor<8x4x1x1xf32>, %s: tensor<8xf32>,

@@ -1,0 +1,221 @@
+//===- ExpandDepthwiseAvx512.cpp - expansion and depthwise, AVX-512 -*- C++ -*-===//
+//
+// Compiled with -mavx512f; called only on CPUs that have it.
+//
+//===----------------------------------------------------------------------===//
+
+#include "runtime/kernels/EpilogueAvx512.h"
+#include "runtime/kernels/ExpandDepthwise.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <immintrin.h>
+
+namespace {
+
+using dlc::ExpandDepthwise;
+
+/// Rows of the expanded tensor a task keeps: the three a 3×3 filter reads
+/// (row r in slot r % 3). The next output row's new rows (one at stride 1,
+/// two at stride 2) replace rows no later output reads.
+constexpr int64_t kRingRows = 3;
+
+/// Pixels of an expanded row summed at once: each input value broadcast
+/// serves 2 vectors of channels.
+constexpr int kPixels = 8;
+
+/// An epilogue's terms for 16 channels from c (scale and shift per
+/// channel, as vectors).
+struct ChannelTerms {
+  ChannelTerms(const float *scale, const float *shift, bool clampMin, bool clampMax, float lo,
+               float hi)
+      : terms{scale, shift, nullptr, 0, clampMin, clampMax, lo, hi}, lo(_mm512_set1_ps(lo)),
+        hi(_mm512_set1_ps(hi)) {}
+
+  __m512 operator()(__m512 v, int64_t c) const {
+    const __m512 scale =
+        terms.rowScale ? _mm512_loadu_ps(terms.rowScale + c) : _mm512_set1_ps(1.0f);
+    const __m512 shift =
+        terms.rowShift ? _mm512_loadu_ps(terms.rowShift + c) : _mm512_setzero_ps();
+    return dlc::applyTerms(v, terms, scale, shift, lo, hi, false, [] { return __m512(); });
+  }
+
+  const dlc::GemmEpilogue terms;
+  const __m512 lo, hi;
+};
+
+/// kPixels pixels of expanded row `in` (columns `at`) for V vectors of
+/// channels from c, written to `row` (pixel x's channels from c0 at
+/// row + x·ld) for the first `pixels` of them.
+template <int V>
+void expandTile(const ExpandDepthwise &p, const float *in, const int64_t (&at)[kPixels],
+                int pixels, int64_t c, int64_t c0, float *row, int64_t x0, int64_t ld,
+                const ChannelTerms &terms) {
+  __m512 acc[kPixels][V];
+#pragma GCC unroll 8
+  for (int i = 0; i < kPixels; ++i)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v)
+      acc[i][v] = _mm512_setzero_ps();
+  const float *weights = p.weightsT + c / 32 * p.k * 32 + c % 32;
+  for (int64_t q = 0; q < p.k; ++q, weights += 32, in += p.inChannel) {
+    __m512 b[V];
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v)
+      b[v] = _mm512_loadu_ps(weights + 16 * v);
+#pragma GCC unroll 8
+    for (int i = 0; i < kPixels; ++i) {
+      const __m512 a = _mm512_set1_ps(in[at[i]]);
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v)
+        acc[i][v] = _mm512_fmadd_ps(a, b[v], acc[i][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < kPixels; ++i) {
+    if (i >= pixels)
+      continue;
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v)
+      _mm512_storeu_ps(row + (x0 + i) * ld + (c - c0) + 16 * v,
+                       terms(acc[i][v], c + 16 * v));
+  }
+}
+
+/// Row r of the expanded tensor, channels [c0, c1), into `row`.
+void expandRow(const ExpandDepthwise &p, int64_t r, int64_t c0, int64_t c1, float *row,
+               const ChannelTerms &terms) {
+  const int64_t ld = c1 - c0;
+  const float *in = p.in + r * p.w;
+  for (int64_t x0 = 0; x0 < p.w; x0 += kPixels) {
+    const int pixels = int(std::min<int64_t>(kPixels, p.w - x0));
+    // Pixels past the row's end read its last one again (and are dropped).
+    int64_t at[kPixels];
+    for (int i = 0; i < kPixels; ++i)
+      at[i] = x0 + std::min(i, pixels - 1);
+    for (int64_t c = c0; c < c1; c += 32) {
+      if (c1 - c >= 32)
+        expandTile<2>(p, in, at, pixels, c, c0, row, x0, ld, terms);
+      else
+        expandTile<1>(p, in, at, pixels, c, c0, row, x0, ld, terms);
+    }
+  }
+}
+
+/// Output row y's sums for channels [c, c + 16) at outputs [x0, x1), from
+/// the three expanded rows `rows` (row i's pixel x's channels from c0 at
+/// rows[i] + x·ld + c - c0), into `sums` (output x's at sums + x·ld). The
+/// taps of outputs [xa, xb) lie inside the row; the others check theirs.
+/// S is the stride: known, the loads that neighbouring outputs' taps share
+/// (all but one of three at stride 1) are made once.
+template <int S>
+void depthwiseVector(const ExpandDepthwise &p, const float *const (&rows)[3],
+                     const __m512 (&filter)[9], int64_t c, int64_t c0, int64_t ld, int64_t xa,
+                     int64_t xb, float *sums, const ChannelTerms &terms) {
+  constexpr int64_t s = S;
+  auto checked = [&](int64_t x) {
+    __m512 acc = _mm512_setzero_ps();
+    for (int i = 0; i < 3; ++i)
+      for (int j = 0; j < 3; ++j) {
+        const int64_t column = x * s - p.pl + j;
+        if (column >= 0 && column < p.w)
+          acc = _mm512_fmadd_ps(_mm512_loadu_ps(rows[i] + column * ld + (c - c0)),
+                                filter[3 * i + j], acc);
+      }
+    _mm512_storeu_ps(sums + x * ld + (c - c0), terms(acc, c));
+  };
+  for (int64_t x = 0; x < xa; ++x)
+    checked(x);
+  constexpr int kOutputs = 8;
+  int64_t x = xa;
+  for (; x + kOutputs <= xb; x += kOutputs) {
+    __m512 acc[kOutputs];
+#pragma GCC unroll 8
+    for (int t = 0; t < kOutputs; ++t)
+      acc[t] = _mm512_setzero_ps();
+#pragma GCC unroll 3
+    for (int i = 0; i < 3; ++i) {
+      const float *first = rows[i] + ((x * s - p.pl) * ld + (c - c0));
+#pragma GCC unroll 3
+      for (int j = 0; j < 3; ++j)
+#pragma GCC unroll 8
+        for (int t = 0; t < kOutputs; ++t)
+          acc[t] = _mm512_fmadd_ps(_mm512_loadu_ps(first + (t * s + j) * ld), filter[3 * i + j],
+                                   acc[t]);
+    }
+#pragma GCC unroll 8
+    for (int t = 0; t < kOutputs; ++t)
+      _mm512_storeu_ps(sums + (x + t) * ld + (c - c0), terms(acc[t], c));
+  }
+  for (; x < p.wo; ++x)
+    checked(x);
+}
+
+/// Output row y of channels [c0, c1), its sums at sums (output x's
+/// channels at sums + x·ld), transposed into the output.
+void storeRow(const ExpandDepthwise &p, const float *sums, int64_t ld, int64_t c0, int64_t c1,
+              int64_t y) {
+  for (int64_t x0 = 0; x0 < p.wo; x0 += 16) {
+    const int count = int(std::min<int64_t>(16, p.wo - x0));
+    const __mmask16 lanes = __mmask16(dlc::laneSpan(0, count));
+    for (int64_t c = c0; c < c1; c += 16) {
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (int t = 0; t < 16; ++t)
+        r[t] = t < count ? _mm512_loadu_ps(sums + (x0 + t) * ld + (c - c0)) : _mm512_setzero_ps();
+      dlc::transpose16(r);
+#pragma GCC unroll 16
+      for (int t = 0; t < 16; ++t)
+        _mm512_mask_storeu_ps(p.out + (c + t) * p.outChannel + y * p.outRow + x0, lanes, r[t]);
+    }
+  }
+}
+
+} // namespace
+
+size_t dlc::expandDepthwiseScratch(const ExpandDepthwise &p, int64_t channels) {
+  // The ring, a row of zeros (the padding above and below), the sums of
+  // an output row.
+  return size_t((kRingRows + 1) * p.w * channels + p.wo * channels);
+}
+
+void dlc::expandDepthwiseAvx512(const ExpandDepthwise &p, int64_t c0, int64_t c1, int64_t y0,
+                                int64_t y1, float *scratch) {
+  const int64_t ld = c1 - c0, rowFloats = p.w * ld;
+  float *ring = scratch, *zeros = scratch + kRingRows * rowFloats,
+        *sums = zeros + rowFloats;
+  std::fill(zeros, zeros + rowFloats, 0.0f);
+  const ChannelTerms expandTerms(p.scale1, p.shift1, p.min1, p.max1, p.lo1, p.hi1);
+  const ChannelTerms depthwiseTerms(p.scale2, p.shift2, p.min2, p.max2, p.lo2, p.hi2);
+  const int64_t s = p.stride;
+  // Outputs whose three taps all lie inside a row: x·s - pl >= 0 and
+  // x·s - pl + 2 < w.
+  const int64_t xa = std::min(p.wo, (p.pl + s - 1) / s);
+  const int64_t xb =
+      p.w - 3 + p.pl < 0 ? xa : std::max(xa, std::min(p.wo, (p.w - 3 + p.pl) / s + 1));
+  // The next expanded row to compute.
+  int64_t next = std::max<int64_t>(0, y0 * s - p.pt);
+  for (int64_t y = y0; y < y1; ++y) {
+    const float *rows[3];
+    for (int i = 0; i < 3; ++i) {
+      const int64_t r = y * s - p.pt + i;
+      if (r < 0 || r >= p.h) {
+        rows[i] = zeros;
+        continue;
+      }
+      for (; next <= r; ++next)
+        expandRow(p, next, c0, c1, ring + next % kRingRows * rowFloats, expandTerms);
+      rows[i] = ring + r % kRingRows * rowFloats;
+    }
+    for (int64_t c = c0; c < c1; c += 16) {
+      __m512 filter[9];
+      for (int t = 0; t < 9; ++t)
+        filter[t] = _mm512_loadu_ps(p.filterT + t * p.m + c);
+      if (s == 1)
+        depthwiseVector<1>(p, rows, filter, c, c0, ld, xa, xb, sums, depthwiseTerms);
+      else
+        depthwiseVector<2>(p, rows, filter, c, c0, ld, xa, xb, sums, depthwiseTerms);
+    }
+    storeRow(p, sums, ld, c0, c1, y);
+  }
+}
