@@ -152,14 +152,14 @@ void fused(const Arguments &a) {
   p.outChannel = a.d(kConvOutputStrideC), p.outRow = a.d(kConvOutputStrideH);
 
   // Tasks: a panel of channels each (an image's tasks read its input
-  // rows once a panel, from cache); then ranges of output rows (at least
-  // 8 each: a range computes up to two expanded rows its neighbour
-  // computes too) until each thread has two.
+  // rows once a panel, from cache); then, with fewer than four a thread,
+  // ranges of output rows (at least 8 each: a range computes up to two
+  // expanded rows its neighbour computes too).
   ThreadPool *pool = ThreadPool::current();
   const int64_t threads = pool ? pool->size() : 1;
   const int64_t channelTasks = panels;
   int64_t rowTasks = 1;
-  while (channelTasks * rowTasks < 2 * threads && p.ho / (rowTasks + 1) >= 8)
+  while (threads > 1 && channelTasks * rowTasks < 4 * threads && p.ho / (rowTasks + 1) >= 8)
     ++rowTasks;
   const float *input = a.g<const float *>(kGemmB);
   float *output = a.d<float *>(kConvOutput);

@@ -20,40 +20,48 @@ using dlc::ExpandDepthwise;
 /// two at stride 2) replace rows no later output reads.
 constexpr int64_t kRingRows = 3;
 
-/// Pixels of an expanded row summed at once: each input value broadcast
-/// serves 2 vectors of channels.
+/// Pixels of an expanded row summed at once (each input value broadcast
+/// serves 2 vectors of channels): 8, or 7 for rows of 7, 14 and 28
+/// (MobileNet's late layers), which groups of 8 would leave an eighth empty.
 constexpr int kPixels = 8;
+int pixelsPerTile(int64_t w) { return w % 8 != 0 && w % 7 == 0 ? 7 : 8; }
 
-/// An epilogue's terms for 16 channels from c (scale and shift per
-/// channel, as vectors).
+/// An epilogue's terms (scale and shift per channel, clamps) for the 16
+/// channels from c: the vectors loaded once, applied to many sums.
 struct ChannelTerms {
   ChannelTerms(const float *scale, const float *shift, bool clampMin, bool clampMax, float lo,
                float hi)
       : terms{scale, shift, nullptr, 0, clampMin, clampMax, lo, hi}, lo(_mm512_set1_ps(lo)),
         hi(_mm512_set1_ps(hi)) {}
 
-  __m512 operator()(__m512 v, int64_t c) const {
-    const __m512 scale =
-        terms.rowScale ? _mm512_loadu_ps(terms.rowScale + c) : _mm512_set1_ps(1.0f);
-    const __m512 shift =
-        terms.rowShift ? _mm512_loadu_ps(terms.rowShift + c) : _mm512_setzero_ps();
-    return dlc::applyTerms(v, terms, scale, shift, lo, hi, false, [] { return __m512(); });
+  /// The scale and shift of channels [c, c + 16).
+  struct Vectors {
+    __m512 scale, shift;
+  };
+  Vectors at(int64_t c) const {
+    return {terms.rowScale ? _mm512_loadu_ps(terms.rowScale + c) : _mm512_set1_ps(1.0f),
+            terms.rowShift ? _mm512_loadu_ps(terms.rowShift + c) : _mm512_setzero_ps()};
+  }
+
+  __m512 operator()(__m512 v, const Vectors &channel) const {
+    return dlc::applyTerms(v, terms, channel.scale, channel.shift, lo, hi, false,
+                           [] { return __m512(); });
   }
 
   const dlc::GemmEpilogue terms;
   const __m512 lo, hi;
 };
 
-/// kPixels pixels of expanded row `in` (columns `at`) for V vectors of
-/// channels from c, written to `row` (pixel x's channels from c0 at
-/// row + x·ld) for the first `pixels` of them.
-template <int V>
+/// P pixels of expanded row `in` (columns `at`) for V vectors of channels
+/// from c, written to `row` (pixel x's channels from c0 at row + x·ld) for
+/// the first `pixels` of them.
+template <int P, int V>
 void expandTile(const ExpandDepthwise &p, const float *in, const int64_t (&at)[kPixels],
                 int pixels, int64_t c, int64_t c0, float *row, int64_t x0, int64_t ld,
                 const ChannelTerms &terms) {
-  __m512 acc[kPixels][V];
+  __m512 acc[P][V];
 #pragma GCC unroll 8
-  for (int i = 0; i < kPixels; ++i)
+  for (int i = 0; i < P; ++i)
 #pragma GCC unroll 2
     for (int v = 0; v < V; ++v)
       acc[i][v] = _mm512_setzero_ps();
@@ -64,40 +72,45 @@ void expandTile(const ExpandDepthwise &p, const float *in, const int64_t (&at)[k
     for (int v = 0; v < V; ++v)
       b[v] = _mm512_loadu_ps(weights + 16 * v);
 #pragma GCC unroll 8
-    for (int i = 0; i < kPixels; ++i) {
+    for (int i = 0; i < P; ++i) {
       const __m512 a = _mm512_set1_ps(in[at[i]]);
 #pragma GCC unroll 2
       for (int v = 0; v < V; ++v)
         acc[i][v] = _mm512_fmadd_ps(a, b[v], acc[i][v]);
     }
   }
+  ChannelTerms::Vectors channel[V];
+#pragma GCC unroll 2
+  for (int v = 0; v < V; ++v)
+    channel[v] = terms.at(c + 16 * v);
 #pragma GCC unroll 8
-  for (int i = 0; i < kPixels; ++i) {
+  for (int i = 0; i < P; ++i) {
     if (i >= pixels)
       continue;
 #pragma GCC unroll 2
     for (int v = 0; v < V; ++v)
-      _mm512_storeu_ps(row + (x0 + i) * ld + (c - c0) + 16 * v,
-                       terms(acc[i][v], c + 16 * v));
+      _mm512_storeu_ps(row + (x0 + i) * ld + (c - c0) + 16 * v, terms(acc[i][v], channel[v]));
   }
 }
 
-/// Row r of the expanded tensor, channels [c0, c1), into `row`.
+/// Row r of the expanded tensor, channels [c0, c1), into `row`, P pixels
+/// a tile.
+template <int P>
 void expandRow(const ExpandDepthwise &p, int64_t r, int64_t c0, int64_t c1, float *row,
                const ChannelTerms &terms) {
   const int64_t ld = c1 - c0;
   const float *in = p.in + r * p.w;
-  for (int64_t x0 = 0; x0 < p.w; x0 += kPixels) {
-    const int pixels = int(std::min<int64_t>(kPixels, p.w - x0));
+  for (int64_t x0 = 0; x0 < p.w; x0 += P) {
+    const int pixels = int(std::min<int64_t>(P, p.w - x0));
     // Pixels past the row's end read its last one again (and are dropped).
     int64_t at[kPixels];
     for (int i = 0; i < kPixels; ++i)
       at[i] = x0 + std::min(i, pixels - 1);
     for (int64_t c = c0; c < c1; c += 32) {
       if (c1 - c >= 32)
-        expandTile<2>(p, in, at, pixels, c, c0, row, x0, ld, terms);
+        expandTile<P, 2>(p, in, at, pixels, c, c0, row, x0, ld, terms);
       else
-        expandTile<1>(p, in, at, pixels, c, c0, row, x0, ld, terms);
+        expandTile<P, 1>(p, in, at, pixels, c, c0, row, x0, ld, terms);
     }
   }
 }
@@ -113,6 +126,7 @@ void depthwiseVector(const ExpandDepthwise &p, const float *const (&rows)[3],
                      const __m512 (&filter)[9], int64_t c, int64_t c0, int64_t ld, int64_t xa,
                      int64_t xb, float *sums, const ChannelTerms &terms) {
   constexpr int64_t s = S;
+  const ChannelTerms::Vectors channel = terms.at(c);
   auto checked = [&](int64_t x) {
     __m512 acc = _mm512_setzero_ps();
     for (int i = 0; i < 3; ++i)
@@ -122,7 +136,7 @@ void depthwiseVector(const ExpandDepthwise &p, const float *const (&rows)[3],
           acc = _mm512_fmadd_ps(_mm512_loadu_ps(rows[i] + column * ld + (c - c0)),
                                 filter[3 * i + j], acc);
       }
-    _mm512_storeu_ps(sums + x * ld + (c - c0), terms(acc, c));
+    _mm512_storeu_ps(sums + x * ld + (c - c0), terms(acc, channel));
   };
   for (int64_t x = 0; x < xa; ++x)
     checked(x);
@@ -145,7 +159,7 @@ void depthwiseVector(const ExpandDepthwise &p, const float *const (&rows)[3],
     }
 #pragma GCC unroll 8
     for (int t = 0; t < kOutputs; ++t)
-      _mm512_storeu_ps(sums + (x + t) * ld + (c - c0), terms(acc[t], c));
+      _mm512_storeu_ps(sums + (x + t) * ld + (c - c0), terms(acc[t], channel));
   }
   for (; x < p.wo; ++x)
     checked(x);
@@ -193,6 +207,7 @@ void dlc::expandDepthwiseAvx512(const ExpandDepthwise &p, int64_t c0, int64_t c1
   const int64_t xa = std::min(p.wo, (p.pl + s - 1) / s);
   const int64_t xb =
       p.w - 3 + p.pl < 0 ? xa : std::max(xa, std::min(p.wo, (p.w - 3 + p.pl) / s + 1));
+  const int tile = pixelsPerTile(p.w);
   // The next expanded row to compute.
   int64_t next = std::max<int64_t>(0, y0 * s - p.pt);
   for (int64_t y = y0; y < y1; ++y) {
@@ -203,8 +218,13 @@ void dlc::expandDepthwiseAvx512(const ExpandDepthwise &p, int64_t c0, int64_t c1
         rows[i] = zeros;
         continue;
       }
-      for (; next <= r; ++next)
-        expandRow(p, next, c0, c1, ring + next % kRingRows * rowFloats, expandTerms);
+      for (; next <= r; ++next) {
+        float *slot = ring + next % kRingRows * rowFloats;
+        if (tile == 7)
+          expandRow<7>(p, next, c0, c1, slot, expandTerms);
+        else
+          expandRow<8>(p, next, c0, c1, slot, expandTerms);
+      }
       rows[i] = ring + r % kRingRows * rowFloats;
     }
     for (int64_t c = c0; c < c1; c += 16) {
