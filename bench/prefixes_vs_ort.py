@@ -5,7 +5,9 @@
                                               [--batch N] [--threads T] [--rounds R]
 
 Cuts the model at every tensor that alone carries everything later nodes
-need (between MobileNet's or ResNet's blocks), saves each prefix up to such
+need (between MobileNet's or ResNet's blocks; never right before a
+depthwise convolution, which dlc runs as one kernel with the pointwise
+expansion before it), saves each prefix up to such
 a cut as a model of its own, and times every prefix in both engines: each
 engine in one process that compiled all of them (bench/turns.py's
 workers). Each round runs every prefix in both engines in turn, so that
@@ -41,11 +43,21 @@ ANCHORS = {"Conv", "ConvTranspose", "Gemm", "MatMul", "GlobalAveragePool", "Aver
            "MaxPool"}
 
 
+def grouped(node):
+    """Whether `node` is a convolution with more than one group (a
+    depthwise one)."""
+    return node.op_type == "Conv" and any(
+        a.name == "group" and a.i > 1 for a in node.attribute)
+
+
 def cut_points(model):
     """Indices i of nodes after which a single tensor (the last node's
     output) is all that later nodes read, besides initializers, and where
     a new anchor (convolution, product, pooling) starts: each stage keeps
-    its anchors' fused producers and consumers, as the whole model does."""
+    its anchors' fused producers and consumers, as the whole model does.
+    Never before a depthwise convolution: dlc computes a pointwise
+    expansion and the depthwise convolution after it as one kernel, which
+    a cut between them would split."""
     graph = model.graph
     constant = {init.name for init in graph.initializer}
     last_use = {}
@@ -60,9 +72,10 @@ def cut_points(model):
         live -= constant
         inputs_live = any(last_use.get(i.name, -1) > index for i in graph.input
                           if i.name not in constant)
-        following = graph.node[index + 1].op_type
+        following = graph.node[index + 1]
         if (len(live) == 1 and not inputs_live and node.output[0] in live
-                and following in ANCHORS and node.op_type not in ANCHORS):
+                and following.op_type in ANCHORS and node.op_type not in ANCHORS
+                and not grouped(following)):
             cuts.append(index)
     return cuts
 

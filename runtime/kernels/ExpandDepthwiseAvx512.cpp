@@ -115,10 +115,11 @@ void expandRow(const ExpandDepthwise &p, int64_t r, int64_t c0, int64_t c1, floa
   }
 }
 
-/// Output row y's sums for channels [c, c + 16) at outputs [x0, x1), from
-/// the three expanded rows `rows` (row i's pixel x's channels from c0 at
-/// rows[i] + x·ld + c - c0), into `sums` (output x's at sums + x·ld). The
-/// taps of outputs [xa, xb) lie inside the row; the others check theirs.
+/// An output row's sums for channels [c, c + 16), from the three expanded
+/// rows `rows` it reads (row i's pixel x's channels from c0 at
+/// rows[i] + x·ld + c - c0), with the epilogue, into `sums` (output x's at
+/// sums + x·ld). The taps of outputs [xa, xb) lie inside the row, eight
+/// outputs summed at once; the others check theirs.
 /// S is the stride: known, the loads that neighbouring outputs' taps share
 /// (all but one of three at stride 1) are made once.
 template <int S>

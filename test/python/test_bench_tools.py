@@ -63,6 +63,13 @@ def test_prefixes_end_where_one_tensor_feeds_a_new_anchor(tmp_path):
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 6, 6])], inits)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     assert prefixes_vs_ort.cut_points(model) == [1, 4]
+    # With the second convolution depthwise (4 groups), no cut before it:
+    # dlc fuses it with the pointwise one before.
+    nodes[2] = helper.make_node("Conv", ["r1", "w2"], ["c2"], group=4)
+    graph.ClearField("node")
+    graph.node.extend(nodes)
+    depthwise = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    assert prefixes_vs_ort.cut_points(depthwise) == [4]
     path = str(tmp_path / "block.onnx")
     onnx.save(model, path)
     stages = prefixes_vs_ort.save_prefixes(path, {"x": [1, 4, 6, 6]}, str(tmp_path))
