@@ -220,6 +220,7 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
       {kConv2dF32Kernel, reinterpret_cast<void *>(&dlc_conv2d_f32)},
       {kDepthwiseConv2dF32Kernel, reinterpret_cast<void *>(&dlc_depthwise_conv2d_f32)},
       {kExpandDepthwiseF32Kernel, reinterpret_cast<void *>(&dlc_expand_depthwise_f32)},
+      {kConvDepthwiseF32Kernel, reinterpret_cast<void *>(&dlc_conv_depthwise_f32)},
       {kMaxPool2x2F32Kernel, reinterpret_cast<void *>(&dlc_max_pool2x2_f32)},
       {kMaxPoolF32Kernel, reinterpret_cast<void *>(&dlc_max_pool_f32)},
       {kMaxPool2x2ScatterF32Kernel, reinterpret_cast<void *>(&dlc_max_pool2x2_scatter_f32)},

@@ -135,6 +135,13 @@ enum DepthwiseConv2dF32Argument : unsigned {
 /// in order; C is then written as before.
 constexpr const char *kExpandDepthwiseF32Kernel = "dlc_expand_depthwise_f32";
 
+/// The same for a dlc_conv2d_f32 and the depthwise convolution that reads
+/// its output (an image network's first layer, a convolution of a few
+/// channels, and the depthwise convolution after it): dlc_conv2d_f32's
+/// arguments, then dlc_depthwise_conv2d_f32's (kConv2dF32Arguments +
+/// kDepthwiseConv2dF32Arguments in all).
+constexpr const char *kConvDepthwiseF32Kernel = "dlc_conv_depthwise_f32";
+
 /// A float32 2×2 max pooling with stride 2 and no padding, by
 /// arith.maximumf's rules (NaN if any element is; +0 above -0):
 ///   out[b, c, y, x] = max over i, j < 2 of in[b, c, 2y + i, 2x + j]

@@ -1,8 +1,9 @@
 //===- PairKernels.cpp - kernel calls the runtime computes as one -*- C++ -*-===//
 //
-// The dlc-cpu-pair-kernels pass: a pointwise product whose result only the
-// depthwise convolution right after it reads becomes one call of
-// dlc_expand_depthwise_f32 (see Passes.td for the contract).
+// The dlc-cpu-pair-kernels pass: a pointwise product (or a convolution)
+// whose result only the depthwise convolution right after it reads becomes
+// one call of dlc_expand_depthwise_f32 (or dlc_conv_depthwise_f32); see
+// Passes.td for the contract.
 //
 //===----------------------------------------------------------------------===//
 
@@ -74,88 +75,122 @@ bool passable(Operation *op, ArrayRef<Value> used) {
   });
 }
 
-/// The dlc_gemm_f32 call that `depthwise` pairs with: the last kernel call
-/// before it (past generated kernels that write none of its buffers), if
-/// that is a product whose C is an allocation that only these two calls
-/// use (through views and their addresses) and that `depthwise` reads as
-/// its input.
-func::CallOp pairedProduct(func::CallOp depthwise) {
-  // The generated kernels between, checked once the product is found.
+/// A runtime kernel that a depthwise convolution can pair with: its name,
+/// argument count, the position of the buffer it writes, the positions of
+/// all its buffers, and the fused kernel's name.
+struct Producer {
+  StringRef kernel;
+  unsigned arguments, output;
+  ArrayRef<unsigned> buffers;
+  StringRef fused;
+};
+
+constexpr unsigned kGemmBuffers[] = {dlc::kGemmA,        dlc::kGemmB,        dlc::kGemmC,
+                                     dlc::kGemmRowScale, dlc::kGemmRowShift, dlc::kGemmResidual};
+constexpr unsigned kConvBuffers[] = {dlc::kConvInput,    dlc::kConvFilter,    dlc::kConvOutput,
+                                     dlc::kConvRowScale, dlc::kConvRowShift, dlc::kConvResidual};
+const Producer kProducers[] = {
+    {dlc::kGemmF32Kernel, dlc::kGemmF32Arguments, dlc::kGemmC, kGemmBuffers,
+     dlc::kExpandDepthwiseF32Kernel},
+    {dlc::kConv2dF32Kernel, dlc::kConv2dF32Arguments, dlc::kConvOutput, kConvBuffers,
+     dlc::kConvDepthwiseF32Kernel},
+};
+
+/// The producer `call` is a call of, or null.
+const Producer *producerOf(func::CallOp call) {
+  for (const Producer &producer : kProducers)
+    if (call.getCallee() == producer.kernel && call.getNumOperands() == producer.arguments)
+      return &producer;
+  return nullptr;
+}
+
+/// The dlc_gemm_f32 or dlc_conv2d_f32 call that `depthwise` pairs with
+/// (and its Producer): the last runtime kernel call before it (past
+/// generated kernels that write none of its buffers), if that is one of
+/// those whose output is an allocation that only these two calls use
+/// (through views and their addresses) and that `depthwise` reads as its
+/// input.
+std::pair<func::CallOp, const Producer *> pairedProducer(func::CallOp depthwise) {
+  // The generated kernels between, checked once the producer is found.
   SmallVector<Operation *> between;
   Operation *before = depthwise->getPrevNode();
   for (; before; before = before->getPrevNode()) {
-    auto call = dyn_cast<func::CallOp>(before);
-    if (call && call.getCallee() == dlc::kGemmF32Kernel)
-      break;
     if (!mayWrite(before) || isa<memref::AllocOp>(before))
       continue;
     if (!isGeneratedKernel(before))
-      return {};
+      break;
     between.push_back(before);
   }
-  auto gemm = dyn_cast_or_null<func::CallOp>(before);
-  if (!gemm || gemm.getCallee() != dlc::kGemmF32Kernel ||
-      gemm.getNumOperands() != dlc::kGemmF32Arguments)
+  auto call = dyn_cast_or_null<func::CallOp>(before);
+  const Producer *producer = call ? producerOf(call) : nullptr;
+  if (!producer)
     return {};
-  Value product = bufferOfAddress(gemm.getOperand(dlc::kGemmC));
-  if (!product || !product.getDefiningOp<memref::AllocOp>() ||
-      bufferOfAddress(depthwise.getOperand(dlc::kConvInput)) != product)
+  Value output = bufferOfAddress(call.getOperand(producer->output));
+  if (!output || !output.getDefiningOp<memref::AllocOp>() ||
+      bufferOfAddress(depthwise.getOperand(dlc::kConvInput)) != output)
     return {};
   SmallVector<Value> used;
-  for (unsigned operand : {dlc::kGemmA, dlc::kGemmB, dlc::kGemmC, dlc::kGemmRowScale,
-                           dlc::kGemmRowShift, dlc::kGemmResidual})
-    if (Value buffer = bufferOfAddress(gemm.getOperand(operand)))
+  for (unsigned operand : producer->buffers)
+    if (Value buffer = bufferOfAddress(call.getOperand(operand)))
       used.push_back(buffer);
   if (!llvm::all_of(between, [&](Operation *op) { return passable(op, used); }))
     return {};
   // Every other op that reaches the buffer (views, their metadata and
   // addresses aside; the deallocation skipped) disqualifies it: the fused
   // kernel does not write it.
-  auto users = dlc::usersInBlock(product, depthwise->getBlock(),
+  auto users = dlc::usersInBlock(output, depthwise->getBlock(),
                                  [](Operation *op) { return isa<memref::DeallocOp>(op); });
   for (Operation *user : users)
-    if (user != gemm.getOperation() && user != depthwise.getOperation() &&
+    if (user != call.getOperation() && user != depthwise.getOperation() &&
         !isMemoryEffectFree(user))
       return {};
-  return gemm;
+  return {call, producer};
+}
+
+/// The declaration of the runtime function `name` taking `count` indices.
+func::FuncOp declareKernel(ModuleOp module, StringRef name, unsigned count) {
+  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
+    return existing;
+  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
+  SmallVector<Type> arguments(count, b.getIndexType());
+  auto function =
+      func::FuncOp::create(b, module.getLoc(), name, b.getFunctionType(arguments, {}));
+  function.setPrivate();
+  return function;
 }
 
 struct PairKernelsPass : public dlc::impl::DlcCpuPairKernelsBase<PairKernelsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    SmallVector<std::pair<func::CallOp, func::CallOp>> pairs;
+    struct Pair {
+      func::CallOp first, depthwise;
+      const Producer *producer;
+    };
+    SmallVector<Pair> pairs;
     module.walk([&](func::CallOp call) {
       if (call.getCallee() != dlc::kDepthwiseConv2dF32Kernel ||
           call.getNumOperands() != dlc::kDepthwiseConv2dF32Arguments)
         return;
-      if (func::CallOp gemm = pairedProduct(call))
-        pairs.push_back({gemm, call});
+      if (auto [first, producer] = pairedProducer(call); first)
+        pairs.push_back({first, call, producer});
     });
-    if (pairs.empty())
-      return;
-    constexpr unsigned kArguments =
-        dlc::kGemmF32Arguments + dlc::kDepthwiseConv2dF32Arguments;
-    func::FuncOp fused = module.lookupSymbol<func::FuncOp>(dlc::kExpandDepthwiseF32Kernel);
-    if (!fused) {
-      OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-      SmallVector<Type> arguments(kArguments, b.getIndexType());
-      fused = func::FuncOp::create(b, module.getLoc(), dlc::kExpandDepthwiseF32Kernel,
-                                   b.getFunctionType(arguments, {}));
-      fused.setPrivate();
-    }
-    for (auto [gemm, depthwise] : pairs) {
-      // At the depthwise call's place: the product's operands are defined
-      // before it, and nothing in between writes what it reads.
-      SmallVector<Value> arguments(gemm.getOperands());
+    for (auto [first, depthwise, producer] : pairs) {
+      // At the depthwise call's place: the first call's operands are
+      // defined before it, and nothing in between writes what it reads.
+      func::FuncOp fused =
+          declareKernel(module, producer->fused,
+                        producer->arguments + dlc::kDepthwiseConv2dF32Arguments);
+      SmallVector<Value> arguments(first.getOperands());
       llvm::append_range(arguments, depthwise.getOperands());
       OpBuilder b(depthwise);
       auto call = func::CallOp::create(b, depthwise.getLoc(), fused, arguments);
       call->setAttrs(depthwise->getDiscardableAttrDictionary());
       depthwise.erase();
-      gemm.erase();
+      first.erase();
     }
     // Declarations no call is left to.
-    for (StringRef name : {dlc::kGemmF32Kernel, dlc::kDepthwiseConv2dF32Kernel})
+    for (StringRef name :
+         {dlc::kGemmF32Kernel, dlc::kConv2dF32Kernel, dlc::kDepthwiseConv2dF32Kernel})
       if (auto declaration = module.lookupSymbol<func::FuncOp>(name);
           declaration && SymbolTable::symbolKnownUseEmpty(declaration, module))
         declaration.erase();

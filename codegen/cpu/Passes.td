@@ -89,7 +89,7 @@ def DlcCpuKernelCalls : Pass<"dlc-cpu-kernel-calls", "mlir::ModuleOp"> {
 }
 
 def DlcCpuPairKernels : Pass<"dlc-cpu-pair-kernels", "mlir::ModuleOp"> {
-  let summary = "Call one runtime kernel for a pointwise product and the depthwise convolution of its result";
+  let summary = "Call one runtime kernel for a product or convolution and the depthwise convolution of its result";
   let description = [{
     Runs on buffers, after dlc-cpu-kernel-calls. A `dlc_depthwise_conv2d_f32`
     call whose input is an allocation that a `dlc_gemm_f32` call writes as
@@ -106,6 +106,11 @@ def DlcCpuPairKernels : Pass<"dlc-cpu-pair-kernels", "mlir::ModuleOp"> {
     // becomes
     func.call @dlc_expand_depthwise_f32(%g0, ..., %c_ptr, ..., %d0, ..., %c_ptr, ...)
     ```
+
+    A `dlc_conv2d_f32` call pairs the same way, as one call of
+    `dlc_conv_depthwise_f32` with the convolution's arguments and then the
+    depthwise convolution's (an image network's first layer and the
+    depthwise convolution after it).
 
     MobileNet's inverted residual blocks are such pairs: a 1×1 convolution
     expanding a few channels to many, then a 3×3 depthwise convolution. The

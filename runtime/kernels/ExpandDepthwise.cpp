@@ -1,4 +1,4 @@
-//===- ExpandDepthwise.cpp - a pointwise expansion and its depthwise conv -*- C++ -*-===//
+//===- ExpandDepthwise.cpp - a product or convolution and its depthwise conv -*- C++ -*-===//
 
 #include "runtime/kernels/ExpandDepthwise.h"
 
@@ -11,96 +11,132 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
+#include <iterator>
 #include <vector>
 
 namespace {
+
+using namespace dlc;
 
 /// Distinguishes the transposed weights in the GemmPackCache from the
 /// other packings of the same weight (Winograd's -1, the pixel-rows
 /// filter's -2).
 constexpr int64_t kExpandKeyTag = -3;
 
-/// The arguments of the two calls, by name.
-struct Arguments {
-  const int64_t *gemm, *depthwise;
+template <typename T> T as(int64_t value) {
+  if constexpr (std::is_pointer_v<T>)
+    return reinterpret_cast<T>(value);
+  else
+    return T(value);
+}
 
-  template <typename T = int64_t> T g(unsigned position) const {
-    return toType<T>(gemm[position]);
+/// The two calls' arguments, by name: the first kernel's (dlc_gemm_f32's
+/// or dlc_conv2d_f32's), the depthwise convolution's.
+struct Arguments {
+  const int64_t *first, *depthwise;
+  bool conv; ///< the first kernel is dlc_conv2d_f32
+
+  int64_t d(unsigned position) const { return depthwise[position]; }
+  template <typename T> T d(unsigned position) const { return as<T>(depthwise[position]); }
+  /// The first kernel's argument at `gemm` or at `conv`, whichever it is.
+  int64_t f(unsigned gemm, unsigned conv) const { return first[this->conv ? conv : gemm]; }
+  template <typename T> T f(unsigned gemm, unsigned conv) const { return as<T>(f(gemm, conv)); }
+
+  int64_t images() const { return f(kGemmBatch, kConvImages); }
+  int64_t channels() const { return f(kGemmM, kConvOutChannels); }
+  /// The length of each channel's sum.
+  int64_t sum() const {
+    return conv ? first[kConvChannels] * first[kConvKernelH] * first[kConvKernelW]
+                : first[kGemmK];
   }
-  template <typename T = int64_t> T d(unsigned position) const {
-    return toType<T>(depthwise[position]);
-  }
-  template <typename T> static T toType(int64_t value) {
-    if constexpr (std::is_pointer_v<T>)
-      return reinterpret_cast<T>(value);
-    else
-      return T(value);
-  }
+  int64_t flags() const { return f(kGemmFlags, kConvFlags); }
+  const float *weights() const { return f<const float *>(kGemmA, kConvFilter); }
+  int64_t weightsRow() const { return f(kGemmLda, kConvFilterRowStride); }
+  bool constantWeights() const { return flags() & (conv ? kConvConstantFilter : kGemmConstantA); }
+  const float *input() const { return f<const float *>(kGemmB, kConvInput); }
+  int64_t inputImage() const { return f(kGemmBBatchStride, kConvInputStrideN); }
+  int64_t output() const { return f(kGemmC, kConvOutput); }
+  int64_t outputImage() const { return f(kGemmCBatchStride, kConvOutputStrideN); }
+  int64_t outputChannel() const { return f(kGemmLdc, kConvOutputStrideC); }
+  const float *scale() const { return f<const float *>(kGemmRowScale, kConvRowScale); }
+  const float *shift() const { return f<const float *>(kGemmRowShift, kConvRowShift); }
+  int64_t residual() const { return f(kGemmResidual, kConvResidual); }
+  int64_t minBits() const { return f(kGemmMinBits, kConvMinBits); }
+  int64_t maxBits() const { return f(kGemmMaxBits, kConvMaxBits); }
 };
 
-/// Whether the fused kernel computes these two calls: a pointwise product
-/// (a constant A, no residual, C overwritten) whose C is exactly the
-/// depthwise convolution's input (row-major planes), a 3×3 filter with
-/// stride 1 or 2 and no dilation, an output overwritten without a
-/// residual, and channels in whole vectors.
-bool fusable(const Arguments &a) {
-  using namespace dlc;
-  const int64_t gemmFlags = a.g(kGemmFlags), depthwiseFlags = a.d(kConvFlags);
+bool nanBound(int64_t flags, int64_t minBits, int64_t maxBits) {
+  return GemmEpilogue{nullptr, nullptr, nullptr, 0, bool(flags & kGemmClampMin),
+                      bool(flags & kGemmClampMax), floatFromBits(minBits),
+                      floatFromBits(maxBits)}
+      .nanBound();
+}
+
+/// Whether the first kernel's output is exactly the depthwise
+/// convolution's input, in row-major planes of its height × width: a
+/// product's C with B read along rows (a pointwise convolution), or a
+/// convolution's output with rows one after another.
+bool firstWritesTheInput(const Arguments &a) {
   const int64_t height = a.d(kDepthwiseInputHeight), width = a.d(kDepthwiseInputWidth);
-  auto nanBound = [](int64_t flags, int64_t minBits, int64_t maxBits) {
-    return GemmEpilogue{nullptr, nullptr, nullptr, 0, bool(flags & kGemmClampMin),
-                        bool(flags & kGemmClampMax), floatFromBits(minBits),
-                        floatFromBits(maxBits)}
-        .nanBound();
-  };
-  return a.g(kGemmBatch) == a.d(kConvImages) && a.g(kGemmM) == a.d(kConvChannels) &&
-         a.g(kGemmM) % 16 == 0 && a.g(kGemmN) == height * width && a.g(kGemmK) > 0 &&
-         a.g(kGemmABatchStride) == 0 && a.g(kGemmBStrideN) == 1 &&
-         (gemmFlags & kGemmOverwriteC) && !(gemmFlags & kGemmTransposedA) &&
-         !a.g(kGemmResidual) && a.g(kGemmC) == a.d(kConvInput) &&
-         (a.g(kGemmBatch) == 1 || a.g(kGemmCBatchStride) == a.d(kConvInputStrideN)) &&
-         a.g(kGemmLdc) == a.d(kConvInputStrideC) && a.d(kConvInputStrideH) == width &&
-         a.d(kConvKernelH) == 3 && a.d(kConvKernelW) == 3 && a.d(kConvDilationH) == 1 &&
-         a.d(kConvDilationW) == 1 && a.d(kConvStrideH) == a.d(kConvStrideW) &&
+  const bool layout =
+      a.output() == a.d(kConvInput) &&
+      (a.images() == 1 || a.outputImage() == a.d(kConvInputStrideN)) &&
+      a.outputChannel() == a.d(kConvInputStrideC) && a.d(kConvInputStrideH) == width &&
+      a.d(kConvInputStrideW) == 1;
+  if (a.conv)
+    return layout && a.first[kConvOutH] == height && a.first[kConvOutW] == width &&
+           a.first[kConvOutputStrideH] == width;
+  return layout && a.first[kGemmN] == height * width && a.first[kGemmABatchStride] == 0 &&
+         a.first[kGemmBStrideN] == 1 && !(a.flags() & kGemmTransposedA);
+}
+
+/// Whether the fused kernel computes these two calls: the first kernel
+/// overwriting the depthwise convolution's input without a residual, a
+/// 3×3 filter with stride 1 or 2 and no dilation, an output overwritten
+/// without a residual, channels in whole vectors, no NaN bounds.
+bool fusable(const Arguments &a) {
+  const int64_t depthwiseFlags = a.d(kConvFlags);
+  return a.images() == a.d(kConvImages) && a.channels() == a.d(kConvChannels) &&
+         a.channels() % 16 == 0 && a.sum() > 0 && (a.flags() & kGemmOverwriteC) &&
+         !a.residual() && firstWritesTheInput(a) && a.d(kConvKernelH) == 3 &&
+         a.d(kConvKernelW) == 3 && a.d(kConvDilationH) == 1 && a.d(kConvDilationW) == 1 &&
+         a.d(kConvStrideH) == a.d(kConvStrideW) &&
          (a.d(kConvStrideH) == 1 || a.d(kConvStrideH) == 2) &&
          (depthwiseFlags & kGemmOverwriteC) && !a.d(kConvResidual) &&
-         !nanBound(gemmFlags, a.g(kGemmMinBits), a.g(kGemmMaxBits)) &&
+         !nanBound(a.flags(), a.minBits(), a.maxBits()) &&
          !nanBound(depthwiseFlags, a.d(kConvMinBits), a.d(kConvMaxBits));
 }
 
 /// The two kernels one after the other.
 void separately(const Arguments &a) {
-  using namespace dlc;
-  dlc_gemm_f32(a.g(kGemmBatch), a.g(kGemmM), a.g(kGemmN), a.g(kGemmK),
-               a.g<const float *>(kGemmA), a.g(kGemmABatchStride), a.g(kGemmLda),
-               a.g<const float *>(kGemmB), a.g(kGemmBBatchStride), a.g(kGemmBStrideK),
-               a.g(kGemmBStrideN), a.g<float *>(kGemmC), a.g(kGemmCBatchStride), a.g(kGemmLdc),
-               a.g(kGemmFlags), a.g<const float *>(kGemmRowScale),
-               a.g<const float *>(kGemmRowShift), a.g<const float *>(kGemmResidual),
-               a.g(kGemmResidualBatchStride), a.g(kGemmLdr), a.g(kGemmMinBits),
-               a.g(kGemmMaxBits));
+  const int64_t *f = a.first;
+  if (a.conv)
+    dlc_conv2d_f32(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10],
+                   as<const float *>(f[11]), f[12], f[13], f[14], f[15],
+                   as<const float *>(f[16]), f[17], as<float *>(f[18]), f[19], f[20], f[21],
+                   f[22], as<const float *>(f[23]), as<const float *>(f[24]),
+                   as<const float *>(f[25]), f[26], f[27], f[28], f[29], f[30]);
+  else
+    dlc_gemm_f32(f[0], f[1], f[2], f[3], as<const float *>(f[4]), f[5], f[6],
+                 as<const float *>(f[7]), f[8], f[9], f[10], as<float *>(f[11]), f[12], f[13],
+                 f[14], as<const float *>(f[15]), as<const float *>(f[16]),
+                 as<const float *>(f[17]), f[18], f[19], f[20], f[21]);
+  const int64_t *d = a.depthwise;
   dlc_depthwise_conv2d_f32(
-      a.d(kConvImages), a.d(kConvChannels), a.d(kConvOutChannels), a.d(kConvKernelH),
-      a.d(kConvKernelW), a.d(kConvOutH), a.d(kConvOutW), a.d(kConvStrideH), a.d(kConvStrideW),
-      a.d(kConvDilationH), a.d(kConvDilationW), a.d<const float *>(kConvInput),
-      a.d(kConvInputStrideN), a.d(kConvInputStrideC), a.d(kConvInputStrideH),
-      a.d(kConvInputStrideW), a.d<const float *>(kConvFilter), a.d(kConvFilterRowStride),
-      a.d<float *>(kConvOutput), a.d(kConvOutputStrideN), a.d(kConvOutputStrideC),
-      a.d(kConvOutputStrideH), a.d(kConvFlags), a.d<const float *>(kConvRowScale),
-      a.d<const float *>(kConvRowShift), a.d<const float *>(kConvResidual),
-      a.d(kConvResidualStrideN), a.d(kConvResidualStrideC), a.d(kConvResidualStrideH),
-      a.d(kConvMinBits), a.d(kConvMaxBits), a.d(kDepthwiseInputHeight),
-      a.d(kDepthwiseInputWidth), a.d(kDepthwisePadTop), a.d(kDepthwisePadLeft));
+      d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10],
+      as<const float *>(d[11]), d[12], d[13], d[14], d[15], as<const float *>(d[16]), d[17],
+      as<float *>(d[18]), d[19], d[20], d[21], d[22], as<const float *>(d[23]),
+      as<const float *>(d[24]), as<const float *>(d[25]), d[26], d[27], d[28], d[29], d[30],
+      d[31], d[32], d[33], d[34]);
 }
 
 /// The fused kernel on the current pool: tasks of an image, a range of
 /// 32-channel panels and a range of output rows, each with a ring of
 /// expanded rows of its own.
 void fused(const Arguments &a) {
-  using namespace dlc;
-  const int64_t images = a.g(kGemmBatch), m = a.g(kGemmM), k = a.g(kGemmK);
-  const float *weights = a.g<const float *>(kGemmA);
-  const int64_t lda = a.g(kGemmLda);
+  const int64_t images = a.images(), m = a.channels(), k = a.sum();
+  const float *weights = a.weights();
+  const int64_t lda = a.weightsRow();
   const int64_t panels = (m + 31) / 32;
   // The weights transposed into panels of 32 channels, once per
   // executable where there is a cache (the weights are constant).
@@ -115,7 +151,7 @@ void fused(const Arguments &a) {
   const size_t packedFloats = size_t(panels * k * 32);
   const float *weightsT = nullptr;
   GemmPackCache *cache = GemmPackCache::current();
-  if (cache && (a.g(kGemmFlags) & kGemmConstantA))
+  if (cache && a.constantWeights())
     weightsT = cache->get({weights, k, m, lda, kExpandKeyTag, 32}, packedFloats, packWeights,
                           weights, size_t(((m - 1) * lda + k) * sizeof(float)));
   thread_local std::vector<float> ownWeights;
@@ -133,18 +169,38 @@ void fused(const Arguments &a) {
   for (int64_t c = 0; c < m; ++c)
     for (int64_t t = 0; t < 9; ++t)
       filterT[size_t(t * m + c)] = filter[c * filterRow + t];
-
-  const int64_t gemmFlags = a.g(kGemmFlags), depthwiseFlags = a.d(kConvFlags);
+  // Where each element of an expanded pixel's sum lies from the pixel's
+  // first input: a pointwise product's input channels, a convolution's
+  // patch elements (channel, filter row, filter column).
+  thread_local std::vector<int64_t> taps;
+  taps.resize(size_t(k));
   ExpandDepthwise p{};
+  if (a.conv) {
+    const int64_t *f = a.first;
+    const int64_t kh = f[kConvKernelH], kw = f[kConvKernelW];
+    for (int64_t q = 0; q < k; ++q)
+      taps[size_t(q)] = q / (kh * kw) * f[kConvInputStrideC] +
+                        q / kw % kh * f[kConvDilationH] * f[kConvInputStrideH] +
+                        q % kw * f[kConvDilationW] * f[kConvInputStrideW];
+    p.rowStep = f[kConvStrideH] * f[kConvInputStrideH];
+    p.pixelStep = f[kConvStrideW] * f[kConvInputStrideW];
+  } else {
+    for (int64_t q = 0; q < k; ++q)
+      taps[size_t(q)] = q * a.first[kGemmBStrideK];
+    p.rowStep = a.d(kDepthwiseInputWidth);
+    p.pixelStep = 1;
+  }
+
+  const int64_t flags = a.flags(), depthwiseFlags = a.d(kConvFlags);
   p.k = k, p.m = m;
   p.h = a.d(kDepthwiseInputHeight), p.w = a.d(kDepthwiseInputWidth);
   p.ho = a.d(kConvOutH), p.wo = a.d(kConvOutW), p.stride = a.d(kConvStrideH);
   p.pt = a.d(kDepthwisePadTop), p.pl = a.d(kDepthwisePadLeft);
-  p.inChannel = a.g(kGemmBStrideK);
+  p.taps = taps.data();
   p.weightsT = weightsT;
-  p.scale1 = a.g<const float *>(kGemmRowScale), p.shift1 = a.g<const float *>(kGemmRowShift);
-  p.min1 = gemmFlags & kGemmClampMin, p.max1 = gemmFlags & kGemmClampMax;
-  p.lo1 = floatFromBits(a.g(kGemmMinBits)), p.hi1 = floatFromBits(a.g(kGemmMaxBits));
+  p.scale1 = a.scale(), p.shift1 = a.shift();
+  p.min1 = flags & kGemmClampMin, p.max1 = flags & kGemmClampMax;
+  p.lo1 = floatFromBits(a.minBits()), p.hi1 = floatFromBits(a.maxBits());
   p.filterT = filterT.data();
   p.scale2 = a.d<const float *>(kConvRowScale), p.shift2 = a.d<const float *>(kConvRowShift);
   p.min2 = depthwiseFlags & kGemmClampMin, p.max2 = depthwiseFlags & kGemmClampMax;
@@ -161,9 +217,9 @@ void fused(const Arguments &a) {
   int64_t rowTasks = 1;
   while (threads > 1 && channelTasks * rowTasks < 4 * threads && p.ho / (rowTasks + 1) >= 8)
     ++rowTasks;
-  const float *input = a.g<const float *>(kGemmB);
+  const float *input = a.input();
   float *output = a.d<float *>(kConvOutput);
-  const int64_t inImage = a.g(kGemmBBatchStride), outImage = a.d(kConvOutputStrideN);
+  const int64_t inImage = a.inputImage(), outImage = a.d(kConvOutputStrideN);
   forEachTask(pool, images * channelTasks * rowTasks, [&](int64_t task) {
     const int64_t b = task / (channelTasks * rowTasks),
                   channelTask = task / rowTasks % channelTasks, rowTask = task % rowTasks;
@@ -179,29 +235,38 @@ void fused(const Arguments &a) {
   });
 }
 
-} // namespace
-
-void dlc::expandDepthwiseF32(const int64_t *gemm, const int64_t *depthwise, bool fuse) {
-  const Arguments a{gemm, depthwise};
+/// The two calls, fused where they can be.
+void run(const Arguments &a, bool fuse) {
   static const bool avx512 = hostVersion(true, false);
-  if (!fuse || !avx512 || !fusable(a) || a.g(kGemmBatch) <= 0 || a.d(kConvOutH) <= 0 ||
+  if (!fuse || !avx512 || !fusable(a) || a.images() <= 0 || a.d(kConvOutH) <= 0 ||
       a.d(kConvOutW) <= 0) {
     separately(a);
     return;
   }
   KernelProfile::Timer timer(
-      "expand + depthwise",
+      a.conv ? "conv + depthwise" : "expand + depthwise",
       [&] {
-        return llvm::formatv("{0}x{1} -> {2}x{3}x{4} -> {5}x{6}, 3x3 stride {7}", a.g(kGemmBatch),
-                             a.g(kGemmK), a.g(kGemmM), a.d(kDepthwiseInputHeight),
-                             a.d(kDepthwiseInputWidth), a.d(kConvOutH), a.d(kConvOutW),
-                             a.d(kConvStrideH))
+        return llvm::formatv("{0}x{1} -> {2}x{3}x{4} -> {5}x{6}, 3x3 stride {7}", a.images(),
+                             a.conv ? a.first[kConvChannels] : a.sum(), a.channels(),
+                             a.d(kDepthwiseInputHeight), a.d(kDepthwiseInputWidth),
+                             a.d(kConvOutH), a.d(kConvOutW), a.d(kConvStrideH))
             .str();
       },
-      2.0 * double(a.g(kGemmBatch)) * double(a.g(kGemmM)) *
-          (double(a.g(kGemmN)) * double(a.g(kGemmK)) +
+      2.0 * double(a.images()) * double(a.channels()) *
+          (double(a.d(kDepthwiseInputHeight)) * double(a.d(kDepthwiseInputWidth)) *
+               double(a.sum()) +
            9.0 * double(a.d(kConvOutH)) * double(a.d(kConvOutW))));
   fused(a);
+}
+
+} // namespace
+
+void dlc::expandDepthwiseF32(const int64_t *gemm, const int64_t *depthwise, bool fuse) {
+  run(Arguments{gemm, depthwise, false}, fuse);
+}
+
+void dlc::convDepthwiseF32(const int64_t *conv, const int64_t *depthwise, bool fuse) {
+  run(Arguments{conv, depthwise, true}, fuse);
 }
 
 extern "C" void dlc_expand_depthwise_f32(
@@ -215,14 +280,43 @@ extern "C" void dlc_expand_depthwise_f32(
     int64_t d7, int64_t d8, int64_t d9, int64_t d10, int64_t d11, int64_t d12, int64_t d13,
     int64_t d14, int64_t d15, int64_t d16, int64_t d17, int64_t d18, int64_t d19, int64_t d20,
     int64_t d21, int64_t d22, int64_t d23, int64_t d24, int64_t d25, int64_t d26, int64_t d27,
-    int64_t d28, int64_t d29, int64_t d30, int64_t d31, int64_t d32, int64_t d33,
-    int64_t d34) {
-  const int64_t gemm[] = {g0,  g1,  g2,  g3,  g4,  g5,  g6,  g7,  g8,  g9,  g10,
-                          g11, g12, g13, g14, g15, g16, g17, g18, g19, g20, g21};
-  const int64_t depthwise[] = {d0,  d1,  d2,  d3,  d4,  d5,  d6,  d7,  d8,  d9,  d10, d11,
-                               d12, d13, d14, d15, d16, d17, d18, d19, d20, d21, d22, d23,
-                               d24, d25, d26, d27, d28, d29, d30, d31, d32, d33, d34};
+    int64_t d28, int64_t d29, int64_t d30, int64_t d31, int64_t d32, int64_t d33, int64_t d34) {
+  const int64_t gemm[] = {
+      g0, g1, g2, g3, g4, g5, g6, g7, g8, g9, g10,
+      g11, g12, g13, g14, g15, g16, g17, g18, g19, g20, g21};
+  const int64_t depthwise[] = {
+      d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10,
+      d11, d12, d13, d14, d15, d16, d17, d18, d19, d20, d21,
+      d22, d23, d24, d25, d26, d27, d28, d29, d30, d31, d32,
+      d33, d34};
   static_assert(std::size(gemm) == dlc::kGemmF32Arguments);
   static_assert(std::size(depthwise) == dlc::kDepthwiseConv2dF32Arguments);
   dlc::expandDepthwiseF32(gemm, depthwise);
+}
+
+extern "C" void dlc_conv_depthwise_f32(
+    // dlc_conv2d_f32's (Conv2dF32Argument)
+    int64_t c0, int64_t c1, int64_t c2, int64_t c3, int64_t c4, int64_t c5, int64_t c6,
+    int64_t c7, int64_t c8, int64_t c9, int64_t c10, int64_t c11, int64_t c12, int64_t c13,
+    int64_t c14, int64_t c15, int64_t c16, int64_t c17, int64_t c18, int64_t c19, int64_t c20,
+    int64_t c21, int64_t c22, int64_t c23, int64_t c24, int64_t c25, int64_t c26, int64_t c27,
+    int64_t c28, int64_t c29, int64_t c30,
+    // dlc_depthwise_conv2d_f32's (DepthwiseConv2dF32Argument)
+    int64_t d0, int64_t d1, int64_t d2, int64_t d3, int64_t d4, int64_t d5, int64_t d6,
+    int64_t d7, int64_t d8, int64_t d9, int64_t d10, int64_t d11, int64_t d12, int64_t d13,
+    int64_t d14, int64_t d15, int64_t d16, int64_t d17, int64_t d18, int64_t d19, int64_t d20,
+    int64_t d21, int64_t d22, int64_t d23, int64_t d24, int64_t d25, int64_t d26, int64_t d27,
+    int64_t d28, int64_t d29, int64_t d30, int64_t d31, int64_t d32, int64_t d33, int64_t d34) {
+  const int64_t conv[] = {
+      c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10,
+      c11, c12, c13, c14, c15, c16, c17, c18, c19, c20, c21,
+      c22, c23, c24, c25, c26, c27, c28, c29, c30};
+  const int64_t depthwise[] = {
+      d0, d1, d2, d3, d4, d5, d6, d7, d8, d9, d10,
+      d11, d12, d13, d14, d15, d16, d17, d18, d19, d20, d21,
+      d22, d23, d24, d25, d26, d27, d28, d29, d30, d31, d32,
+      d33, d34};
+  static_assert(std::size(conv) == dlc::kConv2dF32Arguments);
+  static_assert(std::size(depthwise) == dlc::kDepthwiseConv2dF32Arguments);
+  dlc::convDepthwiseF32(conv, depthwise);
 }

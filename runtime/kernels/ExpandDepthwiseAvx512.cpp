@@ -52,7 +52,7 @@ struct ChannelTerms {
   const __m512 lo, hi;
 };
 
-/// P pixels of expanded row `in` (columns `at`) for V vectors of channels
+/// P pixels of expanded row `in` (their first inputs at `at`) for V vectors of channels
 /// from c, written to `row` (pixel x's channels from c0 at row + x·ld) for
 /// the first `pixels` of them.
 template <int P, int V>
@@ -66,14 +66,15 @@ void expandTile(const ExpandDepthwise &p, const float *in, const int64_t (&at)[k
     for (int v = 0; v < V; ++v)
       acc[i][v] = _mm512_setzero_ps();
   const float *weights = p.weightsT + c / 32 * p.k * 32 + c % 32;
-  for (int64_t q = 0; q < p.k; ++q, weights += 32, in += p.inChannel) {
+  for (int64_t q = 0; q < p.k; ++q, weights += 32) {
+    const float *tap = in + p.taps[q];
     __m512 b[V];
 #pragma GCC unroll 2
     for (int v = 0; v < V; ++v)
       b[v] = _mm512_loadu_ps(weights + 16 * v);
 #pragma GCC unroll 8
     for (int i = 0; i < P; ++i) {
-      const __m512 a = _mm512_set1_ps(in[at[i]]);
+      const __m512 a = _mm512_set1_ps(tap[at[i]]);
 #pragma GCC unroll 2
       for (int v = 0; v < V; ++v)
         acc[i][v] = _mm512_fmadd_ps(a, b[v], acc[i][v]);
@@ -99,13 +100,13 @@ template <int P>
 void expandRow(const ExpandDepthwise &p, int64_t r, int64_t c0, int64_t c1, float *row,
                const ChannelTerms &terms) {
   const int64_t ld = c1 - c0;
-  const float *in = p.in + r * p.w;
+  const float *in = p.in + r * p.rowStep;
   for (int64_t x0 = 0; x0 < p.w; x0 += P) {
     const int pixels = int(std::min<int64_t>(P, p.w - x0));
     // Pixels past the row's end read its last one again (and are dropped).
     int64_t at[kPixels];
     for (int i = 0; i < kPixels; ++i)
-      at[i] = x0 + std::min(i, pixels - 1);
+      at[i] = (x0 + std::min(i, pixels - 1)) * p.pixelStep;
     for (int64_t c = c0; c < c1; c += 32) {
       if (c1 - c >= 32)
         expandTile<P, 2>(p, in, at, pixels, c, c0, row, x0, ld, terms);

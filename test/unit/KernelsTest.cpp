@@ -882,6 +882,10 @@ struct ExpandDepthwiseCase {
   /// Whether the two kernels' shapes let the runtime fuse them (on a CPU
   /// with AVX-512): the test then checks that it did, from the profile.
   bool fusable = true;
+  /// The first kernel: a pointwise product of k channels (0), or a 3×3
+  /// convolution of k channels with this stride (dlc_conv2d_f32, its input
+  /// padded already).
+  int64_t convStride = 0;
 };
 
 /// Runs `test` through expandDepthwiseF32 (fused, and the two kernels
@@ -890,15 +894,24 @@ struct ExpandDepthwiseCase {
 /// element of that buffer, and of the product's C where the kernels ran
 /// apart, with float64 computed here.
 void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, unsigned seed) {
+  const int64_t cs = test.convStride;
   SCOPED_TRACE(testing::Message()
-               << (fuse ? "fused " : "apart ") << test.n << "x" << test.k << " -> " << test.m
-               << "x" << test.h << "x" << test.w << " stride " << test.stride << " padding "
-               << test.pt << "," << test.pl << "," << test.pb << "," << test.pr);
-  const int64_t pixels = test.h * test.w, inC = pixels + 5, inN = test.k * inC;
+               << (fuse ? "fused " : "apart ") << (cs ? "conv " : "product ") << test.n << "x"
+               << test.k << " -> " << test.m << "x" << test.h << "x" << test.w << " stride "
+               << test.stride << " padding " << test.pt << "," << test.pl << "," << test.pb
+               << "," << test.pr);
+  // The first kernel's input: for a product, k planes of the expanded
+  // size; for a convolution, k padded planes ((h - 1)·cs + 3 rows of
+  // (w - 1)·cs + 3, each row a float longer). Planes 5 floats apart more
+  // than they need be.
+  const int64_t pixels = test.h * test.w;
+  const int64_t inH = cs ? (test.w - 1) * cs + 4 : test.w,
+                inC = (cs ? ((test.h - 1) * cs + 3) * inH : pixels) + 5, inN = test.k * inC;
+  const int64_t sum = cs ? test.k * 9 : test.k;
   const int64_t ho = (test.h + test.pt + test.pb - 3) / test.stride + 1,
                 wo = (test.w + test.pl + test.pr - 3) / test.stride + 1;
   std::vector<float> input = randomFloats(test.n * inN, seed),
-                     weights = randomFloats(test.m * test.k, seed + 1),
+                     weights = randomFloats(test.m * sum, seed + 1),
                      filter = randomFloats(test.m * 9, seed + 2),
                      scale1 = randomFloats(test.m, seed + 3), shift1 = randomFloats(test.m, seed + 4),
                      scale2 = randomFloats(test.m, seed + 5), shift2 = randomFloats(test.m, seed + 6);
@@ -914,6 +927,11 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, unsigned s
       address(input.data()), inN, inC, 1, address(product.data()), test.m * pixels, pixels,
       kGemmOverwriteC | kGemmConstantA | clamps, address(scale1.data()),
       address(shift1.data()), 0, 0, 0, bitsOf(lo1), bitsOf(hi1)};
+  const int64_t conv[kConv2dF32Arguments] = {
+      test.n, test.k, test.m, 3, 3, test.h, test.w, cs, cs, 1, 1, address(input.data()), inN,
+      inC, inH, 1, address(weights.data()), sum, address(product.data()), test.m * pixels,
+      pixels, test.w, kGemmOverwriteC | kConvConstantFilter | clamps, address(scale1.data()),
+      address(shift1.data()), 0, 0, 0, 0, bitsOf(lo1), bitsOf(hi1)};
   const int64_t depthwise[kDepthwiseConv2dF32Arguments] = {
       test.n, test.m, test.m, 3, 3, ho, wo, test.stride, test.stride, 1, 1,
       address(product.data()), test.m * pixels, pixels, test.w, 1, address(filter.data()), 9,
@@ -927,7 +945,10 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, unsigned s
     GemmPackCache cache;
     GemmPackCache::Scope packings(&cache);
     KernelProfile::Scope scope(&profile);
-    expandDepthwiseF32(gemm, depthwise, fuse);
+    if (cs)
+      convDepthwiseF32(conv, depthwise, fuse);
+    else
+      expandDepthwiseF32(gemm, depthwise, fuse);
   }
   // The expanded tensor in float64, and for each element the sum of its
   // terms' magnitudes (for the tolerance).
@@ -936,10 +957,14 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, unsigned s
     for (int64_t c = 0; c < test.m; ++c)
       for (int64_t p = 0; p < pixels; ++p) {
         double sum = 0, size = 0;
-        for (int64_t q = 0; q < test.k; ++q) {
-          const double term = double(weights[c * test.k + q]) * input[b * inN + q * inC + p];
-          sum += term, size += std::abs(term);
-        }
+        for (int64_t q = 0; q < test.k; ++q)
+          for (int64_t t = 0; t < (cs ? 9 : 1); ++t) {
+            const int64_t at = cs ? (p / test.w * cs + t / 3) * inH + p % test.w * cs + t % 3 : p;
+            const double term =
+                double(weights[c * (cs ? test.k * 9 : test.k) + (cs ? q * 9 + t : q)]) *
+                input[b * inN + q * inC + at];
+            sum += term, size += std::abs(term);
+          }
         const double v = std::min(std::max(sum * scale1[c] + shift1[c], double(lo1)), double(hi1));
         const int64_t e = (b * test.m + c) * pixels + p;
         expanded[e] = v;
@@ -949,7 +974,7 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, unsigned s
   int64_t mismatches = 0;
   if (ranApart)
     for (size_t e = 0; e < product.size(); ++e)
-      if (!(std::abs(product[e] - expanded[e]) <= 2e-7 * (test.k + 2) * magnitude[e] + 1e-7) &&
+      if (!(std::abs(product[e] - expanded[e]) <= 2e-7 * (sum + 2) * magnitude[e] + 1e-7) &&
           mismatches++ < 5)
         ADD_FAILURE() << "expanded element " << e << ": " << product[e] << " want "
                       << expanded[e];
@@ -970,7 +995,7 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, unsigned s
       want = std::min(std::max(sum * scale2[c] + shift2[c], double(lo2)), double(hi2));
       size = size * std::abs(scale2[c]) + std::abs(shift2[c]);
     }
-    if (!(std::abs(output[e] - want) <= 2e-7 * (test.k + 12) * size + 1e-7) && mismatches++ < 5)
+    if (!(std::abs(output[e] - want) <= 2e-7 * (sum + 12) * size + 1e-7) && mismatches++ < 5)
       ADD_FAILURE() << "image " << b << " channel " << c << " (" << y << ", " << x
                     << "): " << output[e] << " want " << want;
   }
@@ -979,7 +1004,7 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, unsigned s
   std::vector<std::string> names;
   for (const auto &entry : profile.entries())
     names.push_back(entry.kernel);
-  const bool fused = llvm::is_contained(names, "expand + depthwise");
+  const bool fused = llvm::is_contained(names, cs ? "conv + depthwise" : "expand + depthwise");
   EXPECT_EQ(fused, !ranApart);
 }
 
@@ -1003,6 +1028,10 @@ TEST(ExpandDepthwiseTest, MatchesFloat64FusedAndApart) {
       {1, 5, 32, 6, 10, 1, 2, 2, 2, 2},
       // Not fusable: channels not in whole vectors (the two kernels run).
       {1, 8, 24, 6, 6, 1, 1, 1, 1, 1, false},
+      // A 3×3 convolution of 3 channels with stride 2 first (MobileNet's
+      // first layer), then of 2 with stride 1, rows of 7.
+      {1, 3, 32, 12, 20, 1, 1, 1, 1, 1, true, 2},
+      {2, 2, 16, 5, 7, 2, 1, 1, 1, 1, true, 1},
   };
   unsigned seed = 500;
   ThreadPool pool(2);

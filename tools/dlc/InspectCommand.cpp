@@ -129,22 +129,26 @@ Kernel describeConv(mlir::ValueRange operands, mlir::Location loc) {
   return kernel;
 }
 
-/// The runtime's product and depthwise convolution as one call
-/// (dlc-cpu-pair-kernels): the two kernels' work and buffers.
-Kernel describeExpandDepthwise(mlir::func::CallOp call) {
+/// The runtime's product (or convolution) and depthwise convolution as
+/// one call (dlc-cpu-pair-kernels): the two kernels' work and buffers.
+Kernel describePair(mlir::func::CallOp call, bool firstIsConv) {
   mlir::ValueRange operands = call.getOperands();
-  Kernel gemm = describeGemm(operands.take_front(kGemmF32Arguments), call.getLoc());
-  Kernel conv = describeConv(operands.drop_front(kGemmF32Arguments), call.getLoc());
-  Kernel kernel{"gemm + depthwise", conv.location, gemm.flops + conv.flops, gemm.reads,
-                gemm.writes};
-  llvm::append_range(kernel.reads, conv.reads);
-  llvm::append_range(kernel.writes, conv.writes);
+  const unsigned firstArguments = firstIsConv ? kConv2dF32Arguments : kGemmF32Arguments;
+  Kernel first = firstIsConv
+                     ? describeConv(operands.take_front(firstArguments), call.getLoc())
+                     : describeGemm(operands.take_front(firstArguments), call.getLoc());
+  Kernel depthwise = describeConv(operands.drop_front(firstArguments), call.getLoc());
+  Kernel kernel{first.kind + " + depthwise", depthwise.location,
+                first.flops + depthwise.flops, first.reads, first.writes};
+  llvm::append_range(kernel.reads, depthwise.reads);
+  llvm::append_range(kernel.writes, depthwise.writes);
   return kernel;
 }
 
 /// Whether `kernel` is one of the runtime's tuned kernels.
 bool isRuntimeKernel(const Kernel &kernel) {
-  return kernel.kind == "gemm" || kernel.kind == "conv" || kernel.kind == "gemm + depthwise";
+  return kernel.kind == "gemm" || kernel.kind == "conv" || kernel.kind == "gemm + depthwise" ||
+         kernel.kind == "conv + depthwise";
 }
 
 Kernel describeCall(mlir::func::CallOp call, mlir::ModuleOp module) {
@@ -153,7 +157,9 @@ Kernel describeCall(mlir::func::CallOp call, mlir::ModuleOp module) {
   if (call.getCallee() == kConv2dF32Kernel || call.getCallee() == kDepthwiseConv2dF32Kernel)
     return describeConv(call.getOperands(), call.getLoc());
   if (call.getCallee() == kExpandDepthwiseF32Kernel)
-    return describeExpandDepthwise(call);
+    return describePair(call, /*firstIsConv=*/false);
+  if (call.getCallee() == kConvDepthwiseF32Kernel)
+    return describePair(call, /*firstIsConv=*/true);
   Kernel kernel{"call", describeLocation(call.getLoc())};
   auto callee = module.lookupSymbol<mlir::func::FuncOp>(call.getCallee());
   if (!callee || callee.isExternal())
@@ -345,14 +351,17 @@ int dlc::tool::runInspectCommand() {
     }
   });
   double totalFlops = 0, runtimeFlops = 0;
-  int64_t gemms = 0, convs = 0, copies = 0;
+  int64_t gemms = 0, convs = 0, pairs = 0, copies = 0;
   for (const Kernel &kernel : kernels) {
     totalFlops += kernel.flops;
     if (isRuntimeKernel(kernel))
       runtimeFlops += kernel.flops;
-    // A paired product and convolution counts as one of each.
+    // A pair counts as each of its kernels.
     gemms += kernel.kind == "gemm" || kernel.kind == "gemm + depthwise";
-    convs += kernel.kind == "conv" || kernel.kind == "gemm + depthwise";
+    convs += kernel.kind == "conv + depthwise"                            ? 2
+             : kernel.kind == "conv" || kernel.kind == "gemm + depthwise" ? 1
+                                                                          : 0;
+    pairs += kernel.kind == "gemm + depthwise" || kernel.kind == "conv + depthwise";
     copies += kernel.kind == "copy" || kernel.kind == "linalg.copy";
   }
   FunctionMemoryPlan plan = planFunctionMemory(main);
@@ -369,10 +378,10 @@ int dlc::tool::runInspectCommand() {
   for (auto [name, count] : ArrayRef(byCount).take_front(8))
     outs() << " " << name << " " << count;
   outs() << "\n";
-  outs() << formatv("  kernels: {0} ({1} GEMM calls, {2} convolution calls, {3} generated "
-                    "loop nests, {4} copies)\n",
-                    kernels.size(), gemms, convs, kernels.size() - gemms - convs - copies,
-                    copies);
+  outs() << formatv("  kernels: {0} ({1} GEMM calls, {2} convolution calls, {3} pairs of them "
+                    "as one call, {4} generated loop nests, {5} copies)\n",
+                    kernels.size(), gemms, convs, pairs,
+                    int64_t(kernels.size()) - (gemms + convs - pairs) - copies, copies);
   outs() << formatv("  work: {0}, {1:f1}% of it in GEMM and convolution kernels\n",
                     humanFlops(totalFlops), totalFlops ? 100 * runtimeFlops / totalFlops : 0.0);
   outs() << formatv("  memory: {0} intermediate buffers, {1:f1} MB apart, in a {2:f1} MB "

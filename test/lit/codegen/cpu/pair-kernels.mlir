@@ -146,3 +146,27 @@ func.func @other_input(%w: memref<32x16xf32>, %x: memref<1x16x8x8xf32>, %z: memr
   call @dlc_depthwise_conv2d_f32(%c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %pz, %c0, %c0, %c0, %c0, %c0, %c0, %py, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0) : (index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index) -> ()
   return
 }
+
+// -----
+
+// A convolution (an image network's first layer) and the depthwise
+// convolution of its output pair the same way, as dlc_conv_depthwise_f32.
+// CHECK-LABEL: func.func @first_layer
+// CHECK-NOT: call @dlc_conv2d_f32
+// CHECK: call @dlc_conv_depthwise_f32(
+// CHECK-NOT: func.func private @dlc_conv2d_f32
+// CHECK: func.func private @dlc_conv_depthwise_f32({{.*}})
+func.func private @dlc_conv2d_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
+func.func private @dlc_depthwise_conv2d_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
+func.func @first_layer(%w: memref<32x27xf32>, %x: memref<1x3x17x17xf32>, %y: memref<1x32x8x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %alloc = memref.alloc() : memref<1x32x8x8xf32>
+  %pw = memref.extract_aligned_pointer_as_index %w : memref<32x27xf32> -> index
+  %px = memref.extract_aligned_pointer_as_index %x : memref<1x3x17x17xf32> -> index
+  %pc = memref.extract_aligned_pointer_as_index %alloc : memref<1x32x8x8xf32> -> index
+  call @dlc_conv2d_f32(%c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %px, %c0, %c0, %c0, %c0, %pw, %c0, %pc, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0) : (index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index) -> ()
+  %pc2 = memref.extract_aligned_pointer_as_index %alloc : memref<1x32x8x8xf32> -> index
+  %py = memref.extract_aligned_pointer_as_index %y : memref<1x32x8x8xf32> -> index
+  call @dlc_depthwise_conv2d_f32(%c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %pc2, %c0, %c0, %c0, %c0, %c0, %c0, %py, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0) : (index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index) -> ()
+  return
+}
