@@ -171,8 +171,12 @@ void depthwiseVector(const ExpandDepthwise &p, const float *const (&rows)[3],
 /// channels at sums + x·ld), transposed into the output.
 void storeRow(const ExpandDepthwise &p, const float *sums, int64_t ld, int64_t c0, int64_t c1,
               int64_t y) {
-  for (int64_t x0 = 0; x0 < p.wo; x0 += 16) {
-    const int count = int(std::min<int64_t>(16, p.wo - x0));
+  // Locals: the stores could alias p's fields for all the compiler knows,
+  // which it then reloaded after each one.
+  const int64_t outChannel = p.outChannel, wo = p.wo;
+  float *const row = p.out + y * p.outRow;
+  for (int64_t x0 = 0; x0 < wo; x0 += 16) {
+    const int count = int(std::min<int64_t>(16, wo - x0));
     const __mmask16 lanes = __mmask16(dlc::laneSpan(0, count));
     for (int64_t c = c0; c < c1; c += 16) {
       __m512 r[16];
@@ -180,9 +184,10 @@ void storeRow(const ExpandDepthwise &p, const float *sums, int64_t ld, int64_t c
       for (int t = 0; t < 16; ++t)
         r[t] = t < count ? _mm512_loadu_ps(sums + (x0 + t) * ld + (c - c0)) : _mm512_setzero_ps();
       dlc::transpose16(r);
+      float *out = row + c * outChannel + x0;
 #pragma GCC unroll 16
       for (int t = 0; t < 16; ++t)
-        _mm512_mask_storeu_ps(p.out + (c + t) * p.outChannel + y * p.outRow + x0, lanes, r[t]);
+        _mm512_mask_storeu_ps(out + t * outChannel, lanes, r[t]);
     }
   }
 }
