@@ -125,8 +125,11 @@ std::pair<func::CallOp, const Producer *> pairedProducer(func::CallOp depthwise)
   const Producer *producer = call ? producerOf(call) : nullptr;
   if (!producer)
     return {};
+  // The allocation in the calls' block: its users elsewhere (after a
+  // loop the block is in) would escape the check below.
   Value output = bufferOfAddress(call.getOperand(producer->output));
-  if (!output || !output.getDefiningOp<memref::AllocOp>() ||
+  auto allocation = output ? output.getDefiningOp<memref::AllocOp>() : nullptr;
+  if (!allocation || allocation->getBlock() != depthwise->getBlock() ||
       bufferOfAddress(depthwise.getOperand(dlc::kConvInput)) != output)
     return {};
   SmallVector<Value> used;

@@ -92,12 +92,15 @@ bool firstWritesTheInput(const Arguments &a) {
 
 /// Whether the fused kernel computes these two calls: the first kernel
 /// overwriting the depthwise convolution's input without a residual, a
-/// 3×3 filter with stride 1 or 2 and no dilation, an output overwritten
-/// without a residual, channels in whole vectors, no NaN bounds.
+/// 3×3 filter with stride 1 or 2, no dilation and no negative padding, an
+/// output overwritten without a residual, channels in whole vectors, no
+/// NaN bounds.
 bool fusable(const Arguments &a) {
   const int64_t depthwiseFlags = a.d(kConvFlags);
   return a.images() == a.d(kConvImages) && a.channels() == a.d(kConvChannels) &&
-         a.channels() % 16 == 0 && a.sum() > 0 && (a.flags() & kGemmOverwriteC) &&
+         a.channels() > 0 && a.channels() % 16 == 0 && a.sum() > 0 &&
+         a.d(kDepthwisePadTop) >= 0 && a.d(kDepthwisePadLeft) >= 0 &&
+         (a.flags() & kGemmOverwriteC) &&
          !a.residual() && firstWritesTheInput(a) && a.d(kConvKernelH) == 3 &&
          a.d(kConvKernelW) == 3 && a.d(kConvDilationH) == 1 && a.d(kConvDilationW) == 1 &&
          a.d(kConvStrideH) == a.d(kConvStrideW) &&

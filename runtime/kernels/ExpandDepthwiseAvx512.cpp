@@ -133,10 +133,13 @@ void depthwiseVector(const ExpandDepthwise &p, const float *const (&rows)[3],
     __m512 acc = _mm512_setzero_ps();
     for (int i = 0; i < 3; ++i)
       for (int j = 0; j < 3; ++j) {
+        // A column of the padding multiplies as a zero (0 · inf is NaN, as
+        // in the depthwise kernel and the generated loops).
         const int64_t column = x * s - p.pl + j;
-        if (column >= 0 && column < p.w)
-          acc = _mm512_fmadd_ps(_mm512_loadu_ps(rows[i] + column * ld + (c - c0)),
-                                filter[3 * i + j], acc);
+        const __m512 in = column >= 0 && column < p.w
+                              ? _mm512_loadu_ps(rows[i] + column * ld + (c - c0))
+                              : _mm512_setzero_ps();
+        acc = _mm512_fmadd_ps(in, filter[3 * i + j], acc);
       }
     _mm512_storeu_ps(sums + x * ld + (c - c0), terms(acc, channel));
   };

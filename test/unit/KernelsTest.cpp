@@ -886,17 +886,26 @@ struct ExpandDepthwiseCase {
   /// convolution of k channels with this stride (dlc_conv2d_f32, its input
   /// padded already).
   int64_t convStride = 0;
+  /// Scales, shifts and clamps on both kernels (or only shifts).
+  bool terms = true;
+  /// Channel 0's first depthwise tap infinite: where it meets the
+  /// padding, 0 · inf makes the output NaN, as in the depthwise kernel.
+  bool infiniteTap = false;
 };
 
-/// Runs `test` through expandDepthwiseF32 (fused, and the two kernels
-/// apart), the input's channel planes 5 floats apart more than they need
-/// be and the output a view inside a bigger buffer, and compares every
-/// element of that buffer, and of the product's C where the kernels ran
-/// apart, with float64 computed here.
-void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, unsigned seed) {
+/// Runs `test` through expandDepthwiseF32 or convDepthwiseF32 (fused, and
+/// the two kernels apart; with the weights' packing in a GemmPackCache or
+/// made per call), the input's channel planes 5 floats apart more than
+/// they need be and the output a view inside a bigger buffer, and compares
+/// every element of that buffer, and of the first kernel's output where
+/// the kernels ran apart, with float64 computed here.
+void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, bool cached,
+                          unsigned seed) {
   const int64_t cs = test.convStride;
   SCOPED_TRACE(testing::Message()
-               << (fuse ? "fused " : "apart ") << (cs ? "conv " : "product ") << test.n << "x"
+               << (fuse ? "fused " : "apart ") << (cached ? "" : "uncached ")
+               << (cs ? "conv " : "product ") << (test.terms ? "" : "shifts only ")
+               << (test.infiniteTap ? "infinite tap " : "") << test.n << "x"
                << test.k << " -> " << test.m << "x" << test.h << "x" << test.w << " stride "
                << test.stride << " padding " << test.pt << "," << test.pl << "," << test.pb
                << "," << test.pr);
@@ -919,23 +928,32 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, unsigned s
   const int64_t outH = wo + 3, outC = (ho + 2) * outH, outN = test.m * outC;
   std::vector<float> output = randomFloats(test.n * outN, seed + 7), before = output;
   float *out = output.data() + outH + 2;
+  if (test.infiniteTap)
+    filter[0] = std::numeric_limits<float>::infinity();
   const float lo1 = -0.5f, hi1 = 1.0f, lo2 = -1.0f, hi2 = 1.5f;
-  const int64_t clamps = kGemmClampMin | kGemmClampMax;
+  const int64_t clamps = test.terms ? kGemmClampMin | kGemmClampMax : 0;
   auto address = [](const void *p) { return int64_t(reinterpret_cast<uintptr_t>(p)); };
+  // Without terms, no scales: they read as 1 below.
+  if (!test.terms) {
+    std::fill(scale1.begin(), scale1.end(), 1.0f);
+    std::fill(scale2.begin(), scale2.end(), 1.0f);
+  }
+  const int64_t scales1 = test.terms ? address(scale1.data()) : 0,
+                scales2 = test.terms ? address(scale2.data()) : 0;
   const int64_t gemm[kGemmF32Arguments] = {
       test.n, test.m, pixels, test.k, address(weights.data()), 0, test.k,
       address(input.data()), inN, inC, 1, address(product.data()), test.m * pixels, pixels,
-      kGemmOverwriteC | kGemmConstantA | clamps, address(scale1.data()),
-      address(shift1.data()), 0, 0, 0, bitsOf(lo1), bitsOf(hi1)};
+      kGemmOverwriteC | kGemmConstantA | clamps, scales1, address(shift1.data()), 0, 0, 0,
+      bitsOf(lo1), bitsOf(hi1)};
   const int64_t conv[kConv2dF32Arguments] = {
       test.n, test.k, test.m, 3, 3, test.h, test.w, cs, cs, 1, 1, address(input.data()), inN,
       inC, inH, 1, address(weights.data()), sum, address(product.data()), test.m * pixels,
-      pixels, test.w, kGemmOverwriteC | kConvConstantFilter | clamps, address(scale1.data()),
+      pixels, test.w, kGemmOverwriteC | kConvConstantFilter | clamps, scales1,
       address(shift1.data()), 0, 0, 0, 0, bitsOf(lo1), bitsOf(hi1)};
   const int64_t depthwise[kDepthwiseConv2dF32Arguments] = {
       test.n, test.m, test.m, 3, 3, ho, wo, test.stride, test.stride, 1, 1,
       address(product.data()), test.m * pixels, pixels, test.w, 1, address(filter.data()), 9,
-      address(out), outN, outC, outH, kGemmOverwriteC | clamps, address(scale2.data()),
+      address(out), outN, outC, outH, kGemmOverwriteC | clamps, scales2,
       address(shift2.data()), 0, 0, 0, 0, bitsOf(lo2), bitsOf(hi2), test.h, test.w, test.pt,
       test.pl};
   KernelProfile profile;
@@ -943,7 +961,7 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, unsigned s
     // A cache of its own: the weights are new (at an address a previous
     // call's may have had).
     GemmPackCache cache;
-    GemmPackCache::Scope packings(&cache);
+    GemmPackCache::Scope packings(cached ? &cache : nullptr);
     KernelProfile::Scope scope(&profile);
     if (cs)
       convDepthwiseF32(conv, depthwise, fuse);
@@ -965,7 +983,9 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, unsigned s
                 input[b * inN + q * inC + at];
             sum += term, size += std::abs(term);
           }
-        const double v = std::min(std::max(sum * scale1[c] + shift1[c], double(lo1)), double(hi1));
+        double v = sum * scale1[c] + shift1[c];
+        if (test.terms)
+          v = std::min(std::max(v, double(lo1)), double(hi1));
         const int64_t e = (b * test.m + c) * pixels + p;
         expanded[e] = v;
         magnitude[e] = size * std::abs(scale1[c]) + std::abs(shift1[c]);
@@ -985,17 +1005,25 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, unsigned s
       double sum = 0;
       for (int64_t i = 0; i < 3; ++i)
         for (int64_t j = 0; j < 3; ++j) {
+          // The padding multiplies as zeros (0 · inf is NaN).
           const int64_t row = y * test.stride + i - test.pt, column = x * test.stride + j - test.pl;
-          if (row < 0 || row >= test.h || column < 0 || column >= test.w)
-            continue;
+          const bool inside = row >= 0 && row < test.h && column >= 0 && column < test.w;
           const int64_t at = (b * test.m + c) * pixels + row * test.w + column;
-          sum += double(filter[c * 9 + i * 3 + j]) * expanded[at];
-          size += std::abs(filter[c * 9 + i * 3 + j]) * (std::abs(expanded[at]) + magnitude[at]);
+          const double in = inside ? expanded[at] : 0.0;
+          sum += double(filter[c * 9 + i * 3 + j]) * in;
+          if (inside)
+            size += std::abs(filter[c * 9 + i * 3 + j]) * (std::abs(in) + magnitude[at]);
         }
-      want = std::min(std::max(sum * scale2[c] + shift2[c], double(lo2)), double(hi2));
+      want = sum * scale2[c] + shift2[c];
+      // max and min keep a NaN, as the kernels' epilogue does.
+      if (test.terms && !std::isnan(want))
+        want = std::min(std::max(want, double(lo2)), double(hi2));
       size = size * std::abs(scale2[c]) + std::abs(shift2[c]);
     }
-    if (!(std::abs(output[e] - want) <= 2e-7 * (sum + 12) * size + 1e-7) && mismatches++ < 5)
+    const bool right = std::isnan(want) ? std::isnan(output[e])
+                       : std::isinf(want) ? double(output[e]) == want
+                                          : std::abs(output[e] - want) <= 2e-7 * (sum + 12) * size + 1e-7;
+    if (!right && mismatches++ < 5)
       ADD_FAILURE() << "image " << b << " channel " << c << " (" << y << ", " << x
                     << "): " << output[e] << " want " << want;
   }
@@ -1032,14 +1060,27 @@ TEST(ExpandDepthwiseTest, MatchesFloat64FusedAndApart) {
       // first layer), then of 2 with stride 1, rows of 7.
       {1, 3, 32, 12, 20, 1, 1, 1, 1, 1, true, 2},
       {2, 2, 16, 5, 7, 2, 1, 1, 1, 1, true, 1},
+      // Enough output rows for ranges of rows as tasks on two threads (a
+      // task starts mid-image, with its rows above recomputed): stride 1;
+      // stride 2 padded below and right only; padding of 2; two images.
+      {1, 8, 32, 40, 12, 1},
+      {1, 8, 16, 40, 10, 2, 0, 0, 1, 1},
+      {1, 8, 32, 30, 9, 1, 2, 2, 2, 2},
+      {2, 8, 16, 24, 8, 1},
+      // Shifts only, no scales or clamps; and an infinite tap that meets
+      // the padding (NaN there, as the depthwise kernel gives).
+      {1, 16, 48, 18, 13, 1, 1, 1, 1, 1, true, 0, false},
+      {1, 16, 32, 18, 13, 2, 1, 1, 1, 1, true, 0, true, true},
   };
   unsigned seed = 500;
   ThreadPool pool(2);
   for (ThreadPool *threads : {static_cast<ThreadPool *>(nullptr), &pool}) {
     ThreadPool::Scope scope(threads);
-    for (const ExpandDepthwiseCase &test : cases)
-      for (bool fuse : {true, false})
-        checkExpandDepthwise(test, fuse, seed += 10);
+    for (const ExpandDepthwiseCase &test : cases) {
+      checkExpandDepthwise(test, /*fuse=*/true, /*cached=*/true, seed += 10);
+      checkExpandDepthwise(test, /*fuse=*/true, /*cached=*/false, seed += 10);
+      checkExpandDepthwise(test, /*fuse=*/false, /*cached=*/true, seed += 10);
+    }
   }
 }
 
