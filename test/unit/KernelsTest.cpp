@@ -953,7 +953,7 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, bool cache
   const int64_t depthwise[kDepthwiseConv2dF32Arguments] = {
       test.n, test.m, test.m, 3, 3, ho, wo, test.stride, test.stride, 1, 1,
       address(product.data()), test.m * pixels, pixels, test.w, 1, address(filter.data()), 9,
-      address(out), outN, outC, outH, kGemmOverwriteC | clamps, scales2,
+      address(out), outN, outC, outH, kGemmOverwriteC | kConvConstantFilter | clamps, scales2,
       address(shift2.data()), 0, 0, 0, 0, bitsOf(lo2), bitsOf(hi2), test.h, test.w, test.pt,
       test.pl};
   KernelProfile profile;
