@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <immintrin.h>
+#include <vector>
 
 namespace {
 
@@ -198,17 +199,21 @@ void storeRow(const ExpandDepthwise &p, const float *sums, int64_t ld, int64_t c
 } // namespace
 
 size_t dlc::expandDepthwiseScratch(const ExpandDepthwise &p, int64_t channels) {
-  // The ring, a row of zeros (the padding above and below), the sums of
-  // an output row.
-  return size_t((kRingRows + 1) * p.w * channels + p.wo * channels);
+  // The ring, the sums of an output row.
+  return size_t(kRingRows * p.w * channels + p.wo * channels);
 }
 
 void dlc::expandDepthwiseAvx512(const ExpandDepthwise &p, int64_t c0, int64_t c1, int64_t y0,
                                 int64_t y1, float *scratch) {
   const int64_t ld = c1 - c0, rowFloats = p.w * ld;
-  float *ring = scratch, *zeros = scratch + kRingRows * rowFloats,
-        *sums = zeros + rowFloats;
-  std::fill(zeros, zeros + rowFloats, 0.0f);
+  float *ring = scratch, *sums = scratch + kRingRows * rowFloats;
+  // A row of zeros for the padding above and below: grown (with zeros)
+  // as needed and never written, so not filled again on every call (the
+  // fills were ~0.5% of MobileNetV2's samples).
+  thread_local std::vector<float> zeroRow;
+  if (zeroRow.size() < size_t(rowFloats))
+    zeroRow.resize(size_t(rowFloats));
+  const float *zeros = zeroRow.data();
   const ChannelTerms expandTerms(p.scale1, p.shift1, p.min1, p.max1, p.lo1, p.hi1);
   const ChannelTerms depthwiseTerms(p.scale2, p.shift2, p.min2, p.max2, p.lo2, p.hi2);
   const int64_t s = p.stride;
