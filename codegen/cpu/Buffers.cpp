@@ -8,6 +8,8 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Block.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Operation.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 
@@ -15,6 +17,26 @@ mlir::Value dlc::bufferRoot(mlir::Value value) {
   while (auto view = value.getDefiningOp<mlir::ViewLikeOpInterface>())
     value = view.getViewSource();
   return value;
+}
+
+mlir::Value dlc::addressedBuffer(mlir::Value address) {
+  if (auto add = address.getDefiningOp<mlir::arith::AddIOp>())
+    address = add.getLhs();
+  if (auto pointer = address.getDefiningOp<mlir::memref::ExtractAlignedPointerAsIndexOp>())
+    return pointer.getSource();
+  return {};
+}
+
+mlir::func::FuncOp dlc::declareRuntimeKernel(mlir::ModuleOp module, llvm::StringRef name,
+                                             unsigned count) {
+  if (auto existing = module.lookupSymbol<mlir::func::FuncOp>(name))
+    return existing;
+  mlir::OpBuilder b = mlir::OpBuilder::atBlockEnd(module.getBody());
+  llvm::SmallVector<mlir::Type> arguments(count, b.getIndexType());
+  auto function =
+      mlir::func::FuncOp::create(b, module.getLoc(), name, b.getFunctionType(arguments, {}));
+  function.setPrivate();
+  return function;
 }
 
 llvm::SmallPtrSet<mlir::Operation *, 16>

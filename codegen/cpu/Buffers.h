@@ -1,7 +1,8 @@
 //===- Buffers.h - facts about buffers in memref code -----------*- C++ -*-===//
 //
-// Small queries on buffers (memref values) that several CPU passes and
-// `dlc inspect` share.
+// Small queries on buffers (memref values) and on the runtime kernel calls
+// that take their addresses, which several CPU passes and `dlc inspect`
+// share.
 //
 //===----------------------------------------------------------------------===//
 
@@ -10,12 +11,14 @@
 
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/SmallPtrSet.h"
+#include "llvm/ADT/StringRef.h"
 
 #include <optional>
 
 namespace mlir {
 class Block;
 class Operation;
+class ModuleOp;
 namespace func {
 class FuncOp;
 } // namespace func
@@ -29,6 +32,16 @@ namespace dlc {
 /// The buffer `value` is a view of (through subviews, reshapes, casts and
 /// the other view-like ops): an allocation, a global or an argument.
 mlir::Value bufferRoot(mlir::Value value);
+
+/// The buffer (view) whose address the index `address` is, as
+/// dlc-cpu-kernel-calls passes it to a runtime kernel (a view's aligned
+/// pointer plus its offset in bytes); null for anything else.
+mlir::Value addressedBuffer(mlir::Value address);
+
+/// The private declaration of the runtime kernel `name` taking `count`
+/// indices (codegen/cpu/KernelAbi.h), made in `module` if it has none.
+mlir::func::FuncOp declareRuntimeKernel(mlir::ModuleOp module, llvm::StringRef name,
+                                        unsigned count);
 
 /// The ops at the top level of `block` that use `buffer`: its users, the
 /// users of their results (views, reshapes, the addresses kernel calls take

@@ -793,18 +793,6 @@ void replaceWithPoolScatterCall(linalg::GenericOp op, const PoolScatter &roles,
   op->erase();
 }
 
-/// The declaration of the runtime function `name` taking `count` indices.
-func::FuncOp declareKernel(ModuleOp module, StringRef name, unsigned count) {
-  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
-    return existing;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  SmallVector<Type> arguments(count, b.getIndexType());
-  auto function =
-      func::FuncOp::create(b, module.getLoc(), name, b.getFunctionType(arguments, {}));
-  function.setPrivate();
-  return function;
-}
-
 struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -833,35 +821,35 @@ struct KernelCallsPass : public dlc::impl::DlcCpuKernelCallsBase<KernelCallsPass
         products.push_back({op, *layout});
     });
     if (!products.empty()) {
-      func::FuncOp gemm = declareKernel(module, dlc::kGemmF32Kernel, dlc::kGemmF32Arguments);
+      func::FuncOp gemm = dlc::declareRuntimeKernel(module, dlc::kGemmF32Kernel, dlc::kGemmF32Arguments);
       for (auto [op, layout] : products)
         replaceWithGemmCall(op, layout, gemm);
     }
     if (!convolutions.empty()) {
       func::FuncOp conv =
-          declareKernel(module, dlc::kConv2dF32Kernel, dlc::kConv2dF32Arguments);
+          dlc::declareRuntimeKernel(module, dlc::kConv2dF32Kernel, dlc::kConv2dF32Arguments);
       for (auto &[op, convolution] : convolutions)
         replaceWithConvCall(op, convolution, conv, dlc::kConv2dF32Arguments);
     }
     if (!depthwise.empty()) {
-      func::FuncOp conv = declareKernel(module, dlc::kDepthwiseConv2dF32Kernel,
+      func::FuncOp conv = dlc::declareRuntimeKernel(module, dlc::kDepthwiseConv2dF32Kernel,
                                         dlc::kDepthwiseConv2dF32Arguments);
       for (auto &[op, convolution] : depthwise)
         replaceWithConvCall(op, convolution, conv, dlc::kDepthwiseConv2dF32Arguments);
     }
     if (!poolings.empty()) {
       func::FuncOp pool =
-          declareKernel(module, dlc::kMaxPool2x2F32Kernel, dlc::kMaxPool2x2F32Arguments);
+          dlc::declareRuntimeKernel(module, dlc::kMaxPool2x2F32Kernel, dlc::kMaxPool2x2F32Arguments);
       for (linalg::GenericOp op : poolings)
         replaceWithPoolCall(op, pool);
     }
     if (!windowPoolings.empty()) {
-      func::FuncOp pool = declareKernel(module, dlc::kMaxPoolF32Kernel, dlc::kMaxPoolF32Arguments);
+      func::FuncOp pool = dlc::declareRuntimeKernel(module, dlc::kMaxPoolF32Kernel, dlc::kMaxPoolF32Arguments);
       for (auto &[op, window] : windowPoolings)
         replaceWithMaxPoolCall(op, window, pool);
     }
     if (!scatters.empty()) {
-      func::FuncOp scatter = declareKernel(module, dlc::kMaxPool2x2ScatterF32Kernel,
+      func::FuncOp scatter = dlc::declareRuntimeKernel(module, dlc::kMaxPool2x2ScatterF32Kernel,
                                            dlc::kMaxPool2x2ScatterF32Arguments);
       for (auto [op, roles] : scatters)
         replaceWithPoolScatterCall(op, roles, scatter);

@@ -27,14 +27,10 @@ using namespace mlir;
 
 namespace {
 
-/// The root buffer whose address `index` is (dlc-cpu-kernel-calls passes
-/// a view's aligned pointer plus its offset), or null.
+/// The root buffer whose address `index` is, or null.
 Value bufferOfAddress(Value index) {
-  if (auto add = index.getDefiningOp<arith::AddIOp>())
-    index = add.getLhs();
-  if (auto pointer = index.getDefiningOp<memref::ExtractAlignedPointerAsIndexOp>())
-    return dlc::bufferRoot(pointer.getSource());
-  return {};
+  Value view = dlc::addressedBuffer(index);
+  return view ? dlc::bufferRoot(view) : Value();
 }
 
 /// Whether `op` may write or free memory (a call, a store, a kernel).
@@ -150,18 +146,6 @@ std::pair<func::CallOp, const Producer *> pairedProducer(func::CallOp depthwise)
   return {call, producer};
 }
 
-/// The declaration of the runtime function `name` taking `count` indices.
-func::FuncOp declareKernel(ModuleOp module, StringRef name, unsigned count) {
-  if (auto existing = module.lookupSymbol<func::FuncOp>(name))
-    return existing;
-  OpBuilder b = OpBuilder::atBlockEnd(module.getBody());
-  SmallVector<Type> arguments(count, b.getIndexType());
-  auto function =
-      func::FuncOp::create(b, module.getLoc(), name, b.getFunctionType(arguments, {}));
-  function.setPrivate();
-  return function;
-}
-
 struct PairKernelsPass : public dlc::impl::DlcCpuPairKernelsBase<PairKernelsPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
@@ -181,7 +165,7 @@ struct PairKernelsPass : public dlc::impl::DlcCpuPairKernelsBase<PairKernelsPass
       // At the depthwise call's place: the first call's operands are
       // defined before it, and nothing in between writes what it reads.
       func::FuncOp fused =
-          declareKernel(module, producer->fused,
+          dlc::declareRuntimeKernel(module, producer->fused,
                         producer->arguments + dlc::kDepthwiseConv2dF32Arguments);
       SmallVector<Value> arguments(first.getOperands());
       llvm::append_range(arguments, depthwise.getOperands());

@@ -194,16 +194,12 @@ void fused(const Arguments &a) {
   ExpandDepthwise p{};
   if (a.conv) {
     const int64_t *f = a.first;
-    const int64_t kh = f[kConvKernelH], kw = f[kConvKernelW];
-    for (int64_t q = 0; q < k; ++q)
-      taps[size_t(q)] = q / (kh * kw) * f[kConvInputStrideC] +
-                        q / kw % kh * f[kConvDilationH] * f[kConvInputStrideH] +
-                        q % kw * f[kConvDilationW] * f[kConvInputStrideW];
+    patchOffsets(k, f[kConvKernelH], f[kConvKernelW], f[kConvDilationH], f[kConvDilationW],
+                 f[kConvInputStrideC], f[kConvInputStrideH], f[kConvInputStrideW], taps.data());
     p.rowStep = f[kConvStrideH] * f[kConvInputStrideH];
     p.pixelStep = f[kConvStrideW] * f[kConvInputStrideW];
   } else {
-    for (int64_t q = 0; q < k; ++q)
-      taps[size_t(q)] = q * a.first[kGemmBStrideK];
+    patchOffsets(k, 1, 1, 1, 1, a.first[kGemmBStrideK], 0, 0, taps.data());
     p.rowStep = a.d(kDepthwiseInputWidth);
     p.pixelStep = 1;
   }

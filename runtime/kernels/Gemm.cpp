@@ -651,6 +651,18 @@ const GemmMicroKernel &dlc::hostGemmKernel() {
   return *best;
 }
 
+void dlc::patchOffsets(int64_t k, int64_t kh, int64_t kw, int64_t dh, int64_t dw, int64_t inC,
+                       int64_t inH, int64_t inW, int64_t *offsets) {
+  for (int64_t p = 0, c = 0, i = 0, j = 0; p < k; ++p) {
+    offsets[p] = c * inC + i * dh * inH + j * dw * inW;
+    if (++j == kw) {
+      j = 0;
+      if (++i == kh)
+        i = 0, ++c;
+    }
+  }
+}
+
 void dlc::gemmF32(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
                   const float *b, int64_t bStrideK, int64_t bStrideN, float *c,
                   int64_t ldc, const GemmMicroKernel *kernel, bool transposedA) {
@@ -981,8 +993,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     // patch origin.
     thread_local std::vector<int64_t> tapOffsets;
     tapOffsets.resize(size_t(k));
-    for (int64_t p = 0; p < k; ++p)
-      tapOffsets[p] = p / (kh * kw) * inC + p / kw % kh * dh * inH + p % kw * dw;
+    patchOffsets(k, kh, kw, dh, dw, inC, inH, inW, tapOffsets.data());
     const int64_t *offsetOf = tapOffsets.data();
     const int64_t rows = images * ho;
     const int64_t rowsPerTask = std::max<int64_t>(1, rows / (8 * threads));
@@ -1026,14 +1037,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     // The offset of each patch element (c, i, j) from a patch's origin.
     thread_local std::vector<int64_t> offsets;
     offsets.resize(size_t(k));
-    for (int64_t p = 0, c = 0, i = 0, j = 0; p < k; ++p) {
-      offsets[p] = c * inC + i * dh * inH + j * dw * inW;
-      if (++j == kw) {
-        j = 0;
-        if (++i == kh)
-          i = 0, ++c;
-      }
-    }
+    patchOffsets(k, kh, kw, dh, dw, inC, inH, inW, offsets.data());
     // (A thread_local is each thread's own: the tasks use this pointer.)
     const int64_t *const offsetTable = offsets.data();
     // The filter transposed into panels of nr channels (K × nr each,

@@ -181,6 +181,13 @@ void conv2dF32(const GemmMicroKernel *kernel, int64_t images, int64_t channels,
                const float *residual, int64_t residualN, int64_t residualC,
                int64_t residualH, int64_t minBits, int64_t maxBits);
 
+/// The offsets from a patch's origin of a convolution's k = channels·kh·kw
+/// patch elements (c, i, j), in that order: c·inC + i·dh·inH + j·dw·inW,
+/// into `offsets` (k of them). A pointwise product's input channels are
+/// the case kh = kw = 1.
+void patchOffsets(int64_t k, int64_t kh, int64_t kw, int64_t dh, int64_t dw, int64_t inC,
+                  int64_t inH, int64_t inW, int64_t *offsets);
+
 /// Packed copies of weights used as B: packed on a product's first run and
 /// kept, so later runs skip packing (ONNX Runtime prepacks weights the same
 /// way). Each Executable owns one, current while it runs (like BufferPool);

@@ -76,15 +76,6 @@ struct Kernel {
   SmallVector<Value> reads, writes; // root buffers
 };
 
-/// The buffer (view) whose address `index` is (see dlc-cpu-kernel-calls).
-Value bufferOfAddress(Value index) {
-  if (auto add = index.getDefiningOp<mlir::arith::AddIOp>())
-    index = add.getLhs();
-  if (auto pointer = index.getDefiningOp<mlir::memref::ExtractAlignedPointerAsIndexOp>())
-    return pointer.getSource();
-  return {};
-}
-
 std::string shapeOf(Value buffer) {
   auto type = cast<mlir::MemRefType>(buffer.getType());
   return formatShape(type.getShape());
@@ -93,8 +84,8 @@ std::string shapeOf(Value buffer) {
 /// The runtime's product, its arguments `operands` (GemmF32Argument).
 Kernel describeGemm(mlir::ValueRange operands, mlir::Location loc) {
   Kernel kernel{"gemm", describeLocation(loc)};
-  Value a = bufferOfAddress(operands[kGemmA]), b = bufferOfAddress(operands[kGemmB]),
-        c = bufferOfAddress(operands[kGemmC]);
+  Value a = dlc::addressedBuffer(operands[kGemmA]), b = dlc::addressedBuffer(operands[kGemmB]),
+        c = dlc::addressedBuffer(operands[kGemmC]);
   if (!a || !b || !c)
     return kernel;
   // The product's size from the operands' static shapes: C is [B,] M x N,
@@ -113,9 +104,9 @@ Kernel describeGemm(mlir::ValueRange operands, mlir::Location loc) {
 /// output ([N, O, HO, WO]); its arguments `operands` (Conv2dF32Argument).
 Kernel describeConv(mlir::ValueRange operands, mlir::Location loc) {
   Kernel kernel{"conv", describeLocation(loc)};
-  Value input = bufferOfAddress(operands[kConvInput]),
-        filter = bufferOfAddress(operands[kConvFilter]),
-        output = bufferOfAddress(operands[kConvOutput]);
+  Value input = dlc::addressedBuffer(operands[kConvInput]),
+        filter = dlc::addressedBuffer(operands[kConvFilter]),
+        output = dlc::addressedBuffer(operands[kConvOutput]);
   if (!input || !filter || !output)
     return kernel;
   double flops = 2.0;
