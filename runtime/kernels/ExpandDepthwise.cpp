@@ -7,6 +7,7 @@
 #include "runtime/kernels/Depthwise.h"
 #include "runtime/kernels/Gemm.h"
 #include "runtime/kernels/KernelUtil.h"
+#include "runtime/kernels/RowRange.h"
 
 #include "llvm/Support/FormatVariadic.h"
 
@@ -28,6 +29,10 @@ constexpr int64_t kDepthwiseKeyTag = -4;
 /// expanded rows and its row of sums, which the depthwise sums read nine
 /// times each, stay in it beside the weights' panel and the input rows.
 constexpr size_t kScratchBytes = 16 << 10;
+/// The fewest output rows a thread with no task left takes over from a
+/// task still running (it computes up to two expanded rows above them
+/// again).
+constexpr int64_t kMinCutRows = 2;
 
 template <typename T> T as(int64_t value) {
   if constexpr (std::is_pointer_v<T>)
@@ -231,6 +236,10 @@ void fused(const Arguments &a) {
   // batch 1 on one thread, 1-2% on two, 3-5% at batch 32); then, with
   // fewer than four a thread, ranges of output rows (at least 8 each: a
   // range computes up to two expanded rows its neighbour computes too).
+  // A thread out of tasks takes over the last rows of a running one
+  // (forEachRowTask): the threads' idle time at the kernel's end went from
+  // 6.4% to 2.0% of MobileNetV2's pairs on two threads, the pairs 1.6%
+  // faster.
   ThreadPool *pool = ThreadPool::current();
   const int64_t threads = pool ? pool->size() : 1;
   const int64_t width =
@@ -242,17 +251,22 @@ void fused(const Arguments &a) {
   const float *input = a.input();
   float *output = a.d<float *>(kConvOutput);
   const int64_t inImage = a.inputImage(), outImage = a.d(kConvOutputStrideN);
-  forEachTask(pool, images * channelTasks * rowTasks, [&](int64_t task) {
+  auto rows = [&](int64_t task) {
+    const int64_t rowTask = task % rowTasks;
+    return std::pair<int64_t, int64_t>{rowTask * p.ho / rowTasks,
+                                       (rowTask + 1) * p.ho / rowTasks};
+  };
+  forEachRowTask(pool, images * channelTasks * rowTasks, rows, kMinCutRows,
+                 [&](int64_t task, RowRange &outputRows) {
     const int64_t b = task / (channelTasks * rowTasks),
-                  channelTask = task / rowTasks % channelTasks, rowTask = task % rowTasks;
+                  channelTask = task / rowTasks % channelTasks;
     const int64_t c0 = channelTask * width, c1 = std::min(m, c0 + width);
-    const int64_t y0 = rowTask * p.ho / rowTasks, y1 = (rowTask + 1) * p.ho / rowTasks;
     ExpandDepthwise image = p;
     image.in = input + b * inImage;
     image.out = output + b * outImage;
     thread_local std::vector<float> scratch;
     scratch.resize(std::max(scratch.size(), expandDepthwiseScratch(p, c1 - c0)));
-    expandDepthwiseAvx512(image, c0, c1, y0, y1, scratch.data());
+    expandDepthwiseAvx512(image, c0, c1, outputRows, scratch.data());
   });
 }
 

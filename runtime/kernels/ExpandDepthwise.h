@@ -26,6 +26,8 @@
 
 namespace dlc {
 
+class RowRange;
+
 /// One image of a pointwise expansion (or a convolution) and the 3×3
 /// depthwise convolution of its result, each with dlc_gemm_f32's epilogue
 /// (channels as rows):
@@ -63,11 +65,13 @@ struct ExpandDepthwise {
 /// `channels` channels.
 size_t expandDepthwiseScratch(const ExpandDepthwise &p, int64_t channels);
 
-/// Output rows [y0, y1) of channels [c0, c1) (c0 a multiple of 32, c1 - c0
-/// of 16), with `scratch` of expandDepthwiseScratch(p, c1 - c0) floats.
-/// For CPUs with AVX-512F (ExpandDepthwiseAvx512.cpp).
-void expandDepthwiseAvx512(const ExpandDepthwise &p, int64_t c0, int64_t c1, int64_t y0,
-                           int64_t y1, float *scratch);
+/// Output rows of channels [c0, c1) (both multiples of 16, c1 - c0 at most
+/// 32 and within one panel of weightsT), taken from `outputRows` one at a
+/// time until it has none left (other threads may cut rows off its end),
+/// with `scratch` of expandDepthwiseScratch(p, c1 - c0) floats. For CPUs
+/// with AVX-512F (ExpandDepthwiseAvx512.cpp).
+void expandDepthwiseAvx512(const ExpandDepthwise &p, int64_t c0, int64_t c1,
+                           RowRange &outputRows, float *scratch);
 
 /// dlc_expand_depthwise_f32 for C++ callers: `gemm` holds dlc_gemm_f32's
 /// arguments (GemmF32Argument), `depthwise` dlc_depthwise_conv2d_f32's

@@ -6,6 +6,7 @@
 
 #include "runtime/kernels/EpilogueAvx512.h"
 #include "runtime/kernels/ExpandDepthwise.h"
+#include "runtime/kernels/RowRange.h"
 
 #include <algorithm>
 #include <cstdint>
@@ -203,8 +204,11 @@ size_t dlc::expandDepthwiseScratch(const ExpandDepthwise &p, int64_t channels) {
   return size_t(kRingRows * p.w * channels + p.wo * channels);
 }
 
-void dlc::expandDepthwiseAvx512(const ExpandDepthwise &p, int64_t c0, int64_t c1, int64_t y0,
-                                int64_t y1, float *scratch) {
+void dlc::expandDepthwiseAvx512(const ExpandDepthwise &p, int64_t c0, int64_t c1,
+                                RowRange &outputRows, float *scratch) {
+  int64_t y;
+  if (!outputRows.take(y))
+    return;
   const int64_t ld = c1 - c0, rowFloats = p.w * ld;
   float *ring = scratch, *sums = scratch + kRingRows * rowFloats;
   // A row of zeros for the padding above and below: grown (with zeros)
@@ -223,9 +227,9 @@ void dlc::expandDepthwiseAvx512(const ExpandDepthwise &p, int64_t c0, int64_t c1
   const int64_t xb =
       p.w - 3 + p.pl < 0 ? xa : std::max(xa, std::min(p.wo, (p.w - 3 + p.pl) / s + 1));
   const int tile = pixelsPerTile(p.w);
-  // The next expanded row to compute.
-  int64_t next = std::max<int64_t>(0, y0 * s - p.pt);
-  for (int64_t y = y0; y < y1; ++y) {
+  // The next expanded row to compute (the output rows come in order).
+  int64_t next = std::max<int64_t>(0, y * s - p.pt);
+  do {
     const float *rows[3];
     for (int i = 0; i < 3; ++i) {
       const int64_t r = y * s - p.pt + i;
@@ -252,5 +256,5 @@ void dlc::expandDepthwiseAvx512(const ExpandDepthwise &p, int64_t c0, int64_t c1
         depthwiseVector<2>(p, rows, filter, c, c0, ld, xa, xb, sums, depthwiseTerms);
     }
     storeRow(p, sums, ld, c0, c1, y);
-  }
+  } while (outputRows.take(y));
 }

@@ -16,6 +16,7 @@
 #include "runtime/kernels/ExpandDepthwise.h"
 #include "runtime/kernels/Gemm.h"
 #include "runtime/kernels/Pool.h"
+#include "runtime/kernels/RowRange.h"
 
 #include <cstring>
 #include <sys/mman.h>
@@ -1383,6 +1384,73 @@ TEST(ThreadPoolTest, EveryIndexRunsOnceAndNestingRunsInline) {
     EXPECT_EQ(ThreadPool::current(), &pool);
   }
   EXPECT_EQ(ThreadPool::current(), nullptr);
+}
+
+TEST(RowRangeTest, OwnerTakesFromTheFrontCutsTakeFromTheBack) {
+  RowRange range;
+  range.reset(3, 10);
+  int64_t row = -1, begin = -1, end = -1;
+  ASSERT_TRUE(range.take(row));
+  EXPECT_EQ(row, 3);
+  EXPECT_EQ(range.left(), 6);
+  EXPECT_FALSE(range.cut(4, begin, end)) << "half of 6 is under 4";
+  ASSERT_TRUE(range.cut(2, begin, end));
+  EXPECT_EQ(begin, 7);
+  EXPECT_EQ(end, 10);
+  for (int64_t want : {4, 5, 6}) {
+    ASSERT_TRUE(range.take(row));
+    EXPECT_EQ(row, want);
+  }
+  EXPECT_FALSE(range.take(row));
+  EXPECT_EQ(range.left(), 0);
+  EXPECT_FALSE(range.cut(1, begin, end));
+  range.reset(0, 1);
+  EXPECT_FALSE(range.cut(1, begin, end)) << "a single row is never cut";
+}
+
+TEST(RowRangeTest, EveryRowRunsOnceInOrderWhileIdleThreadsCut) {
+  std::mt19937 rng(11);
+  int64_t calls = 0, tasksRun = 0;
+  for (unsigned threads : {1u, 2u, 3u, 4u}) {
+    ThreadPool pool(threads);
+    for (int round = 0; round < 40; ++round) {
+      const int64_t count = 1 + int64_t(rng() % 7);
+      std::vector<std::pair<int64_t, int64_t>> rows;
+      for (int64_t t = 0; t < count; ++t) {
+        const int64_t begin = int64_t(rng() % 5);
+        rows.push_back({begin, begin + int64_t(rng() % 40)});
+      }
+      // Row r of task t counts at hits[t · kRows + r].
+      constexpr int64_t kRows = 45;
+      std::vector<std::atomic<int>> hits(size_t(count * kRows));
+      std::atomic<int64_t> runs{0};
+      forEachRowTask(threads == 1 ? nullptr : &pool, count,
+                     [&](int64_t t) { return rows[size_t(t)]; }, /*minRows=*/2,
+                     [&](int64_t t, RowRange &range) {
+                       runs.fetch_add(1);
+                       int64_t row, previous = -1;
+                       while (range.take(row)) {
+                         // Rows of a call come one after another.
+                         if (previous >= 0)
+                           EXPECT_EQ(row, previous + 1);
+                         previous = row;
+                         hits[size_t(t * kRows + row)].fetch_add(1);
+                         // Later tasks' rows take longer: their ends get cut.
+                         for (volatile int spin = 0; spin < 2000 * (t + 1); ++spin) {
+                         }
+                       }
+                     });
+      for (int64_t t = 0; t < count; ++t)
+        for (int64_t r = 0; r <= rows[t].second; ++r)
+          ASSERT_EQ(hits[size_t(t * kRows + r)].load(),
+                    r >= rows[t].first && r < rows[t].second ? 1 : 0)
+              << threads << " threads, task " << t << " row " << r;
+      calls += runs.load();
+      tasksRun += count;
+    }
+  }
+  // Some rows were cut off and run by another call.
+  EXPECT_GT(calls, tasksRun);
 }
 
 } // namespace
