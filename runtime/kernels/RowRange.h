@@ -33,8 +33,11 @@ namespace dlc {
 /// 2^32.
 class RowRange {
 public:
-  /// Rows [begin, end), before any thread can see the range.
-  void reset(int64_t begin, int64_t end) { bits.store(pack(begin, end)); }
+  /// Rows [begin, end), before other threads take or cut them (what the
+  /// caller wrote before is visible to a thread that sees these rows).
+  void reset(int64_t begin, int64_t end) {
+    bits.store(pack(begin, end), std::memory_order_release);
+  }
 
   /// The next row for the owner, in order; false once none is left.
   bool take(int64_t &row) {
