@@ -21,6 +21,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cassert>
 #include <cstdint>
 #include <memory>
 #include <utility>
@@ -33,10 +34,12 @@ namespace dlc {
 /// 2^32.
 class RowRange {
 public:
-  /// Rows [begin, end), before other threads take or cut them (what the
-  /// caller wrote before is visible to a thread that sees these rows).
+  /// Rows [begin, end) (0 <= begin, end < 2^32), before other threads
+  /// take or cut them (what the caller wrote before is visible to a thread
+  /// that sees these rows).
   void reset(int64_t begin, int64_t end) {
-    bits.store(pack(begin, end), std::memory_order_release);
+    assert(begin >= 0 && end >= 0 && end < (int64_t(1) << 32) && "rows out of range");
+    bits.store(pack(begin, std::max(begin, end)), std::memory_order_release);
   }
 
   /// The next row for the owner, in order; false once none is left.
@@ -98,6 +101,8 @@ void forEachRowTask(ThreadPool *pool, int64_t count, Rows rows, int64_t minRows,
     RowRange range;
     int64_t task = 0;
   };
+  if (count <= 0)
+    return;
   const int64_t threads = pool ? int64_t(pool->size()) : 1;
   if (threads == 1 || count == 1) {
     for (int64_t t = 0; t < count; ++t) {
@@ -109,15 +114,33 @@ void forEachRowTask(ThreadPool *pool, int64_t count, Rows rows, int64_t minRows,
     return;
   }
   // The calling thread's slots, grown as needed and kept: one per task,
-  // then one per cut (at most 8 a thread; past that, no more cuts).
+  // then one per attempt to cut (8 per thread in all; past that, no more
+  // cuts). A call made from inside one of this call's tasks on the same
+  // thread (none today) gets slots of its own.
   thread_local std::unique_ptr<Slot[]> storage;
   thread_local int64_t capacity = 0;
+  thread_local bool inUse = false;
   const int64_t slots = count + 8 * threads;
-  if (capacity < slots) {
-    storage.reset(new Slot[size_t(slots)]);
-    capacity = slots;
+  std::unique_ptr<Slot[]> nested;
+  Slot *slot;
+  if (inUse) {
+    nested.reset(new Slot[size_t(slots)]);
+    slot = nested.get();
+  } else {
+    if (capacity < slots) {
+      storage.reset(new Slot[size_t(slots)]);
+      capacity = slots;
+    }
+    slot = storage.get();
+    inUse = true;
   }
-  Slot *const slot = storage.get();
+  struct Release {
+    bool owner;
+    ~Release() {
+      if (owner)
+        inUse = false;
+    }
+  } release{!nested};
   for (int64_t t = 0; t < slots; ++t) {
     const auto [begin, end] = t < count ? rows(t) : std::pair<int64_t, int64_t>{0, 0};
     slot[t].task = t < count ? t : 0;

@@ -33,6 +33,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <random>
 #include <vector>
@@ -1451,6 +1452,37 @@ TEST(RowRangeTest, EveryRowRunsOnceInOrderWhileIdleThreadsCut) {
   }
   // Some rows were cut off and run by another call.
   EXPECT_GT(calls, tasksRun);
+}
+
+TEST(RowRangeTest, NestedCallsAndNoTasks) {
+  ThreadPool pool(2);
+  using Rows = std::function<std::pair<int64_t, int64_t>(int64_t)>;
+  using Run = std::function<void(int64_t, RowRange &)>;
+  int calls = 0;
+  forEachRowTask(&pool, 0, Rows([](int64_t) { return std::pair<int64_t, int64_t>{0, 1}; }), 2,
+                 Run([&](int64_t, RowRange &) { ++calls; }));
+  EXPECT_EQ(calls, 0) << "no tasks, no calls";
+  // A task that runs the same kind of call (one instantiation, one set of
+  // thread_local slots) on its own thread: both see every row once.
+  // Each outer task's first row runs an inner call (the calling thread
+  // runs some of them).
+  std::vector<std::atomic<int>> outer(4 * 30), inner(4 * 3 * 30);
+  const Rows thirty = [](int64_t) { return std::pair<int64_t, int64_t>{0, 30}; };
+  Run outerRun = [&](int64_t t, RowRange &range) {
+    for (int64_t row; range.take(row);) {
+      outer[size_t(t * 30 + row)].fetch_add(1);
+      if (row == 0)
+        forEachRowTask(&pool, 3, thirty, 2, Run([&, t](int64_t u, RowRange &rows) {
+                         for (int64_t r; rows.take(r);)
+                           inner[size_t((t * 3 + u) * 30 + r)].fetch_add(1);
+                       }));
+    }
+  };
+  forEachRowTask(&pool, 4, thirty, 2, outerRun);
+  for (auto &hit : outer)
+    EXPECT_EQ(hit.load(), 1);
+  for (auto &hit : inner)
+    EXPECT_EQ(hit.load(), 1);
 }
 
 } // namespace
