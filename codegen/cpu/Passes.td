@@ -104,7 +104,7 @@ def DlcCpuPairKernels : Pass<"dlc-cpu-pair-kernels", "mlir::ModuleOp"> {
     func.call @dlc_gemm_f32(%g0, ..., %c_ptr, ...) : (index, ...) -> ()
     func.call @dlc_depthwise_conv2d_f32(%d0, ..., %c_ptr, ...) : (index, ...) -> ()
     // becomes
-    func.call @dlc_expand_depthwise_f32(%g0, ..., %c_ptr, ..., %d0, ..., %c_ptr, ...)
+    func.call @dlc_expand_depthwise_f32(%g0, ..., %c0, ..., %d0, ..., %c0, ...)
     ```
 
     A `dlc_conv2d_f32` call pairs the same way, as one call of
@@ -116,9 +116,13 @@ def DlcCpuPairKernels : Pass<"dlc-cpu-pair-kernels", "mlir::ModuleOp"> {
     expanding a few channels to many, then a 3×3 depthwise convolution. The
     runtime computes the two a few rows of the expanded tensor at a time,
     channels innermost, without writing the allocation where the shapes
-    allow (runtime/kernels/ExpandDepthwise.h), and otherwise calls the two
-    kernels in order; so the allocation stays, and the memory plan is
-    unchanged.
+    allow (runtime/kernels/ExpandDepthwise.h). So the allocation goes: the
+    call gets its address as 0 and its views' sizes, strides and offsets
+    as constants, and the allocation, its views, their metadata and
+    addresses and its deallocation are erased. Where the runtime calls the
+    two kernels in order instead (shapes it does not fuse, a CPU without
+    AVX-512), it takes a buffer for the intermediate from the run's
+    BufferPool.
   }];
   let dependentDialects = ["mlir::func::FuncDialect"];
 }

@@ -3,6 +3,7 @@
 #include "runtime/kernels/ExpandDepthwise.h"
 
 #include "codegen/cpu/KernelAbi.h"
+#include "runtime/BufferPool.h"
 #include "runtime/KernelProfile.h"
 #include "runtime/kernels/Depthwise.h"
 #include "runtime/kernels/Gemm.h"
@@ -12,6 +13,8 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <iterator>
 #include <vector>
 
@@ -121,8 +124,47 @@ bool fusable(const Arguments &a) {
          !nanBound(depthwiseFlags, a.d(kConvMinBits), a.d(kConvMaxBits));
 }
 
-/// The two kernels one after the other.
+void apart(const Arguments &a);
+
+/// The two kernels one after the other. Where the compiler left the
+/// intermediate out of the memory plan (its address 0: the fused kernel
+/// never writes it), it is a buffer of the run's BufferPool (reused from
+/// run to run), or of the system's outside a run.
 void separately(const Arguments &a) {
+  if (a.output() != 0 || a.d(kConvInput) != 0) {
+    apart(a);
+    return;
+  }
+  // The depthwise convolution's input extent, in floats.
+  const int64_t extent = (a.d(kConvImages) - 1) * a.d(kConvInputStrideN) +
+                         (a.d(kConvChannels) - 1) * a.d(kConvInputStrideC) +
+                         (a.d(kDepthwiseInputHeight) - 1) * a.d(kConvInputStrideH) +
+                         (a.d(kDepthwiseInputWidth) - 1) * a.d(kConvInputStrideW) + 1;
+  if (a.d(kConvImages) <= 0 || a.d(kConvChannels) <= 0 || a.d(kDepthwiseInputHeight) <= 0 ||
+      a.d(kDepthwiseInputWidth) <= 0)
+    return apart(a);
+  const size_t bytes = size_t(extent) * sizeof(float);
+  BufferPool *pool = BufferPool::current();
+  void *buffer = pool ? pool->allocate(bytes) : allocateLarge(bytes);
+  if (!buffer) {
+    std::fprintf(stderr, "dlc: out of memory: %zu bytes for a depthwise convolution's input\n",
+                 bytes);
+    std::abort();
+  }
+  static_assert(kConv2dF32Arguments >= kGemmF32Arguments);
+  int64_t first[kConv2dF32Arguments], depthwise[kDepthwiseConv2dF32Arguments];
+  const unsigned firstCount = a.conv ? kConv2dF32Arguments : kGemmF32Arguments;
+  std::copy(a.first, a.first + firstCount, first);
+  std::copy(a.depthwise, a.depthwise + kDepthwiseConv2dF32Arguments, depthwise);
+  first[a.conv ? kConvOutput : kGemmC] = reinterpret_cast<int64_t>(buffer);
+  depthwise[kConvInput] = reinterpret_cast<int64_t>(buffer);
+  apart(Arguments{first, depthwise, a.conv});
+  if (!pool || !pool->release(buffer))
+    std::free(buffer);
+}
+
+/// The two kernels one after the other, on the buffers given.
+void apart(const Arguments &a) {
   const int64_t *f = a.first;
   if (a.conv)
     dlc_conv2d_f32(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10],

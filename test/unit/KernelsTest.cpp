@@ -902,10 +902,11 @@ struct ExpandDepthwiseCase {
 /// every element of that buffer, and of the first kernel's output where
 /// the kernels ran apart, with float64 computed here.
 void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, bool cached,
-                          unsigned seed) {
+                          unsigned seed, bool intermediate = true) {
   const int64_t cs = test.convStride;
   SCOPED_TRACE(testing::Message()
                << (fuse ? "fused " : "apart ") << (cached ? "" : "uncached ")
+               << (intermediate ? "" : "without an intermediate ")
                << (cs ? "conv " : "product ") << (test.terms ? "" : "shifts only ")
                << (test.infiniteTap ? "infinite tap " : "") << test.n << "x"
                << test.k << " -> " << test.m << "x" << test.h << "x" << test.w << " stride "
@@ -935,6 +936,9 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, bool cache
   const float lo1 = -0.5f, hi1 = 1.0f, lo2 = -1.0f, hi2 = 1.5f;
   const int64_t clamps = test.terms ? kGemmClampMin | kGemmClampMax : 0;
   auto address = [](const void *p) { return int64_t(reinterpret_cast<uintptr_t>(p)); };
+  // Without an intermediate (as dlc-cpu-pair-kernels leaves the call), its
+  // address is 0 and the kernels apart take a buffer of their own.
+  const int64_t productAddress = intermediate ? address(product.data()) : 0;
   // Without terms, no scales: they read as 1 below.
   if (!test.terms) {
     std::fill(scale1.begin(), scale1.end(), 1.0f);
@@ -944,27 +948,30 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, bool cache
                 scales2 = test.terms ? address(scale2.data()) : 0;
   const int64_t gemm[kGemmF32Arguments] = {
       test.n, test.m, pixels, test.k, address(weights.data()), 0, test.k,
-      address(input.data()), inN, inC, 1, address(product.data()), test.m * pixels, pixels,
+      address(input.data()), inN, inC, 1, productAddress, test.m * pixels, pixels,
       kGemmOverwriteC | kGemmConstantA | clamps, scales1, address(shift1.data()), 0, 0, 0,
       bitsOf(lo1), bitsOf(hi1)};
   const int64_t conv[kConv2dF32Arguments] = {
       test.n, test.k, test.m, 3, 3, test.h, test.w, cs, cs, 1, 1, address(input.data()), inN,
-      inC, inH, 1, address(weights.data()), sum, address(product.data()), test.m * pixels,
+      inC, inH, 1, address(weights.data()), sum, productAddress, test.m * pixels,
       pixels, test.w, kGemmOverwriteC | kConvConstantFilter | clamps, scales1,
       address(shift1.data()), 0, 0, 0, 0, bitsOf(lo1), bitsOf(hi1)};
   const int64_t depthwise[kDepthwiseConv2dF32Arguments] = {
       test.n, test.m, test.m, 3, 3, ho, wo, test.stride, test.stride, 1, 1,
-      address(product.data()), test.m * pixels, pixels, test.w, 1, address(filter.data()), 9,
+      productAddress, test.m * pixels, pixels, test.w, 1, address(filter.data()), 9,
       address(out), outN, outC, outH, kGemmOverwriteC | kConvConstantFilter | clamps, scales2,
       address(shift2.data()), 0, 0, 0, 0, bitsOf(lo2), bitsOf(hi2), test.h, test.w, test.pt,
       test.pl};
   KernelProfile profile;
+  // A run's pool of buffers, which the kernels apart take theirs from.
+  BufferPool buffers;
   {
     // A cache of its own: the weights are new (at an address a previous
     // call's may have had).
     GemmPackCache cache;
     GemmPackCache::Scope packings(cached ? &cache : nullptr);
     KernelProfile::Scope scope(&profile);
+    BufferPool::Scope pool(&buffers);
     if (cs)
       convDepthwiseF32(conv, depthwise, fuse);
     else
@@ -994,12 +1001,17 @@ void checkExpandDepthwise(const ExpandDepthwiseCase &test, bool fuse, bool cache
       }
   const bool ranApart = !fuse || !test.fusable || !__builtin_cpu_supports("avx512f");
   int64_t mismatches = 0;
-  if (ranApart)
+  if (ranApart && intermediate)
     for (size_t e = 0; e < product.size(); ++e)
       if (!(std::abs(product[e] - expanded[e]) <= 2e-7 * (sum + 2) * magnitude[e] + 1e-7) &&
           mismatches++ < 5)
         ADD_FAILURE() << "expanded element " << e << ": " << product[e] << " want "
                       << expanded[e];
+  if (!intermediate) {
+    EXPECT_TRUE(std::all_of(product.begin(), product.end(), [](float v) { return v == 7.0f; }))
+        << "the intermediate given as 0 is not written";
+    EXPECT_EQ(buffers.bytesHeld() > 0, ranApart) << "the kernels apart use the run's pool";
+  }
   for (int64_t e = 0; e < int64_t(output.size()); ++e) {
     const int64_t b = e / outN, c = e % outN / outC, y = e % outC / outH - 1, x = e % outH - 2;
     double want = before[e], size = 0; // outside the view: untouched
@@ -1086,6 +1098,11 @@ TEST(ExpandDepthwiseTest, MatchesFloat64FusedAndApart) {
       checkExpandDepthwise(test, /*fuse=*/true, /*cached=*/true, seed += 10);
       checkExpandDepthwise(test, /*fuse=*/true, /*cached=*/false, seed += 10);
       checkExpandDepthwise(test, /*fuse=*/false, /*cached=*/true, seed += 10);
+      // The two calls as the compiler leaves them: no intermediate buffer.
+      checkExpandDepthwise(test, /*fuse=*/true, /*cached=*/true, seed += 10,
+                           /*intermediate=*/false);
+      checkExpandDepthwise(test, /*fuse=*/false, /*cached=*/true, seed += 10,
+                           /*intermediate=*/false);
     }
   }
 }

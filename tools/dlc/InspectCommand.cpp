@@ -86,16 +86,27 @@ Kernel describeGemm(mlir::ValueRange operands, mlir::Location loc) {
   Kernel kernel{"gemm", describeLocation(loc)};
   Value a = dlc::addressedBuffer(operands[kGemmA]), b = dlc::addressedBuffer(operands[kGemmB]),
         c = dlc::addressedBuffer(operands[kGemmC]);
-  if (!a || !b || !c)
+  if (!a || !b)
     return kernel;
   // The product's size from the operands' static shapes: C is [B,] M x N,
-  // A is [B,] M x K (or M x K shared).
+  // A is [B,] M x K (or M x K shared). A C that a fused pair never writes
+  // has no buffer (dlc-cpu-pair-kernels): its sizes are constants.
   double product = 2.0 * cast<mlir::MemRefType>(a.getType()).getShape().back();
-  for (int64_t d : cast<mlir::MemRefType>(c.getType()).getShape())
-    product *= double(d);
+  if (c) {
+    for (int64_t d : cast<mlir::MemRefType>(c.getType()).getShape())
+      product *= double(d);
+  } else {
+    for (unsigned size : {kGemmBatch, kGemmM, kGemmN}) {
+      std::optional<int64_t> d = mlir::getConstantIntValue(operands[size]);
+      if (!d)
+        return kernel;
+      product *= double(*d);
+    }
+  }
   kernel.flops = product;
   kernel.reads = {dlc::bufferRoot(a), dlc::bufferRoot(b)};
-  kernel.writes = {dlc::bufferRoot(c)};
+  if (c)
+    kernel.writes = {dlc::bufferRoot(c)};
   return kernel;
 }
 
@@ -107,7 +118,7 @@ Kernel describeConv(mlir::ValueRange operands, mlir::Location loc) {
   Value input = dlc::addressedBuffer(operands[kConvInput]),
         filter = dlc::addressedBuffer(operands[kConvFilter]),
         output = dlc::addressedBuffer(operands[kConvOutput]);
-  if (!input || !filter || !output)
+  if (!filter || !output)
     return kernel;
   double flops = 2.0;
   for (int64_t d : cast<mlir::MemRefType>(filter.getType()).getShape().drop_front())
@@ -115,7 +126,11 @@ Kernel describeConv(mlir::ValueRange operands, mlir::Location loc) {
   for (int64_t d : cast<mlir::MemRefType>(output.getType()).getShape())
     flops *= double(d);
   kernel.flops = flops;
-  kernel.reads = {dlc::bufferRoot(input), dlc::bufferRoot(filter)};
+  // (A fused pair's depthwise input has no buffer: the kernel never
+  // writes it.)
+  if (input)
+    kernel.reads = {dlc::bufferRoot(input)};
+  kernel.reads.push_back(dlc::bufferRoot(filter));
   kernel.writes = {dlc::bufferRoot(output)};
   return kernel;
 }
