@@ -118,20 +118,32 @@ Kernel describeConv(mlir::ValueRange operands, mlir::Location loc) {
   Value input = dlc::addressedBuffer(operands[kConvInput]),
         filter = dlc::addressedBuffer(operands[kConvFilter]),
         output = dlc::addressedBuffer(operands[kConvOutput]);
-  if (!filter || !output)
+  if (!filter)
     return kernel;
   double flops = 2.0;
   for (int64_t d : cast<mlir::MemRefType>(filter.getType()).getShape().drop_front())
     flops *= double(d);
-  for (int64_t d : cast<mlir::MemRefType>(output.getType()).getShape())
-    flops *= double(d);
+  if (output) {
+    for (int64_t d : cast<mlir::MemRefType>(output.getType()).getShape())
+      flops *= double(d);
+  } else {
+    // A fused pair's first convolution writes no buffer (the depthwise
+    // convolution's input, which the fused kernel never writes): its
+    // output's sizes are constants.
+    for (unsigned size : {kConvImages, kConvOutChannels, kConvOutH, kConvOutW}) {
+      std::optional<int64_t> d = mlir::getConstantIntValue(operands[size]);
+      if (!d)
+        return kernel;
+      flops *= double(*d);
+    }
+  }
   kernel.flops = flops;
-  // (A fused pair's depthwise input has no buffer: the kernel never
-  // writes it.)
+  // (Nor has that depthwise convolution's input a buffer.)
   if (input)
     kernel.reads = {dlc::bufferRoot(input)};
   kernel.reads.push_back(dlc::bufferRoot(filter));
-  kernel.writes = {dlc::bufferRoot(output)};
+  if (output)
+    kernel.writes = {dlc::bufferRoot(output)};
   return kernel;
 }
 
