@@ -153,6 +153,34 @@ Paired pairedProducer(func::CallOp depthwise) {
   return {call, producer, allocation};
 }
 
+/// The static offset, in elements, of the view whose address `index` is.
+std::optional<int64_t> viewOffset(Value index) {
+  Value view = dlc::addressedBuffer(index);
+  auto type = view ? dyn_cast<MemRefType>(view.getType()) : nullptr;
+  if (!type)
+    return std::nullopt;
+  auto [strides, offset] = type.getStridesAndOffset();
+  if (ShapedType::isDynamic(offset))
+    return std::nullopt;
+  return offset;
+}
+
+/// Whether the fused call can do without the intermediate `buffer`: the
+/// first kernel's output (operand `output`) and the depthwise convolution's
+/// input (operand `input`) start at the same place in it (the runtime
+/// checks the rest of their layout, which stays in the arguments), and no
+/// other operand is an address inside it.
+bool intermediateDroppable(func::CallOp call, Value buffer, unsigned output, unsigned input) {
+  std::optional<int64_t> written = viewOffset(call.getOperand(output)),
+                         read = viewOffset(call.getOperand(input));
+  if (!written || !read || *written != *read)
+    return false;
+  for (auto [position, operand] : llvm::enumerate(call.getOperands()))
+    if (position != output && position != input && bufferOfAddress(operand) == buffer)
+      return false;
+  return true;
+}
+
 /// Gives `call` the values of what it reads of `buffer` (a static
 /// allocation) as constants: its views' sizes, strides and offsets, and 0
 /// for an address inside it (the fused kernel never touches the buffer; the
@@ -171,10 +199,13 @@ void passWithoutBuffer(func::CallOp call, Value buffer) {
     auto metadata = value.getDefiningOp<memref::ExtractStridedMetadataOp>();
     if (!metadata || dlc::bufferRoot(metadata.getSource()) != buffer)
       continue;
-    // Results: the base buffer, the offset, the sizes, the strides.
+    // Results: the base buffer (not an index), the offset, the sizes, the
+    // strides.
     auto type = cast<MemRefType>(metadata.getSource().getType());
     auto [strides, offset] = type.getStridesAndOffset();
     const int64_t rank = type.getRank(), result = cast<OpResult>(value).getResultNumber();
+    if (result == 0)
+      continue;
     const int64_t known = result == 1        ? offset
                           : result < 2 + rank ? type.getDimSize(result - 2)
                                               : strides[result - 2 - rank];
@@ -241,8 +272,11 @@ struct PairKernelsPass : public dlc::impl::DlcCpuPairKernelsBase<PairKernelsPass
       // 6.8 -> 2.4 MB, and the model 3.6% faster at batch 1 on two
       // threads, 6.5% on one, 4.6% at batch 32 (its other buffers packed
       // closer, more of them in cache).
-      passWithoutBuffer(call, intermediate.getResult());
-      eraseIfUnused(intermediate);
+      if (intermediateDroppable(call, intermediate.getResult(), producer->output,
+                                producer->arguments + dlc::kConvInput)) {
+        passWithoutBuffer(call, intermediate.getResult());
+        eraseIfUnused(intermediate);
+      }
     }
     // Declarations no call is left to.
     for (StringRef name :

@@ -116,10 +116,12 @@ def DlcCpuPairKernels : Pass<"dlc-cpu-pair-kernels", "mlir::ModuleOp"> {
     expanding a few channels to many, then a 3×3 depthwise convolution. The
     runtime computes the two a few rows of the expanded tensor at a time,
     channels innermost, without writing the allocation where the shapes
-    allow (runtime/kernels/ExpandDepthwise.h). So the allocation goes: the
-    call gets its address as 0 and its views' sizes, strides and offsets
-    as constants, and the allocation, its views, their metadata and
-    addresses and its deallocation are erased. Where the runtime calls the
+    allow (runtime/kernels/ExpandDepthwise.h). So the allocation goes
+    where the two calls' views of it start at the same element and no
+    other argument points into it: the call gets its address as 0 and its
+    views' sizes, strides and offsets as constants, and the allocation,
+    its views, their metadata and addresses and its deallocation are
+    erased. Where the runtime calls the
     two kernels in order instead (shapes it does not fuse, a CPU without
     AVX-512), it takes a buffer for the intermediate from the run's
     BufferPool.

@@ -131,17 +131,32 @@ void apart(const Arguments &a);
 /// never writes it), it is a buffer of the run's BufferPool (reused from
 /// run to run), or of the system's outside a run.
 void separately(const Arguments &a) {
-  if (a.output() != 0 || a.d(kConvInput) != 0) {
+  if (a.output() != 0 && a.d(kConvInput) != 0) {
     apart(a);
     return;
   }
-  // The depthwise convolution's input extent, in floats.
-  const int64_t extent = (a.d(kConvImages) - 1) * a.d(kConvInputStrideN) +
-                         (a.d(kConvChannels) - 1) * a.d(kConvInputStrideC) +
-                         (a.d(kDepthwiseInputHeight) - 1) * a.d(kConvInputStrideH) +
-                         (a.d(kDepthwiseInputWidth) - 1) * a.d(kConvInputStrideW) + 1;
-  if (a.d(kConvImages) <= 0 || a.d(kConvChannels) <= 0 || a.d(kDepthwiseInputHeight) <= 0 ||
-      a.d(kDepthwiseInputWidth) <= 0)
+  if (a.output() != 0 || a.d(kConvInput) != 0) {
+    std::fprintf(stderr, "dlc: a fused pair's intermediate is given to only one of its kernels\n");
+    std::abort();
+  }
+  // The buffer covers what the first kernel writes and what the depthwise
+  // convolution reads (the same elements where the compiler left it out),
+  // in floats.
+  const int64_t *f = a.first;
+  const int64_t written =
+      a.conv ? (f[kConvImages] - 1) * f[kConvOutputStrideN] +
+                   (f[kConvOutChannels] - 1) * f[kConvOutputStrideC] +
+                   (f[kConvOutH] - 1) * f[kConvOutputStrideH] + f[kConvOutW]
+             : (f[kGemmBatch] - 1) * f[kGemmCBatchStride] + (f[kGemmM] - 1) * f[kGemmLdc] +
+                   f[kGemmN];
+  const int64_t read = (a.d(kConvImages) - 1) * a.d(kConvInputStrideN) +
+                       (a.d(kConvChannels) - 1) * a.d(kConvInputStrideC) +
+                       (a.d(kDepthwiseInputHeight) - 1) * a.d(kConvInputStrideH) +
+                       (a.d(kDepthwiseInputWidth) - 1) * a.d(kConvInputStrideW) + 1;
+  const int64_t extent = std::max(written, read);
+  if (a.images() <= 0 || a.channels() <= 0 || a.d(kConvImages) <= 0 ||
+      a.d(kConvChannels) <= 0 || a.d(kDepthwiseInputHeight) <= 0 ||
+      a.d(kDepthwiseInputWidth) <= 0 || extent <= 0)
     return apart(a);
   const size_t bytes = size_t(extent) * sizeof(float);
   BufferPool *pool = BufferPool::current();

@@ -39,6 +39,37 @@ func.func @pair(%w: memref<32x16xf32>, %x: memref<1x16x8x8xf32>, %y: memref<1x32
 
 // -----
 
+// The depthwise convolution reads a part of C that starts elsewhere (its
+// second half of channels): the calls still pair (the runtime compares
+// the two views and runs the kernels apart), but C keeps its allocation
+// and its addresses.
+// CHECK-LABEL: func.func @other_start
+// CHECK: %[[ALLOC:.*]] = memref.alloc
+// CHECK: call @dlc_expand_depthwise_f32
+// CHECK: memref.dealloc %[[ALLOC]]
+func.func private @dlc_gemm_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
+func.func private @dlc_depthwise_conv2d_f32(index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index)
+func.func @other_start(%w: memref<32x16xf32>, %x: memref<1x16x8x8xf32>, %y: memref<1x16x8x8xf32>) {
+  %c0 = arith.constant 0 : index
+  %alloc = memref.alloc() : memref<1x32x8x8xf32>
+  %pw = memref.extract_aligned_pointer_as_index %w : memref<32x16xf32> -> index
+  %px = memref.extract_aligned_pointer_as_index %x : memref<1x16x8x8xf32> -> index
+  %pc = memref.extract_aligned_pointer_as_index %alloc : memref<1x32x8x8xf32> -> index
+  call @dlc_gemm_f32(%c0, %c0, %c0, %c0, %pw, %c0, %c0, %px, %c0, %c0, %c0, %pc, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0) : (index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index) -> ()
+  %half = memref.subview %alloc[0, 16, 0, 0] [1, 16, 8, 8] [1, 1, 1, 1] : memref<1x32x8x8xf32> to memref<1x16x8x8xf32, strided<[2048, 64, 8, 1], offset: 1024>>
+  %base, %offset, %sizes:4, %strides:4 = memref.extract_strided_metadata %half : memref<1x16x8x8xf32, strided<[2048, 64, 8, 1], offset: 1024>> -> memref<f32>, index, index, index, index, index, index, index, index, index
+  %pi = memref.extract_aligned_pointer_as_index %half : memref<1x16x8x8xf32, strided<[2048, 64, 8, 1], offset: 1024>> -> index
+  %c4 = arith.constant 4 : index
+  %bytes = arith.muli %offset, %c4 : index
+  %pc2 = arith.addi %pi, %bytes : index
+  %py = memref.extract_aligned_pointer_as_index %y : memref<1x16x8x8xf32> -> index
+  call @dlc_depthwise_conv2d_f32(%c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %pc2, %c0, %c0, %c0, %c0, %c0, %c0, %py, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0, %c0) : (index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index, index) -> ()
+  memref.dealloc %alloc : memref<1x32x8x8xf32>
+  return
+}
+
+// -----
+
 // A generated kernel in between (a batch norm's per-channel terms) that
 // writes none of the product's buffers: the product moves past it.
 // CHECK-LABEL: func.func @past_a_kernel
