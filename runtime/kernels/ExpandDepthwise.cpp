@@ -124,7 +124,28 @@ bool fusable(const Arguments &a) {
          !nanBound(depthwiseFlags, a.d(kConvMinBits), a.d(kConvMaxBits));
 }
 
-void apart(const Arguments &a);
+/// The two kernels one after the other, on the buffers given.
+void apart(const Arguments &a) {
+  const int64_t *f = a.first;
+  if (a.conv)
+    dlc_conv2d_f32(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10],
+                   as<const float *>(f[11]), f[12], f[13], f[14], f[15],
+                   as<const float *>(f[16]), f[17], as<float *>(f[18]), f[19], f[20], f[21],
+                   f[22], as<const float *>(f[23]), as<const float *>(f[24]),
+                   as<const float *>(f[25]), f[26], f[27], f[28], f[29], f[30]);
+  else
+    dlc_gemm_f32(f[0], f[1], f[2], f[3], as<const float *>(f[4]), f[5], f[6],
+                 as<const float *>(f[7]), f[8], f[9], f[10], as<float *>(f[11]), f[12], f[13],
+                 f[14], as<const float *>(f[15]), as<const float *>(f[16]),
+                 as<const float *>(f[17]), f[18], f[19], f[20], f[21]);
+  const int64_t *d = a.depthwise;
+  dlc_depthwise_conv2d_f32(
+      d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10],
+      as<const float *>(d[11]), d[12], d[13], d[14], d[15], as<const float *>(d[16]), d[17],
+      as<float *>(d[18]), d[19], d[20], d[21], d[22], as<const float *>(d[23]),
+      as<const float *>(d[24]), as<const float *>(d[25]), d[26], d[27], d[28], d[29], d[30],
+      d[31], d[32], d[33], d[34]);
+}
 
 /// The two kernels one after the other. Where the compiler left the
 /// intermediate out of the memory plan (its address 0: the fused kernel
@@ -176,29 +197,6 @@ void separately(const Arguments &a) {
   apart(Arguments{first, depthwise, a.conv});
   if (!pool || !pool->release(buffer))
     std::free(buffer);
-}
-
-/// The two kernels one after the other, on the buffers given.
-void apart(const Arguments &a) {
-  const int64_t *f = a.first;
-  if (a.conv)
-    dlc_conv2d_f32(f[0], f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], f[9], f[10],
-                   as<const float *>(f[11]), f[12], f[13], f[14], f[15],
-                   as<const float *>(f[16]), f[17], as<float *>(f[18]), f[19], f[20], f[21],
-                   f[22], as<const float *>(f[23]), as<const float *>(f[24]),
-                   as<const float *>(f[25]), f[26], f[27], f[28], f[29], f[30]);
-  else
-    dlc_gemm_f32(f[0], f[1], f[2], f[3], as<const float *>(f[4]), f[5], f[6],
-                 as<const float *>(f[7]), f[8], f[9], f[10], as<float *>(f[11]), f[12], f[13],
-                 f[14], as<const float *>(f[15]), as<const float *>(f[16]),
-                 as<const float *>(f[17]), f[18], f[19], f[20], f[21]);
-  const int64_t *d = a.depthwise;
-  dlc_depthwise_conv2d_f32(
-      d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10],
-      as<const float *>(d[11]), d[12], d[13], d[14], d[15], as<const float *>(d[16]), d[17],
-      as<float *>(d[18]), d[19], d[20], d[21], d[22], as<const float *>(d[23]),
-      as<const float *>(d[24]), as<const float *>(d[25]), d[26], d[27], d[28], d[29], d[30],
-      d[31], d[32], d[33], d[34]);
 }
 
 /// The fused kernel on the current pool: tasks of an image, a panel of

@@ -103,8 +103,15 @@ void forEachRowTask(ThreadPool *pool, int64_t count, Rows rows, int64_t minRows,
   };
   if (count <= 0)
     return;
+  // The calling thread's slots, grown as needed and kept: one per task,
+  // then one per attempt to cut (8 per thread in all; past that, no more
+  // cuts). A call made from inside one of this call's tasks on the same
+  // thread (none today) runs its tasks in turn, as the pool would.
+  thread_local std::unique_ptr<Slot[]> storage;
+  thread_local int64_t capacity = 0;
+  thread_local bool inUse = false;
   const int64_t threads = pool ? int64_t(pool->size()) : 1;
-  if (threads == 1 || count == 1) {
+  if (threads == 1 || count == 1 || inUse) {
     for (int64_t t = 0; t < count; ++t) {
       Slot slot;
       const auto [begin, end] = rows(t);
@@ -113,34 +120,16 @@ void forEachRowTask(ThreadPool *pool, int64_t count, Rows rows, int64_t minRows,
     }
     return;
   }
-  // The calling thread's slots, grown as needed and kept: one per task,
-  // then one per attempt to cut (8 per thread in all; past that, no more
-  // cuts). A call made from inside one of this call's tasks on the same
-  // thread (none today) gets slots of its own.
-  thread_local std::unique_ptr<Slot[]> storage;
-  thread_local int64_t capacity = 0;
-  thread_local bool inUse = false;
   const int64_t slots = count + 8 * threads;
-  std::unique_ptr<Slot[]> nested;
-  Slot *slot;
-  if (inUse) {
-    nested.reset(new Slot[size_t(slots)]);
-    slot = nested.get();
-  } else {
-    if (capacity < slots) {
-      storage.reset(new Slot[size_t(slots)]);
-      capacity = slots;
-    }
-    slot = storage.get();
-    inUse = true;
+  if (capacity < slots) {
+    storage.reset(new Slot[size_t(slots)]);
+    capacity = slots;
   }
+  Slot *const slot = storage.get();
+  inUse = true;
   struct Release {
-    bool owner;
-    ~Release() {
-      if (owner)
-        inUse = false;
-    }
-  } release{!nested};
+    ~Release() { inUse = false; }
+  } release;
   for (int64_t t = 0; t < slots; ++t) {
     const auto [begin, end] = t < count ? rows(t) : std::pair<int64_t, int64_t>{0, 0};
     slot[t].task = t < count ? t : 0;

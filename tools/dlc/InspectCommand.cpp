@@ -81,6 +81,20 @@ std::string shapeOf(Value buffer) {
   return formatShape(type.getShape());
 }
 
+/// The product of `operands` at `positions` where all are constants (the
+/// sizes of a fused pair's first kernel's output, which has no buffer).
+std::optional<double> constantProduct(mlir::ValueRange operands,
+                                      std::initializer_list<unsigned> positions) {
+  double product = 1.0;
+  for (unsigned position : positions) {
+    std::optional<int64_t> d = mlir::getConstantIntValue(operands[position]);
+    if (!d)
+      return std::nullopt;
+    product *= double(*d);
+  }
+  return product;
+}
+
 /// The runtime's product, its arguments `operands` (GemmF32Argument).
 Kernel describeGemm(mlir::ValueRange operands, mlir::Location loc) {
   Kernel kernel{"gemm", describeLocation(loc)};
@@ -95,13 +109,11 @@ Kernel describeGemm(mlir::ValueRange operands, mlir::Location loc) {
   if (c) {
     for (int64_t d : cast<mlir::MemRefType>(c.getType()).getShape())
       product *= double(d);
+  } else if (std::optional<double> sizes =
+                 constantProduct(operands, {kGemmBatch, kGemmM, kGemmN})) {
+    product *= *sizes;
   } else {
-    for (unsigned size : {kGemmBatch, kGemmM, kGemmN}) {
-      std::optional<int64_t> d = mlir::getConstantIntValue(operands[size]);
-      if (!d)
-        return kernel;
-      product *= double(*d);
-    }
+    return kernel;
   }
   kernel.flops = product;
   kernel.reads = {dlc::bufferRoot(a), dlc::bufferRoot(b)};
@@ -126,16 +138,13 @@ Kernel describeConv(mlir::ValueRange operands, mlir::Location loc) {
   if (output) {
     for (int64_t d : cast<mlir::MemRefType>(output.getType()).getShape())
       flops *= double(d);
-  } else {
+  } else if (std::optional<double> sizes = constantProduct(
+                 operands, {kConvImages, kConvOutChannels, kConvOutH, kConvOutW})) {
     // A fused pair's first convolution writes no buffer (the depthwise
-    // convolution's input, which the fused kernel never writes): its
-    // output's sizes are constants.
-    for (unsigned size : {kConvImages, kConvOutChannels, kConvOutH, kConvOutW}) {
-      std::optional<int64_t> d = mlir::getConstantIntValue(operands[size]);
-      if (!d)
-        return kernel;
-      flops *= double(*d);
-    }
+    // convolution's input, which the fused kernel never writes).
+    flops *= *sizes;
+  } else {
+    return kernel;
   }
   kernel.flops = flops;
   // (Nor has that depthwise convolution's input a buffer.)
