@@ -10,6 +10,7 @@
 #include "api/TrainingSetup.h"
 #include "frontend/onnx/OnnxImporter.h"
 #include "runtime/Artifact.h"
+#include "runtime/CompilerProcess.h"
 #include "runtime/Executable.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -127,6 +128,14 @@ CompiledModel::~CompiledModel() = default;
 
 CompiledModel CompiledModel::compile(const std::string &onnxPath,
                                      const CompileOptions &options) {
+  if (!options.inProcess) {
+    std::optional<std::string> compiler = orThrow(findCompilerProgram());
+    if (compiler) {
+      auto state = std::make_unique<State>();
+      state->executable = orThrow(compileInChildProcess(*compiler, onnxPath, options.shapes));
+      return CompiledModel(std::move(state));
+    }
+  }
   OnnxImportOptions importOptions;
   for (const auto &[name, shape] : options.shapes)
     importOptions.shapes[name] = shape;

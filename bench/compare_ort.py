@@ -3,7 +3,7 @@
 
     .venv/bin/python bench/compare_ort.py [--models mlp,resnet50,mobilenetv2,bert]
                                           [--batches 1,32] [--seconds 3] [--slice 0.5]
-                                          [--threads 2]
+                                          [--threads 2] [--in-process]
 
 For every model and batch size (BERT uses 1 and 8 where 32 is asked), each
 engine runs in its own process on the same inputs: ONNX Runtime with all
@@ -18,11 +18,14 @@ cache) and cached compile time (from the ONNX file, import included), and
 whether the outputs agree (rtol 1e-3, atol 1e-4 times the largest output
 magnitude). Last, the geometric mean of the ratios.
 
-dlc's memory is given twice: "dlc MiB" for the process that compiles the
-ONNX file and runs it (the import and the compiler's own memory included),
-".dlc MiB" for a third process that loads the artifact the second one saved
-(its code in the compile cache) and runs it, as a deployment that compiled
-ahead of time does. That process's outputs must equal the second's exactly.
+dlc's memory is given three times: "dlc MiB" for the process that compiles
+the ONNX file with `dlc.compile` and runs it (the compiler runs in a child
+process, as `dlc.compile` does by default; with --in-process it runs in this
+one, and the import and the compiler's own memory count here), ".dlc MiB" for
+a third process that loads the artifact the second one saved (its code in
+the compile cache) and runs it, as a deployment that compiled ahead of time
+does (its outputs must equal the second's exactly), and "cc MiB" for the
+child that compiled cold: its whole peak resident set, libraries included.
 """
 import argparse
 import json
@@ -124,13 +127,14 @@ def worker(args):
         os.environ["DLC_CACHE_DIR"] = args.cache
         shapes = {name: value.shape for name, value in inputs.items()}
         start = time.perf_counter()
-        model = dlc.compile(args.model, shapes=shapes)
+        model = dlc.compile(args.model, shapes=shapes, in_process=args.in_process)
         result["compile"] = time.perf_counter() - start
+        result["compiler_mib"] = model.compile_report["compiler_peak_bytes"] / 2**20
         # The cached compile makes a second model: drop the first one, as
         # a user recompiling would, so peak memory counts one model.
         del model
         start = time.perf_counter()
-        model = dlc.compile(args.model, shapes=shapes)
+        model = dlc.compile(args.model, shapes=shapes, in_process=args.in_process)
         result["compile_cached"] = time.perf_counter() - start
         assert model.cache_hit
         model.threads = args.threads
@@ -154,6 +158,8 @@ def main():
     parser.add_argument("--slice", type=float, default=0.5,
                         help="seconds each engine runs before the other's turn")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--in-process", action="store_true",
+                        help="dlc compiles in the process that runs the model")
     parser.add_argument("--worker", choices=["ort", "dlc", "dlc-artifact"], dest="engine")
     parser.add_argument("--model")
     parser.add_argument("--save")
@@ -181,7 +187,7 @@ def compare(args, work):
     from turns import Worker, take_turns
 
     print(f"{'model':<12} {'batch':>5} {'ORT ms':>9} {'dlc ms':>9} {'dlc/ORT':>8} "
-          f"{'ORT MiB':>8} {'dlc MiB':>8} {'.dlc MiB':>8} {'compile s':>9} {'cached s':>8}"
+          f"{'ORT MiB':>8} {'dlc MiB':>8} {'.dlc MiB':>8} {'cc MiB':>7} {'compile s':>9} {'cached s':>8}"
           f"  outputs")
     ratios, all_ok = [], True
     for name in args.models.split(","):
@@ -207,7 +213,8 @@ def compare(args, work):
                 return [sys.executable, __file__, "--worker", engine,
                         "--model", artifact if engine == "dlc-artifact" else path,
                         "--inputs", in_path, "--out", os.path.join(work, f"{name}-{batch}-{engine}.npz"),
-                        "--threads", str(args.threads), "--cache", cache, "--save", artifact]
+                        "--threads", str(args.threads), "--cache", cache, "--save", artifact,
+                        *(["--in-process"] if args.in_process else [])]
             try:
                 workers = {engine: Worker(command(engine), env) for engine in ("ort", "dlc")}
                 turns = take_turns(workers, f"runs {args.slice}", args.seconds)
@@ -244,7 +251,7 @@ def compare(args, work):
             ratios.append(ratio)
             print(f"{name:<12} {batch:>5} {o['latency'] * 1e3:>9.2f} {d['latency'] * 1e3:>9.2f} "
                   f"{ratio:>8.2f} {o['peak_mib']:>8.0f} {d['peak_mib']:>8.0f} "
-                  f"{a['peak_mib']:>8.0f} "
+                  f"{a['peak_mib']:>8.0f} {d['compiler_mib']:>7.0f} "
                   f"{d['compile']:>9.2f} {d['compile_cached']:>8.3f}  "
                   f"{'agree' if agree else 'DIFFER'} (max |diff| {worst:.1e})"
                   f"{'' if same else '; .dlc outputs DIFFER'}", flush=True)

@@ -10,6 +10,7 @@
 #include "dlc/dlc.h"
 #include "frontend/onnx/OnnxImporter.h"
 #include "runtime/Artifact.h"
+#include "runtime/CompilerProcess.h"
 #include "runtime/Executable.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -157,6 +158,18 @@ public:
   py::list inputs() const { return specsOf(executable->signature().inputs); }
   py::list outputs() const { return specsOf(executable->signature().outputs); }
   bool cacheHit() const { return executable->compileReport().cacheHit; }
+  py::dict compileReport() const {
+    const CompileReport &report = executable->compileReport();
+    py::dict result;
+    result["lowering_s"] = report.lowering;
+    result["codegen_s"] = report.codegen;
+    result["linking_s"] = report.linking;
+    result["cache_hit"] = report.cacheHit;
+    result["arena_bytes"] = report.arenaBytes;
+    result["intermediate_bytes"] = report.intermediateBytes;
+    result["compiler_peak_bytes"] = report.compilerPeakBytes;
+    return result;
+  }
   int64_t samples() const { return executable->signature().samples; }
   unsigned threads() const { return executable->threads(); }
   void setThreads(unsigned threads) { executable->setThreads(threads); }
@@ -167,7 +180,25 @@ private:
 };
 
 PyModel compileModel(const std::string &path, const py::dict &examples,
-                     const std::map<std::string, std::vector<int64_t>> &shapes) {
+                     const std::map<std::string, std::vector<int64_t>> &shapes,
+                     bool inProcess) {
+  // Shapes alone can be passed on to `dlc compile` in a child process;
+  // example inputs may bind shape-setting inputs, which only an import
+  // here can do.
+  if (!inProcess && examples.empty()) {
+    auto compiler = findCompilerProgram();
+    if (!compiler)
+      raise(compiler.takeError());
+    if (*compiler) {
+      auto executable = [&] {
+        py::gil_scoped_release release;
+        return compileInChildProcess(**compiler, path, shapes);
+      }();
+      if (!executable)
+        raise(executable.takeError());
+      return PyModel(std::move(*executable), {});
+    }
+  }
   NamedTensors inputs;
   for (auto [key, value] : examples) {
     std::string name = py::cast<std::string>(key);
@@ -390,6 +421,12 @@ PYBIND11_MODULE(_dlc, m) {
                              "(name, shape, dtype) of each output")
       .def_property_readonly("cache_hit", &PyModel::cacheHit,
                              "Whether the native code came from the compile cache")
+      .def_property_readonly(
+          "compile_report", &PyModel::compileReport,
+          "How the native code was made: seconds of lowering, codegen and linking, "
+          "cache_hit, the memory plan (arena_bytes, intermediate_bytes; 0 when the code "
+          "came from the cache) and compiler_peak_bytes, the peak memory of the child "
+          "process that compiled (0 when compiled or loaded in this process)")
       .def_property_readonly("samples", &PyModel::samples,
                              "How many samples a run computes one at a time, spread over "
                              "the threads (the batch, for a convolutional model whose nodes "
@@ -400,9 +437,14 @@ PYBIND11_MODULE(_dlc, m) {
   m.def("compile", &compileModel, py::arg("path"),
         py::arg("example_inputs") = py::dict(),
         py::arg("shapes") = std::map<std::string, std::vector<int64_t>>(),
+        py::arg("in_process") = false,
         "Imports an ONNX model and compiles it for this CPU. Symbolic "
         "dimensions are fixed by example_inputs (name -> array; shape-setting "
-        "inputs are bound to their values) or by shapes (name -> dims).");
+        "inputs are bound to their values) or by shapes (name -> dims). Without "
+        "example_inputs the compiler runs in a child process (`dlc compile`; "
+        "$DLC_COMPILER names the program) and this process loads its artifact, "
+        "so the compiler's memory is never this process's; in_process=True "
+        "compiles here.");
   py::class_<PyTrainingSession>(m, "TrainingSession",
                                  "A compiled training step and evaluation of an ONNX model")
       .def("step", &PyTrainingSession::step, py::arg("inputs"), py::arg("labels"),

@@ -78,7 +78,8 @@ public:
   /// Usage now (all zeros for a cache not yet written).
   llvm::Expected<Usage> usage() const;
   /// Removes the cache's files (objects, weights, and temporaries that a
-  /// killed writer left, counted with the objects), nothing else; returns
+  /// killed writer or a child compiler's killed parent left, counted with
+  /// the objects), nothing else; returns
   /// what was removed. Safe while other processes use the cache: a mapped
   /// file stays readable until unmapped, and a missing object is compiled
   /// again.

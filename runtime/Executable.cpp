@@ -17,6 +17,7 @@
 #include "mlir/IR/MLIRContext.h"
 
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
 
 #include <atomic>
@@ -91,6 +92,50 @@ std::string CompileReport::memorySummary() const {
   std::snprintf(text, sizeof(text), "intermediates in a %.1f MB arena (%.1f MB apart)",
                 arenaBytes / 1e6, intermediateBytes / 1e6);
   return text;
+}
+
+std::string CompileReport::toJson() const {
+  llvm::json::Object object{{"lowering_s", lowering},
+                            {"codegen_s", codegen},
+                            {"linking_s", linking},
+                            {"cache_hit", cacheHit},
+                            {"arena_bytes", arenaBytes},
+                            {"intermediate_bytes", intermediateBytes},
+                            {"compiler_peak_bytes", compilerPeakBytes}};
+  std::string text;
+  llvm::raw_string_ostream(text) << llvm::json::Value(std::move(object));
+  return text;
+}
+
+llvm::Expected<CompileReport> CompileReport::fromJson(llvm::StringRef text) {
+  auto value = llvm::json::parse(text);
+  if (!value)
+    return value.takeError();
+  const llvm::json::Object *object = value->getAsObject();
+  if (!object)
+    return llvm::createStringError("a compile report must be a JSON object");
+  CompileReport report;
+  for (auto [key, field] : {std::pair{"lowering_s", &report.lowering},
+                            std::pair{"codegen_s", &report.codegen},
+                            std::pair{"linking_s", &report.linking}}) {
+    std::optional<double> number = object->getNumber(key);
+    if (!number)
+      return llvm::createStringError("the compile report has no number '%s'", key);
+    *field = *number;
+  }
+  for (auto [key, field] : {std::pair{"arena_bytes", &report.arenaBytes},
+                            std::pair{"intermediate_bytes", &report.intermediateBytes},
+                            std::pair{"compiler_peak_bytes", &report.compilerPeakBytes}}) {
+    std::optional<int64_t> number = object->getInteger(key);
+    if (!number)
+      return llvm::createStringError("the compile report has no integer '%s'", key);
+    *field = *number;
+  }
+  std::optional<bool> hit = object->getBoolean("cache_hit");
+  if (!hit)
+    return llvm::createStringError("the compile report has no boolean 'cache_hit'");
+  report.cacheHit = *hit;
+  return report;
 }
 
 /// For each output of `signature`, the input it is computed in place of

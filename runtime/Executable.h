@@ -42,6 +42,9 @@ struct CompileReport {
   /// (0 on a cache hit): the arena, and what its buffers would take apart.
   int64_t arenaBytes = 0;
   int64_t intermediateBytes = 0;
+  /// The peak resident memory of the `dlc compile` process that compiled
+  /// the code, when a child did (runtime/CompilerProcess.h); else 0.
+  int64_t compilerPeakBytes = 0;
 
   /// "lowering 0.120 s, codegen 0.410 s, linking 0.004 s", or "cached,
   /// linking 0.004 s".
@@ -49,6 +52,11 @@ struct CompileReport {
   /// "intermediates in a 14.5 MB arena (116.7 MB apart)", or "" when the
   /// plan is not known (a cache hit).
   std::string memorySummary() const;
+
+  /// The report as one JSON object (what `dlc compile --report` writes),
+  /// and back; fromJson names what is missing or of the wrong type.
+  std::string toJson() const;
+  static llvm::Expected<CompileReport> fromJson(llvm::StringRef text);
 };
 
 class Executable {
@@ -79,6 +87,9 @@ public:
   /// the input into such an output when the caller passes separate memory.
   llvm::ArrayRef<int64_t> inPlaceInputs() const { return inPlace; }
   const CompileReport &compileReport() const { return times; }
+  /// Replaces the report, for code that another process compiled
+  /// (runtime/CompilerProcess.h).
+  void setCompileReport(const CompileReport &report) { times = report; }
   /// The model as a .dlc artifact holds it (writeArtifact saves it).
   const Artifact &artifact() const { return packed; }
 

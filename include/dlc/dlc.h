@@ -96,6 +96,12 @@ struct TensorInfo {
 struct CompileOptions {
   /// Fixes inputs' shapes, symbolic dimensions included: {"x", {8, 784}}.
   std::map<std::string, std::vector<int64_t>> shapes;
+  /// Compile in this process. By default the compiler runs in a child
+  /// process (the `dlc` program this build made, or $DLC_COMPILER) and this
+  /// one loads what it wrote, so the compiler's memory (30-60 MiB of MLIR and
+  /// LLVM for a small model) is never this process's and a compiler crash
+  /// is an Error here; where no `dlc` program is found, it compiles here.
+  bool inProcess = false;
 };
 
 /// A model compiled to native code for this CPU. Native code is cached on

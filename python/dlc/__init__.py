@@ -16,6 +16,10 @@ Training compiles whole steps (forward, loss, gradients, optimizer update):
     session.export_onnx("trained.onnx")
 
 `compile` fixes symbolic dimensions from `shapes` or from example inputs.
+With `shapes`, the compiler runs in a child process (the `dlc` program, or
+$DLC_COMPILER) and this process loads the artifact it writes: the compiler's
+memory never becomes this process's, and a compiler crash raises dlc.Error.
+`in_process=True` compiles here; `model.compile_report` says how it went.
 Contiguous, aligned NumPy inputs reach the compiled code without a copy.
 Errors raise dlc.Error with dlc's diagnostic. Native code is cached in
 $DLC_CACHE_DIR (default ~/.cache/dlc; "off" turns the cache off).

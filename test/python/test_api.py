@@ -149,6 +149,58 @@ def test_model_errors_raise_dlc_error(mlp_path, tmp_path):
         dlc.load(mlp_path)
 
 
+def test_compile_in_a_child_process_matches_compiling_here(mlp_path, tmp_path):
+    x = RNG.standard_normal((6, 16)).astype(np.float32)
+    child = dlc.compile(mlp_path, shapes={"x": (6, 16)})
+    here = dlc.compile(mlp_path, shapes={"x": (6, 16)}, in_process=True)
+    np.testing.assert_array_equal(child.run({"x": x})["y"], here.run({"x": x})["y"])
+    report = child.compile_report
+    # The child compiled cold: its stages and memory plan come back, and its
+    # peak memory (a whole process with MLIR and LLVM: above 10 MiB).
+    assert not report["cache_hit"] and report["codegen_s"] > 0
+    assert 0 < report["arena_bytes"] <= report["intermediate_bytes"]
+    assert report["compiler_peak_bytes"] > 10 << 20
+    assert here.compile_report["compiler_peak_bytes"] == 0
+    # One build, one cache key: this process loaded the child's code, and
+    # compiling here found it too.
+    assert len(list((tmp_path / "cache").glob("*.o"))) == 1
+    assert here.cache_hit
+    again = dlc.compile(mlp_path, shapes={"x": (6, 16)})
+    assert again.cache_hit
+    # The child's artifact, report and log do not stay in the cache.
+    assert not list((tmp_path / "cache").glob("compile-*"))
+
+
+def test_compile_in_a_child_process_without_a_cache(mlp_path, tmp_path, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setenv("TMPDIR", str(scratch))
+    monkeypatch.setenv("DLC_CACHE_DIR", "off")
+    x = RNG.standard_normal((2, 16)).astype(np.float32)
+    model = dlc.compile(mlp_path, shapes={"x": (2, 16)})
+    np.testing.assert_allclose(model.run({"x": x})["y"], reference(x), rtol=1e-5, atol=1e-7)
+    assert not model.cache_hit
+    assert not list(scratch.iterdir())  # the child's temporary cache is gone
+
+
+def test_compiler_process_failures_raise_dlc_error(mlp_path, tmp_path, monkeypatch):
+    # The child's diagnostic comes back as the error.
+    with pytest.raises(dlc.Error, match="mlp.onnx.*'N'"):
+        dlc.compile(mlp_path)
+    # A compiler that dies is an error here, not the end of this process.
+    crashing = tmp_path / "crashing-dlc"
+    crashing.write_text("#!/bin/sh\nkill -SEGV $$\n")
+    crashing.chmod(0o755)
+    monkeypatch.setenv("DLC_COMPILER", str(crashing))
+    with pytest.raises(dlc.Error, match=r"the compiler process \(.*crashing-dlc compile .*mlp.onnx\) died"):
+        dlc.compile(mlp_path, shapes={"x": (2, 16)})
+    monkeypatch.setenv("DLC_COMPILER", str(tmp_path / "absent"))
+    with pytest.raises(dlc.Error, match="DLC_COMPILER is .*absent', which is not an executable"):
+        dlc.compile(mlp_path, shapes={"x": (2, 16)})
+    # in_process=True does not need the program.
+    assert dlc.compile(mlp_path, shapes={"x": (2, 16)}, in_process=True).outputs
+
+
 @pytest.mark.parametrize("op,kernel,strides,pads", [
     ("MaxPool", 2, 2, 0),       # windows that tile the input: one pass, no reduction loops
     ("AveragePool", 2, 2, 0),

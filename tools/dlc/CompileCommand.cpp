@@ -16,6 +16,7 @@
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 
@@ -54,6 +55,30 @@ cl::opt<Stage> emit(
                clEnumValN(Stage::Artifact, "artifact",
                           "the .dlc artifact, after compiling it once (default)")),
     cl::sub(dlc::tool::compileCommand), cl::cat(dlc::tool::dlcCategory));
+cl::opt<std::string> reportPath(
+    "report",
+    cl::desc("Also write the compile report as JSON: stage times, whether the native code "
+             "came from the cache, the memory plan, this process's peak memory"),
+    cl::value_desc("FILE"), cl::sub(dlc::tool::compileCommand),
+    cl::cat(dlc::tool::dlcCategory));
+cl::opt<bool> quiet("quiet", cl::desc("Print errors only"),
+                    cl::sub(dlc::tool::compileCommand), cl::cat(dlc::tool::dlcCategory));
+
+/// This process's peak resident memory in bytes (VmHWM), or 0 where
+/// /proc/self/status does not say.
+int64_t peakResidentBytes() {
+  auto status = MemoryBuffer::getFileAsStream("/proc/self/status");
+  if (!status)
+    return 0;
+  SmallVector<StringRef> lines;
+  (*status)->getBuffer().split(lines, '\n');
+  for (StringRef line : lines) {
+    int64_t kib;
+    if (line.consume_front("VmHWM:") && !line.trim().drop_back(3).trim().getAsInteger(10, kib))
+      return kib * 1024;
+  }
+  return 0;
+}
 
 /// Writes an intermediate stage as text.
 int emitStage(Model &model) {
@@ -94,8 +119,9 @@ int dlc::tool::runCompileCommand() {
     return fail(dlc::tool::compileCommand, model.takeError());
   if (emit != Stage::Artifact)
     return emitStage(*model);
-  errs() << formatv("dlc compile: imported {0} in {1:f3} s\n", modelPath.getValue(),
-                    secondsSince(start));
+  if (!quiet)
+    errs() << formatv("dlc compile: imported {0} in {1:f3} s\n", modelPath.getValue(),
+                      secondsSince(start));
 
   // Compile once before writing: a model that cannot be compiled gets no
   // artifact, and the compile cache is warm for its first load.
@@ -103,10 +129,12 @@ int dlc::tool::runCompileCommand() {
   if (!executable)
     return fail(dlc::tool::compileCommand, executable.takeError());
   const CompileReport &times = (*executable)->compileReport();
-  errs() << "dlc compile: compiled for " << hostCpuDescription() << " (" << times.summary()
-         << ")\n";
-  if (std::string memory = times.memorySummary(); !memory.empty())
-    errs() << "dlc compile: " << memory << "\n";
+  if (!quiet) {
+    errs() << "dlc compile: compiled for " << hostCpuDescription() << " (" << times.summary()
+           << ")\n";
+    if (std::string memory = times.memorySummary(); !memory.empty())
+      errs() << "dlc compile: " << memory << "\n";
+  }
 
   std::string path = outputPath;
   if (path.empty()) {
@@ -118,6 +146,20 @@ int dlc::tool::runCompileCommand() {
   if (Error error = writeArtifact(path, artifact))
     return fail(dlc::tool::compileCommand, createStringError("cannot write '%s': %s", path.c_str(),
                                   toString(std::move(error)).c_str()));
+  if (!reportPath.empty()) {
+    CompileReport report = times;
+    report.compilerPeakBytes = peakResidentBytes();
+    std::error_code ec;
+    ToolOutputFile out(reportPath, ec, sys::fs::OF_Text);
+    if (ec)
+      return fail(dlc::tool::compileCommand,
+                  createStringError("cannot write '%s': %s", reportPath.c_str(),
+                                    ec.message().c_str()));
+    out.os() << report.toJson() << "\n";
+    out.keep();
+  }
+  if (quiet)
+    return 0;
   uint64_t size = 0;
   sys::fs::file_size(path, size);
   const Signature &signature = artifact.signature;
