@@ -202,11 +202,11 @@ uint64_t Executable::systemAllocations() const {
 Executable::~Executable() = default;
 
 llvm::Expected<std::unique_ptr<Executable>>
-Executable::compile(const Model &model, const CompileCache &cache) {
+Executable::compile(const Model &model, const CompileCache &cache, Weights weights) {
   auto artifact = makeArtifact(model);
   if (!artifact)
     return artifact.takeError();
-  return load(std::move(*artifact), cache);
+  return load(std::move(*artifact), cache, weights);
 }
 
 llvm::Expected<std::unique_ptr<Executable>>
@@ -218,7 +218,7 @@ Executable::loadFile(llvm::StringRef path, const CompileCache &cache) {
 }
 
 llvm::Expected<std::unique_ptr<Executable>>
-Executable::load(Artifact artifact, const CompileCache &cache) {
+Executable::load(Artifact artifact, const CompileCache &cache, Weights weights) {
   if (artifact.weights.size() != artifact.signature.params.size())
     return llvm::createStringError("the model has %zu parameters but %zu weights",
                                    artifact.signature.params.size(),
@@ -283,7 +283,8 @@ Executable::load(Artifact artifact, const CompileCache &cache) {
   auto inPlace = inPlaceTable(**code, artifact.signature);
   if (!inPlace)
     return inPlace.takeError();
-  mapWeightsThroughCache(artifact, cache);
+  if (weights == Weights::MapThroughCache)
+    mapWeightsThroughCache(artifact, cache);
   bool mapped = artifact.weightsMapped;
   auto executable = std::unique_ptr<Executable>(
       new Executable(std::move(artifact), std::move(*code), *entry, times));

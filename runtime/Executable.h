@@ -63,16 +63,24 @@ class Executable {
 public:
   ~Executable();
 
+  /// How load() treats weights that are not mapped from a file (a model
+  /// compiled from memory): kept in a file of the cache and mapped
+  /// (CompileCache::mapPieces), so that packing them can drop their pages,
+  /// or left where they are: `dlc compile`, which only writes them into an
+  /// artifact, spares the cache a copy (BERT-base: 434 MB).
+  enum class Weights { MapThroughCache, AsGiven };
+
   /// Compiles `model` (a module in the dlc dialect and its weights) for the
   /// host CPU.
   static llvm::Expected<std::unique_ptr<Executable>>
-  compile(const Model &model,
-          const CompileCache &cache = CompileCache::fromEnvironment());
+  compile(const Model &model, const CompileCache &cache = CompileCache::fromEnvironment(),
+          Weights weights = Weights::MapThroughCache);
 
   /// Makes `artifact` ready to run: native code from `cache`, or compiled
   /// (and then cached) when the cache has none.
   static llvm::Expected<std::unique_ptr<Executable>>
-  load(Artifact artifact, const CompileCache &cache = CompileCache::fromEnvironment());
+  load(Artifact artifact, const CompileCache &cache = CompileCache::fromEnvironment(),
+       Weights weights = Weights::MapThroughCache);
 
   /// readArtifact(path), then load().
   static llvm::Expected<std::unique_ptr<Executable>>

@@ -125,7 +125,8 @@ int dlc::tool::runCompileCommand() {
 
   // Compile once before writing: a model that cannot be compiled gets no
   // artifact, and the compile cache is warm for its first load.
-  auto executable = Executable::compile(*model);
+  auto executable = Executable::compile(*model, CompileCache::fromEnvironment(),
+                                        Executable::Weights::AsGiven);
   if (!executable)
     return fail(dlc::tool::compileCommand, executable.takeError());
   const CompileReport &times = (*executable)->compileReport();
