@@ -109,7 +109,7 @@ dlc::compileInChildProcess(llvm::StringRef compiler, llvm::StringRef onnxPath,
     llvm::sys::Process::SafelyCloseFileDescriptor(fd);
   }
 
-  std::vector<std::string> arguments{compiler.str(), "compile", onnxPath.str()};
+  std::vector<std::string> arguments{compiler.str(), "compile"};
   for (const auto &[name, dims] : shapes) {
     arguments.push_back("--shape");
     arguments.push_back(shapeOption(name, dims));
@@ -120,6 +120,9 @@ dlc::compileInChildProcess(llvm::StringRef compiler, llvm::StringRef onnxPath,
     arguments.push_back(value.str());
   }
   arguments.push_back("--quiet");
+  // After "--" a path that starts with "-" is still the model's.
+  arguments.push_back("--");
+  arguments.push_back(onnxPath.str());
   std::vector<llvm::StringRef> argumentRefs(arguments.begin(), arguments.end());
   std::vector<std::string> environment = childEnvironment(dir);
   std::vector<llvm::StringRef> environmentRefs(environment.begin(), environment.end());

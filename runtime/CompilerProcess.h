@@ -36,8 +36,8 @@ class Executable;
 /// compile in their own process.
 llvm::Expected<std::optional<std::string>> findCompilerProgram();
 
-/// Runs `compiler compile ONNX --shape ... -o ARTIFACT --report REPORT
-/// --quiet` with the cache's directory as DLC_CACHE_DIR (a temporary
+/// Runs `compiler compile --shape ... -o ARTIFACT --report REPORT --quiet
+/// -- ONNX` with the cache's directory as DLC_CACHE_DIR (a temporary
 /// directory, removed afterwards, when caching is off) and loads the
 /// artifact it writes. The executable's compile report is the child's
 /// (stage times, whether its code came from the cache, the memory plan, the

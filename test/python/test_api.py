@@ -2,6 +2,8 @@
 
 Run through lit (test/lit/python/api.test) with build/python on PYTHONPATH.
 """
+import shutil
+
 import numpy as np
 import onnx
 import onnxruntime as ort
@@ -181,6 +183,10 @@ def test_compile_in_a_child_process_without_a_cache(mlp_path, tmp_path, monkeypa
     np.testing.assert_allclose(model.run({"x": x})["y"], reference(x), rtol=1e-5, atol=1e-7)
     assert not model.cache_hit
     assert not list(scratch.iterdir())  # the child's temporary cache is gone
+    # A relative path that looks like an option is still the model's.
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(mlp_path, "-m.onnx")
+    assert dlc.compile("-m.onnx", shapes={"x": (2, 16)}).outputs == [("y", (2, 4), "float32")]
 
 
 def test_compiler_process_failures_raise_dlc_error(mlp_path, tmp_path, monkeypatch):
