@@ -94,7 +94,10 @@ def main():
             os.environ.pop(var)
         else:
             a = b = dlc.compile(path, shapes=shapes)
-        a.threads = b.threads = args.threads
+        # (Set only where it changes: setting it makes a new thread pool.)
+        for model in {id(a): a, id(b): b}.values():
+            if model.threads != args.threads:
+                model.threads = args.threads
 
         def run(which):
             if args.when == "run":
