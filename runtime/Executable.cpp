@@ -111,30 +111,15 @@ llvm::Expected<CompileReport> CompileReport::fromJson(llvm::StringRef text) {
   auto value = llvm::json::parse(text);
   if (!value)
     return value.takeError();
-  const llvm::json::Object *object = value->getAsObject();
-  if (!object)
-    return llvm::createStringError("a compile report must be a JSON object");
   CompileReport report;
-  for (auto [key, field] : {std::pair{"lowering_s", &report.lowering},
-                            std::pair{"codegen_s", &report.codegen},
-                            std::pair{"linking_s", &report.linking}}) {
-    std::optional<double> number = object->getNumber(key);
-    if (!number)
-      return llvm::createStringError("the compile report has no number '%s'", key);
-    *field = *number;
-  }
-  for (auto [key, field] : {std::pair{"arena_bytes", &report.arenaBytes},
-                            std::pair{"intermediate_bytes", &report.intermediateBytes},
-                            std::pair{"compiler_peak_bytes", &report.compilerPeakBytes}}) {
-    std::optional<int64_t> number = object->getInteger(key);
-    if (!number)
-      return llvm::createStringError("the compile report has no integer '%s'", key);
-    *field = *number;
-  }
-  std::optional<bool> hit = object->getBoolean("cache_hit");
-  if (!hit)
-    return llvm::createStringError("the compile report has no boolean 'cache_hit'");
-  report.cacheHit = *hit;
+  llvm::json::Path::Root root("compile report");
+  llvm::json::ObjectMapper map(*value, root);
+  if (!map || !map.map("lowering_s", report.lowering) ||
+      !map.map("codegen_s", report.codegen) || !map.map("linking_s", report.linking) ||
+      !map.map("cache_hit", report.cacheHit) || !map.map("arena_bytes", report.arenaBytes) ||
+      !map.map("intermediate_bytes", report.intermediateBytes) ||
+      !map.map("compiler_peak_bytes", report.compilerPeakBytes))
+    return root.getError();
   return report;
 }
 

@@ -825,3 +825,33 @@ TEST(ExecutableTest, OutputsComputedInPlaceOfTheirInputs) {
 }
 
 } // namespace
+
+// `dlc compile --report` writes the report a parent process reads back
+// (runtime/CompilerProcess.h): every field survives the round trip, and a
+// report that lacks one is refused, naming it.
+TEST(ExecutableTest, CompileReportJsonRoundTrip) {
+  CompileReport report;
+  report.lowering = 0.25;
+  report.codegen = 1.5;
+  report.linking = 0.001;
+  report.cacheHit = true;
+  report.arenaBytes = int64_t(3) << 33; // past 32 bits
+  report.intermediateBytes = 123456789;
+  report.compilerPeakBytes = 140 << 20;
+  auto back = CompileReport::fromJson(report.toJson());
+  ASSERT_TRUE(bool(back)) << llvm::toString(back.takeError());
+  EXPECT_EQ(back->lowering, 0.25);
+  EXPECT_EQ(back->codegen, 1.5);
+  EXPECT_EQ(back->linking, 0.001);
+  EXPECT_TRUE(back->cacheHit);
+  EXPECT_EQ(back->arenaBytes, int64_t(3) << 33);
+  EXPECT_EQ(back->intermediateBytes, 123456789);
+  EXPECT_EQ(back->compilerPeakBytes, 140 << 20);
+
+  auto missing = CompileReport::fromJson(R"({"lowering_s": 1, "codegen_s": 2})");
+  ASSERT_FALSE(bool(missing));
+  EXPECT_NE(llvm::toString(missing.takeError()).find("linking_s"), std::string::npos);
+  auto notJson = CompileReport::fromJson("lowering 1 s");
+  ASSERT_FALSE(bool(notJson));
+  llvm::consumeError(notJson.takeError());
+}
