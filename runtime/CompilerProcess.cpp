@@ -75,21 +75,12 @@ llvm::Expected<std::unique_ptr<Executable>>
 dlc::compileInChildProcess(llvm::StringRef compiler, llvm::StringRef onnxPath,
                            const std::map<std::string, std::vector<int64_t>> &shapes,
                            const CompileCache &cache) {
-  // The child's files: in the cache's directory, or in a temporary one
-  // that serves as the cache for this compile only.
-  llvm::SmallString<256> dir;
-  bool temporary = !cache.enabled();
-  if (temporary) {
-    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("dlc-compile", dir))
-      return llvm::createStringError("cannot create a temporary directory: %s",
-                                     ec.message().c_str());
-  } else {
-    dir = cache.directory();
-    if (std::error_code ec = llvm::sys::fs::create_directories(dir))
-      return llvm::createStringError("cannot create the compile cache '%s': %s",
-                                     dir.c_str(), ec.message().c_str());
-  }
-  llvm::SmallString<256> artifactPath, reportPath, stderrPath;
+  // The child's files: in the cache's directory, or, with caching off or
+  // a cache that cannot be written (a read-only home: in this process
+  // that costs a compilation, nothing more), in a temporary directory that
+  // serves as the cache for this compile only.
+  llvm::SmallString<256> dir, artifactPath, reportPath, stderrPath;
+  bool temporary = false;
   auto removeFiles = llvm::make_scope_exit([&] {
     for (const auto &path : {artifactPath, reportPath, stderrPath})
       if (!path.empty())
@@ -97,16 +88,35 @@ dlc::compileInChildProcess(llvm::StringRef compiler, llvm::StringRef onnxPath,
     if (temporary)
       llvm::sys::fs::remove_directories(dir);
   });
-  for (auto [path, model] : {std::pair{&artifactPath, "compile-%%%%%%%%.dlc"},
-                             std::pair{&reportPath, "compile-%%%%%%%%.json"},
-                             std::pair{&stderrPath, "compile-%%%%%%%%.log"}}) {
-    llvm::SmallString<256> pattern(dir);
-    llvm::sys::path::append(pattern, model);
-    int fd;
-    if (std::error_code ec = llvm::sys::fs::createUniqueFile(pattern, fd, *path))
+  auto createFiles = [&]() -> std::error_code {
+    for (auto [path, model] : {std::pair{&artifactPath, "compile-%%%%%%%%.dlc"},
+                               std::pair{&reportPath, "compile-%%%%%%%%.json"},
+                               std::pair{&stderrPath, "compile-%%%%%%%%.log"}}) {
+      llvm::SmallString<256> pattern(dir);
+      llvm::sys::path::append(pattern, model);
+      int fd;
+      if (std::error_code ec = llvm::sys::fs::createUniqueFile(pattern, fd, *path))
+        return ec;
+      llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+    }
+    return {};
+  };
+  bool inCache = false;
+  if (cache.enabled()) {
+    dir = cache.directory();
+    inCache = !llvm::sys::fs::create_directories(dir) && !createFiles();
+  }
+  if (!inCache) {
+    for (auto *path : {&artifactPath, &reportPath, &stderrPath})
+      if (!path->empty())
+        llvm::sys::fs::remove(*path), path->clear();
+    if (std::error_code ec = llvm::sys::fs::createUniqueDirectory("dlc-compile", dir))
+      return llvm::createStringError("cannot create a temporary directory: %s",
+                                     ec.message().c_str());
+    temporary = true; // (only now: removeFiles then removes this directory)
+    if (std::error_code ec = createFiles())
       return llvm::createStringError("cannot create a file in '%s': %s", dir.c_str(),
                                      ec.message().c_str());
-    llvm::sys::Process::SafelyCloseFileDescriptor(fd);
   }
 
   std::vector<std::string> arguments{compiler.str(), "compile"};

@@ -38,12 +38,13 @@ llvm::Expected<std::optional<std::string>> findCompilerProgram();
 
 /// Runs `compiler compile --shape ... -o ARTIFACT --report REPORT --quiet
 /// -- ONNX` with the cache's directory as DLC_CACHE_DIR (a temporary
-/// directory, removed afterwards, when caching is off) and loads the
-/// artifact it writes. The executable's compile report is the child's
-/// (stage times, whether its code came from the cache, the memory plan, the
-/// child's peak memory), with this process's linking time. A failed compile
-/// gives the child's diagnostic; a child killed by a signal, an error that
-/// says so. Nothing written stays behind but the cache's entries.
+/// directory, removed afterwards, when caching is off or the cache's
+/// directory cannot be written) and loads the artifact it writes. The
+/// executable's compile report is the child's (stage times, whether its
+/// code came from the cache, the memory plan, the child's peak memory),
+/// with this process's linking time. A failed compile gives the child's
+/// diagnostic; a child killed by a signal, an error that says so. Nothing
+/// written stays behind but the cache's entries.
 llvm::Expected<std::unique_ptr<Executable>>
 compileInChildProcess(llvm::StringRef compiler, llvm::StringRef onnxPath,
                       const std::map<std::string, std::vector<int64_t>> &shapes,

@@ -183,6 +183,13 @@ def test_compile_in_a_child_process_without_a_cache(mlp_path, tmp_path, monkeypa
     np.testing.assert_allclose(model.run({"x": x})["y"], reference(x), rtol=1e-5, atol=1e-7)
     assert not model.cache_hit
     assert not list(scratch.iterdir())  # the child's temporary cache is gone
+    # A cache that cannot be written costs the code's reuse, not the compile.
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    monkeypatch.setenv("DLC_CACHE_DIR", str(blocker / "cache"))
+    np.testing.assert_allclose(dlc.compile(mlp_path, shapes={"x": (2, 16)}).run({"x": x})["y"],
+                               reference(x), rtol=1e-5, atol=1e-7)
+    assert not list(scratch.iterdir())
     # A relative path that looks like an option is still the model's.
     monkeypatch.chdir(tmp_path)
     shutil.copy(mlp_path, "-m.onnx")
