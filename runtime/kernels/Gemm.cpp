@@ -1139,13 +1139,27 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     const int64_t channelTasks = (channelPanels + panelsPerTask - 1) / panelsPerTask;
     const int64_t taskWidth = panelsPerTask * nr;
     const size_t blockFloats = size_t(pixelsPerTask * taskWidth);
+    // Task t's pixel range and channel panels. With several threads the
+    // pixel ranges come first (t % pixelTasks): the pool hands out tasks
+    // in order, so each thread stays on about one range and reads that
+    // part of the input, not all of it, panel after panel (MobileNetV2 at
+    // batch 1 on an Intel Xeon, in-process A/B: 0.952 and 0.957; ResNet-50
+    // 0.983). On one thread a range's panels follow one another, its input
+    // still in cache (pixels first there: 1.070, per-round median 0.990).
+    const bool pixelMajor = threads > 1;
+    auto pixelTaskOf = [&](int64_t task) {
+      return pixelMajor ? task % pixelTasks : task / channelTasks;
+    };
+    auto channelTaskOf = [&](int64_t task) {
+      return pixelMajor ? task / pixelTasks : task % channelTasks;
+    };
     auto runsOf = [&](int64_t task, PixelRuns &runs) {
-      const int64_t first = task / channelTasks * pixelsPerTask;
+      const int64_t first = pixelTaskOf(task) * pixelsPerTask;
       runs.split(first, std::min(pixelsPerTask, n - first), ho, wo, sh, sw, inN, inH, inW);
     };
     // The task's channel panels [first, end).
     auto panelsOf = [&](int64_t task) {
-      const int64_t first = task % channelTasks * panelsPerTask;
+      const int64_t first = channelTaskOf(task) * panelsPerTask;
       return std::make_pair(first, std::min(channelPanels, first + panelsPerTask));
     };
     auto sum = [&](int64_t task, int64_t kbBegin, int64_t kbEnd, float *block) {
@@ -1209,7 +1223,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
       }
       thread_local std::vector<float> transposed;
       transposed.resize(std::max(transposed.size(), size_t(taskWidth * transposedStride)));
-      const int64_t count = std::min(pixelsPerTask, n - task / channelTasks * pixelsPerTask);
+      const int64_t count = std::min(pixelsPerTask, n - pixelTaskOf(task) * pixelsPerTask);
       kernel.transpose(block, taskWidth, int(count), int(taskWidth), transposed.data(),
                        transposedStride);
       writeOut(runs, transposed.data(), transposedStride, 1, i0, iEnd);
