@@ -145,7 +145,7 @@ dlc::compileInChildProcess(llvm::StringRef compiler, llvm::StringRef onnxPath,
     std::string diagnostic = diagnosticOf(stderrPath);
     if (status > 0 && !diagnostic.empty())
       return llvm::createStringError("%s", diagnostic.c_str());
-    std::string what = status == -1   ? "could not be started"
+    std::string what = status == -1   ? "could not be started (" + message + ")"
                        : status == -2 ? "died (" + message + ")"
                                       : "failed with exit status " + std::to_string(status);
     return llvm::createStringError(
