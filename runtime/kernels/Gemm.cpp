@@ -95,7 +95,8 @@ constexpr int64_t kConvIndirectWideMaxChannels = 256, kConvIndirectWideMinPixels
 /// where a block of KC took 48 KB, all of an Intel core's L1 and more
 /// than Zen 4's (ResNet-50 on an Intel Xeon, in-process A/B against KC:
 /// batch 1 one thread 0.907, two 0.926, batch 8 0.921; MobileNetV2 0.948;
-/// 128 rows: 0.930 on one thread, 32: 0.974; not measured on Zen 4).
+/// 128 rows: 0.930 on one thread, 32: 0.974; against 64, 96 rows 0.992
+/// and 48 rows 1.025 on two; not measured on Zen 4).
 constexpr int64_t kIndirectKC = 64;
 /// A convolution of a weight reads its patches in place, its filter packed
 /// once per executable, up to this many output pixels.
