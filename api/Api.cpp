@@ -128,14 +128,12 @@ CompiledModel::~CompiledModel() = default;
 
 CompiledModel CompiledModel::compile(const std::string &onnxPath,
                                      const CompileOptions &options) {
-  if (!options.inProcess) {
-    std::optional<std::string> compiler = orThrow(findCompilerProgram());
-    if (compiler) {
+  if (!options.inProcess)
+    if (auto executable = orThrow(tryCompileInChildProcess(onnxPath, options.shapes))) {
       auto state = std::make_unique<State>();
-      state->executable = orThrow(compileInChildProcess(*compiler, onnxPath, options.shapes));
+      state->executable = std::move(executable);
       return CompiledModel(std::move(state));
     }
-  }
   OnnxImportOptions importOptions;
   for (const auto &[name, shape] : options.shapes)
     importOptions.shapes[name] = shape;

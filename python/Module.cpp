@@ -158,17 +158,9 @@ public:
   py::list inputs() const { return specsOf(executable->signature().inputs); }
   py::list outputs() const { return specsOf(executable->signature().outputs); }
   bool cacheHit() const { return executable->compileReport().cacheHit; }
+  /// The report as `dlc compile --report` writes it, as a dict.
   py::dict compileReport() const {
-    const CompileReport &report = executable->compileReport();
-    py::dict result;
-    result["lowering_s"] = report.lowering;
-    result["codegen_s"] = report.codegen;
-    result["linking_s"] = report.linking;
-    result["cache_hit"] = report.cacheHit;
-    result["arena_bytes"] = report.arenaBytes;
-    result["intermediate_bytes"] = report.intermediateBytes;
-    result["compiler_peak_bytes"] = report.compilerPeakBytes;
-    return result;
+    return py::module_::import("json").attr("loads")(executable->compileReport().toJson());
   }
   int64_t samples() const { return executable->signature().samples; }
   unsigned threads() const { return executable->threads(); }
@@ -186,18 +178,14 @@ PyModel compileModel(const std::string &path, const py::dict &examples,
   // example inputs may bind shape-setting inputs, which only an import
   // here can do.
   if (!inProcess && examples.empty()) {
-    auto compiler = findCompilerProgram();
-    if (!compiler)
-      raise(compiler.takeError());
-    if (*compiler) {
-      auto executable = [&] {
-        py::gil_scoped_release release;
-        return compileInChildProcess(**compiler, path, shapes);
-      }();
-      if (!executable)
-        raise(executable.takeError());
+    auto executable = [&] {
+      py::gil_scoped_release release;
+      return tryCompileInChildProcess(path, shapes);
+    }();
+    if (!executable)
+      raise(executable.takeError());
+    if (*executable)
       return PyModel(std::move(*executable), {});
-    }
   }
   NamedTensors inputs;
   for (auto [key, value] : examples) {

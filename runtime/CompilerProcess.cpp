@@ -171,3 +171,14 @@ dlc::compileInChildProcess(llvm::StringRef compiler, llvm::StringRef onnxPath,
   (*executable)->setCompileReport(*report);
   return executable;
 }
+
+llvm::Expected<std::unique_ptr<Executable>>
+dlc::tryCompileInChildProcess(llvm::StringRef onnxPath,
+                              const std::map<std::string, std::vector<int64_t>> &shapes) {
+  auto compiler = findCompilerProgram();
+  if (!compiler)
+    return compiler.takeError();
+  if (!*compiler)
+    return nullptr;
+  return compileInChildProcess(**compiler, onnxPath, shapes);
+}

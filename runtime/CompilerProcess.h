@@ -50,6 +50,13 @@ compileInChildProcess(llvm::StringRef compiler, llvm::StringRef onnxPath,
                       const std::map<std::string, std::vector<int64_t>> &shapes,
                       const CompileCache &cache = CompileCache::fromEnvironment());
 
+/// compileInChildProcess with the program findCompilerProgram names, or
+/// null (and no error) when there is none: the caller then compiles in its
+/// own process. What dlc.compile and CompiledModel::compile call.
+llvm::Expected<std::unique_ptr<Executable>>
+tryCompileInChildProcess(llvm::StringRef onnxPath,
+                         const std::map<std::string, std::vector<int64_t>> &shapes);
+
 } // namespace dlc
 
 #endif // DLC_RUNTIME_COMPILERPROCESS_H

@@ -149,8 +149,9 @@ void apart(const Arguments &a) {
 
 /// The two kernels one after the other. Where the compiler left the
 /// intermediate out of the memory plan (its address 0: the fused kernel
-/// never writes it), it is a buffer of the run's BufferPool (reused from
-/// run to run), or of the system's outside a run.
+/// never writes it), it is a buffer from dlc_malloc, as the generated
+/// code's are: the run's BufferPool (reused from run to run), or the
+/// system's outside a run.
 void separately(const Arguments &a) {
   if (a.output() != 0 && a.d(kConvInput) != 0) {
     apart(a);
@@ -180,8 +181,7 @@ void separately(const Arguments &a) {
       a.d(kDepthwiseInputWidth) <= 0 || extent <= 0)
     return apart(a);
   const size_t bytes = size_t(extent) * sizeof(float);
-  BufferPool *pool = BufferPool::current();
-  void *buffer = pool ? pool->allocate(bytes) : allocateLarge(bytes);
+  void *buffer = dlc_malloc(bytes);
   if (!buffer) {
     std::fprintf(stderr, "dlc: out of memory: %zu bytes for a depthwise convolution's input\n",
                  bytes);
@@ -195,8 +195,7 @@ void separately(const Arguments &a) {
   first[a.conv ? kConvOutput : kGemmC] = reinterpret_cast<int64_t>(buffer);
   depthwise[kConvInput] = reinterpret_cast<int64_t>(buffer);
   apart(Arguments{first, depthwise, a.conv});
-  if (!pool || !pool->release(buffer))
-    std::free(buffer);
+  dlc_free(buffer);
 }
 
 /// The fused kernel on the current pool: tasks of an image, a panel of
