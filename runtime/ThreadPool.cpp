@@ -22,6 +22,22 @@ thread_local bool insideJob = false;
 /// at batch 1 ran in 53 ms or in 90 ms from one process to the next.
 constexpr std::chrono::microseconds kSpin(2000);
 
+/// Takes an index from `share`: the first left (its owner) or the last
+/// (another thread). False once none is left.
+bool take(std::atomic<uint64_t> &share, bool owner, int64_t &index) {
+  uint64_t old = share.load(std::memory_order_relaxed);
+  while (true) {
+    const uint64_t next = old >> 32, end = old & 0xffffffffu;
+    if (next >= end)
+      return false;
+    const uint64_t now = owner ? (next + 1) << 32 | end : next << 32 | (end - 1);
+    if (share.compare_exchange_weak(old, now, std::memory_order_relaxed)) {
+      index = int64_t(owner ? next : end - 1);
+      return true;
+    }
+  }
+}
+
 void relax() {
 #if defined(__x86_64__)
   __builtin_ia32_pause();
@@ -51,8 +67,9 @@ unsigned ThreadPool::availableCores() {
 ThreadPool::ThreadPool(unsigned threads) {
   if (threads == 0)
     threads = availableCores();
+  shares.reset(new Share[threads]);
   for (unsigned i = 1; i < threads; ++i)
-    workers.emplace_back([this] { workerLoop(); });
+    workers.emplace_back([this, i] { workerLoop(i); });
 }
 
 ThreadPool::~ThreadPool() {
@@ -73,14 +90,24 @@ ThreadPool::Scope::Scope(ThreadPool *pool) : previous(currentPool) {
 
 ThreadPool::Scope::~Scope() { currentPool = previous; }
 
-void ThreadPool::runTasks() {
+void ThreadPool::runTasks(unsigned self) {
   // Indices are handed out one at a time: kernels make each index a block
-  // of work large enough that the atomic increment does not matter.
-  for (int64_t i = next.fetch_add(1); i < count; i = next.fetch_add(1))
-    body(i);
+  // of work large enough that the atomic operation does not matter.
+  if (inOrder) {
+    for (int64_t i = next.fetch_add(1); i < count; i = next.fetch_add(1))
+      body(i);
+    return;
+  }
+  // The thread's own share from the front, then the others' from the back.
+  const unsigned threads = size();
+  for (unsigned o = 0; o < threads; ++o) {
+    std::atomic<uint64_t> &share = shares[(self + o) % threads].bits;
+    for (int64_t i; take(share, /*owner=*/o == 0, i);)
+      body(i);
+  }
 }
 
-void ThreadPool::workerLoop() {
+void ThreadPool::workerLoop(unsigned self) {
   insideJob = true;
   uint64_t seen = 0;
   while (true) {
@@ -92,7 +119,7 @@ void ThreadPool::workerLoop() {
     if (stopping)
       return;
     seen = generation.load();
-    runTasks();
+    runTasks(self);
     if (busy.fetch_sub(1) == 1) {
       std::lock_guard<std::mutex> lock(mutex);
       done.notify_one();
@@ -101,6 +128,14 @@ void ThreadPool::workerLoop() {
 }
 
 void ThreadPool::parallelFor(int64_t items, llvm::function_ref<void(int64_t)> work) {
+  run(items, work, /*inOrder=*/false);
+}
+
+void ThreadPool::parallelForInOrder(int64_t items, llvm::function_ref<void(int64_t)> work) {
+  run(items, work, /*inOrder=*/true);
+}
+
+void ThreadPool::run(int64_t items, llvm::function_ref<void(int64_t)> work, bool ordered) {
   if (items <= 0)
     return;
   if (workers.empty() || items == 1 || insideJob) {
@@ -113,13 +148,20 @@ void ThreadPool::parallelFor(int64_t items, llvm::function_ref<void(int64_t)> wo
     std::lock_guard<std::mutex> lock(mutex);
     body = work;
     count = items;
+    // (Shares count in 32 bits; no kernel has 2^32 tasks.)
+    inOrder = ordered || items >= (int64_t(1) << 32);
     next.store(0);
+    const unsigned threads = size();
+    for (unsigned t = 0; !inOrder && t < threads; ++t)
+      shares[t].bits.store(uint64_t(items * t / threads) << 32 |
+                               uint64_t(items * (t + 1) / threads),
+                           std::memory_order_relaxed);
     busy.store(unsigned(workers.size()) + 1);
     generation.fetch_add(1);
   }
   wake.notify_all();
   insideJob = true;
-  runTasks();
+  runTasks(0);
   insideJob = false;
   if (busy.fetch_sub(1) != 1 && !spinUntil([&] { return busy.load() == 0; })) {
     std::unique_lock<std::mutex> lock(mutex);

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -36,7 +37,21 @@ public:
   /// Calls `body(i)` for every i in [0, count), spread over the pool's
   /// threads, and returns when all calls have returned. A parallelFor made
   /// from inside a job (a kernel calling a kernel) runs inline.
+  ///
+  /// Thread t of n (the caller is 0, the workers 1 to n - 1) runs the
+  /// t-th of n contiguous shares of the indices, in order, then takes
+  /// what is left of the others' shares from their ends, one index at a
+  /// time. So where a kernel's index i covers the i-th part of its output
+  /// (pixel ranges, tiles, row blocks), each thread computes the same part
+  /// of every layer and reads mostly what it wrote itself, from its own
+  /// L2, rather than half of its input from the other core's; and a
+  /// thread slowed down (a neighbour on the machine) still gets help.
   void parallelFor(int64_t count, llvm::function_ref<void(int64_t)> body);
+
+  /// parallelFor with the indices handed out in increasing order to
+  /// whichever thread asks next: index j starts only once every index
+  /// below it has (forEachRowTask's takers of cut rows come last).
+  void parallelForInOrder(int64_t count, llvm::function_ref<void(int64_t)> body);
 
   /// Calls `body(begin, end)` on contiguous pieces that cover [lo, hi), a
   /// few per thread (uneven ranges, 3 channels on 2 threads, still
@@ -61,17 +76,29 @@ public:
   static unsigned availableCores();
 
 private:
-  void workerLoop();
-  void runTasks();
+  void run(int64_t count, llvm::function_ref<void(int64_t)> body, bool inOrder);
+  void workerLoop(unsigned self);
+  /// Runs the current job's indices as thread `self` (0 the caller).
+  void runTasks(unsigned self);
 
   std::vector<std::thread> workers;
   std::mutex mutex;
   std::condition_variable wake, done;
-  // The job being run: its body, its size, the next index to take, and
-  // how many threads are still working on it.
+  // The job being run: its body, its size, the next index to take (in
+  // order) or each thread's share (otherwise), and how many threads are
+  // still working on it.
   llvm::function_ref<void(int64_t)> body;
   int64_t count = 0;
+  bool inOrder = false;
   std::atomic<int64_t> next{0};
+  /// A thread's share of the indices not yet taken, [next, end), packed
+  /// in one word (next in the high half) so that its owner taking from
+  /// the front and another thread taking from the back never both get
+  /// an index. A line each: the owners update theirs on every index.
+  struct alignas(64) Share {
+    std::atomic<uint64_t> bits{0};
+  };
+  std::unique_ptr<Share[]> shares;
   std::atomic<unsigned> busy{0};
   // Bumped for every job; workers spin on it for a short while before
   // sleeping, so back-to-back jobs (one per kernel) do not pay a wake-up.

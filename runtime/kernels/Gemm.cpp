@@ -1109,21 +1109,27 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     // them all and runTasks splits its sum instead: tasks of a group each
     // would stream the whole filter once per group, one of them for a
     // single pixel.
-    // A cached filter's task is a range of channel panels (its part of
-    // the filter read once) and its pixels: all of them (at most
-    // kConvCachedFilterMaxPixels), split only as far as keeps the
-    // threads evenly busy: a multiple of them, or at least four tasks
-    // each (160 channels, 49 pixels: two tasks of 28 and 21 pixels per
-    // panel, not five of 49 for two threads). (Split at 128 pixels until
-    // 2026-11-27: a 196-pixel layer's two halves then each read the
-    // filter, which at batch 1 comes from memory, and each filter row
-    // served 98 pixels, not 196. Whole, on an Intel Xeon, in-process A/B:
-    // ResNet-50 at batch 1 0.953 and 0.938 on two threads, 0.870 on one;
-    // MobileNetV2 0.891; its 1024 × 256 layer alone 0.942.)
+    // A cached filter's task is a range of channel panels and a range of
+    // pixels. The smaller operand is the one read by every thread: with
+    // fewer output channels than pixels (MobileNetV2's projections), each
+    // thread takes a range of pixels, the part of the input it wrote
+    // itself in the layer before (ThreadPool::parallelFor gives thread t
+    // the t-th share of the tasks, here its pixel range's), and reads the
+    // small filter; otherwise a task has all the pixels (at most
+    // kConvCachedFilterMaxPixels) and the threads split the filter, which
+    // at batch 1 comes from memory. (Until 2026-11-27 pixels were split
+    // at 128 for any filter: a 196-pixel layer's two halves each read the
+    // 1 MB filters of ResNet-50, each row serving 98 pixels, not 196.
+    // Whole, on an Intel Xeon, in-process A/B: ResNet-50 at batch 1 0.953
+    // and 0.938 on two threads, 0.870 on one; MobileNetV2 0.891.) Either
+    // way split further only as far as keeps the threads evenly busy: a
+    // multiple of them, or at least four tasks each (160 channels, 49
+    // pixels: two tasks of 28 and 21 pixels per panel, not five of 49 for
+    // two threads).
     const int64_t groups = (n + group - 1) / group, maxPixels = 128 / group * group;
     int64_t pixelsPerTask, panelsPerTask = channelPanels;
     if (cachedFilter) {
-      int64_t split = 1;
+      int64_t split = m <= n ? std::min(threads, groups) : 1;
       while (split < groups && split * channelPanels < 4 * threads &&
              split * channelPanels % threads != 0)
         ++split;
@@ -1146,20 +1152,12 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     const int64_t channelTasks = (channelPanels + panelsPerTask - 1) / panelsPerTask;
     const int64_t taskWidth = panelsPerTask * nr;
     const size_t blockFloats = size_t(pixelsPerTask * taskWidth);
-    // Task t's pixel range and channel panels. With several threads the
-    // pixel ranges come first (t % pixelTasks): the pool hands out tasks
-    // in order, so each thread stays on about one range and reads that
-    // part of the input, not all of it, panel after panel (MobileNetV2 at
-    // batch 1 on an Intel Xeon, in-process A/B: 0.952 and 0.957; ResNet-50
-    // 0.983). On one thread a range's panels follow one another, its input
-    // still in cache (pixels first there: 1.070, per-round median 0.990).
-    const bool pixelMajor = threads > 1;
-    auto pixelTaskOf = [&](int64_t task) {
-      return pixelMajor ? task % pixelTasks : task / channelTasks;
-    };
-    auto channelTaskOf = [&](int64_t task) {
-      return pixelMajor ? task / pixelTasks : task % channelTasks;
-    };
+    // Task t's pixel range and channel panels: a range's panels follow
+    // one another, so that a thread's share of the tasks is one range
+    // of pixels, or a few (the part of the input it wrote), where there
+    // are several.
+    auto pixelTaskOf = [&](int64_t task) { return task / channelTasks; };
+    auto channelTaskOf = [&](int64_t task) { return task % channelTasks; };
     auto runsOf = [&](int64_t task, PixelRuns &runs) {
       const int64_t first = pixelTaskOf(task) * pixelsPerTask;
       runs.split(first, std::min(pixelsPerTask, n - first), ho, wo, sh, sw, inN, inH, inW);

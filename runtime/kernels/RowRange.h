@@ -138,7 +138,7 @@ void forEachRowTask(ThreadPool *pool, int64_t count, Rows rows, int64_t minRows,
   std::atomic<int64_t> used{count};
   // Indices past the tasks come out once all tasks have started: each
   // makes its thread a taker of cut rows until none are worth cutting.
-  pool->parallelFor(count + threads, [&](int64_t index) {
+  pool->parallelForInOrder(count + threads, [&](int64_t index) {
     if (index < count) {
       run(index, slot[index].range);
       return;

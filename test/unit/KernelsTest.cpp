@@ -18,7 +18,9 @@
 #include "runtime/kernels/Pool.h"
 #include "runtime/kernels/RowRange.h"
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -1402,6 +1404,50 @@ TEST(ThreadPoolTest, EveryIndexRunsOnceAndNestingRunsInline) {
     EXPECT_EQ(ThreadPool::current(), &pool);
   }
   EXPECT_EQ(ThreadPool::current(), nullptr);
+}
+
+TEST(ThreadPoolTest, SharesCoverEveryIndexOnceWhateverTheCountAndThreads) {
+  for (unsigned threads : {1u, 2u, 3u, 4u}) {
+    ThreadPool pool(threads);
+    for (int64_t count : {1, 2, 3, 5, 7, 64, 1001}) {
+      SCOPED_TRACE(std::to_string(threads) + " threads, " + std::to_string(count) + " indices");
+      for (bool inOrder : {false, true}) {
+        std::vector<std::atomic<int>> hits(static_cast<size_t>(count));
+        // Index 0 is slow: the other threads must take the rest of the
+        // caller's share from its back, and every index still runs once.
+        auto body = [&](int64_t i) {
+          if (i == 0)
+            std::this_thread::sleep_for(std::chrono::milliseconds(5));
+          hits[size_t(i)].fetch_add(1);
+        };
+        if (inOrder)
+          pool.parallelForInOrder(count, body);
+        else
+          pool.parallelFor(count, body);
+        for (auto &hit : hits)
+          ASSERT_EQ(hit.load(), 1) << (inOrder ? "in order" : "in shares");
+      }
+    }
+  }
+}
+
+TEST(ThreadPoolTest, ThreadsStartOnTheirOwnShares) {
+  // Thread t's first index is the first of the t-th contiguous share, or
+  // one it took from another's back; with equal, slow indices each thread
+  // starts on its own, and the caller (thread 0) on index 0.
+  // (The worker could take index 0 only after its own 8 indices and the
+  // caller's 7 others: 75 ms with the caller stuck before its first.)
+  ThreadPool pool(2);
+  std::atomic<int64_t> callerFirst{-1}, workerFirst{-1};
+  const std::thread::id caller = std::this_thread::get_id();
+  pool.parallelFor(16, [&](int64_t i) {
+    int64_t unset = -1;
+    (std::this_thread::get_id() == caller ? callerFirst : workerFirst)
+        .compare_exchange_strong(unset, i);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  });
+  EXPECT_EQ(callerFirst.load(), 0);
+  EXPECT_EQ(workerFirst.load(), 8);
 }
 
 TEST(RowRangeTest, OwnerTakesFromTheFrontCutsTakeFromTheBack) {
