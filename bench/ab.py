@@ -22,7 +22,16 @@ A and B differ by an environment variable (`--env VAR[=VALUE]`, set for B):
 
 Outputs of A and B are compared too (the largest difference is printed).
 
-Usage: bench/ab.py MODEL --env VAR[=VALUE] [--batch N] [--threads T]
+With `--ort` instead of `--env`, B is ONNX Runtime (all graph
+optimizations, the same number of intra-op threads) in the same process:
+the ratio dlc/ORT per round, each engine's turns next to the other's in
+time. (bench/compare_ort.py runs each engine in a process of its own, for
+their memory, and takes the median of all runs; this gives per-round
+ratios, steadier on this machine, and is how one engine's per-core speed
+and its scaling to two threads are compared.) ORT's threads spin for a
+while after its runs, so each turn starts after a 30 ms pause.
+
+Usage: bench/ab.py MODEL (--env VAR[=VALUE] | --ort) [--batch N] [--threads T]
                    [--rounds R] [--per K] [--when run|compile]
 MODEL is a model of bench/models.py (mlp, resnet50, mobilenetv2, bert) or an
 ONNX file with one float input whose first dimension is the batch.
@@ -63,7 +72,9 @@ def inputs_of(model_path, batch):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model")
-    parser.add_argument("--env", required=True, help="VAR[=VALUE], set for B (VALUE 1 if none)")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--env", help="VAR[=VALUE], set for B (VALUE 1 if none)")
+    which.add_argument("--ort", action="store_true", help="B is ONNX Runtime")
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=10, help="rounds of A then B or B then A")
@@ -71,7 +82,7 @@ def main():
     parser.add_argument("--when", choices=["run", "compile"], default="run",
                         help="whether the runtime or the compiler reads the variable")
     args = parser.parse_args()
-    var, _, value = args.env.partition("=")
+    var, _, value = (args.env or "").partition("=")
     value = value or "1"
 
     sys.path.insert(0, os.path.join(ROOT, "build", "python"))
@@ -85,8 +96,26 @@ def main():
             path, _ = models.save(args.model, scratch)
         feeds = inputs_of(path, args.batch)
         shapes = {name: array.shape for name, array in feeds.items()}
-        os.environ.pop(var, None)
-        if args.when == "compile":
+        if var:
+            os.environ.pop(var, None)
+        if args.ort:
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = args.threads
+            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            a = dlc.compile(path, shapes=shapes)
+            session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+            names = [o.name for o in session.get_outputs()]
+
+            class OrtModel:
+                threads = args.threads
+
+                def run(self, inputs):
+                    return dict(zip(names, session.run(None, inputs)))
+
+            b = OrtModel()
+        elif args.when == "compile":
             os.environ["DLC_CACHE_DIR"] = "off"
             a = dlc.compile(path, shapes=shapes)
             os.environ[var] = value
@@ -100,7 +129,7 @@ def main():
                 model.threads = args.threads
 
         def run(which):
-            if args.when == "run":
+            if args.when == "run" and var:
                 if which == "B":
                     os.environ[var] = value
                 else:
@@ -117,17 +146,29 @@ def main():
         for r in range(args.rounds):
             current = {"A": [], "B": []}
             for which in ("AB" if r % 2 == 0 else "BA"):
+                if args.ort:
+                    time.sleep(0.03)  # ORT's threads stop spinning
+                    run(which)  # and the engine's first run is not timed
                 for _ in range(args.per):
                     start = time.perf_counter()
                     run(which)
                     current[which].append(time.perf_counter() - start)
                 times[which] += current[which]
             ratios.append(np.median(current["B"]) / np.median(current["A"]))
-        os.environ.pop(var, None)
+        if var:
+            os.environ.pop(var, None)
 
     a_ms, b_ms = 1e3 * np.median(times["A"]), 1e3 * np.median(times["B"])
-    print(f"{os.path.basename(args.model)} batch {args.batch}, {args.threads} thread(s), "
-          f"{var}={value} read at {args.when} time")
+    what = "B is ONNX Runtime" if args.ort else f"{var}={value} read at {args.when} time"
+    print(f"{os.path.basename(args.model)} batch {args.batch}, {args.threads} thread(s), {what}")
+    if args.ort:
+        # dlc against ORT, as compare_ort.py prints it.
+        ratios = [1 / r for r in ratios]
+        print(f"dlc {a_ms:.3f} ms   ORT {b_ms:.3f} ms   dlc/ORT {a_ms / b_ms:.3f}   per-round "
+              f"dlc/ORT median {np.median(ratios):.3f} (quartiles "
+              f"{np.percentile(ratios, 25):.3f}-{np.percentile(ratios, 75):.3f})   outputs "
+              f"differ by at most {diff:.2e}")
+        return
     print(f"A {a_ms:.3f} ms   B {b_ms:.3f} ms   B/A {b_ms / a_ms:.3f}   per-round B/A median "
           f"{np.median(ratios):.3f} (quartiles {np.percentile(ratios, 25):.3f}-"
           f"{np.percentile(ratios, 75):.3f})   outputs differ by at most {diff:.2e}")

@@ -3,7 +3,9 @@
 // Times dlc's single-precision GEMM (the kernel that compiled matrix
 // products call) on the sizes of the performance goals, on 1 and 2
 // threads, and prints GFLOP/s and the share of this machine's FMA peak,
-// which it measures first with 16 independent FMA chains per thread. Every
+// which it measures first with 16 independent FMA chains per thread, and
+// the "paired" share: each timed batch's rate over the FMA rate measured
+// right after it (steadier where neighbours slow the machine down). Every
 // product is checked against a float64 recomputation of sampled entries.
 // With --conv it times the implicit-GEMM convolution (dlc_conv2d_f32)
 // instead, on the convolutions of bench/train_vs_pytorch.py's CNN step
