@@ -1084,7 +1084,8 @@ TEST(ExpandDepthwiseTest, MatchesFloat64FusedAndApart) {
       {1, 8, 32, 30, 9, 1, 2, 2, 2, 2},
       {2, 8, 16, 24, 8, 1},
       // Rows of 44 and 48: a ring of 32 channels would not fit in half of
-      // L1, so tasks take panels of 16 (three; two after a convolution).
+      // L1, so tasks take panels of 16 (three; two after a convolution),
+      // whose expansions sum 16 pixels a tile (44: 16, 16, then 8 and 4).
       {1, 8, 48, 20, 44, 1},
       {1, 3, 32, 10, 48, 1, 1, 1, 1, 1, true, 2},
       // Shifts only, no scales or clamps; and an infinite tap that meets
