@@ -101,11 +101,11 @@ def main():
         if args.ort:
             import onnxruntime as ort
 
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = args.threads
-            options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+            import models
+
             a = dlc.compile(path, shapes=shapes)
-            session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(path, models.ort_options(args.threads),
+                                           providers=["CPUExecutionProvider"])
             names = [o.name for o in session.get_outputs()]
 
             class OrtModel:

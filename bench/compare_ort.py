@@ -90,11 +90,10 @@ def worker(args):
     result = {}
     if args.engine == "ort":
         import onnxruntime as ort
+
+        import models  # (before the baseline: the onnx package it imports is not ORT's)
         baseline = resident_kib()
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = args.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options = models.ort_options(args.threads)
         start = time.perf_counter()
         session = ort.InferenceSession(args.model, options, providers=["CPUExecutionProvider"])
         result["compile"] = time.perf_counter() - start

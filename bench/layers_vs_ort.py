@@ -47,10 +47,9 @@ def ort_groups(path, shapes, threads, runs):
     """ORT's kernel time per run by output group, and its median run (ms)."""
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = threads
-    options.inter_op_num_threads = 1
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    import models
+
+    options = models.ort_options(threads)
     options.enable_profiling = True
     options.profile_file_prefix = os.path.join(tempfile.gettempdir(), "dlc_layers_vs_ort")
     session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])

@@ -176,6 +176,18 @@ def save(name, directory):
     return path, shapes
 
 
+def ort_options(threads):
+    """The benchmarks' ONNX Runtime settings: all graph optimizations,
+    `threads` intra-op threads, one inter-op thread."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
 def model_and_shapes(model, shape_args, batch, directory):
     """An ONNX file and its input shapes from a script's arguments: `model`
     is a file (shapes from `shape_args`, NAME=D1xD2x... each) or a model of

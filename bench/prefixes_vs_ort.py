@@ -115,10 +115,8 @@ def worker(args):
     runs = []
     if args.engine == "ort":
         import onnxruntime as ort
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = args.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        import models
+        options = models.ort_options(args.threads)
         for path in paths:
             session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
             runs.append(lambda s=session: s.run(None, inputs))

@@ -28,6 +28,12 @@ class MemoryBuffer;
 
 namespace dlc {
 
+/// A hash of the sources of dlc's code generator and runtime and of the C++
+/// compiler's flags, the same in every program of one build (defined in the
+/// source runtime/BuildId.cmake generates): the lowering that produced a
+/// cached object is part of its key.
+std::string compilerBuildId();
+
 class CompileCache {
 public:
   /// A cache in `directory` (created when first written); an empty

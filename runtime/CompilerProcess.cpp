@@ -1,6 +1,7 @@
 //===- CompilerProcess.cpp - compiling a model in a child process -*- C++ -*-===//
 
 #include "runtime/CompilerProcess.h"
+#include "ir/HostTensor.h"
 #include "runtime/Executable.h"
 
 #include "llvm/ADT/ScopeExit.h"
@@ -16,14 +17,6 @@ extern char **environ;
 using namespace dlc;
 
 namespace {
-
-/// "NAME=D1xD2x..." as `dlc compile --shape` takes it.
-std::string shapeOption(const std::string &name, const std::vector<int64_t> &dims) {
-  std::string text = name + "=";
-  for (size_t i = 0; i < dims.size(); ++i)
-    text += (i ? "x" : "") + std::to_string(dims[i]);
-  return text;
-}
 
 /// What the child wrote to stderr, without trailing blank lines; its
 /// diagnostics start with "dlc compile: error:", which the caller's own
@@ -122,7 +115,7 @@ dlc::compileInChildProcess(llvm::StringRef compiler, llvm::StringRef onnxPath,
   std::vector<std::string> arguments{compiler.str(), "compile"};
   for (const auto &[name, dims] : shapes) {
     arguments.push_back("--shape");
-    arguments.push_back(shapeOption(name, dims));
+    arguments.push_back(name + "=" + formatShape(dims)); // NAME=D1xD2x... or NAME=scalar
   }
   for (const auto &[flag, value] :
        {std::pair{"-o", artifactPath.str()}, std::pair{"--report", reportPath.str()}}) {
