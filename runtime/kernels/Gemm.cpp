@@ -741,7 +741,17 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
   // (Alone, hot in cache, 196-column products were 0.89-1.04 this way; in
   // the models, with the weights coming from memory, ResNet-50 was 1.5-5%
   // faster with them here too, MobileNetV2 0.6-0.8%.)
-  if ((flags & kGemmConstantA) && !transposedA && aBatchStride == 0 &&
+  // Except where that path would split the pixels between threads (fewer
+  // output channels than pixels, at least 128 of them: MobileNetV2's 14²
+  // projections at batch 1): there gemmBlocked's tasks, panels of 32
+  // pixels that pack their own columns of B, scale better to the second
+  // thread. MobileNetV2 at batch 1 on two threads 1.4-1.8% faster (five
+  // in-process A/Bs, 0.976-0.991), a chain of 384 ↔ 64 1×1 convolutions
+  // at 14² 8%; on one thread the pixel-rows path stays (with gemmBlocked
+  // MobileNetV2 was 2% slower there).
+  ThreadPool *pool = ThreadPool::current();
+  const bool splitsPixels = pool && pool->size() > 1 && m <= batch * n && batch * n >= 128;
+  if ((flags & kGemmConstantA) && !transposedA && aBatchStride == 0 && !splitsPixels &&
       GemmPackCache::current() && pixelRowsApply(kernel, batch * n)) {
     timer.rename("gemm (pixel rows)");
     const int64_t convFlags = (flags & (kGemmOverwriteC | kGemmClampMin | kGemmClampMax)) |
@@ -751,7 +761,6 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
               rowShift, residual, residualBatchStride, ldr, n, minBits, maxBits);
     return;
   }
-  ThreadPool *pool = ThreadPool::current();
   GemmPackCache *cache = flags & kGemmConstantB ? GemmPackCache::current() : nullptr;
   // Many small products (attention heads): one product per thread at a
   // time. Few large ones: each product is split over the threads.

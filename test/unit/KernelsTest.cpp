@@ -269,7 +269,9 @@ TEST(GemmTest, ConstantAWithFewColumnsRunsAsPixelRows) {
   // columns over the batch it runs as a 1×1 convolution with the columns
   // as the kernel's rows and A packed once into the cache, where the host
   // kernel reads patches in place; more columns (300; 2 × 196) stay a
-  // GEMM. Against float64, with every epilogue term, adding to C, B and C
+  // GEMM, and so do products whose pixels that path would split between
+  // threads (on two threads, no more rows than columns and at least 128
+  // columns: 64 × 196; 24 × 100 still runs as pixel rows). Against float64, with every epilogue term, adding to C, B and C
   // views with longer rows, and the same bits on a second run from the
   // cache.
   struct Case {
@@ -277,7 +279,7 @@ TEST(GemmTest, ConstantAWithFewColumnsRunsAsPixelRows) {
     bool pixelRows; ///< where the host kernel can
   };
   const Case cases[] = {{1, 300, 49, 520, true}, {1, 160, 49, 37, true}, {3, 40, 9, 20, true},
-                        {1, 2048, 49, 16, true}, {1, 64, 196, 64, true},
+                        {1, 2048, 49, 16, true}, {1, 64, 196, 64, true}, {1, 24, 100, 50, true},
                         {1, 64, 300, 64, false}, {2, 40, 196, 30, false}};
   const GemmMicroKernel &host = hostGemmKernel();
   const bool hostCan = host.runIndirect && host.transpose;
@@ -318,8 +320,10 @@ TEST(GemmTest, ConstantAWithFewColumnsRunsAsPixelRows) {
             << "a second run from the cache differs";
         std::vector<KernelProfile::Entry> ran = profile.entries();
         ASSERT_EQ(ran.size(), 1u);
-        EXPECT_EQ(ran[0].kernel, pixelRows && hostCan ? "gemm (pixel rows)" : "gemm");
-        EXPECT_EQ(cache.bytesHeld() > 0, pixelRows && hostCan);
+        const bool splitsPixels = threads > 1 && m <= batch * n && batch * n >= 128;
+        const bool expectPixelRows = pixelRows && hostCan && !splitsPixels;
+        EXPECT_EQ(ran[0].kernel, expectPixelRows ? "gemm (pixel rows)" : "gemm");
+        EXPECT_EQ(cache.bytesHeld() > 0, expectPixelRows);
         int64_t mismatches = 0;
         const double tolerance = 2e-6 * std::sqrt(double(k + 1));
         for (int64_t q = 0; q < batch; ++q)
@@ -558,13 +562,16 @@ TEST(ConvTest, ImplicitGemmMatchesFloat64Convolution) {
       // 2, 20 output channels (the last eight partial), rows of 40 (48
       // less 8), adding; stride 1 with dilation, rows of 27 (16 and 11)
       // and one channel; two channels, rows of 70 (48 and 22), stride 2
-      // with dilation 2, the epilogue on what was added. ResNet-50's 7×7
-      // (K = 147) stays an implicit GEMM.
+      // with dilation 2, the epilogue on what was added; stride 1, rows of
+      // 100 (two whole chunks of 48, read without masks, and 4), into a
+      // view with the epilogue, adding. ResNet-50's 7×7 (K = 147) stays an
+      // implicit GEMM.
       {1, 3, 32, 3, 3, 5, 112, 2, 2, 1, 1, 1, 1, true, false, true},
       {2, 4, 20, 1, 5, 3, 40, 2, 2, 1, 1, 1, 0, false, true, true},
       {1, 3, 20, 7, 7, 2, 40, 2, 2, 1, 1, 1, 0, true, false, true},
       {2, 1, 9, 3, 3, 4, 27, 1, 1, 2, 2, 1, 0, true},
       {1, 2, 17, 3, 3, 3, 70, 2, 2, 2, 2, 1, 2, true, true},
+      {1, 3, 12, 3, 3, 3, 100, 1, 1, 1, 1, 1, 1, true, true},
   };
   unsigned seed = 100;
   for (const GemmMicroKernel *kernel : runnableKernels())
