@@ -745,10 +745,11 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
   // output channels than pixels, at least 128 of them: MobileNetV2's 14²
   // projections at batch 1): there gemmBlocked's tasks, panels of 32
   // pixels that pack their own columns of B, scale better to the second
-  // thread. MobileNetV2 at batch 1 on two threads 1.4-1.8% faster (five
-  // in-process A/Bs, 0.976-0.991), a chain of 384 ↔ 64 1×1 convolutions
-  // at 14² 8%; on one thread the pixel-rows path stays (with gemmBlocked
-  // MobileNetV2 was 2% slower there).
+  // thread. MobileNetV2 at batch 1 on two threads about 1.5% faster
+  // (six in-process A/Bs, per-round medians 0.982-0.991, where null runs
+  // gave 1.003-1.017), a chain of 384 ↔ 64 1×1 convolutions at 14² 8%;
+  // on one thread the pixel-rows path stays (with gemmBlocked MobileNetV2
+  // was 2% slower there).
   ThreadPool *pool = ThreadPool::current();
   const bool splitsPixels = pool && pool->size() > 1 && m <= batch * n && batch * n >= 128;
   if ((flags & kGemmConstantA) && !transposedA && aBatchStride == 0 && !splitsPixels &&

@@ -271,9 +271,9 @@ TEST(GemmTest, ConstantAWithFewColumnsRunsAsPixelRows) {
   // kernel reads patches in place; more columns (300; 2 × 196) stay a
   // GEMM, and so do products whose pixels that path would split between
   // threads (on two threads, no more rows than columns and at least 128
-  // columns: 64 × 196; 24 × 100 still runs as pixel rows). Against float64, with every epilogue term, adding to C, B and C
-  // views with longer rows, and the same bits on a second run from the
-  // cache.
+  // columns: 64 × 196; 24 × 100 still runs as pixel rows). Against
+  // float64, with every epilogue term, adding to C, B and C views with
+  // longer rows, and the same bits on a second run from the cache.
   struct Case {
     int64_t batch, m, n, k;
     bool pixelRows; ///< where the host kernel can
