@@ -12,9 +12,13 @@
 // (forward, input gradient, filter gradient) and two of ResNet-50's.
 // With --expand it times MobileNetV2's expansion + depthwise pairs as one
 // kernel (dlc_expand_depthwise_f32) against the two kernels apart, in
-// alternating rounds, and prints the ratio.
+// alternating rounds, and prints the ratio. With --split it times how two
+// cores share one layer (see splitLayers): a chain of 1×1 convolutions on
+// one thread, on two threads with a copy each, and split between two
+// threads in four ways.
 //
-//   build/bin/dlc-gemm-bench [--threads 1,2] [--seconds 1] [--conv | --expand | M N K ...]
+//   build/bin/dlc-gemm-bench [--threads 1,2] [--seconds 1]
+//                            [--conv | --expand | --split | M N K ...]
 //
 //===----------------------------------------------------------------------===//
 
@@ -26,6 +30,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <thread>
+#include <functional>
+#include <atomic>
 #include <array>
 #include <chrono>
 #include <cmath>
@@ -327,6 +334,162 @@ int expandDepthwisePairs(const std::vector<unsigned> &threadCounts, double secon
   return ok ? 0 : 1;
 }
 
+/// How two cores share one layer: a chain of 1×1 convolutions 384 → 64 →
+/// 384 at 14² (MobileNetV2's projection and expansion shapes), summed by
+/// the kernel's convTaps (8 output channels × up to 48 pixels a call, the
+/// filter packed K × 8 per panel, the input rows read in place), run in
+/// six ways that alternate in rounds: on one thread; on two threads that
+/// each run a copy of their own (nothing shared); and on two threads that
+/// split every layer (a spin barrier between layers) by pixels with planes
+/// padded to whole cache lines (208 floats), by pixels with planes of 196
+/// floats (dlc's layout), by output channels, and one layer by pixels and
+/// the other by channels. Prints the median time per pair of layers.
+int splitLayers(double seconds) {
+  const GemmMicroKernel &kernel = hostGemmKernel();
+  if (!kernel.convTaps) {
+    std::printf("--split needs a micro-kernel with convTaps (%s has none)\n", kernel.name);
+    return 1;
+  }
+  constexpr int64_t kWide = 384, kNarrow = 64, kPixels = 196, kPadded = 208, kHalf = 96;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> uniform(-0.05f, 0.05f);
+  auto random = [&](int64_t count) {
+    std::vector<float> values(static_cast<size_t>(count));
+    for (float &x : values)
+      x = uniform(rng);
+    return values;
+  };
+  // Filters as convTaps reads them: panel q of 8 output channels is K × 8.
+  const std::vector<float> narrowing = random(kNarrow * kWide), widening = random(kWide * kNarrow);
+  // One chain's buffers, 64-byte aligned so that planes of 208 floats
+  // start on cache lines (the 196-float layout uses the first 196 · planes
+  // floats of the same memory).
+  struct Chain {
+    std::vector<float> wideStore, narrowStore;
+    float *wide = nullptr, *narrow = nullptr;
+  };
+  auto aligned = [](std::vector<float> &store) {
+    auto at = reinterpret_cast<uintptr_t>(store.data());
+    return store.data() + (64 - at % 64) % 64 / sizeof(float);
+  };
+  Chain chains[2];
+  for (Chain &chain : chains) {
+    chain.wideStore = random(kWide * kPadded + 16);
+    chain.narrowStore = std::vector<float>(kNarrow * kPadded + 16);
+    chain.wide = aligned(chain.wideStore), chain.narrow = aligned(chain.narrowStore);
+  }
+  // One layer: output channels [8·panel0, 8·panelEnd) and pixels [x0, x1)
+  // of dst (k input planes of src), planes `plane` floats apart.
+  auto layer = [&](const float *src, int64_t k, const float *filter, float *dst, int64_t plane,
+                   int64_t x0, int64_t x1, int64_t panel0, int64_t panelEnd) {
+    const float *taps[kWide];
+    for (int64_t x = x0; x < x1; x += 48) {
+      for (int64_t p = 0; p < k; ++p)
+        taps[p] = src + p * plane + x;
+      for (int64_t panel = panel0; panel < panelEnd; ++panel)
+        kernel.convTaps(k, taps, 1, filter + panel * k * 8, 8, 8, std::min<int64_t>(48, x1 - x),
+                        dst + panel * 8 * plane + x, plane, false, nullptr);
+    }
+  };
+  enum Split { Pixels, Channels, Mixed };
+  // Thread t's part of one pair of layers (narrowing, then widening).
+  auto pairOf = [&](Chain &chain, int t, int threads, Split split, int64_t plane) {
+    const int64_t x0 = threads == 1 ? 0 : t * kHalf, x1 = threads == 1 || t ? kPixels : kHalf;
+    auto panels = [&](int64_t count) {
+      return std::pair<int64_t, int64_t>{threads == 1 ? 0 : t * count / 2,
+                                         threads == 1 ? count : (t + 1) * count / 2};
+    };
+    return [&, x0, x1, panels, split, plane](int phase) {
+      if (phase == 0) {
+        auto [p0, p1] = split == Channels ? panels(kNarrow / 8) : std::pair<int64_t, int64_t>{0, kNarrow / 8};
+        const bool byPixels = split != Channels;
+        layer(chain.wide, kWide, narrowing.data(), chain.narrow, plane,
+              byPixels ? x0 : 0, byPixels ? x1 : kPixels, p0, p1);
+      } else {
+        auto [p0, p1] = split == Pixels ? std::pair<int64_t, int64_t>{0, kWide / 8} : panels(kWide / 8);
+        const bool byPixels = split == Pixels;
+        layer(chain.narrow, kNarrow, widening.data(), chain.wide, plane,
+              byPixels ? x0 : 0, byPixels ? x1 : kPixels, p0, p1);
+      }
+    };
+  };
+  constexpr int kPairs = 50;
+  // Runs kPairs pairs of layers on two threads, each thread's part from
+  // `part(t)` (a function of the layer), with a spin barrier after each
+  // layer when `shared`; returns microseconds per pair.
+  auto twoThreads = [&](auto &&part, bool shared) {
+    std::atomic<int> arrived{0};
+    auto body = [&](int t) {
+      auto run = part(t);
+      int generation = 0;
+      for (int i = 0; i < kPairs; ++i)
+        for (int phase = 0; phase < 2; ++phase) {
+          run(phase);
+          if (!shared)
+            continue;
+          generation += 2;
+          arrived.fetch_add(1);
+          while (arrived.load() < generation) {
+          }
+        }
+    };
+    auto start = Clock::now();
+    std::thread other(body, 1);
+    body(0);
+    other.join();
+    return since(start) * 1e6 / kPairs;
+  };
+  struct Way {
+    const char *name;
+    std::function<double()> time;
+    std::vector<double> samples;
+  };
+  std::vector<Way> ways;
+  ways.push_back({"one thread", [&] {
+                    auto run = pairOf(chains[0], 0, 1, Pixels, kPixels);
+                    auto start = Clock::now();
+                    for (int i = 0; i < kPairs; ++i)
+                      run(0), run(1);
+                    return since(start) * 1e6 / kPairs;
+                  }, {}});
+  ways.push_back({"two threads, a chain each", [&] {
+                    // Two pairs done per pair of time: per pair, half.
+                    return twoThreads([&](int t) { return pairOf(chains[t], 0, 1, Pixels, kPixels); },
+                                      false) / 2;
+                  }, {}});
+  const struct {
+    const char *name;
+    Split split;
+    int64_t plane;
+  } splits[] = {{"two threads, pixels, planes of 208", Pixels, kPadded},
+                {"two threads, pixels, planes of 196", Pixels, kPixels},
+                {"two threads, output channels", Channels, kPixels},
+                {"two threads, pixels then channels", Mixed, kPixels}};
+  for (const auto &way : splits)
+    ways.push_back({way.name, [&, way] {
+                      return twoThreads([&](int t) { return pairOf(chains[0], t, 2, way.split, way.plane); },
+                                        true);
+                    }, {}});
+  std::printf("dlc: a chain of 1x1 convolutions 384 -> 64 -> 384 at 14x14 (convTaps, %s), "
+              "time per pair of layers\n", kernel.name);
+  for (Way &way : ways)
+    way.time(); // warm-up
+  for (auto begin = Clock::now(); since(begin) < 10 * seconds || ways[0].samples.size() < 10;)
+    for (Way &way : ways)
+      way.samples.push_back(way.time());
+  const double one = [&] {
+    std::sort(ways[0].samples.begin(), ways[0].samples.end());
+    return ways[0].samples[ways[0].samples.size() / 2];
+  }();
+  std::printf("%-40s %12s %16s\n", "how", "us per pair", "one thread / it");
+  for (Way &way : ways) {
+    std::sort(way.samples.begin(), way.samples.end());
+    const double median = way.samples[way.samples.size() / 2];
+    std::printf("%-40s %12.1f %16.2f\n", way.name, median, one / median);
+  }
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -334,7 +497,7 @@ int main(int argc, char **argv) {
   double seconds = 1.0;
   std::vector<std::array<int64_t, 3>> sizes;
   std::vector<int64_t> numbers;
-  bool conv = false, expand = false;
+  bool conv = false, expand = false, split = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
       threadCounts.clear();
@@ -346,6 +509,8 @@ int main(int argc, char **argv) {
       conv = true;
     } else if (!std::strcmp(argv[i], "--expand")) {
       expand = true;
+    } else if (!std::strcmp(argv[i], "--split")) {
+      split = true;
     } else {
       numbers.push_back(std::atoll(argv[i]));
     }
@@ -354,6 +519,8 @@ int main(int argc, char **argv) {
     return convolutions(threadCounts, seconds);
   if (expand)
     return expandDepthwisePairs(threadCounts, seconds);
+  if (split)
+    return splitLayers(seconds);
   for (size_t i = 0; i + 2 < numbers.size(); i += 3)
     sizes.push_back({numbers[i], numbers[i + 1], numbers[i + 2]});
   if (sizes.empty())
