@@ -350,7 +350,7 @@ int splitLayers(double seconds) {
     std::printf("--split needs a micro-kernel with convTaps (%s has none)\n", kernel.name);
     return 1;
   }
-  constexpr int64_t kWide = 384, kNarrow = 64, kPixels = 196, kPadded = 208, kHalf = 96;
+  static constexpr int64_t kWide = 384, kNarrow = 64, kPixels = 196, kPadded = 208, kHalf = 96;
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> uniform(-0.05f, 0.05f);
   auto random = [&](int64_t count) {
@@ -393,33 +393,42 @@ int splitLayers(double seconds) {
   };
   enum Split { Pixels, Channels, Mixed };
   // Thread t's part of one pair of layers (narrowing, then widening).
+  // Thread t's part (of `threads`) of one pair of layers: layer 0 narrows
+  // (384 → 64), layer 1 widens (64 → 384); a layer split by pixels gives
+  // thread t pixels [96·t, ...), one split by channels half the panels.
   auto pairOf = [&](Chain &chain, int t, int threads, Split split, int64_t plane) {
-    const int64_t x0 = threads == 1 ? 0 : t * kHalf, x1 = threads == 1 || t ? kPixels : kHalf;
-    auto panels = [&](int64_t count) {
-      return std::pair<int64_t, int64_t>{threads == 1 ? 0 : t * count / 2,
-                                         threads == 1 ? count : (t + 1) * count / 2};
+    const bool alone = threads == 1;
+    const int64_t x0 = alone ? 0 : t * kHalf, x1 = alone || t ? kPixels : kHalf;
+    auto half = [alone, t](int64_t panels) {
+      return alone ? std::pair<int64_t, int64_t>{0, panels}
+                   : std::pair<int64_t, int64_t>{t * panels / 2, (t + 1) * panels / 2};
     };
-    return [&, x0, x1, panels, split, plane](int phase) {
-      if (phase == 0) {
-        auto [p0, p1] = split == Channels ? panels(kNarrow / 8) : std::pair<int64_t, int64_t>{0, kNarrow / 8};
-        const bool byPixels = split != Channels;
-        layer(chain.wide, kWide, narrowing.data(), chain.narrow, plane,
-              byPixels ? x0 : 0, byPixels ? x1 : kPixels, p0, p1);
-      } else {
-        auto [p0, p1] = split == Pixels ? std::pair<int64_t, int64_t>{0, kWide / 8} : panels(kWide / 8);
-        const bool byPixels = split == Pixels;
-        layer(chain.narrow, kNarrow, widening.data(), chain.wide, plane,
-              byPixels ? x0 : 0, byPixels ? x1 : kPixels, p0, p1);
-      }
+    return [&chain, &layer, &narrowing, &widening, x0, x1, half, split, plane](int phase) {
+      const bool narrowingLayer = phase == 0;
+      const bool byPixels = narrowingLayer ? split != Channels : split == Pixels;
+      const int64_t panels = (narrowingLayer ? kNarrow : kWide) / 8;
+      const auto [p0, p1] = byPixels ? std::pair<int64_t, int64_t>{0, panels} : half(panels);
+      if (narrowingLayer)
+        layer(chain.wide, kWide, narrowing.data(), chain.narrow, plane, byPixels ? x0 : 0,
+              byPixels ? x1 : kPixels, p0, p1);
+      else
+        layer(chain.narrow, kNarrow, widening.data(), chain.wide, plane, byPixels ? x0 : 0,
+              byPixels ? x1 : kPixels, p0, p1);
     };
   };
   constexpr int kPairs = 50;
   // Runs kPairs pairs of layers on two threads, each thread's part from
   // `part(t)` (a function of the layer), with a spin barrier after each
   // layer when `shared`; returns microseconds per pair.
+  // The chain's values shrink layer by layer to zero; denormals on the
+  // way would cost microcode assists, so every timing thread flushes them
+  // to zero (MXCSR's FTZ and DAZ bits).
+  auto flushDenormals = [] { _mm_setcsr(_mm_getcsr() | 0x8040); };
+  flushDenormals();
   auto twoThreads = [&](auto &&part, bool shared) {
     std::atomic<int> arrived{0};
     auto body = [&](int t) {
+      flushDenormals();
       auto run = part(t);
       int generation = 0;
       for (int i = 0; i < kPairs; ++i)
