@@ -392,7 +392,6 @@ int splitLayers(double seconds) {
     }
   };
   enum Split { Pixels, Channels, Mixed };
-  // Thread t's part of one pair of layers (narrowing, then widening).
   // Thread t's part (of `threads`) of one pair of layers: layer 0 narrows
   // (384 → 64), layer 1 widens (64 → 384); a layer split by pixels gives
   // thread t pixels [96·t, ...), one split by channels half the panels.
@@ -417,14 +416,14 @@ int splitLayers(double seconds) {
     };
   };
   constexpr int kPairs = 50;
-  // Runs kPairs pairs of layers on two threads, each thread's part from
-  // `part(t)` (a function of the layer), with a spin barrier after each
-  // layer when `shared`; returns microseconds per pair.
   // The chain's values shrink layer by layer to zero; denormals on the
   // way would cost microcode assists, so every timing thread flushes them
   // to zero (MXCSR's FTZ and DAZ bits).
   auto flushDenormals = [] { _mm_setcsr(_mm_getcsr() | 0x8040); };
   flushDenormals();
+  // Runs kPairs pairs of layers on two threads, each thread's part from
+  // `part(t)` (a function of the layer), with a spin barrier after each
+  // layer when `shared`; returns microseconds per pair.
   auto twoThreads = [&](auto &&part, bool shared) {
     std::atomic<int> arrived{0};
     auto body = [&](int t) {
@@ -463,8 +462,8 @@ int splitLayers(double seconds) {
                   }, {}});
   ways.push_back({"two threads, a chain each", [&] {
                     // Two pairs done per pair of time: per pair, half.
-                    return twoThreads([&](int t) { return pairOf(chains[t], 0, 1, Pixels, kPixels); },
-                                      false) / 2;
+                    auto own = [&](int t) { return pairOf(chains[t], 0, 1, Pixels, kPixels); };
+                    return twoThreads(own, false) / 2;
                   }, {}});
   const struct {
     const char *name;
@@ -476,8 +475,10 @@ int splitLayers(double seconds) {
                 {"two threads, pixels then channels", Mixed, kPixels}};
   for (const auto &way : splits)
     ways.push_back({way.name, [&, way] {
-                      return twoThreads([&](int t) { return pairOf(chains[0], t, 2, way.split, way.plane); },
-                                        true);
+                      auto part = [&](int t) {
+                        return pairOf(chains[0], t, 2, way.split, way.plane);
+                      };
+                      return twoThreads(part, true);
                     }, {}});
   std::printf("dlc: a chain of 1x1 convolutions 384 -> 64 -> 384 at 14x14 (convTaps, %s), "
               "time per pair of layers\n", kernel.name);
@@ -486,16 +487,12 @@ int splitLayers(double seconds) {
   for (auto begin = Clock::now(); since(begin) < 10 * seconds || ways[0].samples.size() < 10;)
     for (Way &way : ways)
       way.samples.push_back(way.time());
-  const double one = [&] {
-    std::sort(ways[0].samples.begin(), ways[0].samples.end());
-    return ways[0].samples[ways[0].samples.size() / 2];
-  }();
-  std::printf("%-40s %12s %16s\n", "how", "us per pair", "one thread / it");
-  for (Way &way : ways) {
+  for (Way &way : ways)
     std::sort(way.samples.begin(), way.samples.end());
-    const double median = way.samples[way.samples.size() / 2];
-    std::printf("%-40s %12.1f %16.2f\n", way.name, median, one / median);
-  }
+  auto median = [](const Way &way) { return way.samples[way.samples.size() / 2]; };
+  std::printf("%-40s %12s %16s\n", "how", "us per pair", "one thread / it");
+  for (const Way &way : ways)
+    std::printf("%-40s %12.1f %16.2f\n", way.name, median(way), median(ways[0]) / median(way));
   return 0;
 }
 

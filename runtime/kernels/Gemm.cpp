@@ -101,6 +101,10 @@ constexpr int64_t kIndirectKC = 64;
 /// A convolution of a weight reads its patches in place, its filter packed
 /// once per executable, up to this many output pixels.
 constexpr int64_t kConvCachedFilterMaxPixels = 256;
+/// On several threads, a pointwise product whose pixels that path would
+/// split between the threads runs through gemmBlocked instead from this
+/// many pixels on (see dlc_gemm_f32).
+constexpr int64_t kGemmBlockedMinSplitPixels = 128;
 /// Convolutions with at most this many input channels (an image's red,
 /// green and blue, or a gray level) and patch elements are summed tap by
 /// tap from the input rows where the kernel can (GemmMicroKernel::convTaps).
@@ -690,6 +694,11 @@ static bool pixelRowsApply(const GemmMicroKernel &kernel, int64_t pixels) {
          pixels <= kConvCachedFilterMaxPixels;
 }
 
+/// Whether that path gives each thread a range of pixels (the filter, the
+/// smaller operand, read by all) rather than a part of the filter: no
+/// more output channels than pixels.
+static bool pixelRowsSplitPixels(int64_t channels, int64_t pixels) { return channels <= pixels; }
+
 extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
                              const float *a, int64_t aBatchStride, int64_t lda,
                              const float *b, int64_t bBatchStride, int64_t bStrideK,
@@ -751,7 +760,8 @@ extern "C" void dlc_gemm_f32(int64_t batch, int64_t m, int64_t n, int64_t k,
   // on one thread the pixel-rows path stays (with gemmBlocked MobileNetV2
   // was 2% slower there).
   ThreadPool *pool = ThreadPool::current();
-  const bool splitsPixels = pool && pool->size() > 1 && m <= batch * n && batch * n >= 128;
+  const bool splitsPixels = pool && pool->size() > 1 && pixelRowsSplitPixels(m, batch * n) &&
+                            batch * n >= kGemmBlockedMinSplitPixels;
   if ((flags & kGemmConstantA) && !transposedA && aBatchStride == 0 && !splitsPixels &&
       GemmPackCache::current() && pixelRowsApply(kernel, batch * n)) {
     timer.rename("gemm (pixel rows)");
@@ -1139,7 +1149,7 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     const int64_t groups = (n + group - 1) / group, maxPixels = 128 / group * group;
     int64_t pixelsPerTask, panelsPerTask = channelPanels;
     if (cachedFilter) {
-      int64_t split = m <= n ? std::min(threads, groups) : 1;
+      int64_t split = pixelRowsSplitPixels(m, n) ? std::min(threads, groups) : 1;
       while (split < groups && split * channelPanels < 4 * threads &&
              split * channelPanels % threads != 0)
         ++split;

@@ -276,11 +276,13 @@ TEST(GemmTest, ConstantAWithFewColumnsRunsAsPixelRows) {
   // longer rows, and the same bits on a second run from the cache.
   struct Case {
     int64_t batch, m, n, k;
-    bool pixelRows; ///< where the host kernel can
+    /// Pixel rows on one thread and on two, where the host kernel can.
+    bool pixelRowsOnOne, pixelRowsOnTwo;
   };
-  const Case cases[] = {{1, 300, 49, 520, true}, {1, 160, 49, 37, true}, {3, 40, 9, 20, true},
-                        {1, 2048, 49, 16, true}, {1, 64, 196, 64, true}, {1, 24, 100, 50, true},
-                        {1, 64, 300, 64, false}, {2, 40, 196, 30, false}};
+  const Case cases[] = {{1, 300, 49, 520, true, true}, {1, 160, 49, 37, true, true},
+                        {3, 40, 9, 20, true, true},    {1, 2048, 49, 16, true, true},
+                        {1, 64, 196, 64, true, false}, {1, 24, 100, 50, true, true},
+                        {1, 64, 300, 64, false, false}, {2, 40, 196, 30, false, false}};
   const GemmMicroKernel &host = hostGemmKernel();
   const bool hostCan = host.runIndirect && host.transpose;
   unsigned seed = 500;
@@ -289,7 +291,7 @@ TEST(GemmTest, ConstantAWithFewColumnsRunsAsPixelRows) {
     ThreadPool::Scope scope(&pool);
     for (const Case &test : cases)
       for (bool accumulate : {false, true}) {
-        const auto [batch, m, n, k, pixelRows] = test;
+        const auto [batch, m, n, k, pixelRowsOnOne, pixelRowsOnTwo] = test;
         SCOPED_TRACE(testing::Message() << batch << " x " << m << "x" << n << "x" << k
                                         << (accumulate ? " adding" : "") << ", " << threads
                                         << " threads");
@@ -320,8 +322,7 @@ TEST(GemmTest, ConstantAWithFewColumnsRunsAsPixelRows) {
             << "a second run from the cache differs";
         std::vector<KernelProfile::Entry> ran = profile.entries();
         ASSERT_EQ(ran.size(), 1u);
-        const bool splitsPixels = threads > 1 && m <= batch * n && batch * n >= 128;
-        const bool expectPixelRows = pixelRows && hostCan && !splitsPixels;
+        const bool expectPixelRows = hostCan && (threads > 1 ? pixelRowsOnTwo : pixelRowsOnOne);
         EXPECT_EQ(ran[0].kernel, expectPixelRows ? "gemm (pixel rows)" : "gemm");
         EXPECT_EQ(cache.bytesHeld() > 0, expectPixelRows);
         int64_t mismatches = 0;
