@@ -147,6 +147,18 @@ struct GemmMicroKernel {
   void (*convTaps)(int64_t k, const float *const *taps, int stride, const float *filterT,
                    int64_t ldf, int channels, int64_t width, float *out, int64_t outC,
                    bool accumulate, const GemmEpilogue *epilogue);
+  /// runIndirect with one of the kernel's wider tiles, indirectWide[tile]
+  /// (rows × nr, fewer loads per multiply-add than mr × nr): rowCount ≤
+  /// rows rows, of whose nr columns the first `cols` (a multiple of 16)
+  /// are summed and written. Null: runIndirect only.
+  void (*runIndirectWide)(int tile, int64_t kc, const float *const *rows, const int64_t *offsets,
+                          int rowCount, const float *b, int64_t ldb, float *c, int64_t ldc,
+                          int cols, bool accumulate);
+  struct IndirectTile {
+    int rows, nr;
+  };
+  /// The wide tiles, the preferred first (rows 0 where there are fewer).
+  IndirectTile indirectWide[2];
 };
 
 /// The micro-kernels this build has, best first; each is usable only where
