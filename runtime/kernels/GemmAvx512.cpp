@@ -173,16 +173,26 @@ void dot4(int64_t k, const float *row, const float *const *columns, float *sums)
     sums[q] = _mm512_reduce_add_ps(acc[q]);
 }
 
-/// Each run is one masked load and one whole store per 16 floats: a run's
+/// Each run is one masked load and one whole store per 16 floats (two
+/// loads and a permutation of their even elements at step 2): a run's
 /// last store writes up to 15 floats past it (zeros), which the next run,
 /// or the caller, overwrites. (Masked stores made the copy three times
 /// slower.)
-void copyRuns(const float *source, const int64_t *offsets, const int32_t *columns,
+void copyRuns(const float *source, int step, const int64_t *offsets, const int32_t *columns,
               const int32_t *lengths, int runs, float *target) {
   for (int r = 0; r < runs; ++r) {
     const float *from = source + offsets[r];
     float *to = target + columns[r];
     int length = lengths[r], t = 0;
+    if (step == 2) {
+      for (; t < length; t += 16) {
+        // The elements 2t' of the run from here: 2·(count − 1) + 1 of them.
+        const int count = std::min(16, length - t);
+        _mm512_storeu_ps(to + t,
+                         dlc::stridedInputs<2>(from + 2 * t, dlc::laneSpan(0, 2 * count - 1)));
+      }
+      continue;
+    }
     for (; t + 16 <= length; t += 16)
       _mm512_storeu_ps(to + t, _mm512_loadu_ps(from + t));
     if (t < length) {
