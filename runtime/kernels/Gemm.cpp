@@ -1101,16 +1101,19 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     patchOffsets(k, kh, kw, dh, dw, inC, inH, inW, offsets.data());
     // (A thread_local is each thread's own: the tasks use this pointer.)
     const int64_t *const offsetTable = offsets.data();
-    // A cached filter's sums run in the kernel's wide tiles where one fits
-    // the pixels (fewer loads per multiply-add). On an Intel Xeon,
-    // in-process A/B against the 8 × 32 tiles, per-round medians new/old:
-    // ResNet-50 at batch 1 0.969 and 1.005 on one thread, 0.973 on two
-    // (6 × 64 for 196 pixels alone: 0.936-0.993 on one, 0.972 and 0.983 on
-    // two; adding 7 × 48 for 49 pixels: 0.954 on one, 0.995 on two; 7 × 48
-    // for 196 pixels too was no better, 1.019 and 0.994); MobileNetV2 0.950
-    // and 0.983; a chain of 1024 ↔ 256 1×1 convolutions at 14², 0.86-0.90
-    // on one thread, 0.95 on two.
-    const int wideTile = cachedFilter ? wideTileFor(kernel, n) : -1;
+    // The sums run in the kernel's wide tiles where one fits the pixels
+    // (fewer loads per multiply-add). On an Intel Xeon, in-process A/B
+    // against the 8 × 32 tiles, per-round medians new/old, with a cached
+    // filter: ResNet-50 at batch 1 0.969 and 1.005 on one thread, 0.973 on
+    // two (6 × 64 for 196 pixels alone: 0.936-0.993 on one, 0.972 and
+    // 0.983 on two; adding 7 × 48 for 49 pixels: 0.954 on one, 0.995 on
+    // two; 7 × 48 for 196 pixels too was no better, 1.019 and 0.994);
+    // MobileNetV2 0.950 and 0.983; a chain of 1024 ↔ 256 1×1 convolutions
+    // at 14², 0.86-0.90 on one thread, 0.95 on two. Then for filters
+    // packed per call too (ResNet-50's 56² and 28² layers with 64 or 128
+    // output channels): ResNet-50 0.990, 0.978 and 0.914 on one thread,
+    // 0.993, 0.948 and 0.981 on two; MobileNetV2 0.999, 0.989, 1.002.
+    const int wideTile = wideTileFor(kernel, n);
     const int nr = wideTile >= 0 ? kernel.indirectWide[wideTile].nr : kernel.nr;
     // The filter transposed into panels of nr channels (K × nr each,
     // zero-padded), packed by the pool in chunks of KC rows.
