@@ -1112,7 +1112,8 @@ void dlc::conv2dF32(const GemmMicroKernel *micro, int64_t images, int64_t channe
     // at 14², 0.86-0.90 on one thread, 0.95 on two. Then for filters
     // packed per call too (ResNet-50's 56² and 28² layers with 64 or 128
     // output channels): ResNet-50 0.990, 0.978 and 0.914 on one thread,
-    // 0.993, 0.948 and 0.981 on two; MobileNetV2 0.999, 0.989, 1.002.
+    // 0.993, 0.948 and 0.981 on two, 0.879 at batch 8; MobileNetV2 0.999,
+    // 0.989, 1.002, at batch 8 0.989.
     const int wideTile = wideTileFor(kernel, n);
     const int nr = wideTile >= 0 ? kernel.indirectWide[wideTile].nr : kernel.nr;
     // The filter transposed into panels of nr channels (K × nr each,
