@@ -48,6 +48,16 @@ inline __m512 withTerms(__m512 v, const GemmEpilogue &e, __m512 scale, __m512 sh
                     [&] { return _mm512_maskz_loadu_ps(lanes, r); });
 }
 
+/// Zeroes a tile of R × V accumulators (unrolled whole, so that the tile
+/// stays in registers).
+template <int R, int V> inline void zeroTile(__m512 (&acc)[R][V]) {
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < V; ++v)
+      acc[i][v] = _mm512_setzero_ps();
+}
+
 /// Bits [first, end) of 32 (clamped to the 32): the lanes of a masked
 /// load or store.
 inline uint32_t laneSpan(int64_t first, int64_t end) {

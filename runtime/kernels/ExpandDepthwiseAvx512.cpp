@@ -67,11 +67,7 @@ void expandTile(const ExpandDepthwise &p, const float *in, const int64_t (&at)[k
                 int pixels, int64_t c, int64_t c0, float *row, int64_t x0, int64_t ld,
                 const ChannelTerms &terms) {
   __m512 acc[P][V];
-#pragma GCC unroll 16
-  for (int i = 0; i < P; ++i)
-#pragma GCC unroll 2
-    for (int v = 0; v < V; ++v)
-      acc[i][v] = _mm512_setzero_ps();
+  dlc::zeroTile(acc);
   const float *weights = p.weightsT + c / 32 * p.k * 32 + c % 32;
   for (int64_t q = 0; q < p.k; ++q, weights += 32) {
     const float *tap = in + p.taps[q];

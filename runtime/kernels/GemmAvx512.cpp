@@ -234,11 +234,7 @@ void sumIndirectWide(int64_t kc, const float *const *rows, const int64_t *offset
   for (int i = 0; i < R; ++i)
     row[i] = rows[i < rowCount ? i : rowCount - 1];
   __m512 acc[R][V];
-#pragma GCC unroll 7
-  for (int i = 0; i < R; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < V; ++v)
-      acc[i][v] = _mm512_setzero_ps();
+  dlc::zeroTile(acc);
   for (int64_t p = 0; p < kc; ++p) {
     const int64_t at = offsets[p];
     __m512 filter[V];
@@ -313,11 +309,7 @@ void tapsChunk(int64_t k, const float *const *taps, const float *filterT, int64_
                bool accumulate, const dlc::GemmEpilogue *epilogue) {
   constexpr int R = 8;
   __m512 acc[R][V];
-#pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-#pragma GCC unroll 4
-    for (int v = 0; v < V; ++v)
-      acc[r][v] = _mm512_setzero_ps();
+  dlc::zeroTile(acc);
   uint32_t elements[V];
 #pragma GCC unroll 4
   for (int v = 0; v < V; ++v) {
