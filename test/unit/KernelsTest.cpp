@@ -276,19 +276,21 @@ TEST(GemmTest, ConstantAWithFewColumnsRunsAsPixelRows) {
   // longer rows, and the same bits on a second run from the cache. The
   // AVX-512 kernel's wide tiles (Gemm.h, indirectWide) are among them: 6
   // × 64 for 196 and 100 pixels (the last panel 16, 32 or 48 channels
-  // wide: 80, 24 and 100 rows; the last group 4 pixels for 100), 7 × 48
-  // for 49 and 62 pixels (last panels of 12, 16, 32 and 4 channels; the last
-  // group 6 pixels for 62); 27 pixels (3 × 9) fit neither.
+  // wide: 80, 96 and 100 rows; the last group 4 pixels for 100), 7 × 48
+  // for 49 and 62 pixels (last panels of 12, 16, 32 and 4 channels; the
+  // last group 6 pixels for 62); 27 pixels (3 × 9) fit neither, and 24
+  // rows take the kernel's own tiles.
   struct Case {
     int64_t batch, m, n, k;
     /// Pixel rows on one thread and on two, where the host kernel can.
     bool pixelRowsOnOne, pixelRowsOnTwo;
   };
-  const Case cases[] = {
-      {1, 300, 49, 520, true, true},  {1, 160, 49, 37, true, true},   {3, 40, 9, 20, true, true},
-      {1, 2048, 49, 16, true, true},  {1, 64, 196, 64, true, false},  {1, 24, 100, 50, true, true},
-      {1, 64, 300, 64, false, false}, {2, 40, 196, 30, false, false}, {1, 80, 196, 70, true, false},
-      {1, 100, 100, 40, true, true},  {1, 100, 62, 30, true, true}};
+  const Case cases[] = {{1, 300, 49, 520, true, true},  {1, 160, 49, 37, true, true},
+                        {3, 40, 9, 20, true, true},     {1, 2048, 49, 16, true, true},
+                        {1, 64, 196, 64, true, false},  {1, 24, 100, 50, true, true},
+                        {1, 64, 300, 64, false, false}, {2, 40, 196, 30, false, false},
+                        {1, 80, 196, 70, true, false},  {1, 100, 100, 40, true, true},
+                        {1, 100, 62, 30, true, true},   {1, 96, 196, 40, true, false}};
   const GemmMicroKernel &host = hostGemmKernel();
   const bool hostCan = host.runIndirect && host.transpose;
   unsigned seed = 500;
