@@ -385,11 +385,12 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   // panels of B (those of a task's columns again for each block of rows),
   // so one dispatch instead of a packing pass and then the product, whose
   // tasks were ~1 µs each. MobileNetV2 at batch 1: 11% faster.
-  const int64_t rowTasks = (m + rowsPerTask - 1) / rowsPerTask;
+  // (Its blocks of rows are final: the split below runs only otherwise.)
+  const int64_t smallRowBlocks = (m + rowsPerTask - 1) / rowsPerTask;
   const bool smallProduct = pack && !cache && bStrideN == 1 && m * n * k < kSmallProductWork &&
-                            rowTasks * panels >= 2 * int64_t(threads);
+                            smallRowBlocks * panels >= 2 * int64_t(threads);
   if (smallProduct)
-    panelsPerTask = std::max<int64_t>(1, rowTasks * panels / (2 * int64_t(threads)));
+    panelsPerTask = std::max<int64_t>(1, smallRowBlocks * panels / (2 * int64_t(threads)));
   while (!smallProduct && threads > 1 && tasks() < 8 * int64_t(threads)) {
     if (panelsPerTask > 1)
       panelsPerTask = (panelsPerTask + 1) / 2;
@@ -398,6 +399,8 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
     else
       break;
   }
+  // The split as it stands: blocks of rows × blocks of columns of tasks.
+  const int64_t rowBlocks = (m + rowsPerTask - 1) / rowsPerTask;
   const int64_t columnTasks = (panels + panelsPerTask - 1) / panelsPerTask;
   // With one row of tasks (few rows of A), each task packs its own panels
   // of a row-major B as it goes: each panel is packed once either way, and
@@ -493,9 +496,8 @@ void gemmBlocked(int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
   // 1.011, 1.010); MobileNetV2 0.985; a chain of 256 ↔ 64 1×1
   // convolutions at 56² 0.959; the MLP at batch 32 (one block of rows)
   // 1.006.
-  const int64_t rowBlocks = (m + rowsPerTask - 1) / rowsPerTask;
   const bool columnFirst = threads > 1;
-  forEachTask(pool, tasks(), [&](int64_t task) {
+  forEachTask(pool, rowBlocks * columnTasks, [&](int64_t task) {
     int64_t i0 = (columnFirst ? task % rowBlocks : task / columnTasks) * rowsPerTask;
     int64_t iEnd = std::min(m, i0 + rowsPerTask);
     int64_t firstPanel = (columnFirst ? task / rowBlocks : task % columnTasks) * panelsPerTask;
